@@ -1,0 +1,84 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Settings shared by every Swift target: Swift 6 language mode is the default for
+/// tools version 6; C modules are never re-exported through a public signature.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Temoin",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "temoin", targets: ["temoin"]),
+        .library(name: "TemoinCore", targets: ["TemoinCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Thin system-library wrappers: headers and link flags from pkg-config, nothing else.
+        .systemLibrary(
+            name: "CTemoinOpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CTemoinSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+
+        // Pure core: Merkle math, entry encoding, signed notes, checkpoints, proofs.
+        // Standard library only: no C, no I/O, no Foundation.
+        .target(name: "TemoinCore", swiftSettings: swiftSettings),
+
+        // OpenSSL adapters: SHA-256, Ed25519, ECDSA P-256, X.509.
+        .target(
+            name: "TemoinCrypto",
+            dependencies: ["TemoinCore", "CTemoinOpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+
+        // The ledger: SQLite store, blob store, the single writer, audit.
+        .target(
+            name: "TemoinLedger",
+            dependencies: ["TemoinCore", "TemoinCrypto", "CTemoinSQLite"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Command-line commands, as a library so tests drive them in process.
+        .target(
+            name: "TemoinCLI",
+            dependencies: [
+                "TemoinCore", "TemoinCrypto", "TemoinLedger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "temoin", dependencies: ["TemoinCLI"], swiftSettings: swiftSettings),
+
+        .testTarget(
+            name: "TemoinCoreTests",
+            dependencies: ["TemoinCore", "TemoinCrypto"],
+            exclude: ["Vectors"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TemoinCryptoTests",
+            dependencies: ["TemoinCore", "TemoinCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TemoinLedgerTests",
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinLedger"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TemoinCLITests",
+            dependencies: ["TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinLedger"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
