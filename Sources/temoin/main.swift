@@ -1,1 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import TemoinCLI
+
+exit(await Temoin.runMain())

@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import TemoinCore
+import TemoinCrypto
+import TemoinLedger
+
+/// Benchmarks (never timed tests): figures go to Docs/performance.md with the command line.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Mesures de performance / benchmarks.",
+        subcommands: [Appends.self, Proofs.self])
+
+    static func temporaryFolder(_ hint: String) throws -> String {
+        var template = Array("/tmp/temoin-bench-\(hint)-XXXXXX".utf8CString)
+        guard let p = mkdtemp(&template) else { throw TemoinError(.environment, code: "bench.tmp", "cannot create a temporary folder") }
+        return String(cString: p) + "/data"
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// An alert's id for the benchmark, deterministic per writer.
+    static func alertID(_ n: Int) -> String {
+        Hex.encode(SHA256.hash(Array("bench alert \(n)".utf8)).bytes.prefix(16))
+    }
+
+    static func chunkDraft(alert: String, seq: Int) -> EntryDraft {
+        let h = SHA256.hash(Array("\(alert) \(seq)".utf8)).hex
+        return EntryDraft(kind: .audioChunk, [
+            ("alert", alert), ("seq", String(seq)), ("capture-start", "2026-11-29T17:00:00.000Z"),
+            ("duration-us", "5000000"), ("original-format", "wav"), ("original-sha256", h), ("original-size", "160044"),
+            ("opus-sha256", h), ("opus-packets", "250"), ("opus-bytes", "15000"),
+            ("codec", "opus voip 20ms 24000bps 16000Hz mono"), ("codec-library", "libopus 1.3.1"),
+            ("statement-sig", Base64.encode([UInt8](repeating: 7, count: 64))),
+        ])
+    }
+
+    static func openAlertDraft(alert: String, device: String) -> EntryDraft {
+        EntryDraft(kind: .alertOpened, [
+            ("alert", alert), ("device", device), ("opened-at", "2026-11-29T17:00:00.000Z"),
+            ("statement-sig", Base64.encode([UInt8](repeating: 7, count: 64))),
+        ])
+    }
+
+    struct Appends: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ajouts durables par seconde / durable appends per second, group commit under concurrent writers.")
+
+        @Option(help: "Concurrent writers.") var writers = 16
+        @Option(help: "Entries per writer.") var entries = 500
+
+        func run() async throws {
+            for w in [1, writers] {
+                let folder = try Bench.temporaryFolder("appends")
+                let created = try await Ledger.initialize(directory: DataDirectory(folder), origin: "bench.example/appends")
+                let writer = try LedgerWriter(directory: DataDirectory(folder))
+                for i in 0..<w { _ = try await writer.append(Bench.openAlertDraft(alert: Bench.alertID(i), device: created.ingestDevice)) }
+                let perWriter = w == 1 ? min(entries, 300) : entries
+                let clock = ContinuousClock()
+                let elapsed = try await clock.measure {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for i in 0..<w {
+                            group.addTask {
+                                for seq in 0..<perWriter { _ = try await writer.append(Bench.chunkDraft(alert: Bench.alertID(i), seq: seq)) }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                }
+                let total = w * perWriter
+                let s = Bench.seconds(elapsed)
+                let line = "writers=\(w) entries=\(total) seconds=\(String(format3(s))) durable-appends/s=\(Int(Double(total) / s))"
+                Output.line(line)
+            }
+        }
+    }
+
+    struct Proofs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Preuves d'inclusion sur un grand registre / inclusion proofs and start-up on a large ledger.")
+
+        @Option(help: "Ledger size (entries).") var size = 1_000_000
+        @Option(help: "Proofs to time.") var proofs = 20000
+        @Option(help: "Reuse this data folder if it exists (built by an earlier run).") var data: String?
+
+        func run() async throws {
+            let folder = try data ?? Bench.temporaryFolder("proofs")
+            let directory = DataDirectory(folder)
+            let clock = ContinuousClock()
+            if !FileManagerLite.exists(directory.database) {
+                let created = try await Ledger.initialize(directory: directory, origin: "bench.example/proofs")
+                let writer = try LedgerWriter(directory: directory)
+                await writer.setMaximumBatch(20000)
+                let alerts = 1000
+                let opens = (0..<alerts).map { Bench.openAlertDraft(alert: Bench.alertID($0), device: created.ingestDevice) }
+                let build = try await clock.measure {
+                    _ = try await writer.append(contentsOf: opens)
+                    var appended = 2 + alerts
+                    var next = 0
+                    while appended < size {
+                        let n = min(20000, size - appended)
+                        let drafts = (next..<next + n).map { Bench.chunkDraft(alert: Bench.alertID($0 % alerts), seq: $0 / alerts) }
+                        next += n
+                        appended += n
+                        _ = try await writer.append(contentsOf: drafts)
+                    }
+                }
+                Output.line("built ledger of \(size) entries in \(format3(Bench.seconds(build))) s (batches of 20000)")
+            }
+            func startUp(_ d: DataDirectory) throws -> [Double] {
+                try (0..<5).map { _ in Bench.seconds(try clock.measure { _ = try LedgerWriter(directory: d) }) }
+            }
+            let small = DataDirectory(try Bench.temporaryFolder("small"))
+            _ = try await Ledger.initialize(directory: small, origin: "bench.example/small")
+            let smallStartup = try startUp(small)
+            let startup = try startUp(directory)
+            let reader = try LedgerReader(directory: directory)
+            let n = try reader.latestCheckpoint().checkpoint.size
+            var g = SystemRandomNumberGenerator()
+            var times = [Double]()
+            times.reserveCapacity(proofs)
+            for _ in 0..<proofs {
+                let index = UInt64.random(in: 0..<n, using: &g)
+                let t = try clock.measure { _ = try reader.proof(index: index) }
+                times.append(Bench.seconds(t))
+            }
+            times.sort()
+            let mean = times.reduce(0, +) / Double(times.count)
+            Output.line("ledger entries=\(n) folder=\(folder)")
+            Output.line("inclusion proof (tlog-proof vs latest checkpoint): mean=\(format3(mean * 1e3)) ms p50=\(format3(times[times.count / 2] * 1e3)) ms p99=\(format3(times[times.count * 99 / 100] * 1e3)) ms")
+            Output.line("writer start-up on this ledger: min=\(format3(startup.min()! * 1e3)) ms max=\(format3(startup.max()! * 1e3)) ms")
+            Output.line("writer start-up on a 2-entry ledger: min=\(format3(smallStartup.min()! * 1e3)) ms max=\(format3(smallStartup.max()! * 1e3)) ms")
+        }
+    }
+}
+
+func format3(_ x: Double) -> String {
+    let scaled = (x * 1000).rounded() / 1000
+    return String(scaled)
+}
+
+enum FileManagerLite {
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+}

@@ -1,0 +1,122 @@
+public import ArgumentParser
+import TemoinCore
+import TemoinCrypto
+import TemoinLedger
+
+/// `temoin`: the service and its administration.
+public struct Temoin: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "temoin",
+        abstract: "Témoin — preuves audio horodatées et signées / signed, auditable audio evidence.",
+        subcommands: [Init.self, Audit.self, Log.self, Bench.self]
+    )
+
+    public init() {}
+
+    /// Runs the command line and exits with 0 (success), 1 (invalid or tampered evidence) or
+    /// 2 (unusable input, usage, environment). Every error is mapped here, explicitly.
+    public static func runMain(_ arguments: [String]? = nil) async -> Int32 {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            return 0
+        } catch let error as TemoinError {
+            Output.error("erreur / error: \(error)")
+            return error.exitCode
+        } catch let error as CommandFailed {
+            return error.exitCode
+        } catch {
+            // Help and version requests are successes; every other parser error is a usage error.
+            if exitCode(for: error) == .success {
+                Output.line(fullMessage(for: error))
+                return 0
+            }
+            Output.error(fullMessage(for: error))
+            return 2
+        }
+    }
+}
+
+/// A command that already reported its outcome and only needs to exit non-zero.
+struct CommandFailed: Error {
+    let exitCode: Int32
+}
+
+struct DataOption: ParsableArguments {
+    @Option(name: .long, help: "Dossier de données / data folder.")
+    var data: String = "./temoin-data"
+
+    var directory: DataDirectory { DataDirectory(data) }
+}
+
+struct Init: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Crée un registre / create a ledger: keys, database, genesis entry, local ingest device.")
+
+    @OptionGroup var options: DataOption
+    @Option(help: "Origine du journal (C2SP) / log origin, e.g. example.org/temoin. Default: a unique random one.")
+    var origin: String?
+
+    func run() async throws {
+        let created = try await Ledger.initialize(directory: options.directory, origin: origin)
+        Output.line("Registre créé / ledger created: \(options.data)")
+        Output.line("Origine / origin: \(created.origin)")
+        Output.line("Appareil d'enregistrement local / local ingest device: \(created.ingestDevice)")
+        Output.line("Empreinte du certificat d'export / export certificate SHA-256: \(created.exportCertificateSHA256.hex)")
+        Output.line("Clé de vérification du journal / log verifier key:")
+        Output.line(created.verifierKey.description)
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Vérifie tout le registre / re-verify every entry, node, blob and checkpoint.")
+
+    @OptionGroup var options: DataOption
+
+    func run() async throws {
+        let report = try Auditor(directory: options.directory).run()
+        for p in report.problems { Output.line("ÉCHEC / FAIL  \(p)") }
+        let counts = "\(report.entries) entrées/entries, \(report.nodes) nœuds/nodes, \(report.checkpoints) points de contrôle/checkpoints, \(report.blobs) blobs"
+        if report.passed {
+            Output.line("RÉUSSI / PASS  \(counts)")
+        } else {
+            Output.line("ÉCHEC / FAIL  \(report.problems.count) problème(s) / problem(s); \(counts)")
+            throw CommandFailed(exitCode: 1)
+        }
+    }
+}
+
+struct Log: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Point de contrôle et preuves / checkpoint and proofs, byte for byte.",
+        subcommands: [CheckpointCommand.self, Prove.self])
+
+    struct CheckpointCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "checkpoint", abstract: "Écrit le dernier point de contrôle signé / write the latest signed checkpoint.")
+
+        @OptionGroup var options: DataOption
+
+        func run() async throws {
+            Output.write(try LedgerReader(directory: options.directory).latestCheckpoint().bytes)
+        }
+    }
+
+    struct Prove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Écrit une preuve tlog-proof de l'entrée N / write a C2SP tlog-proof of entry N.")
+
+        @OptionGroup var options: DataOption
+        @Option(help: "Index de l'entrée / entry index.")
+        var index: UInt64
+
+        func run() async throws {
+            Output.write(try LedgerReader(directory: options.directory).proof(index: index).bytes)
+        }
+    }
+}

@@ -1,0 +1,254 @@
+public import TemoinCore
+import TemoinCrypto
+
+/// One thing the audit found broken, and where.
+public struct AuditProblem: Sendable, Hashable, CustomStringConvertible {
+    /// `entry 12`, `node(level 3, index 1)`, `checkpoint 40`, `blob <alert>/<hash>`, `checkpoint file`.
+    public let place: String
+    public let problem: String
+
+    public var description: String { "\(place): \(problem)" }
+}
+
+/// What an audit read and what it found.
+public struct AuditReport: Sendable {
+    public var entries: UInt64 = 0
+    public var nodes: UInt64 = 0
+    public var checkpoints: UInt64 = 0
+    public var blobs: UInt64 = 0
+    public var blobBytes: UInt64 = 0
+    public var problems: [AuditProblem] = []
+
+    public var passed: Bool { problems.isEmpty }
+}
+
+/// Re-reads everything from one read snapshot: every entry re-hashed and parsed, every stored
+/// node recomputed, every blob re-hashed against its entry, every checkpoint's signature and
+/// consistency checked, the per-alert chains followed, the checkpoint outside the database
+/// compared. It takes no lock and may run while the writer appends.
+public struct Auditor {
+    public let directory: DataDirectory
+
+    public init(directory: DataDirectory) {
+        self.directory = directory
+    }
+
+    public func run() throws(TemoinError) -> AuditReport {
+        try directory.requireInitialized()
+        let db = try SQLiteConnection(path: directory.database, readOnly: true)
+        try LedgerSchema.configure(db, readOnly: true)
+        let store = LedgerStore(db: db)
+        try db.execute("BEGIN")
+        defer { try? db.execute("COMMIT") }
+        var pass = AuditPass(directory: directory, store: store)
+        try pass.run()
+        return pass.report
+    }
+}
+
+/// The state of one audit: a streaming pass over the entries, then the checkpoints.
+struct AuditPass {
+    let directory: DataDirectory
+    let store: LedgerStore
+    let hasher = SHA256.merkle
+    var report = AuditReport()
+    var key: VerifierKey?
+    var range = CompactRange()
+    /// Roots recomputed from entry bytes at each checkpointed size.
+    var roots: [UInt64: Hash] = [:]
+    var checkpointSizes: Set<UInt64> = []
+    var heads: [String: Hash] = [:]
+    var enrollments: [String: Hash] = [:]
+    var erased: Set<String> = []
+    var missingBlobs: [(alert: String, AuditProblem)] = []
+
+    init(directory: DataDirectory, store: LedgerStore) {
+        self.directory = directory
+        self.store = store
+    }
+
+    mutating func problem(_ place: String, _ text: String) {
+        report.problems.append(AuditProblem(place: place, problem: text))
+    }
+
+    mutating func run() throws(TemoinError) {
+        let sizes = try store.db.statement("SELECT size FROM checkpoints ORDER BY size")
+        while try sizes.step() { checkpointSizes.insert(UInt64(sizes.int(0))) }
+        try auditEntriesAndNodes()
+        try auditNodeCount()
+        for (alert, p) in missingBlobs where !erased.contains(alert) { report.problems.append(p) }
+        try auditCheckpoints()
+        try auditOutsideCheckpoint()
+    }
+
+    mutating func auditEntriesAndNodes() throws(TemoinError) {
+        let rows = try store.db.statement("SELECT idx, kind, alert, subject, leaf_hash, bytes FROM entries ORDER BY idx")
+        let nodeQuery = try store.db.statement("SELECT hash FROM nodes WHERE level = ? AND idx = ? -- audit")
+        var expected: UInt64 = 0
+        while try rows.step() {
+            let index = UInt64(rows.int(0))
+            let place = "entry \(index)"
+            if index != expected {
+                problem(place, "entries \(expected)…\(index - 1) are missing")
+                expected = index
+            }
+            let bytes = rows.blob(5)
+            let leaf = hasher.leafHash(bytes)
+            if Hash(rows.blob(4)) != leaf { problem(place, "stored leaf hash does not match the entry bytes") }
+            if let entry = try? Entry(parsing: bytes) {
+                if entry.kind.rawValue != rows.text(1) || entry.alert != rows.text(2)
+                    || (entry.kind == .deviceEnrolled ? entry["device"] : nil) != rows.text(3) {
+                    problem(place, "index columns do not match the entry bytes")
+                }
+                check(entry, index: index, leaf: leaf, place: place)
+            } else {
+                do throws(TemoinError) { _ = try Entry(parsing: bytes) } catch { problem(place, "malformed entry: \(error.reason)") }
+            }
+            for (id, hash) in range.append(leaf, hasher: hasher) {
+                report.nodes += 1
+                nodeQuery.reset()
+                try nodeQuery.bind(.int(Int64(id.level)), .int(Int64(id.index)))
+                if try nodeQuery.step() {
+                    if Hash(nodeQuery.blob(0)) != hash { problem("\(id)", "stored node does not match its recomputed hash") }
+                } else {
+                    problem("\(id)", "stored node is missing")
+                }
+            }
+            expected = index + 1
+            report.entries = expected
+            if checkpointSizes.contains(expected) { roots[expected] = range.root(hasher: hasher) }
+        }
+    }
+
+    /// Rules each entry must keep: genesis first, chains, enrollments, blobs.
+    mutating func check(_ entry: Entry, index: UInt64, leaf: Hash, place: String) {
+        if index == 0 {
+            guard entry.kind == .genesis, let text = entry["log-key"], let k = try? VerifierKey(parsing: text),
+                  k.name == entry["origin"] else {
+                problem(place, "entry 0 is not a valid genesis entry")
+                return
+            }
+            key = k
+        } else if entry.kind == .genesis {
+            problem(place, "a genesis entry after entry 0")
+        }
+        switch entry.kind {
+        case .deviceEnrolled:
+            let device = entry["device"]!
+            if let raw = Base64.decode(entry["device-key"]!), raw.count == 32 {
+                if DeviceID.derive(publicKey: raw) != device { problem(place, "device id is not derived from the device key") }
+            } else {
+                problem(place, "device key is not a 32-byte Ed25519 key")
+            }
+            if enrollments[device] != nil { problem(place, "device \(device) enrolled twice") }
+            enrollments[device] = leaf
+        case .dataErased:
+            erased.insert(entry.alert!)
+        default: break
+        }
+        guard let alert = entry.alert else { return }
+        let expectedPrev: Hash?
+        if entry.kind == .alertOpened {
+            if heads[alert] != nil { problem(place, "alert \(alert) opened twice") }
+            expectedPrev = enrollments[entry["device"]!]
+            if expectedPrev == nil { problem(place, "alert opened by a device that is not enrolled") }
+        } else {
+            expectedPrev = heads[alert]
+            if expectedPrev == nil { problem(place, "entry of alert \(alert) before its alert.opened") }
+        }
+        if let expectedPrev, entry.previous != expectedPrev {
+            problem(place, "prev does not name the previous entry of alert \(alert): the chain is broken")
+        }
+        heads[alert] = leaf
+        for field in ["original-sha256", "opus-sha256"] {
+            guard let hash = entry.hash(field) else { continue }
+            let blobPlace = "blob \(alert)/\(hash.hex)"
+            let blobs = directory.blobs
+            if !blobs.exists(alert: alert, hash: hash) {
+                missingBlobs.append((alert, AuditProblem(place: blobPlace, problem: "missing (named by entry \(index))")))
+                continue
+            }
+            report.blobs += 1
+            do throws(TemoinError) {
+                if try blobs.digest(alert: alert, hash: hash) != hash {
+                    problem(blobPlace, "content does not match its hash (named by entry \(index))")
+                }
+            } catch {
+                problem(blobPlace, "unreadable: \(error.reason)")
+            }
+        }
+    }
+
+    mutating func auditNodeCount() throws(TemoinError) {
+        let s = try store.db.statement("SELECT COUNT(*) FROM nodes")
+        _ = try s.step()
+        let stored = UInt64(s.int(0))
+        if stored != report.nodes {
+            problem("nodes", "\(stored) stored nodes where the entries give \(report.nodes)")
+        }
+    }
+
+    mutating func auditCheckpoints() throws(TemoinError) {
+        let rows = try store.db.statement("SELECT size, root, note FROM checkpoints ORDER BY size")
+        var previous: Checkpoint?
+        var last: UInt64 = 0
+        while try rows.step() {
+            report.checkpoints += 1
+            let size = UInt64(rows.int(0))
+            last = size
+            let place = "checkpoint \(size)"
+            guard let signed = try? SignedCheckpoint(parsing: rows.blob(2)) else {
+                problem(place, "not a well-formed signed checkpoint")
+                continue
+            }
+            let c = signed.checkpoint
+            if let key {
+                do throws(TemoinError) { try signed.verify(key: key, using: Ed25519()) } catch { problem(place, error.reason) }
+            }
+            if c.size != size || Hash(rows.blob(1)) != c.root { problem(place, "columns do not match the signed note") }
+            if size > report.entries {
+                problem(place, "covers \(size) entries but only \(report.entries) are stored: entries were deleted")
+            } else if roots[size] != c.root {
+                problem(place, "root does not match the root recomputed from the entries")
+            }
+            if let previous, previous.size > 0, size <= report.entries {
+                do throws(TemoinError) {
+                    let proof = try store.prover.consistencyProof(first: previous.size, second: size)
+                    try MerkleVerifier(hasher: hasher).verifyConsistency(
+                        first: previous.size, second: size, firstRoot: previous.root, secondRoot: c.root, proof: proof)
+                } catch {
+                    problem(place, "not consistent with checkpoint \(previous.size): \(error.reason)")
+                }
+            }
+            previous = c
+        }
+        if report.checkpoints == 0 {
+            problem("checkpoints", "there is no checkpoint")
+        } else if last < report.entries {
+            problem("entry \(last)", "entries \(last)…\(report.entries - 1) are not covered by any signed checkpoint")
+        }
+    }
+
+    mutating func auditOutsideCheckpoint() throws(TemoinError) {
+        let place = "checkpoint file"
+        guard let bytes = try? FileSystem.read(directory.checkpointFile, limit: 1 << 16) else {
+            problem(place, "the copy of the last checkpoint outside the database is missing or unreadable")
+            return
+        }
+        guard let signed = try? SignedCheckpoint(parsing: bytes) else {
+            problem(place, "not a well-formed signed checkpoint")
+            return
+        }
+        if let key {
+            do throws(TemoinError) { try signed.verify(key: key, using: Ed25519()) } catch { problem(place, error.reason) }
+        }
+        let size = signed.checkpoint.size
+        if size > report.entries {
+            problem(place, "covers \(size) entries but the database has \(report.entries): the database is behind (old backup?)")
+        } else if let stored = try store.checkpoint(size: size), stored.bytes == bytes {
+            return
+        } else {
+            problem(place, "the database has no identical checkpoint at size \(size): the database was rewritten")
+        }
+    }
+}

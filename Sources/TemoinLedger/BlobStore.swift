@@ -1,0 +1,55 @@
+public import TemoinCore
+import TemoinCrypto
+
+/// Write-once files addressed by (alert, SHA-256): `blobs/<alert>/<sha256 hex>`.
+///
+/// Durability contract: `put` returns only once the file, its name and any folder it created
+/// are fsynced, so a ledger entry committed after `put` never names a blob a crash can lose.
+/// Erasing one alert's folder never touches another alert's evidence.
+public struct BlobStore: Sendable {
+    public let root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    public func path(alert: String, hash: Hash) -> String {
+        root + "/" + alert + "/" + hash.hex
+    }
+
+    /// Stores `bytes` for `alert`, returning their SHA-256. Storing the same bytes again is a no-op.
+    @discardableResult
+    public func put(alert: String, bytes: [UInt8]) throws(TemoinError) -> Hash {
+        guard EntryFieldType.id128.accepts(alert) else {
+            throw TemoinError(.unusableInput, code: "blob.bad-alert", "alert ids are 32 lowercase hex digits")
+        }
+        let hash = SHA256.hash(bytes)
+        let folder = root + "/" + alert
+        try FileSystem.makeDirectories(folder)
+        let target = path(alert: alert, hash: hash)
+        do {
+            try FileSystem.writeDurably(bytes, to: target, replace: false)
+        } catch where error.code == "fs.exists" {
+            // Write-once: the name is the content hash; make sure what is there is really it.
+            guard try digest(alert: alert, hash: hash) == hash else {
+                throw TemoinError(.invalidEvidence, code: "blob.corrupt", "a stored blob does not match its name", context: target)
+            }
+        }
+        return hash
+    }
+
+    public func read(alert: String, hash: Hash) throws(TemoinError) -> [UInt8] {
+        try FileSystem.read(path(alert: alert, hash: hash), limit: 1 << 30)
+    }
+
+    /// SHA-256 of the stored file, streamed.
+    public func digest(alert: String, hash: Hash) throws(TemoinError) -> Hash {
+        let stream = SHA256Stream()
+        _ = try FileSystem.stream(path(alert: alert, hash: hash)) { stream.update($0) }
+        return stream.finalize()
+    }
+
+    public func exists(alert: String, hash: Hash) -> Bool {
+        FileSystem.exists(path(alert: alert, hash: hash))
+    }
+}

@@ -1,0 +1,186 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TemoinCore
+
+/// Every system call of the ledger goes through here; errno becomes a `TemoinError` with the
+/// path and operation, in `fail`.
+enum FileSystem {
+    static func fail(_ operation: String, _ path: String, errno code: Int32 = errno) -> TemoinError {
+        let reason = String(cString: strerror(code))
+        let id: String
+        switch code {
+        case ENOSPC, EDQUOT: id = "fs.disk-full"
+        case EACCES, EPERM: id = "fs.permission"
+        case ENOENT: id = "fs.not-found"
+        case EEXIST: id = "fs.exists"
+        case EIO: id = "fs.io-error"
+        default: id = "fs.error"
+        }
+        return TemoinError(.environment, code: id, "cannot \(operation): \(reason)", context: path)
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Names in a directory, without "." and "..".
+    static func list(_ path: String) throws(TemoinError) -> [String] {
+        guard let dir = opendir(path) else { throw fail("list the folder", path) }
+        defer { closedir(dir) }
+        var names = [String]()
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// fsync of a directory, so that names created or renamed in it survive a crash.
+    static func syncDirectory(_ path: String) throws(TemoinError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw fail("open the folder for fsync", path) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw fail("fsync the folder", path) }
+    }
+
+    /// mkdir -p; every folder it creates is made durable in its parent.
+    static func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(TemoinError) {
+        if isDirectory(path) { return }
+        let parent = parent(path)
+        if parent != path { try makeDirectories(parent, mode: mode) }
+        if mkdir(path, mode) != 0 {
+            guard errno == EEXIST, isDirectory(path) else { throw fail("create the folder", path) }
+            return
+        }
+        try syncDirectory(parent)
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(TemoinError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fail("write", path)
+            }
+            offset += n
+        }
+    }
+
+    /// Writes `bytes` durably at `path`: a temporary file in the same folder, fsync, then a
+    /// rename (replacing) or a hard link (write-once: fails with `fs.exists` if `path` exists),
+    /// then fsync of the folder. Returns only when the file and its name are durable.
+    static func writeDurably(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600, replace: Bool) throws(TemoinError) {
+        let folder = parent(path)
+        var random = [UInt8](repeating: 0, count: 8)
+        for i in random.indices { random[i] = UInt8.random(in: 0...255) }
+        let temp = folder + "/.tmp-" + Hex.encode(random)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw fail("create a temporary file", temp) }
+        var linked = false
+        defer {
+            if !linked { unlink(temp) }
+        }
+        do throws(TemoinError) {
+            try writeAll(fd, bytes, path: temp)
+            guard fsync(fd) == 0 else { throw fail("fsync", temp) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        guard close(fd) == 0 else { throw fail("close", temp) }
+        if replace {
+            guard rename(temp, path) == 0 else { throw fail("rename into place", path) }
+            linked = true
+        } else {
+            guard link(temp, path) == 0 else { throw fail("link into place", path) }
+            unlink(temp)
+            linked = true
+        }
+        try syncDirectory(folder)
+    }
+
+    /// Reads a whole file, refusing files larger than `limit`.
+    static func read(_ path: String, limit: Int = 64 << 20) throws(TemoinError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw fail("open", path) }
+        defer { close(fd) }
+        var out = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = Glibc.read(fd, &buffer, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fail("read", path)
+            }
+            if n == 0 { break }
+            out.append(contentsOf: buffer.prefix(n))
+            guard out.count <= limit else {
+                throw TemoinError(.unusableInput, code: "fs.too-large", "file is larger than \(limit) bytes", context: path)
+            }
+        }
+        return out
+    }
+
+    /// Streams a file through `body` in 1 MiB pieces.
+    static func stream(_ path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(TemoinError) -> Int {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw fail("open", path) }
+        defer { close(fd) }
+        var total = 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fail("read", path)
+            }
+            if n == 0 { break }
+            body(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            total += n
+        }
+        return total
+    }
+}
+
+/// An exclusive advisory lock on a file, held for the life of the value: the one-writer rule
+/// across processes (a second writer fails at once instead of forking the log).
+final class FileLock {
+    private let fd: Int32
+
+    init(path: String, purpose: String) throws(TemoinError) {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileSystem.fail("open the lock file", path) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            close(fd)
+            if code == EWOULDBLOCK {
+                throw TemoinError(.environment, code: "ledger.locked",
+                                  "another process is already appending to this ledger (\(purpose)); stop it or use it", context: path)
+            }
+            throw FileSystem.fail("lock", path, errno: code)
+        }
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

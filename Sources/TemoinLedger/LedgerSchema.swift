@@ -1,0 +1,89 @@
+import TemoinCore
+
+/// The ledger's tables. Migrations are append-only: a shipped step is never edited.
+///
+/// `entries`, `nodes` and `checkpoints` refuse UPDATE and DELETE through triggers; with
+/// `recursive_triggers=ON` the DELETE trigger also stops INSERT OR REPLACE. Entries must be
+/// inserted at the next index.
+enum LedgerSchema {
+    static let migrations: [String] = [
+        """
+        CREATE TABLE entries (
+            idx INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            alert TEXT,
+            subject TEXT,
+            leaf_hash BLOB NOT NULL,
+            bytes BLOB NOT NULL
+        );
+        CREATE INDEX entries_by_alert ON entries(alert, idx) WHERE alert IS NOT NULL;
+        CREATE INDEX entries_by_subject ON entries(subject, kind) WHERE subject IS NOT NULL;
+        CREATE TABLE nodes (
+            level INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            hash BLOB NOT NULL,
+            PRIMARY KEY (level, idx)
+        ) WITHOUT ROWID;
+        CREATE TABLE checkpoints (
+            size INTEGER PRIMARY KEY,
+            root BLOB NOT NULL,
+            note BLOB NOT NULL,
+            time TEXT NOT NULL
+        );
+        CREATE TRIGGER entries_append_only_update BEFORE UPDATE ON entries
+            BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+        CREATE TRIGGER entries_append_only_delete BEFORE DELETE ON entries
+            BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+        CREATE TRIGGER entries_append_at_end BEFORE INSERT ON entries
+            WHEN NEW.idx != (SELECT COALESCE(MAX(idx), -1) + 1 FROM entries)
+            BEGIN SELECT RAISE(ABORT, 'ledger entries are appended at the next index only'); END;
+        CREATE TRIGGER nodes_append_only_update BEFORE UPDATE ON nodes
+            BEGIN SELECT RAISE(ABORT, 'tree nodes are append-only'); END;
+        CREATE TRIGGER nodes_append_only_delete BEFORE DELETE ON nodes
+            BEGIN SELECT RAISE(ABORT, 'tree nodes are append-only'); END;
+        CREATE TRIGGER checkpoints_append_only_update BEFORE UPDATE ON checkpoints
+            BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+        CREATE TRIGGER checkpoints_append_only_delete BEFORE DELETE ON checkpoints
+            BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+        """,
+    ]
+
+    /// Sets and reads back the pragmas the ledger's guarantees depend on; refuses to run otherwise.
+    static func configure(_ db: SQLiteConnection, readOnly: Bool) throws(TemoinError) {
+        if !readOnly {
+            try db.execute("PRAGMA journal_mode=WAL")
+        }
+        try db.execute("PRAGMA synchronous=FULL")
+        try db.execute("PRAGMA recursive_triggers=ON")
+        let journal = try db.pragma("journal_mode")
+        let synchronous = try db.pragma("synchronous")
+        let recursive = try db.pragma("recursive_triggers")
+        guard journal?.lowercased() == "wal", synchronous == "2", recursive == "1" else {
+            throw TemoinError(.environment, code: "ledger.unsafe-settings",
+                              "the database does not run in WAL mode with synchronous=FULL and recursive triggers "
+                                  + "(journal_mode=\(journal ?? "?"), synchronous=\(synchronous ?? "?"), recursive_triggers=\(recursive ?? "?"))",
+                              context: db.path)
+        }
+    }
+
+    /// Brings a writable database to the latest schema, in one transaction.
+    static func migrate(_ db: SQLiteConnection) throws(TemoinError) {
+        guard let versionText = try db.pragma("user_version"), let version = Int(versionText) else {
+            throw TemoinError(.environment, code: "ledger.schema", "cannot read the schema version", context: db.path)
+        }
+        guard version <= migrations.count else {
+            throw TemoinError(.environment, code: "ledger.schema-too-new",
+                              "the database schema (\(version)) is newer than this program knows (\(migrations.count))", context: db.path)
+        }
+        guard version < migrations.count else { return }
+        try db.execute("BEGIN IMMEDIATE")
+        do throws(TemoinError) {
+            for step in migrations[version...] { try db.execute(step) }
+            try db.execute("PRAGMA user_version=\(migrations.count)")
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+    }
+}

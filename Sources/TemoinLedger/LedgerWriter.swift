@@ -1,0 +1,337 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+public import TemoinCore
+import TemoinCrypto
+
+/// An entry to append, before the writer gives it its place: for kinds that belong to an
+/// alert, the writer fills `prev` (the alert's chain) and every entry gets `time`.
+public struct EntryDraft: Sendable {
+    public let kind: EntryKind
+    public let fields: [(String, String)]
+
+    /// `fields` holds every field of the kind except `prev` and `time`.
+    public init(kind: EntryKind, _ fields: [(String, String)]) {
+        self.kind = kind
+        self.fields = fields
+    }
+
+    var alert: String? { kind.belongsToAlert ? fields.first { $0.0 == "alert" }?.1 : nil }
+}
+
+/// A durably committed entry and the first checkpoint that covers it.
+public struct Appended: Sendable {
+    public let index: UInt64
+    public let leafHash: Hash
+    public let entry: Entry
+    public let checkpoint: SignedCheckpoint
+}
+
+/// Where the writer gets the time; tests may fix it.
+public typealias Clock = @Sendable () -> Timestamp
+
+public let systemClock: Clock = {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Timestamp(millisecondsSinceEpoch: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+}
+
+/// The only appender of a ledger. Concurrent `append` calls are batched into one SQLite
+/// transaction (group commit); each batch ends with a checkpoint that is checked against the
+/// stored nodes and the previous checkpoint, signed, committed with the entries, and then
+/// copied outside the database. `append` returns only after that commit is durable.
+///
+/// One writer per data folder across processes, enforced by a file lock.
+public actor LedgerWriter {
+    public let directory: DataDirectory
+    public let origin: String
+    public let verifierKey: VerifierKey
+
+    private let lock: FileLock
+    private let db: SQLiteConnection
+    private let store: LedgerStore
+    private let signer: Ed25519NoteSigner
+    private let clock: Clock
+    private let hasher = SHA256.merkle
+    private var range: CompactRange
+    private var latest: SignedCheckpoint?
+    private var lastTime = Timestamp(millisecondsSinceEpoch: 0)
+    private var heads: [String: Hash] = [:]
+    private var pending: [(EntryDraft, CheckedContinuation<Appended, any Error>)] = []
+    private var draining = false
+    /// Largest batch per transaction.
+    public var maximumBatch = 1024
+
+    /// Opens an existing ledger for appending, after the start-up checks of Docs/storage.md.
+    public init(directory: DataDirectory, clock: @escaping Clock = systemClock) throws(TemoinError) {
+        try directory.requireInitialized()
+        lock = try FileLock(path: directory.writerLockFile, purpose: "writer")
+        db = try SQLiteConnection(path: directory.database)
+        try LedgerSchema.configure(db, readOnly: false)
+        try LedgerSchema.migrate(db)
+        store = LedgerStore(db: db)
+        self.directory = directory
+        self.clock = clock
+        let state = try LedgerWriter.startUp(directory: directory, store: store)
+        origin = state.origin
+        signer = state.signer
+        verifierKey = state.signer.verifierKey
+        range = state.range
+        latest = state.latest
+        lastTime = state.lastTime
+    }
+
+    /// Creates a new ledger in an empty database: genesis entry and first checkpoint.
+    init(creating directory: DataDirectory, origin: String, logKey: Ed25519PrivateKey,
+         exportCertificate: Certificate, clock: @escaping Clock) async throws(TemoinError) {
+        lock = try FileLock(path: directory.writerLockFile, purpose: "init")
+        db = try SQLiteConnection(path: directory.database, create: true)
+        try LedgerSchema.configure(db, readOnly: false)
+        try LedgerSchema.migrate(db)
+        store = LedgerStore(db: db)
+        guard try store.entryCount() == 0 else {
+            throw TemoinError(.usage, code: "ledger.not-empty", "the ledger already has entries", context: directory.database)
+        }
+        self.directory = directory
+        self.origin = origin
+        self.clock = clock
+        signer = try Ed25519NoteSigner(name: origin, privateKey: logKey)
+        verifierKey = signer.verifierKey
+        range = CompactRange()
+        latest = nil
+        let genesis = EntryDraft(kind: .genesis, [
+            ("origin", origin), ("log-key", verifierKey.description),
+            ("export-cert-sha256", exportCertificate.sha256.hex),
+        ])
+        let results = try commit([genesis])
+        if case .failure(let e) = results[0] { throw e }
+    }
+
+    struct StartState {
+        let origin: String
+        let signer: Ed25519NoteSigner
+        let range: CompactRange
+        let latest: SignedCheckpoint
+        let lastTime: Timestamp
+    }
+
+    /// O(log n) start-up: genesis, the latest checkpoint, the right border of the tree, and the
+    /// checkpoint kept outside the database.
+    static func startUp(directory: DataDirectory, store: LedgerStore) throws(TemoinError) -> StartState {
+        guard let genesisRow = try store.entry(at: 0) else { throw store.corrupt("there is no genesis entry") }
+        let genesis = try genesisRow.parsed()
+        guard genesis.kind == .genesis, let origin = genesis["origin"], let keyText = genesis["log-key"] else {
+            throw store.corrupt("entry 0 is not a genesis entry")
+        }
+        let genesisKey = try VerifierKey(parsing: keyText)
+        let signer = try Ed25519NoteSigner(name: origin, privateKey: directory.loadLogKey())
+        guard signer.verifierKey == genesisKey else {
+            throw TemoinError(.invalidEvidence, code: "ledger.wrong-log-key",
+                              "the log key file does not match the key named in the genesis entry", context: directory.logKeyFile)
+        }
+        guard let latest = try store.latestCheckpoint() else { throw store.corrupt("there is no checkpoint") }
+        try latest.verify(key: genesisKey, using: Ed25519())
+        let size = latest.checkpoint.size
+        let count = try store.entryCount()
+        guard count == size else {
+            throw TemoinError(.invalidEvidence, code: "ledger.size-mismatch",
+                              "the database holds \(count) entries but its last checkpoint covers \(size): entries were removed or added outside the writer",
+                              context: directory.database)
+        }
+        let range = try CompactRange(size: size) { id throws(TemoinError) in try store.node(id) }
+        guard range.root(hasher: store.hasher) == latest.checkpoint.root else {
+            throw TemoinError(.invalidEvidence, code: "ledger.root-mismatch",
+                              "the stored tree does not match the last signed checkpoint", context: directory.database)
+        }
+        try checkOutsideCheckpoint(directory: directory, store: store, key: genesisKey, latest: latest)
+        let lastEntry = try store.entry(at: size - 1)!.parsed()
+        return StartState(origin: origin, signer: signer, range: range, latest: latest, lastTime: lastEntry.time)
+    }
+
+    /// Refuses a database that is behind, or has forked from, the checkpoint kept outside it.
+    static func checkOutsideCheckpoint(directory: DataDirectory, store: LedgerStore, key: VerifierKey,
+                                       latest: SignedCheckpoint) throws(TemoinError) {
+        guard FileSystem.exists(directory.checkpointFile) else {
+            throw TemoinError(.invalidEvidence, code: "ledger.checkpoint-file-missing",
+                              "the copy of the last checkpoint kept outside the database is missing", context: directory.checkpointFile)
+        }
+        let outside = try SignedCheckpoint(parsing: FileSystem.read(directory.checkpointFile, limit: 1 << 16))
+        try outside.verify(key: key, using: Ed25519())
+        let size = outside.checkpoint.size
+        guard size <= latest.checkpoint.size else {
+            throw TemoinError(.invalidEvidence, code: "ledger.database-behind",
+                              "the database is behind the last signed checkpoint (it covers \(latest.checkpoint.size) entries, "
+                                  + "the checkpoint outside it \(size)): it may have been restored from an old backup; refusing to append",
+                              context: directory.database)
+        }
+        guard try store.prover.root(size: size) == outside.checkpoint.root else {
+            throw TemoinError(.invalidEvidence, code: "ledger.database-forked",
+                              "the database does not contain the tree of the last signed checkpoint kept outside it: it was rewritten",
+                              context: directory.database)
+        }
+    }
+
+    /// The latest signed checkpoint.
+    public var checkpoint: SignedCheckpoint? { latest }
+    public var size: UInt64 { range.size }
+
+    /// Appends one entry; returns once it is durably committed with a signed checkpoint.
+    public func append(_ draft: EntryDraft) async throws -> Appended {
+        try await withCheckedThrowingContinuation { continuation in
+            pending.append((draft, continuation))
+            if !draining {
+                draining = true
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    /// Appends many entries in transactions of up to `maximumBatch` (imports, benchmarks).
+    /// Each result is the entry's own outcome; an error thrown means its whole transaction failed.
+    public func append(contentsOf drafts: [EntryDraft]) throws(TemoinError) -> [Result<Appended, TemoinError>] {
+        var out = [Result<Appended, TemoinError>]()
+        var start = 0
+        while start < drafts.count {
+            let end = min(drafts.count, start + maximumBatch)
+            out += try commit(Array(drafts[start..<end]))
+            start = end
+        }
+        return out
+    }
+
+    public func setMaximumBatch(_ n: Int) {
+        maximumBatch = max(1, n)
+    }
+
+    private func drain() async {
+        while !pending.isEmpty {
+            // Let appends already queued on the actor join this batch.
+            await Task.yield()
+            let batch = Array(pending.prefix(maximumBatch))
+            pending.removeFirst(batch.count)
+            let results: [Result<Appended, TemoinError>]
+            do {
+                results = try commit(batch.map(\.0))
+            } catch {
+                for (_, c) in batch { c.resume(throwing: error) }
+                continue
+            }
+            for ((_, c), r) in zip(batch, results) { c.resume(with: r) }
+        }
+        draining = false
+    }
+
+    /// One transaction: entries, nodes, a checked and signed checkpoint. All or nothing; a draft
+    /// that is invalid on its own fails alone.
+    private func commit(_ drafts: [EntryDraft]) throws(TemoinError) -> [Result<Appended, TemoinError>] {
+        let savedRange = range, savedHeads = heads, savedTime = lastTime
+        var results = [Result<(UInt64, Hash, Entry), TemoinError>]()
+        do throws(TemoinError) {
+            try db.execute("BEGIN IMMEDIATE")
+            let insertEntry = try db.statement("INSERT INTO entries (idx, kind, alert, subject, leaf_hash, bytes) VALUES (?, ?, ?, ?, ?, ?)")
+            for draft in drafts {
+                let built: Entry
+                do throws(TemoinError) {
+                    built = try build(draft)
+                } catch {
+                    results.append(.failure(error))
+                    continue
+                }
+                let index = range.size
+                let leaf = hasher.leafHash(built.bytes)
+                try insertEntry.bind(.int(Int64(index)), .text(built.kind.rawValue), built.alert.map { .text($0) } ?? .null,
+                                     built.kind == .deviceEnrolled ? .text(built["device"]!) : .null,
+                                     .blob(leaf.bytes), .blob(built.bytes)).run()
+                for (id, hash) in range.append(leaf, hasher: hasher) {
+                    try db.statement("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)")
+                        .bind(.int(Int64(id.level)), .int(Int64(id.index)), .blob(hash.bytes)).run()
+                }
+                if let alert = built.alert { heads[alert] = leaf }
+                results.append(.success((index, leaf, built)))
+            }
+            let signed = try signCheckpoint()
+            try db.execute("COMMIT")
+            latest = signed
+            writeOutsideCheckpoint(signed)
+            return results.map { r in r.map { Appended(index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: signed) } }
+        } catch {
+            if !db.isAutocommit { try? db.execute("ROLLBACK") }
+            if latest?.checkpoint.size != range.size {
+                range = savedRange
+                heads = savedHeads
+                lastTime = savedTime
+            }
+            throw error
+        }
+    }
+
+    /// The copy outside the database may lag behind it (a crash or a full disk here), never lead:
+    /// the entries are already durable, so a failure is reported and retried at the next commit.
+    private func writeOutsideCheckpoint(_ signed: SignedCheckpoint) {
+        do throws(TemoinError) {
+            try FileSystem.writeDurably(signed.bytes, to: directory.checkpointFile, mode: 0o644, replace: true)
+            outsideCheckpointError = nil
+        } catch {
+            outsideCheckpointError = error
+        }
+    }
+
+    /// Why the last copy of the checkpoint outside the database failed, if it did.
+    public private(set) var outsideCheckpointError: TemoinError?
+
+    /// Builds the entry of a draft at the end of the log: chain, time, per-alert rules.
+    private func build(_ draft: EntryDraft) throws(TemoinError) -> Entry {
+        var fields = draft.fields
+        if draft.kind == .genesis, range.size != 0 {
+            throw TemoinError(.usage, code: "ledger.genesis-again", "only entry 0 is a genesis entry")
+        }
+        if let alert = draft.alert {
+            var head = heads[alert]
+            if head == nil { head = try store.alertHead(alert)?.leafHash }
+            if draft.kind == .alertOpened {
+                guard head == nil else {
+                    throw TemoinError(.usage, code: "ledger.alert-already-open", "alert \(alert) is already in the ledger")
+                }
+                guard let device = fields.first(where: { $0.0 == "device" })?.1,
+                      let enrollment = try store.enrollment(device: device) else {
+                    throw TemoinError(.usage, code: "ledger.unknown-device", "the device of alert \(alert) is not enrolled")
+                }
+                fields.append(("prev", enrollment.leafHash.hex))
+            } else {
+                guard let head else {
+                    throw TemoinError(.usage, code: "ledger.alert-not-open", "alert \(alert) has no alert.opened entry")
+                }
+                fields.append(("prev", head.hex))
+            }
+        } else if draft.kind.belongsToAlert {
+            throw TemoinError(.unusableInput, code: "entry.missing-field", "\(draft.kind.rawValue) needs field 'alert'")
+        }
+        if draft.kind == .deviceEnrolled, let device = fields.first(where: { $0.0 == "device" })?.1,
+           try store.enrollment(device: device) != nil {
+            throw TemoinError(.usage, code: "ledger.device-already-enrolled", "device \(device) is already enrolled")
+        }
+        lastTime = max(lastTime, clock())
+        fields.append(("time", lastTime.description))
+        return try Entry(kind: draft.kind, fields)
+    }
+
+    /// Checks the new root against the stored nodes and the previous checkpoint, then signs it.
+    private func signCheckpoint() throws(TemoinError) -> SignedCheckpoint {
+        let size = range.size
+        let root = range.root(hasher: hasher)
+        let prover = store.prover
+        guard try prover.root(size: size) == root else {
+            throw TemoinError(.invalidEvidence, code: "ledger.root-check-failed",
+                              "the stored nodes do not give the root about to be signed; nothing was committed")
+        }
+        if let previous = latest?.checkpoint, previous.size > 0, previous.size < size {
+            let proof = try prover.consistencyProof(first: previous.size, second: size)
+            try MerkleVerifier(hasher: hasher).verifyConsistency(first: previous.size, second: size, firstRoot: previous.root,
+                                                                 secondRoot: root, proof: proof)
+        }
+        let signed = try SignedCheckpoint(signing: Checkpoint(origin: origin, size: size, root: root), with: signer)
+        try db.statement("INSERT INTO checkpoints (size, root, note, time) VALUES (?, ?, ?, ?)")
+            .bind(.int(Int64(size)), .blob(root.bytes), .blob(signed.bytes), .text(lastTime.description)).run()
+        return signed
+    }
+}

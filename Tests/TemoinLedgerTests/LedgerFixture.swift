@@ -1,0 +1,67 @@
+import Foundation
+@testable import TemoinLedger
+import TemoinCore
+import TemoinCrypto
+import Testing
+
+/// A fresh data folder with an initialized ledger, removed when the fixture is released.
+final class LedgerFixture: @unchecked Sendable {
+    let root: URL
+    let directory: DataDirectory
+    let created: Ledger.Created
+
+    init() async throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("temoin-test-\(UUID().uuidString)")
+        directory = DataDirectory(root.appendingPathComponent("data").path)
+        created = try await Ledger.initialize(directory: directory, origin: "test.example/ledger")
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    func writer() throws -> LedgerWriter { try LedgerWriter(directory: directory) }
+
+    /// A raw connection, as an attacker with file access would have.
+    func rawDatabase() throws -> SQLiteConnection { try SQLiteConnection(path: directory.database) }
+
+    func audit() throws -> AuditReport { try Auditor(directory: directory).run() }
+
+    static func alert(_ n: Int) -> String { Hex.encode(SHA256.hash(Array("alert \(n)".utf8)).bytes.prefix(16)) }
+
+    func open(_ alert: String, on writer: LedgerWriter) async throws -> Appended {
+        try await writer.append(EntryDraft(kind: .alertOpened, [
+            ("alert", alert), ("device", created.ingestDevice), ("opened-at", "2026-11-29T17:00:00.000Z"),
+            ("statement-sig", "none"),
+        ]))
+    }
+
+    /// An audio.chunk entry whose original and Opus blobs are really stored.
+    func chunk(_ alert: String, seq: Int, on writer: LedgerWriter) async throws -> Appended {
+        let original = Array("original \(alert) \(seq)".utf8)
+        let opus = Array("opus \(alert) \(seq)".utf8)
+        let oh = try directory.blobs.put(alert: alert, bytes: original)
+        let ph = try directory.blobs.put(alert: alert, bytes: opus)
+        return try await writer.append(EntryDraft(kind: .audioChunk, [
+            ("alert", alert), ("seq", String(seq)), ("capture-start", "2026-11-29T17:00:00.000Z"),
+            ("duration-us", "5000000"), ("original-format", "wav"), ("original-sha256", oh.hex),
+            ("original-size", String(original.count)), ("opus-sha256", ph.hex), ("opus-packets", "1"),
+            ("opus-bytes", String(opus.count)), ("codec", "opus voip 20ms 24000bps 16000Hz mono"),
+            ("codec-library", "libopus 1.3.1"), ("statement-sig", "none"),
+        ]))
+    }
+
+    /// Opens `alerts` alerts and appends `chunks` chunks to each; returns the writer (still open).
+    @discardableResult
+    func populate(alerts: Int = 2, chunks: Int = 3) async throws -> LedgerWriter {
+        let w = try writer()
+        for a in 0..<alerts {
+            _ = try await open(Self.alert(a), on: w)
+            for s in 0..<chunks { _ = try await chunk(Self.alert(a), seq: s, on: w) }
+        }
+        return w
+    }
+}
+
+extension AuditReport {
+    /// True if some problem names `place` (prefix match) — tamper tests assert the place.
+    func names(_ place: String) -> Bool { problems.contains { $0.place.hasPrefix(place) } }
+}
