@@ -1,0 +1,42 @@
+import Foundation
+@testable import TemoinLedger
+import TemoinCore
+import TemoinCrypto
+import Testing
+
+struct BlobStoreTests {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("temoin-blobs-\(UUID().uuidString)")
+    var store: BlobStore { BlobStore(root: root.path + "/blobs") }
+    let alert = "0123456789abcdef0123456789abcdef"
+
+    @Test func aBlobIsStoredUnderItsAlertAndHashWithOwnerOnlyPermissions() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let bytes = Array("evidence".utf8)
+        let hash = try store.put(alert: alert, bytes: bytes)
+        #expect(hash == SHA256.hash(bytes))
+        let path = store.path(alert: alert, hash: hash)
+        #expect(path.hasSuffix("/blobs/\(alert)/\(hash.hex)"))
+        #expect(try store.read(alert: alert, hash: hash) == bytes)
+        #expect(try store.digest(alert: alert, hash: hash) == hash)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as! Int
+        #expect(mode == 0o600)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: root.path + "/blobs/\(alert)")
+        #expect(leftovers == [hash.hex], "no temporary file is left behind")
+    }
+
+    @Test func storingTheSameBytesAgainIsHarmlessButACorruptedBlobIsNeverPassedOver() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let bytes = Array("evidence".utf8)
+        let hash = try store.put(alert: alert, bytes: bytes)
+        #expect(try store.put(alert: alert, bytes: bytes) == hash)
+        try Data("something else".utf8).write(to: URL(fileURLWithPath: store.path(alert: alert, hash: hash)))
+        #expect { try store.put(alert: alert, bytes: bytes) } throws: { ($0 as? TemoinError)?.code == "blob.corrupt" }
+    }
+
+    @Test func anAlertIdThatIsNotHexCannotEscapeTheBlobFolder() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        for bad in ["../../etc", "0123456789ABCDEF0123456789ABCDEF", ""] {
+            #expect(throws: TemoinError.self) { try store.put(alert: bad, bytes: [1]) }
+        }
+    }
+}
