@@ -29,6 +29,11 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(name: "CTemoinOpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+        .systemLibrary(name: "CTemoinOgg", pkgConfig: "ogg", providers: [.apt(["libogg-dev"])]),
+        .systemLibrary(name: "CTemoinSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+        // The one C target of our own: what Swift cannot call (variadic opus_encoder_ctl).
+        .target(name: "CTemoinShim", dependencies: ["CTemoinOpus"]),
 
         // Pure core: Merkle math, entry encoding, signed notes, checkpoints, proofs.
         // Standard library only: no C, no I/O, no Foundation.
@@ -41,10 +46,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Audio adapters: libopus encoder and decoder, soxr resampling, Ogg Opus muxing (libogg).
+        .target(
+            name: "TemoinAudio",
+            dependencies: ["TemoinCore", "TemoinCrypto", "CTemoinOpus", "CTemoinOgg", "CTemoinSoxr", "CTemoinShim"],
+            swiftSettings: swiftSettings
+        ),
+
         // The ledger: SQLite store, blob store, the single writer, audit.
         .target(
             name: "TemoinLedger",
-            dependencies: ["TemoinCore", "TemoinCrypto", "CTemoinSQLite"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAudio", "CTemoinSQLite"],
             swiftSettings: swiftSettings
         ),
 
@@ -52,7 +64,7 @@ let package = Package(
         .target(
             name: "TemoinCLI",
             dependencies: [
-                "TemoinCore", "TemoinCrypto", "TemoinLedger",
+                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -71,13 +83,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TemoinAudioTests",
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAudio"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TemoinLedgerTests",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinLedger"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TemoinCLITests",
-            dependencies: ["TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinLedger"],
+            dependencies: ["TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -33,7 +33,7 @@ struct Bench: AsyncParsableCommand {
             ("alert", alert), ("seq", String(seq)), ("capture-start", "2026-11-29T17:00:00.000Z"),
             ("duration-us", "5000000"), ("original-format", "wav"), ("original-sha256", h), ("original-size", "160044"),
             ("opus-sha256", h), ("opus-packets", "250"), ("opus-bytes", "15000"),
-            ("codec", "opus voip 20ms 24000bps 16000Hz mono"), ("codec-library", "libopus 1.3.1"),
+            ("codec", "opus application=voip frame-ms=20 bitrate=24000 complexity=10 rate=16000 input-rate=16000 channels=1 preskip=312"), ("codec-library", "libopus 1.3.1"),
             ("statement-sig", Base64.encode([UInt8](repeating: 7, count: 64))),
         ])
     }

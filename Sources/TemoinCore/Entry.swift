@@ -42,7 +42,10 @@ public enum EntryKind: String, CaseIterable, Sendable {
         case .location:
             own = [.init("captured-at", .time), .init("commitment", .hash), .init("statement-sig", .signature)]
         case .alertClosed:
-            own = [.init("closed-by", .token), .init("reason", .token), .init("statement-sig", .signature)]
+            own = [
+                .init("closed-by", .token), .init("reason", .token), .init("closed-at", .time), .init("last-seq", .uint),
+                .init("statement-sig", .signature),
+            ]
         case .chunkMissing:
             own = [.init("first-seq", .uint), .init("last-seq", .uint), .init("reason", .token)]
         case .chunkConflict:

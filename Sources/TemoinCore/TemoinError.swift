@@ -42,7 +42,8 @@ public struct TemoinError: Error, Sendable, Equatable, CustomStringConvertible {
         TemoinError(category, code: code, reason, context: context.map { "\(`where`): \($0)" } ?? `where`)
     }
 
-    static func malformed(_ code: String, _ reason: String) -> TemoinError {
+    /// An unusable-input error: the common case of a parser refusing its input.
+    public static func malformed(_ code: String, _ reason: String) -> TemoinError {
         TemoinError(.unusableInput, code: code, reason)
     }
 }

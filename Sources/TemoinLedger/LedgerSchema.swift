@@ -46,6 +46,17 @@ enum LedgerSchema {
         CREATE TRIGGER checkpoints_append_only_delete BEFORE DELETE ON checkpoints
             BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
         """,
+        // 2: the encoder state after each alert's last committed chunk (not evidence: a cache
+        // that lets a restart resume the Opus stream exactly). Written with the chunk's entry.
+        """
+        CREATE TABLE codec_states (
+            alert TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            codec TEXT NOT NULL,
+            library TEXT NOT NULL,
+            state BLOB NOT NULL
+        );
+        """,
     ]
 
     /// Sets and reads back the pragmas the ledger's guarantees depend on; refuses to run otherwise.

@@ -98,6 +98,13 @@ final class LedgerStore {
         return out
     }
 
+    func codecState(alert: String) throws(TemoinError) -> CodecStateSnapshot? {
+        let s = try db.statement("SELECT seq, codec, library, state FROM codec_states WHERE alert = ?").bind(.text(alert))
+        defer { s.reset() }
+        guard try s.step() else { return nil }
+        return CodecStateSnapshot(alert: alert, seq: UInt64(s.int(0)), codec: s.text(1) ?? "", library: s.text(2) ?? "", state: s.blob(3))
+    }
+
     func corrupt(_ what: String) -> TemoinError {
         TemoinError(.invalidEvidence, code: "ledger.corrupt", "the ledger database is damaged: \(what)", context: db.path)
     }

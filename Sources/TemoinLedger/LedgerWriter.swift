@@ -9,6 +9,8 @@ import TemoinCrypto
 public struct EntryDraft: Sendable {
     public let kind: EntryKind
     public let fields: [(String, String)]
+    /// Saved in the same transaction as the entry (audio chunks only).
+    public var codecState: CodecStateSnapshot?
 
     /// `fields` holds every field of the kind except `prev` and `time`.
     public init(kind: EntryKind, _ fields: [(String, String)]) {
@@ -17,6 +19,23 @@ public struct EntryDraft: Sendable {
     }
 
     var alert: String? { kind.belongsToAlert ? fields.first { $0.0 == "alert" }?.1 : nil }
+}
+
+/// An alert's encoder state after chunk `seq`, with what made it.
+public struct CodecStateSnapshot: Sendable, Equatable {
+    public let alert: String
+    public let seq: UInt64
+    public let codec: String
+    public let library: String
+    public let state: [UInt8]
+
+    public init(alert: String, seq: UInt64, codec: String, library: String, state: [UInt8]) {
+        self.alert = alert
+        self.seq = seq
+        self.codec = codec
+        self.library = library
+        self.state = state
+    }
 }
 
 /// A durably committed entry and the first checkpoint that covers it.
@@ -43,9 +62,9 @@ public let systemClock: Clock = {
 ///
 /// One writer per data folder across processes, enforced by a file lock.
 public actor LedgerWriter {
-    public let directory: DataDirectory
-    public let origin: String
-    public let verifierKey: VerifierKey
+    nonisolated public let directory: DataDirectory
+    nonisolated public let origin: String
+    nonisolated public let verifierKey: VerifierKey
 
     private let lock: FileLock
     private let db: SQLiteConnection
@@ -171,6 +190,17 @@ public actor LedgerWriter {
         }
     }
 
+    /// The encoder state saved with an alert's last committed chunk.
+    public func codecState(alert: String) throws(TemoinError) -> CodecStateSnapshot? {
+        try store.codecState(alert: alert)
+    }
+
+    /// The leaf hash of an alert's latest entry, or nil if the alert is not in the ledger.
+    public func head(alert: String) throws(TemoinError) -> Hash? {
+        if let h = heads[alert] { return h }
+        return try store.alertHead(alert)?.leafHash
+    }
+
     /// The latest signed checkpoint.
     public var checkpoint: SignedCheckpoint? { latest }
     public var size: UInt64 { range.size }
@@ -245,6 +275,13 @@ public actor LedgerWriter {
                 for (id, hash) in range.append(leaf, hasher: hasher) {
                     try db.statement("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)")
                         .bind(.int(Int64(id.level)), .int(Int64(id.index)), .blob(hash.bytes)).run()
+                }
+                if let c = draft.codecState {
+                    try db.statement("""
+                        INSERT INTO codec_states (alert, seq, codec, library, state) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT(alert) DO UPDATE SET seq = excluded.seq, codec = excluded.codec,
+                            library = excluded.library, state = excluded.state
+                        """).bind(.text(c.alert), .int(Int64(c.seq)), .text(c.codec), .text(c.library), .blob(c.state)).run()
                 }
                 if let alert = built.alert { heads[alert] = leaf }
                 results.append(.success((index, leaf, built)))

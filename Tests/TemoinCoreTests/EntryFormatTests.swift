@@ -16,7 +16,7 @@ enum WorkedExample {
         ("opus-sha256", "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"),
         ("opus-packets", "250"),
         ("opus-bytes", "15312"),
-        ("codec", "opus voip 20ms 24000bps 16000Hz mono"),
+        ("codec", "opus application=voip frame-ms=20 bitrate=24000 complexity=10 rate=16000 input-rate=16000 channels=1 preskip=312"),
         ("codec-library", "libopus 1.3.1"),
         ("statement-sig", "b2P1Zl+5f0oxC3mOwc3bq7yE2W0uS2tV0kC2hE1dZr2T3z0mUO0s5CwBvZJqGm3d8Ghh0r3jSNbPgHQpRk6UAQ=="),
         ("time", "2026-11-29T17:00:20.412Z"),
@@ -36,7 +36,7 @@ enum WorkedExample {
         opus-sha256 60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752
         opus-packets 250
         opus-bytes 15312
-        codec opus voip 20ms 24000bps 16000Hz mono
+        codec opus application=voip frame-ms=20 bitrate=24000 complexity=10 rate=16000 input-rate=16000 channels=1 preskip=312
         codec-library libopus 1.3.1
         statement-sig b2P1Zl+5f0oxC3mOwc3bq7yE2W0uS2tV0kC2hE1dZr2T3z0mUO0s5CwBvZJqGm3d8Ghh0r3jSNbPgHQpRk6UAQ==
         time 2026-11-29T17:00:20.412Z
@@ -44,7 +44,7 @@ enum WorkedExample {
         """
 
     /// `(printf '\0'; cat chunk.entry) | sha256sum`
-    static let chunkLeafHash = "d44e6b2171c45864f9b0ee33e2498034b6ec10a69bf04ecf1a1964307d525543"
+    static let chunkLeafHash = "820907fd291ce836f5068c16feb2a897145d25b7eaed8bcf0f05b2484ec023f7"
 }
 
 struct EntryFormatTests {

@@ -44,7 +44,7 @@ final class LedgerFixture: @unchecked Sendable {
             ("alert", alert), ("seq", String(seq)), ("capture-start", "2026-11-29T17:00:00.000Z"),
             ("duration-us", "5000000"), ("original-format", "wav"), ("original-sha256", oh.hex),
             ("original-size", String(original.count)), ("opus-sha256", ph.hex), ("opus-packets", "1"),
-            ("opus-bytes", String(opus.count)), ("codec", "opus voip 20ms 24000bps 16000Hz mono"),
+            ("opus-bytes", String(opus.count)), ("codec", "opus application=voip frame-ms=20 bitrate=24000 complexity=10 rate=16000 input-rate=16000 channels=1 preskip=312"),
             ("codec-library", "libopus 1.3.1"), ("statement-sig", "none"),
         ]))
     }

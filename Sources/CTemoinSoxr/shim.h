@@ -1,0 +1,4 @@
+#ifndef CTEMOIN_SOXR_H
+#define CTEMOIN_SOXR_H
+#include <soxr.h>
+#endif

@@ -1,0 +1,195 @@
+internal import CTemoinOpus
+internal import CTemoinShim
+public import TemoinCore
+
+/// Encoder settings; `codecDescription` is what the ledger records.
+public struct OpusSettings: Sendable, Hashable {
+    /// Rates libopus encodes natively.
+    public static let nativeRates = [8000, 12000, 16000, 24000, 48000]
+    /// 24 kbit/s reaches PESQ-WB ≥ 4.0 on speech (Docs/audio.md).
+    public static let defaultBitrate = 24000
+    public static let frameMilliseconds = 20
+
+    /// The rate the encoder runs at.
+    public let sampleRate: Int
+    /// The rate the audio arrived at (recorded in OpusHead; resampled when it differs).
+    public let inputRate: Int
+    public let bitrate: Int
+    public let complexity: Int
+
+    public init(inputRate: Int, bitrate: Int = OpusSettings.defaultBitrate, complexity: Int = 10) throws(TemoinError) {
+        guard PCMFormat.rates.contains(inputRate) else {
+            throw .malformed("audio.bad-rate", "sample rate \(inputRate) Hz is outside 8000–48000 Hz")
+        }
+        guard (6000...510_000).contains(bitrate) else {
+            throw TemoinError(.usage, code: "opus.bad-bitrate", "the Opus bitrate must be 6000 to 510000 bit/s")
+        }
+        guard (0...10).contains(complexity) else {
+            throw TemoinError(.usage, code: "opus.bad-complexity", "the Opus complexity must be 0 to 10")
+        }
+        self.inputRate = inputRate
+        sampleRate = OpusSettings.encoderRate(for: inputRate)
+        self.bitrate = bitrate
+        self.complexity = complexity
+    }
+
+    /// The smallest native rate at or above the input rate (44.1 kHz → 48 kHz, 22.05 → 24, 11.025 → 12).
+    public static func encoderRate(for inputRate: Int) -> Int {
+        nativeRates.first { $0 >= inputRate } ?? 48000
+    }
+
+    /// Samples per 20 ms frame at the encoder rate.
+    public var frameSize: Int { sampleRate / 50 }
+
+    /// Pre-skip in 48 kHz samples: libopus's lookahead for the VOIP application (2.5 ms + 4 ms).
+    public static let preSkip = 312
+
+    /// The `codec` field of `audio.chunk` entries: key=value pairs, space separated.
+    public var codecDescription: String {
+        "opus application=voip frame-ms=20 bitrate=\(bitrate) complexity=\(complexity) rate=\(sampleRate) "
+            + "input-rate=\(inputRate) channels=1 preskip=\(OpusSettings.preSkip)"
+    }
+
+    /// Parses a `codec` field written by `codecDescription`.
+    public init(codecDescription text: String) throws(TemoinError) {
+        var values: [String: Int] = [:]
+        let parts = text.split(separator: " ")
+        guard parts.first == "opus" else { throw .malformed("opus.bad-codec", "the codec field does not describe Opus") }
+        for part in parts.dropFirst() {
+            let kv = part.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2 else { throw .malformed("opus.bad-codec", "codec parameter '\(part)' is not key=value") }
+            if kv[0] == "application" {
+                guard kv[1] == "voip" else { throw .malformed("opus.bad-codec", "only the voip application is used") }
+                continue
+            }
+            guard let v = Int(kv[1]) else { throw .malformed("opus.bad-codec", "codec parameter '\(part)' is not a number") }
+            values[String(kv[0])] = v
+        }
+        guard let input = values["input-rate"], let bitrate = values["bitrate"], let complexity = values["complexity"] else {
+            throw .malformed("opus.bad-codec", "the codec field lacks input-rate, bitrate or complexity")
+        }
+        try self.init(inputRate: input, bitrate: bitrate, complexity: complexity)
+        guard codecDescription == text else { throw .malformed("opus.bad-codec", "the codec field is not canonical") }
+    }
+
+    public static var libraryVersion: String { String(cString: opus_get_version_string()) }
+}
+
+/// One libopus encoder whose whole state lives in memory we own, so it can be snapshotted and
+/// restored byte for byte (libopus encoder state is position-independent: it holds no pointers).
+/// Not thread-safe: one alert's pipeline owns it.
+public final class OpusEncoderState {
+    public let settings: OpusSettings
+    private let size: Int
+    private let memory: UnsafeMutableRawPointer
+
+    private var encoder: OpaquePointer { OpaquePointer(memory) }
+
+    public init(settings: OpusSettings) throws(TemoinError) {
+        self.settings = settings
+        size = Int(opus_encoder_get_size(1))
+        memory = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        let rc = opus_encoder_init(OpaquePointer(memory), Int32(settings.sampleRate), 1, OPUS_APPLICATION_VOIP)
+        guard rc == OPUS_OK else {
+            memory.deallocate()
+            throw OpusEncoderState.error(rc, "initialize the encoder")
+        }
+        try check(temoin_opus_set_bitrate(encoder, Int32(settings.bitrate)), "set the bitrate")
+        try check(temoin_opus_set_complexity(encoder, Int32(settings.complexity)), "set the complexity")
+        try check(temoin_opus_set_signal_voice(encoder), "set the signal type")
+        try check(temoin_opus_set_vbr(encoder, 1), "enable VBR")
+        var lookahead: Int32 = 0
+        try check(temoin_opus_get_lookahead(encoder, &lookahead), "read the lookahead")
+        precondition(Int(lookahead) * 48000 / settings.sampleRate == OpusSettings.preSkip, "libopus VOIP lookahead changed")
+    }
+
+    /// Restores an encoder from `snapshot` (taken from an encoder with the same settings and library).
+    public init(settings: OpusSettings, snapshot: [UInt8]) throws(TemoinError) {
+        self.settings = settings
+        size = Int(opus_encoder_get_size(1))
+        guard snapshot.count == size else {
+            throw TemoinError(.environment, code: "opus.bad-snapshot", "the encoder snapshot does not fit this libopus (\(snapshot.count) bytes, expected \(size))")
+        }
+        memory = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        snapshot.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: size) }
+    }
+
+    deinit { memory.deallocate() }
+
+    /// The whole encoder state, to resume exactly where it stopped.
+    public var snapshot: [UInt8] {
+        Array(UnsafeRawBufferPointer(start: memory, count: size))
+    }
+
+    /// Encodes `samples` (mono, at the encoder rate) as 20 ms packets; a final partial frame is
+    /// completed with zeros.
+    public func encode(_ samples: [Float]) throws(TemoinError) -> [[UInt8]] {
+        let frame = settings.frameSize
+        var packets = [[UInt8]]()
+        packets.reserveCapacity((samples.count + frame - 1) / frame)
+        var buffer = [UInt8](repeating: 0, count: 1500)
+        var start = 0
+        var padded = [Float](repeating: 0, count: frame)
+        while start < samples.count {
+            let n = min(frame, samples.count - start)
+            let length: Int32
+            if n == frame {
+                length = samples.withUnsafeBufferPointer { s in
+                    opus_encode_float(encoder, s.baseAddress! + start, Int32(frame), &buffer, Int32(buffer.count))
+                }
+            } else {
+                for i in 0..<frame { padded[i] = i < n ? samples[start + i] : 0 }
+                length = opus_encode_float(encoder, padded, Int32(frame), &buffer, Int32(buffer.count))
+            }
+            guard length > 0 else { throw OpusEncoderState.error(length, "encode a frame") }
+            packets.append(Array(buffer.prefix(Int(length))))
+            start += frame
+        }
+        return packets
+    }
+
+    /// The range coder's final state after the last packet (equal states give equal values).
+    public var finalRange: UInt32 {
+        var r: UInt32 = 0
+        _ = temoin_opus_get_final_range(encoder, &r)
+        return r
+    }
+
+    private func check(_ rc: Int32, _ what: String) throws(TemoinError) {
+        guard rc == OPUS_OK else { throw OpusEncoderState.error(rc, what) }
+    }
+
+    /// The one place where libopus status codes become errors.
+    static func error(_ rc: Int32, _ what: String) -> TemoinError {
+        TemoinError(.environment, code: "opus.failure", "libopus failed to \(what): \(String(cString: opus_strerror(rc)))")
+    }
+}
+
+/// A libopus decoder at 48 kHz mono, for checks (tests, the verifier's duration report).
+public final class OpusDecoderState {
+    private let decoder: OpaquePointer
+
+    public init() throws(TemoinError) {
+        var rc: Int32 = 0
+        guard let d = opus_decoder_create(48000, 1, &rc), rc == OPUS_OK else {
+            throw OpusEncoderState.error(rc, "create a decoder")
+        }
+        decoder = d
+    }
+
+    deinit { opus_decoder_destroy(decoder) }
+
+    /// Decodes one packet (a 1-byte TOC-only packet means a lost frame: concealment).
+    public func decode(_ packet: [UInt8]) throws(TemoinError) -> [Float] {
+        var out = [Float](repeating: 0, count: 5760)
+        let n = opus_decode_float(decoder, packet, Int32(packet.count), &out, 5760, 0)
+        guard n >= 0 else { throw TemoinError(.unusableInput, code: "opus.bad-packet", "an Opus packet does not decode: \(String(cString: opus_strerror(n)))") }
+        return Array(out.prefix(Int(n)))
+    }
+
+    /// Samples (at 48 kHz) a packet decodes to, from its TOC and frame count.
+    public static func samples(in packet: [UInt8]) -> Int? {
+        let n = opus_packet_get_nb_samples(packet, Int32(packet.count), 48000)
+        return n > 0 ? Int(n) : nil
+    }
+}

@@ -1,0 +1,101 @@
+public import TemoinCore
+
+/// One stored chunk as the recording needs it: ledger values and its Opus packets.
+public struct RecordingChunk: Sendable {
+    public let seq: UInt64
+    public let captureStart: Timestamp
+    public let durationMicroseconds: UInt64
+    public let codec: String
+    public let library: String
+    public let packets: [[UInt8]]
+
+    public init(seq: UInt64, captureStart: Timestamp, durationMicroseconds: UInt64, codec: String, library: String, packets: [[UInt8]]) {
+        self.seq = seq
+        self.captureStart = captureStart
+        self.durationMicroseconds = durationMicroseconds
+        self.codec = codec
+        self.library = library
+        self.packets = packets
+    }
+
+    /// Builds it from an `audio.chunk` entry and its stored packet stream, checking the stream
+    /// against the entry's hash, packet count and byte count.
+    public init(entry: Entry, packetStream: [UInt8], sha256: (([UInt8]) -> Hash)) throws(TemoinError) {
+        guard entry.kind == .audioChunk, let seq = entry.uint("seq"), let start = entry.time("capture-start"),
+              let duration = entry.uint("duration-us"), let codec = entry["codec"], let library = entry["codec-library"] else {
+            throw .malformed("recording.not-a-chunk", "the entry is not an audio.chunk entry")
+        }
+        guard sha256(packetStream) == entry.hash("opus-sha256") else {
+            throw TemoinError(.invalidEvidence, code: "recording.opus-hash", "the stored Opus packets of chunk \(seq) do not match their hash")
+        }
+        let packets = try OpusPacketStream.decode(packetStream)
+        guard UInt64(packets.count) == entry.uint("opus-packets"),
+              UInt64(packets.reduce(0) { $0 + $1.count }) == entry.uint("opus-bytes") else {
+            throw TemoinError(.invalidEvidence, code: "recording.opus-count", "the Opus packets of chunk \(seq) do not match the entry's counts")
+        }
+        self.init(seq: seq, captureStart: start, durationMicroseconds: duration, codec: codec, library: library, packets: packets)
+    }
+}
+
+/// The deterministic Ogg Opus recording of an alert, built only from ledger data and stored
+/// packets (Docs/audio.md): the same ledger always gives the same bytes.
+public struct Recording: Sendable {
+    public let bytes: [UInt8]
+    /// Playback duration in 48 kHz samples (after pre-skip and end trimming).
+    public let durationSamples: Int64
+    /// Sequence numbers that were missing, filled with lost-frame packets.
+    public let missing: [ClosedRange<UInt64>]
+    /// 20 ms lost-frame packets inserted for the missing chunks.
+    public let filledFrames: Int
+
+    /// Longest gap filled between two chunks: six hours of 20 ms frames.
+    static let maximumGapFrames: Int64 = 6 * 3600 * 50
+
+    public init(origin: String, alert: String, chunks unsorted: [RecordingChunk]) throws(TemoinError) {
+        var bySeq: [UInt64: RecordingChunk] = [:]
+        for c in unsorted where bySeq[c.seq] == nil { bySeq[c.seq] = c }
+        let chunks = bySeq.values.sorted { $0.seq < $1.seq }
+        guard let first = chunks.first, !first.packets.isEmpty else {
+            throw .malformed("recording.no-audio", "alert \(alert) has no audio yet")
+        }
+        let settings = try OpusSettings(codecDescription: first.codec)
+        var packets = [[UInt8]]()
+        var missing = [ClosedRange<UInt64>]()
+        var filled = 0
+        var trueSamples: Int64 = 0
+        var previous: RecordingChunk?
+        for c in chunks {
+            if let p = previous, c.seq > p.seq + 1 {
+                missing.append((p.seq + 1)...(c.seq - 1))
+                // The gap lasts from the end of the previous chunk to the start of this one
+                // (device clock), in whole 20 ms frames, never negative.
+                let endOfPrevious = p.captureStart.millisecondsSinceEpoch * 1000 + Int64(p.durationMicroseconds)
+                let gapMicroseconds = c.captureStart.millisecondsSinceEpoch * 1000 - endOfPrevious
+                let frames = max(0, min(Recording.maximumGapFrames, (gapMicroseconds + 10_000) / 20_000))
+                let lost = OggOpus.lostFrame(like: packets.last?[0] ?? c.packets.first?[0] ?? 0x48)
+                packets += repeatElement(lost, count: Int(frames))
+                filled += Int(frames)
+                trueSamples += frames * 960
+            }
+            packets += c.packets
+            trueSamples += (Int64(c.durationMicroseconds) * 48 + 500) / 1000
+            previous = c
+        }
+        let tags = [
+            "TEMOIN_LOG=\(origin)",
+            "TEMOIN_ALERT=\(alert)",
+            "TEMOIN_FIRST_SEQ=\(first.seq)",
+            "TEMOIN_LAST_SEQ=\(chunks.last!.seq)",
+            "TEMOIN_CAPTURE_START=\(first.captureStart)",
+            "TEMOIN_MISSING=\(missing.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))",
+            "COMMENT=Dérivé Opus avec perte ; les originaux font foi. / Lossy Opus derivative; the originals are the evidence.",
+        ]
+        let header = OggOpus.Header(inputRate: settings.inputRate, preSkip: OpusSettings.preSkip, vendor: first.library, comments: tags)
+        let decodable = packets.reduce(Int64(0)) { $0 + Int64(OpusDecoderState.samples(in: $1) ?? 0) }
+        let finalGranule = min(decodable, trueSamples + Int64(OpusSettings.preSkip))
+        bytes = try OggOpus.mux(serial: OggOpus.serial(alert: alert), header: header, packets: packets, finalGranule: finalGranule)
+        durationSamples = finalGranule - Int64(OpusSettings.preSkip)
+        self.missing = missing
+        filledFrames = filled
+    }
+}

@@ -1,0 +1,219 @@
+public import TemoinCore
+import TemoinCrypto
+import TemoinAudio
+
+/// How a chunk's original bytes are encoded.
+public enum OriginalFormat: Sendable, Hashable {
+    /// A WAV file.
+    case wav
+    /// Raw 16-bit PCM (`audio/L16`): big-endian per RFC 2586 unless `bigEndian` is false.
+    case l16(sampleRate: Int, channels: Int, bigEndian: Bool)
+
+    /// The `original-format` token of the entry.
+    public var token: String {
+        switch self {
+        case .wav: return "wav"
+        case .l16(_, _, let big): return big ? "l16" : "s16le"
+        }
+    }
+
+    public func parse(_ bytes: [UInt8]) throws(TemoinError) -> PCMAudio {
+        switch self {
+        case .wav: return try WAV.parse(bytes)
+        case .l16(let rate, let channels, let big): return try PCMAudio.raw(bytes, sampleRate: rate, channels: channels, bigEndian: big)
+        }
+    }
+}
+
+/// One audio chunk as the device sent it.
+public struct ChunkUpload: Sendable {
+    public let alert: String
+    public let seq: UInt64
+    public let captureStart: Timestamp
+    public let original: [UInt8]
+    public let format: OriginalFormat
+    /// The device's Ed25519 signature over the chunk's `DeviceStatement`, if it sent one.
+    public let statementSignature: [UInt8]?
+    /// The last chunk of the alert: the encoder is flushed (its 6.5 ms look-ahead), so the
+    /// recording plays to the last sample.
+    public let isFinal: Bool
+
+    public init(alert: String, seq: UInt64, captureStart: Timestamp, original: [UInt8], format: OriginalFormat,
+                statementSignature: [UInt8]?, isFinal: Bool = false) {
+        self.isFinal = isFinal
+        self.alert = alert
+        self.seq = seq
+        self.captureStart = captureStart
+        self.original = original
+        self.format = format
+        self.statementSignature = statementSignature
+    }
+}
+
+/// Limits on what one chunk may hold.
+public struct AudioLimits: Sendable {
+    public var maximumChunkBytes = 16 << 20
+    public var maximumChunkMicroseconds: UInt64 = 60_000_000
+    public var bitrate = OpusSettings.defaultBitrate
+    public var complexity = 10
+
+    public init() {}
+}
+
+/// Turns chunks into `audio.chunk` entries: validates the audio, keeps the original (write-once
+/// blob), encodes it with the alert's one Opus encoder strictly in sequence order, keeps the
+/// packets (blob), and appends the entry together with the encoder's new state, so a restart or
+/// a failed commit resumes the stream exactly.
+///
+/// Each alert has its own `AlertEncoder` actor: different alerts encode in parallel, one alert's
+/// chunks one after the other.
+public actor AudioIngestor {
+    public let writer: LedgerWriter
+    public let limits: AudioLimits
+    private var alerts: [String: AlertEncoder] = [:]
+
+    public init(writer: LedgerWriter, limits: AudioLimits = AudioLimits()) {
+        self.writer = writer
+        self.limits = limits
+    }
+
+    private func channel(_ alert: String) -> AlertEncoder {
+        if let c = alerts[alert] { return c }
+        let c = AlertEncoder(alert: alert, writer: writer, limits: limits)
+        alerts[alert] = c
+        return c
+    }
+
+    /// The sequence number the alert's encoder expects next.
+    public func nextSequence(alert: String) async throws -> UInt64 {
+        try await channel(alert).nextSequence()
+    }
+
+    /// Ingests the next chunk of an alert. Chunks must come in sequence order here; waiting for
+    /// late chunks and recording gaps is the service's job.
+    public func ingest(_ chunk: ChunkUpload) async throws -> Appended {
+        try await channel(chunk.alert).ingest(chunk)
+    }
+
+    /// Forgets in-memory encoders, as a restart would (tests).
+    public func forgetEncoders() {
+        alerts = [:]
+    }
+}
+
+/// One alert's encoder and the sequence number it expects next.
+actor AlertEncoder {
+    let alert: String
+    let writer: LedgerWriter
+    let limits: AudioLimits
+    private let blobs: BlobStore
+    private var encoder: OpusEncoderState?
+    private var next: UInt64 = 0
+    private var loaded = false
+
+    init(alert: String, writer: LedgerWriter, limits: AudioLimits) {
+        self.alert = alert
+        self.writer = writer
+        self.limits = limits
+        blobs = writer.directory.blobs
+    }
+
+    func nextSequence() async throws -> UInt64 {
+        try await load()
+        return next
+    }
+
+    /// One chunk at a time per alert, across the suspension points of encoding and committing.
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private func acquire() async {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        }
+        busy = true
+    }
+
+    private func release() {
+        if waiting.isEmpty {
+            busy = false
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
+
+    func ingest(_ chunk: ChunkUpload) async throws -> Appended {
+        await acquire()
+        defer { release() }
+        return try await ingestAlone(chunk)
+    }
+
+    private func ingestAlone(_ chunk: ChunkUpload) async throws -> Appended {
+        guard chunk.original.count <= limits.maximumChunkBytes else {
+            throw TemoinError(.unusableInput, code: "audio.too-large", "the chunk is larger than \(limits.maximumChunkBytes) bytes")
+        }
+        let audio = try chunk.format.parse(chunk.original)
+        guard audio.durationMicroseconds <= limits.maximumChunkMicroseconds else {
+            throw TemoinError(.unusableInput, code: "audio.too-long",
+                              "the chunk lasts \(audio.durationMicroseconds / 1000) ms, more than \(limits.maximumChunkMicroseconds / 1000) ms")
+        }
+        guard try await writer.head(alert: chunk.alert) != nil else {
+            throw TemoinError(.usage, code: "ledger.alert-not-open", "alert \(chunk.alert) has no alert.opened entry")
+        }
+        try await load()
+        guard chunk.seq == next else {
+            throw TemoinError(.usage, code: "audio.out-of-order",
+                              "chunk \(chunk.seq) of alert \(chunk.alert) arrived; chunk \(next) is expected next")
+        }
+        let encoder = try self.encoder ?? OpusEncoderState(settings: OpusSettings(
+            inputRate: audio.format.sampleRate, bitrate: limits.bitrate, complexity: limits.complexity))
+        let settings = encoder.settings
+        var samples = try Resampler.resample(audio.monoSamples(), from: audio.format.sampleRate, to: settings.sampleRate)
+        if chunk.isFinal {
+            samples += repeatElement(0, count: OpusSettings.preSkip * settings.sampleRate / 48000)
+        }
+        let before = encoder.snapshot
+        do {
+            let packets = try encoder.encode(samples)
+            let stream = OpusPacketStream.encode(packets)
+            let originalHash = try blobs.put(alert: chunk.alert, bytes: chunk.original)
+            let opusHash = try blobs.put(alert: chunk.alert, bytes: stream)
+            var draft = EntryDraft(kind: .audioChunk, [
+                ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
+                ("duration-us", String(audio.durationMicroseconds)), ("original-format", chunk.format.token),
+                ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
+                ("opus-sha256", opusHash.hex), ("opus-packets", String(packets.count)),
+                ("opus-bytes", String(packets.reduce(0) { $0 + $1.count })),
+                ("codec", settings.codecDescription), ("codec-library", OpusSettings.libraryVersion),
+                ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
+            ])
+            draft.codecState = CodecStateSnapshot(alert: chunk.alert, seq: chunk.seq, codec: settings.codecDescription,
+                                                  library: OpusSettings.libraryVersion, state: encoder.snapshot)
+            let appended = try await writer.append(draft)
+            self.encoder = encoder
+            next = chunk.seq + 1
+            return appended
+        } catch {
+            // Nothing was committed: put the encoder back as it was before this chunk.
+            self.encoder = self.encoder == nil ? nil : try OpusEncoderState(settings: settings, snapshot: before)
+            throw error
+        }
+    }
+
+    /// Restores the encoder saved with the alert's last committed chunk, once.
+    private func load() async throws {
+        guard !loaded else { return }
+        if let saved = try await writer.codecState(alert: alert) {
+            let settings = try OpusSettings(codecDescription: saved.codec)
+            if saved.library == OpusSettings.libraryVersion {
+                encoder = try OpusEncoderState(settings: settings, snapshot: saved.state)
+            } else {
+                // Another libopus build cannot take this state: continue with a fresh encoder
+                // (a short transient in the recording; the originals are untouched).
+                encoder = try OpusEncoderState(settings: settings)
+            }
+            next = saved.seq + 1
+        }
+        loaded = true
+    }
+}

@@ -1,0 +1,36 @@
+public import TemoinCore
+import TemoinCrypto
+public import TemoinAudio
+
+extension LedgerReader {
+    /// The log's origin, from the genesis entry.
+    public func origin() throws(TemoinError) -> String {
+        guard let origin = try entry(at: 0).parsed()["origin"] else { throw store.corrupt("entry 0 is not a genesis entry") }
+        return origin
+    }
+
+    /// The parsed entries of an alert, in log order, with their indices.
+    public func entries(alert: String) throws(TemoinError) -> [(index: UInt64, entry: Entry)] {
+        try readSnapshot { () throws(TemoinError) in
+            var out = [(index: UInt64, entry: Entry)]()
+            for i in try store.entryIndices(alert: alert) { out.append((i, try entry(at: i).parsed())) }
+            return out
+        }
+    }
+
+    /// The alert's deterministic Ogg Opus recording, from its `audio.chunk` entries and stored
+    /// packets (each checked against its entry).
+    public func recording(alert: String) throws(TemoinError) -> Recording {
+        guard EntryFieldType.id128.accepts(alert) else {
+            throw TemoinError(.usage, code: "alert.bad-id", "alert ids are 32 lowercase hex digits")
+        }
+        let all = try entries(alert: alert)
+        guard !all.isEmpty else { throw TemoinError(.usage, code: "alert.unknown", "there is no alert \(alert) in this ledger") }
+        var chunks = [RecordingChunk]()
+        for (_, e) in all where e.kind == .audioChunk {
+            let stream = try directory.blobs.read(alert: alert, hash: e.hash("opus-sha256")!)
+            chunks.append(try RecordingChunk(entry: e, packetStream: stream) { SHA256.hash($0) })
+        }
+        return try Recording(origin: origin(), alert: alert, chunks: chunks)
+    }
+}
