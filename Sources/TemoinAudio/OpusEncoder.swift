@@ -6,8 +6,12 @@ public import TemoinCore
 public struct OpusSettings: Sendable, Hashable {
     /// Rates libopus encodes natively.
     public static let nativeRates = [8000, 12000, 16000, 24000, 48000]
-    /// 24 kbit/s reaches PESQ-WB ≥ 4.0 on speech (Docs/audio.md).
-    public static let defaultBitrate = 24000
+    /// The default bitrate for an encoder rate: the lowest measured to reach PESQ-WB ≥ 4.0 on
+    /// speech (Docs/audio.md): 24 kbit/s up to 16 kHz, 32 kbit/s at 24 and 48 kHz, where Opus
+    /// spends part of its bits above 8 kHz.
+    public static func defaultBitrate(forRate rate: Int) -> Int {
+        rate <= 16000 ? 24000 : 32000
+    }
     public static let frameMilliseconds = 20
 
     /// The rate the encoder runs at.
@@ -17,10 +21,12 @@ public struct OpusSettings: Sendable, Hashable {
     public let bitrate: Int
     public let complexity: Int
 
-    public init(inputRate: Int, bitrate: Int = OpusSettings.defaultBitrate, complexity: Int = 10) throws(TemoinError) {
+    /// `bitrate` nil: the default for the encoder rate.
+    public init(inputRate: Int, bitrate: Int? = nil, complexity: Int = 10) throws(TemoinError) {
         guard PCMFormat.rates.contains(inputRate) else {
             throw .malformed("audio.bad-rate", "sample rate \(inputRate) Hz is outside 8000–48000 Hz")
         }
+        let bitrate = bitrate ?? OpusSettings.defaultBitrate(forRate: OpusSettings.encoderRate(for: inputRate))
         guard (6000...510_000).contains(bitrate) else {
             throw TemoinError(.usage, code: "opus.bad-bitrate", "the Opus bitrate must be 6000 to 510000 bit/s")
         }

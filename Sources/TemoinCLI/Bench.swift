@@ -5,12 +5,13 @@ import ArgumentParser
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger
+import TemoinAudio
 
 /// Benchmarks (never timed tests): figures go to Docs/performance.md with the command line.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mesures de performance / benchmarks.",
-        subcommands: [Appends.self, Proofs.self])
+        subcommands: [Appends.self, Proofs.self, IngestBench.self])
 
     static func temporaryFolder(_ hint: String) throws -> String {
         var template = Array("/tmp/temoin-bench-\(hint)-XXXXXX".utf8CString)
@@ -135,6 +136,96 @@ struct Bench: AsyncParsableCommand {
             Output.line("writer start-up on a 2-entry ledger: min=\(format3(smallStartup.min()! * 1e3)) ms max=\(format3(smallStartup.max()! * 1e3)) ms")
         }
     }
+}
+
+/// Ingest throughput against libopus encoding alone, on the same audio and settings, both cores busy.
+struct IngestBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Débit d'ingestion / ingest throughput (audio-seconds per second) vs libopus alone.")
+
+    @Option(help: "WAV file to ingest (repeated as needed).") var file = "Samples/speech-fr-en-16k.wav"
+    @Option(help: "Concurrent alerts.") var alerts = 8
+    @Option(help: "Audio seconds per alert.") var seconds = 60
+    @Option(help: "Chunk length in seconds.") var chunkSeconds = 5
+
+    func run() async throws {
+        let audio = try WAV.parse(readInput(file))
+        let settings = try OpusSettings(inputRate: audio.format.sampleRate)
+        let framesPerChunk = chunkSeconds * audio.format.sampleRate
+        // The chunks every alert sends: the file looped to `seconds`.
+        var chunks = [[UInt8]]()
+        var offset = 0
+        let total = seconds * audio.format.sampleRate
+        let block = audio.format.blockAlign
+        while chunks.count * framesPerChunk < total {
+            var data = [UInt8]()
+            while data.count < framesPerChunk * block {
+                let take = min(framesPerChunk * block - data.count, audio.data.count - offset * block)
+                let start = audio.data.startIndex + offset * block
+                data += audio.data[start..<start + take]
+                offset = (offset + take / block) % audio.frameCount
+            }
+            chunks.append(WAV.encode(format: audio.format, data: data[...]))
+        }
+        let sent = chunks
+        let audioSeconds = Double(alerts * sent.count * chunkSeconds)
+        let clock = ContinuousClock()
+
+        // 1. libopus alone: decode nothing, resample nothing, keep nothing; two workers.
+        let monoChunks = try sent.map { try Resampler.resample(WAV.parse($0).monoSamples(), from: audio.format.sampleRate, to: settings.sampleRate) }
+        let alone = try await clock.measure {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<2 {
+                    group.addTask {
+                        for _ in stride(from: worker, to: alerts, by: 2) {
+                            let encoder = try OpusEncoderState(settings: settings)
+                            for m in monoChunks { _ = try encoder.encode(m) }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+
+        // 2. The whole ingest path: parse, resample, encode, blobs (fsync), entries (group commit).
+        let folder = try Bench.temporaryFolder("ingest")
+        let created = try await Ledger.initialize(directory: DataDirectory(folder), origin: "bench.example/ingest")
+        let writer = try LedgerWriter(directory: DataDirectory(folder))
+        let ingestor = AudioIngestor(writer: writer)
+        for a in 0..<alerts { _ = try await writer.append(Bench.openAlertDraft(alert: Bench.alertID(a), device: created.ingestDevice)) }
+        let latencies = LatencyLog()
+        let full = try await clock.measure {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for a in 0..<alerts {
+                    group.addTask {
+                        for (seq, bytes) in sent.enumerated() {
+                            let start = clock.now
+                            _ = try await ingestor.ingest(ChunkUpload(
+                                alert: Bench.alertID(a), seq: UInt64(seq), captureStart: Timestamp(millisecondsSinceEpoch: Int64(seq) * 5000),
+                                original: bytes, format: .wav, statementSignature: nil))
+                            await latencies.add(Bench.seconds(clock.now - start))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let aloneRate = audioSeconds / Bench.seconds(alone)
+        let fullRate = audioSeconds / Bench.seconds(full)
+        let l = await latencies.sorted()
+        Output.line("input=\(file) \(audio.format) encoder=\(settings.codecDescription)")
+        Output.line("alerts=\(alerts) audio-seconds=\(Int(audioSeconds)) chunk-seconds=\(chunkSeconds)")
+        Output.line("libopus alone (2 workers): \(format3(aloneRate)) audio-s/s")
+        Output.line("full ingest (durable):     \(format3(fullRate)) audio-s/s   ratio=\(format3(fullRate / aloneRate))")
+        Output.line("per-chunk ingest latency under full load: p50=\(format3(l[l.count / 2] * 1e3)) ms p99=\(format3(l[l.count * 99 / 100] * 1e3)) ms")
+    }
+}
+
+actor LatencyLog {
+    var values = [Double]()
+    func add(_ v: Double) { values.append(v) }
+    func sorted() -> [Double] { values.sorted() }
 }
 
 func format3(_ x: Double) -> String {

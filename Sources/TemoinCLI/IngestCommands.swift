@@ -46,8 +46,8 @@ struct Ingest: AsyncParsableCommand {
     @OptionGroup var options: DataOption
     @Option(help: "Durée d'un segment en secondes, multiple de 0,02 / chunk length in seconds, a multiple of 0.02.")
     var chunkSeconds: Double = 5
-    @Option(help: "Débit Opus / Opus bitrate in bit/s.")
-    var bitrate = OpusSettings.defaultBitrate
+    @Option(help: "Débit Opus / Opus bitrate in bit/s (default: 24000 up to 16 kHz, 32000 above).")
+    var bitrate: Int?
     @Option(help: "Fichier PCM brut s16le à ce taux / the file is raw s16le PCM at this rate (Hz).")
     var rawRate: Int?
     @Option(help: "Canaux du PCM brut / channels of raw PCM.")

@@ -54,7 +54,8 @@ public struct ChunkUpload: Sendable {
 public struct AudioLimits: Sendable {
     public var maximumChunkBytes = 16 << 20
     public var maximumChunkMicroseconds: UInt64 = 60_000_000
-    public var bitrate = OpusSettings.defaultBitrate
+    /// nil: the default for the encoder rate (`OpusSettings.defaultBitrate(forRate:)`).
+    public var bitrate: Int?
     public var complexity = 10
 
     public init() {}
