@@ -22,8 +22,12 @@ struct Tool {
     }
 
     static func run(_ name: String, _ arguments: [String]) throws -> Result {
+        try run(buildFolder.appendingPathComponent(name), arguments)
+    }
+
+    static func run(_ executable: URL, _ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = buildFolder.appendingPathComponent(name)
+        process.executableURL = executable
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -4,20 +4,11 @@ import Testing
 
 /// Runs a tool from the system (not ours) and returns its output; fails the test if it fails.
 func system(_ tool: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [tool] + arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw TemoinError(.environment, code: "test.tool", "\(tool) \(arguments) failed: \(String(decoding: e, as: UTF8.self))")
+    let r = try Tool.run(URL(fileURLWithPath: "/usr/bin/env"), [tool] + arguments)
+    guard r.status == 0 else {
+        throw TemoinError(.environment, code: "test.tool", "\(tool) \(arguments) failed: \(r.stderr)")
     }
-    return String(decoding: o + e, as: UTF8.self)
+    return r.text + r.stderr
 }
 
 /// Real speech from espeak-ng, converted by sox, through `temoin ingest` and `temoin recording`,

@@ -61,6 +61,30 @@ struct AudioIngestTests {
         #expect(try restarted.audit().passed)
     }
 
+    @Test func aFailedCommitPutsTheEncoderBackSoTheStreamHasNoDoubleFrame() async throws {
+        let continuous = try await LedgerFixture()
+        do {
+            let w = try continuous.writer()
+            _ = try await continuous.open(Self.alert, on: w)
+            let ingestor = AudioIngestor(writer: w)
+            for s in 0..<6 { _ = try await ingestor.ingest(upload(s)) }
+        }
+        let f = try await LedgerFixture()
+        let w = try f.writer()
+        _ = try await f.open(Self.alert, on: w)
+        let ingestor = AudioIngestor(writer: w)
+        for s in 0..<6 {
+            if s == 2 || s == 4 {
+                // An empty signature makes the entry invalid: the append fails after encoding.
+                let failing = ChunkUpload(alert: Self.alert, seq: UInt64(s), captureStart: upload(s).captureStart,
+                                          original: Self.chunks[s], format: .wav, statementSignature: [], isFinal: s == 5)
+                await #expect(throws: TemoinError.self) { _ = try await ingestor.ingest(failing) }
+            }
+            _ = try await ingestor.ingest(upload(s))
+        }
+        #expect(try packetStreams(f) == packetStreams(continuous))
+    }
+
     @Test func eachChunkIsAnAudioChunkEntryWithBothHashesAndItsBlobs() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
