@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 /// Settings shared by every Swift target: Swift 6 language mode is the default for
@@ -12,10 +12,17 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "temoin", targets: ["temoin"]),
+        .executable(name: "temoin-device", targets: ["temoin-device"]),
         .library(name: "TemoinCore", targets: ["TemoinCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The HTTP server; swift-configuration support is not needed, so its trait is off.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Thin system-library wrappers: headers and link flags from pkg-config, nothing else.
@@ -60,12 +67,35 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The HTTP service: device API, public log API, health and metrics.
+        .target(
+            name: "TemoinServer",
+            dependencies: [
+                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The phone's side, as a library: keys, signed statements, upload with retries, witness checks.
+        .target(name: "TemoinDevice", dependencies: ["TemoinCore", "TemoinCrypto"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "temoin-device",
+            dependencies: ["TemoinDevice", "TemoinCore", "TemoinCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+
         // Command-line commands, as a library so tests drive them in process.
         .target(
             name: "TemoinCLI",
             dependencies: [
-                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger",
+                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -90,6 +120,11 @@ let package = Package(
         .testTarget(
             name: "TemoinLedgerTests",
             dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TemoinServerTests",
+            dependencies: ["TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

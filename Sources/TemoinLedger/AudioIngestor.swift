@@ -57,8 +57,21 @@ public struct AudioLimits: Sendable {
     /// nil: the default for the encoder rate (`OpusSettings.defaultBitrate(forRate:)`).
     public var bitrate: Int?
     public var complexity = 10
+    /// How long an early chunk waits for the ones before it before they are recorded missing.
+    public var reorderWait: Duration = .seconds(30)
 
     public init() {}
+}
+
+/// What happened to an uploaded chunk.
+public enum IngestOutcome: Sendable {
+    /// Newly committed.
+    case appended(Appended)
+    /// The same bytes were already committed for this sequence number: nothing new.
+    case duplicate(StoredEntry)
+    /// Different bytes for a committed sequence number: kept in quarantine (blob) and recorded as a
+    /// `chunk.conflict` entry (once per distinct content); the first chunk stays in the recording.
+    case conflict(kept: StoredEntry, recorded: StoredEntry)
 }
 
 /// Turns chunks into `audio.chunk` entries: validates the audio, keeps the original (write-once
@@ -67,7 +80,10 @@ public struct AudioLimits: Sendable {
 /// a failed commit resumes the stream exactly.
 ///
 /// Each alert has its own `AlertEncoder` actor: different alerts encode in parallel, one alert's
-/// chunks one after the other.
+/// chunks one after the other. A chunk that arrives early waits (up to `limits.reorderWait`) for
+/// the ones before it; then the missing ones are recorded as `chunk.missing` and it goes on. A
+/// chunk that arrives after it was recorded missing is still accepted (evidence is never turned
+/// away), encoded on its own.
 public actor AudioIngestor {
     public let writer: LedgerWriter
     public let limits: AudioLimits
@@ -90,10 +106,23 @@ public actor AudioIngestor {
         try await channel(alert).nextSequence()
     }
 
-    /// Ingests the next chunk of an alert. Chunks must come in sequence order here; waiting for
-    /// late chunks and recording gaps is the service's job.
+    /// Ingests a chunk in order (tests and `temoin ingest`): anything but a new entry is an error.
     public func ingest(_ chunk: ChunkUpload) async throws -> Appended {
-        try await channel(chunk.alert).ingest(chunk)
+        switch try await submit(chunk) {
+        case .appended(let a): return a
+        case .duplicate, .conflict:
+            throw TemoinError(.usage, code: "audio.already-stored", "chunk \(chunk.seq) of alert \(chunk.alert) is already stored")
+        }
+    }
+
+    /// Ingests a chunk that may be early, late, repeated or conflicting.
+    public func submit(_ chunk: ChunkUpload) async throws -> IngestOutcome {
+        try await channel(chunk.alert).submit(chunk)
+    }
+
+    /// Records the chunks up to `lastSeq` that never came as `chunk.missing` (at close).
+    public func recordMissing(alert: String, through lastSeq: UInt64, reason: String) async throws {
+        try await channel(alert).recordMissing(through: lastSeq, reason: reason)
     }
 
     /// Forgets in-memory encoders, as a restart would (tests).
@@ -119,11 +148,6 @@ actor AlertEncoder {
         blobs = writer.directory.blobs
     }
 
-    func nextSequence() async throws -> UInt64 {
-        try await load()
-        return next
-    }
-
     /// One chunk at a time per alert, across the suspension points of encoding and committing.
     private var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
@@ -143,13 +167,12 @@ actor AlertEncoder {
         }
     }
 
-    func ingest(_ chunk: ChunkUpload) async throws -> Appended {
-        await acquire()
-        defer { release() }
-        return try await ingestAlone(chunk)
+    func nextSequence() async throws -> UInt64 {
+        try await load()
+        return next
     }
 
-    private func ingestAlone(_ chunk: ChunkUpload) async throws -> Appended {
+    func submit(_ chunk: ChunkUpload) async throws -> IngestOutcome {
         guard chunk.original.count <= limits.maximumChunkBytes else {
             throw TemoinError(.unusableInput, code: "audio.too-large", "the chunk is larger than \(limits.maximumChunkBytes) bytes")
         }
@@ -161,47 +184,107 @@ actor AlertEncoder {
         guard try await writer.head(alert: chunk.alert) != nil else {
             throw TemoinError(.usage, code: "ledger.alert-not-open", "alert \(chunk.alert) has no alert.opened entry")
         }
+        let deadline = ContinuousClock.now + limits.reorderWait
+        await acquire()
+        defer { release() }
         try await load()
-        guard chunk.seq == next else {
-            throw TemoinError(.usage, code: "audio.out-of-order",
-                              "chunk \(chunk.seq) of alert \(chunk.alert) arrived; chunk \(next) is expected next")
+        if let stored = try await writer.chunkEntry(alert: chunk.alert, seq: chunk.seq) {
+            return try await repeated(chunk, stored: stored)
+        }
+        // Early: wait for the chunks before it, then record the ones still missing.
+        while chunk.seq > next, ContinuousClock.now < deadline {
+            release()
+            try? await Task.sleep(for: .milliseconds(20))
+            await acquire()
+        }
+        if let stored = try await writer.chunkEntry(alert: chunk.alert, seq: chunk.seq) {
+            return try await repeated(chunk, stored: stored)
+        }
+        if chunk.seq > next {
+            try await appendMissing(first: next, last: chunk.seq - 1, reason: "silence")
+            next = chunk.seq
+        }
+        if chunk.seq < next {
+            // Late: after it was recorded missing. Encoded on its own, the stream's state untouched.
+            let settings = try encoder?.settings ?? OpusSettings(inputRate: audio.format.sampleRate, bitrate: limits.bitrate, complexity: limits.complexity)
+            return .appended(try await encodeAndAppend(chunk, audio: audio, encoder: OpusEncoderState(settings: settings), saveState: false))
         }
         let encoder = try self.encoder ?? OpusEncoderState(settings: OpusSettings(
             inputRate: audio.format.sampleRate, bitrate: limits.bitrate, complexity: limits.complexity))
+        let before = encoder.snapshot
+        do {
+            let appended = try await encodeAndAppend(chunk, audio: audio, encoder: encoder, saveState: true)
+            self.encoder = encoder
+            next = chunk.seq + 1
+            return .appended(appended)
+        } catch {
+            // Nothing was committed: put the encoder back as it was before this chunk.
+            self.encoder = self.encoder == nil ? nil : try OpusEncoderState(settings: encoder.settings, snapshot: before)
+            throw error
+        }
+    }
+
+    /// The same sequence number again: identical bytes are a harmless retry; different bytes are
+    /// kept in quarantine and recorded.
+    private func repeated(_ chunk: ChunkUpload, stored: StoredEntry) async throws -> IngestOutcome {
+        let hash = SHA256.hash(chunk.original)
+        if try stored.parsed().hash("original-sha256") == hash { return .duplicate(stored) }
+        for (e, parsed) in try await writer.alertEntries(chunk.alert)
+        where parsed.kind == .chunkConflict && parsed.uint("seq") == chunk.seq && parsed.hash("original-sha256") == hash {
+            return .conflict(kept: stored, recorded: e)
+        }
+        try blobs.put(alert: chunk.alert, bytes: chunk.original)
+        let recorded = try await writer.append(EntryDraft(kind: .chunkConflict, [
+            ("alert", chunk.alert), ("seq", String(chunk.seq)), ("original-sha256", hash.hex),
+            ("original-size", String(chunk.original.count)), ("kept-entry", String(stored.index)),
+            ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
+        ]))
+        return .conflict(kept: stored, recorded: StoredEntry(index: recorded.index, leafHash: recorded.leafHash, bytes: recorded.entry.bytes))
+    }
+
+    private func appendMissing(first: UInt64, last: UInt64, reason: String) async throws {
+        _ = try await writer.append(EntryDraft(kind: .chunkMissing, [
+            ("alert", alert), ("first-seq", String(first)), ("last-seq", String(last)), ("reason", reason),
+        ]))
+    }
+
+    func recordMissing(through lastSeq: UInt64, reason: String) async throws {
+        await acquire()
+        defer { release() }
+        try await load()
+        guard next <= lastSeq else { return }
+        try await appendMissing(first: next, last: lastSeq, reason: reason)
+        next = lastSeq + 1
+    }
+
+    private func encodeAndAppend(_ chunk: ChunkUpload, audio: PCMAudio, encoder: OpusEncoderState, saveState: Bool) async throws -> Appended {
         let settings = encoder.settings
         var samples = try Resampler.resample(audio.monoSamples(), from: audio.format.sampleRate, to: settings.sampleRate)
         if chunk.isFinal {
             samples += repeatElement(0, count: OpusSettings.preSkip * settings.sampleRate / 48000)
         }
-        let before = encoder.snapshot
-        do {
-            let packets = try encoder.encode(samples)
-            let stream = OpusPacketStream.encode(packets)
-            let originalHash = try blobs.put(alert: chunk.alert, bytes: chunk.original)
-            let opusHash = try blobs.put(alert: chunk.alert, bytes: stream)
-            var draft = EntryDraft(kind: .audioChunk, [
-                ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
-                ("duration-us", String(audio.durationMicroseconds)), ("original-format", chunk.format.token),
-                ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
-                ("opus-sha256", opusHash.hex), ("opus-packets", String(packets.count)),
-                ("opus-bytes", String(packets.reduce(0) { $0 + $1.count })),
-                ("codec", settings.codecDescription), ("codec-library", OpusSettings.libraryVersion),
-                ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
-            ])
+        let packets = try encoder.encode(samples)
+        let stream = OpusPacketStream.encode(packets)
+        let originalHash = try blobs.put(alert: chunk.alert, bytes: chunk.original)
+        let opusHash = try blobs.put(alert: chunk.alert, bytes: stream)
+        var draft = EntryDraft(kind: .audioChunk, [
+            ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
+            ("duration-us", String(audio.durationMicroseconds)), ("original-format", chunk.format.token),
+            ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
+            ("opus-sha256", opusHash.hex), ("opus-packets", String(packets.count)),
+            ("opus-bytes", String(packets.reduce(0) { $0 + $1.count })),
+            ("codec", settings.codecDescription), ("codec-library", OpusSettings.libraryVersion),
+            ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
+        ])
+        if saveState {
             draft.codecState = CodecStateSnapshot(alert: chunk.alert, seq: chunk.seq, codec: settings.codecDescription,
                                                   library: OpusSettings.libraryVersion, state: encoder.snapshot)
-            let appended = try await writer.append(draft)
-            self.encoder = encoder
-            next = chunk.seq + 1
-            return appended
-        } catch {
-            // Nothing was committed: put the encoder back as it was before this chunk.
-            self.encoder = self.encoder == nil ? nil : try OpusEncoderState(settings: settings, snapshot: before)
-            throw error
         }
+        return try await writer.append(draft)
     }
 
-    /// Restores the encoder saved with the alert's last committed chunk, once.
+    /// Restores the encoder saved with the alert's last committed chunk, once; the next sequence
+    /// number also accounts for chunks recorded missing.
     private func load() async throws {
         guard !loaded else { return }
         if let saved = try await writer.codecState(alert: alert) {
@@ -214,6 +297,9 @@ actor AlertEncoder {
                 encoder = try OpusEncoderState(settings: settings)
             }
             next = saved.seq + 1
+        }
+        for (_, e) in try await writer.alertEntries(alert) where e.kind == .chunkMissing {
+            if let last = e.uint("last-seq"), last + 1 > next { next = last + 1 }
         }
         loaded = true
     }

@@ -97,7 +97,7 @@ struct AuditPass {
             if Hash(rows.blob(4)) != leaf { problem(place, "stored leaf hash does not match the entry bytes") }
             if let entry = try? Entry(parsing: bytes) {
                 if entry.kind.rawValue != rows.text(1) || entry.alert != rows.text(2)
-                    || (entry.kind == .deviceEnrolled ? entry["device"] : nil) != rows.text(3) {
+                    || LedgerWriter.subject(of: entry) != rows.text(3) {
                     problem(place, "index columns do not match the entry bytes")
                 }
                 check(entry, index: index, leaf: leaf, place: place)

@@ -57,6 +57,20 @@ enum LedgerSchema {
             state BLOB NOT NULL
         );
         """,
+        // 3: what stays out of the ledger: device labels, location fixes (erasable), quarantine.
+        """
+        CREATE TABLE devices (
+            device TEXT PRIMARY KEY,
+            label TEXT
+        );
+        CREATE TABLE locations (
+            entry INTEGER PRIMARY KEY,
+            alert TEXT NOT NULL,
+            salt BLOB NOT NULL,
+            fix TEXT NOT NULL
+        );
+        CREATE INDEX locations_by_alert ON locations(alert);
+        """,
     ]
 
     /// Sets and reads back the pragmas the ledger's guarantees depend on; refuses to run otherwise.

@@ -7,6 +7,12 @@ public struct StoredEntry: Sendable, Hashable {
     public let leafHash: Hash
     public let bytes: [UInt8]
 
+    public init(index: UInt64, leafHash: Hash, bytes: [UInt8]) {
+        self.index = index
+        self.leafHash = leafHash
+        self.bytes = bytes
+    }
+
     public func parsed() throws(TemoinError) -> Entry { try Entry(parsing: bytes) }
 }
 
@@ -87,6 +93,36 @@ final class LedgerStore {
         guard try s.step() else { return nil }
         guard let leaf = Hash(s.blob(1)) else { throw corrupt("entry \(s.int(0)) has a malformed leaf hash") }
         return StoredEntry(index: UInt64(s.int(0)), leafHash: leaf, bytes: s.blob(2))
+    }
+
+    /// The first entry of an alert (its `alert.opened`).
+    func firstEntry(alert: String) throws(TemoinError) -> StoredEntry? {
+        let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? ORDER BY idx LIMIT 1").bind(.text(alert))
+        defer { s.reset() }
+        guard try s.step() else { return nil }
+        guard let leaf = Hash(s.blob(1)) else { throw corrupt("entry \(s.int(0)) has a malformed leaf hash") }
+        return StoredEntry(index: UInt64(s.int(0)), leafHash: leaf, bytes: s.blob(2))
+    }
+
+    /// The `audio.chunk` entry of (alert, seq).
+    func chunkEntry(alert: String, seq: UInt64) throws(TemoinError) -> StoredEntry? {
+        let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? AND kind = ? AND subject = ? ORDER BY idx LIMIT 1")
+            .bind(.text(alert), .text(EntryKind.audioChunk.rawValue), .text(String(seq)))
+        defer { s.reset() }
+        guard try s.step() else { return nil }
+        guard let leaf = Hash(s.blob(1)) else { throw corrupt("entry \(s.int(0)) has a malformed leaf hash") }
+        return StoredEntry(index: UInt64(s.int(0)), leafHash: leaf, bytes: s.blob(2))
+    }
+
+    func openAlerts() throws(TemoinError) -> [String] {
+        let s = try db.statement("""
+            SELECT alert FROM entries WHERE kind = 'alert.opened'
+            EXCEPT SELECT alert FROM entries WHERE kind = 'alert.closed'
+            """)
+        defer { s.reset() }
+        var out = [String]()
+        while try s.step() { if let a = s.text(0) { out.append(a) } }
+        return out
     }
 
     /// Indices of every entry of an alert, in log order.

@@ -11,6 +11,8 @@ public struct EntryDraft: Sendable {
     public let fields: [(String, String)]
     /// Saved in the same transaction as the entry (audio chunks only).
     public var codecState: CodecStateSnapshot?
+    /// Rows outside the ledger saved in the same transaction (location fixes, device labels).
+    public var sideRow: LedgerWriter.SideRow?
 
     /// `fields` holds every field of the kind except `prev` and `time`.
     public init(kind: EntryKind, _ fields: [(String, String)]) {
@@ -190,6 +192,57 @@ public actor LedgerWriter {
         }
     }
 
+    /// The indexed `subject` column: the device of an enrollment, the sequence number of a chunk.
+    static func subject(of entry: Entry) -> String? {
+        switch entry.kind {
+        case .deviceEnrolled: return entry["device"]
+        case .audioChunk: return entry["seq"]
+        default: return nil
+        }
+    }
+
+    /// Side rows written in the same transaction as an entry (not part of the ledger).
+    public enum SideRow: Sendable {
+        case location(salt: [UInt8], fix: String)
+        case deviceLabel(device: String, label: String)
+    }
+
+    /// The raw Ed25519 key a device was enrolled with.
+    public func deviceKey(device: String) throws(TemoinError) -> [UInt8]? {
+        guard let e = try store.enrollment(device: device) else { return nil }
+        return try e.parsed()["device-key"].flatMap { Base64.decode($0) }
+    }
+
+    /// An alert's `alert.opened` entry.
+    public func opening(alert: String) throws(TemoinError) -> StoredEntry? {
+        try store.firstEntry(alert: alert)
+    }
+
+    /// The `audio.chunk` entry of an alert's sequence number, if one was committed.
+    public func chunkEntry(alert: String, seq: UInt64) throws(TemoinError) -> StoredEntry? {
+        try store.chunkEntry(alert: alert, seq: seq)
+    }
+
+    /// Every entry of an alert, parsed, in log order.
+    public func alertEntries(_ alert: String) throws(TemoinError) -> [(StoredEntry, Entry)] {
+        try store.entryIndices(alert: alert).map { i throws(TemoinError) in
+            let e = try store.entry(at: i)!
+            return (e, try e.parsed())
+        }
+    }
+
+    /// Alerts opened and not closed.
+    public func openAlerts() throws(TemoinError) -> [String] {
+        try store.openAlerts()
+    }
+
+    /// A receipt for a committed entry, signed by the log key (deterministic: the same entry
+    /// always gets the same receipt bytes).
+    public func receipt(for stored: StoredEntry) throws(TemoinError) -> SignedReceipt {
+        let time = try stored.parsed().time
+        return try SignedReceipt(signing: Receipt(origin: origin, index: stored.index, leafHash: stored.leafHash, time: time), with: signer)
+    }
+
     /// The encoder state saved with an alert's last committed chunk.
     public func codecState(alert: String) throws(TemoinError) -> CodecStateSnapshot? {
         try store.codecState(alert: alert)
@@ -270,7 +323,7 @@ public actor LedgerWriter {
                 let index = range.size
                 let leaf = hasher.leafHash(built.bytes)
                 try insertEntry.bind(.int(Int64(index)), .text(built.kind.rawValue), built.alert.map { .text($0) } ?? .null,
-                                     built.kind == .deviceEnrolled ? .text(built["device"]!) : .null,
+                                     LedgerWriter.subject(of: built).map { .text($0) } ?? .null,
                                      .blob(leaf.bytes), .blob(built.bytes)).run()
                 for (id, hash) in range.append(leaf, hasher: hasher) {
                     try db.statement("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)")
@@ -282,6 +335,14 @@ public actor LedgerWriter {
                         ON CONFLICT(alert) DO UPDATE SET seq = excluded.seq, codec = excluded.codec,
                             library = excluded.library, state = excluded.state
                         """).bind(.text(c.alert), .int(Int64(c.seq)), .text(c.codec), .text(c.library), .blob(c.state)).run()
+                }
+                switch draft.sideRow {
+                case .location(let salt, let fix):
+                    try db.statement("INSERT INTO locations (entry, alert, salt, fix) VALUES (?, ?, ?, ?)")
+                        .bind(.int(Int64(index)), .text(built.alert ?? ""), .blob(salt), .text(fix)).run()
+                case .deviceLabel(let device, let label):
+                    try db.statement("INSERT OR REPLACE INTO devices (device, label) VALUES (?, ?)").bind(.text(device), .text(label)).run()
+                case nil: break
                 }
                 if let alert = built.alert { heads[alert] = leaf }
                 results.append(.success((index, leaf, built)))

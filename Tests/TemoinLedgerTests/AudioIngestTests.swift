@@ -104,20 +104,27 @@ struct AudioIngestTests {
         #expect(try f.audit().passed)
     }
 
-    @Test func outOfOrderDuplicateAndUnopenedChunksAreRefusedWithoutChangingTheEncoder() async throws {
+    @Test func unopenedRepeatedAndBrokenChunksAreRefusedAndAnEarlyOneWaitsThenRecordsTheGap() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
-        let ingestor = AudioIngestor(writer: w)
+        var limits = AudioLimits()
+        limits.reorderWait = .milliseconds(200)
+        let ingestor = AudioIngestor(writer: w, limits: limits)
         await #expect(throws: TemoinError.self) { _ = try await ingestor.ingest(upload(0)) }
         _ = try await f.open(Self.alert, on: w)
-        await #expect(throws: TemoinError.self) { _ = try await ingestor.ingest(upload(1)) }
         _ = try await ingestor.ingest(upload(0))
         await #expect(throws: TemoinError.self) { _ = try await ingestor.ingest(upload(0)) }
         let bad = ChunkUpload(alert: Self.alert, seq: 1, captureStart: Timestamp(millisecondsSinceEpoch: 0),
                               original: Array("RIFF....WAVEjunk".utf8), format: .wav, statementSignature: nil)
         await #expect(throws: TemoinError.self) { _ = try await ingestor.ingest(bad) }
+        // Chunk 2 before chunk 1: it waits, then chunk 1 is recorded missing and chunk 2 goes on.
+        _ = try await ingestor.ingest(upload(2))
+        let kinds = try LedgerReader(directory: f.directory).entries(alert: Self.alert).map(\.entry.kind)
+        #expect(kinds == [.alertOpened, .audioChunk, .chunkMissing, .audioChunk])
+        #expect(try await ingestor.nextSequence(alert: Self.alert) == 3)
+        // Chunk 1 arriving late is still taken.
         _ = try await ingestor.ingest(upload(1))
-        #expect(await w.size == 5)
+        #expect(try LedgerReader(directory: f.directory).recording(alert: Self.alert).missing.isEmpty)
         #expect(try f.audit().passed)
     }
 

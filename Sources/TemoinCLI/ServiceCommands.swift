@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TemoinAudio
+import TemoinCore
+import TemoinCrypto
+import TemoinLedger
+import TemoinServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Lance le service / run the service: device uploads, receipts, public checkpoints and proofs.")
+
+    @OptionGroup var options: DataOption
+    @Option(help: "Adresse d'écoute / address to bind (plain HTTP: loopback unless --allow-non-loopback).") var host = "127.0.0.1"
+    @Option(help: "Port (0: any free port).") var port = 8080
+    @Flag(help: "Autoriser une adresse non locale / allow binding plain HTTP beyond loopback (behind a TLS proxy only).")
+    var allowNonLoopback = false
+    @Option(help: "Taille maximale d'un segment / largest chunk body in bytes.") var maxChunkBytes = 16 << 20
+    @Option(help: "Durée maximale d'un segment / longest chunk in seconds.") var maxChunkSeconds = 60
+    @Option(help: "Requêtes par minute et par appareil / requests per device per minute.") var requestsPerMinute = 600
+    @Option(help: "Durée maximale d'une alerte / an alert open longer is closed by the server (seconds).") var maxAlertSeconds = 6 * 3600
+    @Option(help: "Attente d'un segment manquant / how long an early chunk waits for missing ones (seconds).") var reorderWaitSeconds = 30
+    @Option(help: "Débit Opus / Opus bitrate (default: by rate).") var bitrate: Int?
+
+    func run() async throws {
+        var configuration = ServiceConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.allowNonLoopback = allowNonLoopback
+        configuration.maximumBodyBytes = maxChunkBytes
+        configuration.audio.maximumChunkBytes = maxChunkBytes
+        configuration.audio.maximumChunkMicroseconds = UInt64(maxChunkSeconds) * 1_000_000
+        configuration.audio.reorderWait = .seconds(reorderWaitSeconds)
+        configuration.audio.bitrate = bitrate
+        configuration.requestsPerMinute = requestsPerMinute
+        configuration.maximumAlertSeconds = maxAlertSeconds
+        var logger = Logger(label: "temoin")
+        logger.logLevel = .info
+        let app = try await TemoinService.buildApplication(directory: options.directory, configuration: configuration, logger: logger) { port in
+            Output.error("Témoin écoute sur / listening on http://\(host):\(port)")
+        }
+        try await app.runService()
+    }
+}
+
+struct Enroll: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Enrôle un appareil / enroll a device by its Ed25519 public key; prints the device id on the last line.")
+
+    @OptionGroup var options: DataOption
+    @Option(help: "Clé publique Ed25519 (PEM) / the device's Ed25519 public key file (PEM, as temoin-device keygen writes it).")
+    var publicKey: String
+    @Option(help: "Libellé, hors du registre / a label for caseworkers, kept out of the ledger.") var label: String?
+
+    func run() async throws {
+        let key = try Ed25519.publicKey(pem: readInput(publicKey, limit: 1 << 16))
+        let device = DeviceID.derive(publicKey: key)
+        let writer = try LedgerWriter(directory: options.directory)
+        var draft = EntryDraft(kind: .deviceEnrolled, [("device", device), ("device-key", Base64.encode(key))])
+        if let label { draft.sideRow = .deviceLabel(device: device, label: label) }
+        let appended = try await writer.append(draft)
+        Output.line("Appareil enrôlé / device enrolled at entry \(appended.index)")
+        Output.line(device)
+    }
+}

@@ -1,0 +1,193 @@
+public import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+public import TemoinCore
+public import TemoinCrypto
+
+/// The server's answer to an accepted request, as sent (Docs/api.md).
+public struct ReceiptResponse: Codable, Sendable {
+    public let status: String
+    public let index: UInt64
+    public let leafHash: String
+    public let receipt: String
+    public let checkpoint: String
+    public let keptIndex: UInt64?
+}
+
+/// A problem document (RFC 9457) the server sent back.
+public struct ServerProblem: Error, Decodable, Sendable, CustomStringConvertible {
+    public let status: Int
+    public let code: String
+    public let detail: String
+    public var description: String { "HTTP \(status) \(code): \(detail)" }
+}
+
+/// What a phone does: signs its statements with its key, uploads with retries, checks every
+/// receipt's signature, keeps every checkpoint it sees and checks that each is consistent with
+/// the one before (each phone is a small witness of the log), and checks inclusion proofs.
+public actor DeviceClient {
+    public let server: URL
+    public let key: Ed25519PrivateKey
+    public let logKey: VerifierKey
+    public var origin: String { logKey.name }
+    public var device: String { DeviceID.derive(publicKey: key.publicKey) }
+    /// Every distinct checkpoint seen, in order of size.
+    public private(set) var checkpoints: [SignedCheckpoint] = []
+    /// How long to keep retrying one request (network drops, server restarts).
+    public var retryFor: Duration = .seconds(60)
+    private let session: URLSession
+    private let log: @Sendable (String) -> Void
+
+    public init(server: URL, key: Ed25519PrivateKey, logKey: VerifierKey, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.server = server
+        self.key = key
+        self.logKey = logKey
+        self.log = log
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 120
+        session = URLSession(configuration: configuration)
+    }
+
+    public func setRetry(_ d: Duration) { retryFor = d }
+
+    // MARK: Requests
+
+    public func openAlert(_ alert: String, openedAt: Timestamp) async throws -> ReceiptResponse {
+        let statement = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: openedAt)
+        let body: [String: String] = ["device": device, "openedAt": openedAt.description,
+                                      "signature": Base64.encode(try key.sign(statement.bytes))]
+        return try await send("PUT", "v1/alerts/\(alert)", json: body)
+    }
+
+    public func putChunk(_ alert: String, seq: UInt64, wav: [UInt8], capturedAt: Timestamp, isFinal: Bool) async throws -> ReceiptResponse {
+        let statement = try DeviceStatement(kind: .audioChunk, origin: origin, alert: alert, seq: seq, capturedAt: capturedAt,
+                                            sha256: SHA256.hash(wav))
+        let headers = ["Content-Type": "audio/wav", "Temoin-Captured-At": capturedAt.description,
+                       "Temoin-Signature": Base64.encode(try key.sign(statement.bytes)), "Temoin-Final": isFinal ? "true" : "false"]
+        return try await send("PUT", "v1/alerts/\(alert)/chunks/\(seq)", body: Data(wav), headers: headers)
+    }
+
+    public func addLocation(_ alert: String, fix: String, capturedAt: Timestamp) async throws -> ReceiptResponse {
+        let statement = try DeviceStatement(kind: .location, origin: origin, alert: alert, capturedAt: capturedAt,
+                                            sha256: SHA256.hash(Array(fix.utf8)))
+        return try await send("POST", "v1/alerts/\(alert)/locations", json: [
+            "capturedAt": capturedAt.description, "fix": fix, "signature": Base64.encode(try key.sign(statement.bytes)),
+        ])
+    }
+
+    public func closeAlert(_ alert: String, lastSeq: UInt64, closedAt: Timestamp) async throws -> ReceiptResponse {
+        let statement = try DeviceStatement(kind: .alertClosed, origin: origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
+        struct Close: Encodable { let closedAt: String; let lastSeq: UInt64; let signature: String }
+        return try await send("POST", "v1/alerts/\(alert)/close",
+                              body: JSONEncoder().encode(Close(closedAt: closedAt.description, lastSeq: lastSeq,
+                                                               signature: Base64.encode(try key.sign(statement.bytes)))),
+                              headers: ["Content-Type": "application/json"])
+    }
+
+    /// A C2SP tlog-proof of an entry, checked against the log key and the receipt's leaf hash.
+    public func verifyInclusion(of receipt: ReceiptResponse) async throws -> TlogProof {
+        let (data, status) = try await fetch("GET", "v1/proofs/inclusion?index=\(receipt.index)")
+        guard status == 200 else { throw try problem(data, status) }
+        let proof = try TlogProof(parsing: Array(data))
+        try proof.checkpoint.verify(key: logKey, using: Ed25519())
+        try witness(proof.checkpoint)
+        guard let leaf = Hash(base64: receipt.leafHash) else { throw TemoinError(.invalidEvidence, code: "receipt.bad-leaf", "bad leaf hash") }
+        try MerkleVerifier(hasher: SHA256.merkle).verifyInclusion(
+            index: proof.index, size: proof.checkpoint.checkpoint.size, leafHash: leaf, proof: proof.path, root: proof.checkpoint.checkpoint.root)
+        return proof
+    }
+
+    // MARK: Checks
+
+    /// Checks a receipt's signature and the checkpoint that came with it.
+    func check(_ r: ReceiptResponse) async throws {
+        let receipt = try SignedReceipt(parsing: Array(r.receipt.utf8))
+        try receipt.verify(key: logKey, using: Ed25519())
+        guard receipt.receipt.index == r.index, receipt.receipt.leafHash.base64 == r.leafHash else {
+            throw TemoinError(.invalidEvidence, code: "receipt.mismatch", "the receipt does not say what the response says")
+        }
+        let checkpoint = try SignedCheckpoint(parsing: Array(r.checkpoint.utf8))
+        try checkpoint.verify(key: logKey, using: Ed25519())
+        guard r.index < checkpoint.checkpoint.size else {
+            throw TemoinError(.invalidEvidence, code: "receipt.not-covered", "the checkpoint does not cover the receipt's entry")
+        }
+        try await witness(checkpoint, fetchProofs: true)
+    }
+
+    /// Keeps a checkpoint and checks it is consistent with the largest smaller one seen.
+    func witness(_ c: SignedCheckpoint) throws {
+        guard !checkpoints.contains(c) else { return }
+        checkpoints.append(c)
+        checkpoints.sort { $0.checkpoint.size < $1.checkpoint.size }
+    }
+
+    private func witness(_ c: SignedCheckpoint, fetchProofs: Bool) async throws {
+        guard !checkpoints.contains(c) else { return }
+        let previous = checkpoints.last { $0.checkpoint.size <= c.checkpoint.size }
+        if let p = previous?.checkpoint {
+            if p.size == c.checkpoint.size {
+                guard p.root == c.checkpoint.root else {
+                    throw TemoinError(.invalidEvidence, code: "log.forked", "two checkpoints of size \(p.size) with different roots: the log forked")
+                }
+            } else if p.size > 0 {
+                let (data, status) = try await fetch("GET", "v1/proofs/consistency?first=\(p.size)&second=\(c.checkpoint.size)")
+                guard status == 200 else { throw try problem(data, status) }
+                let object = try JSONDecoder().decode([String: String].self, from: data)
+                let hashes = (object["proof"] ?? "").split(separator: " ").compactMap { Hash(base64: $0) }
+                try MerkleVerifier(hasher: SHA256.merkle).verifyConsistency(
+                    first: p.size, second: c.checkpoint.size, firstRoot: p.root, secondRoot: c.checkpoint.root, proof: hashes)
+            }
+        }
+        try witness(c)
+    }
+
+    // MARK: HTTP
+
+    private func send(_ method: String, _ path: String, json: [String: String]) async throws -> ReceiptResponse {
+        try await send(method, path, body: JSONEncoder().encode(json), headers: ["Content-Type": "application/json"])
+    }
+
+    /// Sends a request until it gets an answer that is not a transient failure, then checks it.
+    private func send(_ method: String, _ path: String, body: Data, headers: [String: String]) async throws -> ReceiptResponse {
+        let deadline = ContinuousClock.now + retryFor
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                let (data, status) = try await fetch(method, path, body: body, headers: headers)
+                if status == 200 || status == 201 || status == 409 {
+                    let r = try JSONDecoder().decode(ReceiptResponse.self, from: data)
+                    try await check(r)
+                    return r
+                }
+                let p = try problem(data, status)
+                guard status == 429 || status >= 500 else { throw p }
+                log("retrying \(method) \(path): \(p)")
+            } catch let error as URLError {
+                log("retrying \(method) \(path): \(error.code)")
+            }
+            guard ContinuousClock.now + delay < deadline else {
+                throw TemoinError(.environment, code: "device.gave-up", "the server did not accept \(method) \(path) in time")
+            }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+
+    func fetch(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> (Data, Int) {
+        var request = URLRequest(url: server.appendingPathComponent(path.split(separator: "?").first.map(String.init) ?? path))
+        if let q = path.split(separator: "?", maxSplits: 1).dropFirst().first {
+            request.url = URL(string: request.url!.absoluteString + "?" + q)
+        }
+        request.httpMethod = method
+        request.httpBody = body
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        let (data, response) = try await session.data(for: request)
+        return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
+    }
+
+    func problem(_ data: Data, _ status: Int) throws -> ServerProblem {
+        (try? JSONDecoder().decode(ServerProblem.self, from: data))
+            ?? ServerProblem(status: status, code: "http.\(status)", detail: String(decoding: data.prefix(200), as: UTF8.self))
+    }
+}

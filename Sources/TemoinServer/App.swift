@@ -1,0 +1,189 @@
+import Foundation
+import HTTPTypes
+public import Hummingbird
+public import Logging
+import ServiceLifecycle
+import TemoinCore
+import TemoinCrypto
+public import TemoinLedger
+
+/// Read-only access for the public endpoints, one connection used by one request at a time.
+actor PublicLog {
+    let reader: LedgerReader
+
+    init(directory: DataDirectory) throws(TemoinError) {
+        reader = try LedgerReader(directory: directory)
+    }
+
+    func checkpoint() throws(TemoinError) -> [UInt8] { try reader.latestCheckpoint().bytes }
+    func proof(index: UInt64, size: UInt64?) throws(TemoinError) -> [UInt8] { try reader.proof(index: index, size: size).bytes }
+    func consistency(first: UInt64, second: UInt64) throws(TemoinError) -> [Hash] { try reader.consistencyProof(first: first, second: second) }
+}
+
+/// Closes alerts left open past the limit, until the service shuts down.
+struct AlertSweeper: Service {
+    let service: DeviceService
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await service.closeExpiredAlerts(now: systemClock(), logger: logger)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(service.configuration.sweepSeconds)) }
+        }
+    }
+}
+
+/// The Témoin service: what `temoin serve` runs and what tests drive over loopback.
+public enum TemoinService {
+    /// Assembles the application: opens the ledger for writing (the one writer), the ingestor,
+    /// the public log, the routes and the alert sweeper. `onRunning` gets the bound port.
+    public static func buildApplication(
+        directory: DataDirectory, configuration: ServiceConfiguration, logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> some ApplicationProtocol {
+        try configuration.validate()
+        let writer = try LedgerWriter(directory: directory)
+        let service = DeviceService(writer: writer, ingestor: AudioIngestor(writer: writer, limits: configuration.audio),
+                                    limiter: RateLimiter(perMinute: configuration.requestsPerMinute), metrics: ServiceMetrics(),
+                                    configuration: configuration)
+        let router = buildRouter(service: service, publicLog: try PublicLog(directory: directory))
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "temoin"),
+            services: [AlertSweeper(service: service, logger: logger)],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                logger.info("listening", metadata: ["host": "\(configuration.host)", "port": "\(port)", "origin": "\(writer.origin)"])
+                await onRunning(port)
+            },
+            logger: logger
+        )
+    }
+
+    static func buildRouter(service: DeviceService, publicLog: PublicLog) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(ProblemMiddleware())
+        let maximumBody = service.configuration.maximumBodyBytes
+        @Sendable func counted<T>(_ body: () async throws -> T) async throws -> T {
+            try await Reply.counted(service.metrics, body)
+        }
+
+        // Operations.
+        router.get("healthz") { _, _ in
+            try Reply.json(.ok, ["status": "ok", "origin": service.writer.origin])
+        }
+        router.get("metrics") { _, _ in
+            Reply.text(service.metrics.registry.emitToBuffer(), "text/plain; version=0.0.4; charset=utf-8")
+        }
+
+        // Public: checkpoints and proofs, never entry bytes.
+        router.get("v1/checkpoint") { _, _ in Reply.text(try await publicLog.checkpoint()) }
+        router.get("v1/proofs/inclusion") { request, _ in
+            guard let index = request.uri.queryParameters.get("index", as: UInt64.self) else {
+                throw TemoinError(.usage, code: "query.bad", "give ?index=N (and optionally &size=M)")
+            }
+            let size = request.uri.queryParameters.get("size", as: UInt64.self)
+            return Reply.text(try await publicLog.proof(index: index, size: size))
+        }
+        router.get("v1/proofs/consistency") { request, _ in
+            guard let first = request.uri.queryParameters.get("first", as: UInt64.self),
+                  let second = request.uri.queryParameters.get("second", as: UInt64.self) else {
+                throw TemoinError(.usage, code: "query.bad", "give ?first=N&second=M")
+            }
+            let proof = try await publicLog.consistency(first: first, second: second)
+            return try Reply.json(.ok, ["first": "\(first)", "second": "\(second)", "proof": proof.map(\.base64).joined(separator: " ")])
+        }
+
+        // Device API: write-only.
+        router.put("v1/alerts/:alert") { request, context in
+            try await counted {
+                let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
+                let (created, receipt) = try await service.open(alert: alert, Reply.decode(OpenAlertRequest.self, request))
+                return try Reply.json(created ? .created : .ok, receipt)
+            }
+        }
+        router.put("v1/alerts/:alert/chunks/:seq") { request, context in
+            try await counted {
+                let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
+                guard let seq = Decimal.parse(try context.parameters.require("seq")) else {
+                    throw TemoinError(.usage, code: "chunk.bad-seq", "the sequence number is a decimal from 0")
+                }
+                let format = try mediaType(request.headers[.contentType])
+                guard let captured = request.headers[HTTPField.Name("Temoin-Captured-At")!],
+                      let signature = request.headers[HTTPField.Name("Temoin-Signature")!] else {
+                    throw TemoinError(.usage, code: "chunk.missing-header", "a chunk needs Temoin-Captured-At and Temoin-Signature headers")
+                }
+                let body = try await request.body.collect(upTo: maximumBody)
+                let (status, receipt) = try await service.putChunk(
+                    alert: alert, seq: seq, body: Array(buffer: body), format: format,
+                    capturedAt: DeviceService.parseTime(captured, "Temoin-Captured-At"),
+                    signature: DeviceService.parseSignature(signature),
+                    isFinal: request.headers[HTTPField.Name("Temoin-Final")!] == "true")
+                return try Reply.json(status, receipt)
+            }
+        }
+        router.post("v1/alerts/:alert/locations") { request, context in
+            try await counted {
+                let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
+                return try Reply.json(.created, try await service.addLocation(alert: alert, Reply.decode(LocationRequest.self, request)))
+            }
+        }
+        router.post("v1/alerts/:alert/close") { request, context in
+            try await counted {
+                let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
+                let (created, receipt) = try await service.close(alert: alert, Reply.decode(CloseAlertRequest.self, request))
+                return try Reply.json(created ? .created : .ok, receipt)
+            }
+        }
+        return router
+    }
+
+    /// Small helpers shared by the routes.
+    enum Reply {
+        static func json(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        }
+
+        static func text(_ bytes: [UInt8], _ type: String = "text/plain; charset=utf-8") -> Response {
+            Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+
+        static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+        }
+
+        static func counted<T>(_ metrics: ServiceMetrics, _ body: () async throws -> T) async throws -> T {
+            do { return try await body() } catch {
+                metrics.refused.increment()
+                throw error
+            }
+        }
+    }
+
+    /// The chunk formats a device may send, from its Content-Type.
+    static func mediaType(_ header: String?) throws(TemoinError) -> OriginalFormat {
+        guard let header else { throw TemoinError(.usage, code: "audio.unsupported-media", "a chunk needs a Content-Type") }
+        let parts = header.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        let type = parts.first?.lowercased() ?? ""
+        var parameters: [String: String] = [:]
+        for p in parts.dropFirst() {
+            let kv = p.split(separator: "=", maxSplits: 1)
+            if kv.count == 2 { parameters[kv[0].lowercased()] = String(kv[1]) }
+        }
+        switch type {
+        case "audio/wav", "audio/wave", "audio/x-wav", "audio/vnd.wave":
+            return .wav
+        case "audio/l16":
+            guard let rate = parameters["rate"].flatMap({ Int($0) }) else {
+                throw TemoinError(.usage, code: "audio.unsupported-media", "audio/L16 needs a rate parameter")
+            }
+            return .l16(sampleRate: rate, channels: parameters["channels"].flatMap { Int($0) } ?? 1, bigEndian: true)
+        default:
+            throw TemoinError(.usage, code: "audio.unsupported-media",
+                              "chunks are audio/wav or audio/L16;rate=…;channels=… (Ogg Opus chunks are not accepted yet)")
+        }
+    }
+}

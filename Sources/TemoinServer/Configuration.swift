@@ -1,0 +1,36 @@
+public import TemoinCore
+public import TemoinLedger
+
+/// How the service runs and what it accepts. Every limit is explicit (Docs/api.md).
+public struct ServiceConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Plain HTTP binds to loopback only unless this is set (put TLS in front: Docs/deployment.md).
+    public var allowNonLoopback = false
+    public var audio = AudioLimits()
+    /// Largest request body (chunk) accepted.
+    public var maximumBodyBytes = 16 << 20
+    /// Requests per device per minute (token bucket, bursts up to this many).
+    public var requestsPerMinute = 600
+    /// An alert still open this long after it opened is closed by the server.
+    public var maximumAlertSeconds = 6 * 3600
+    /// How often the server looks for alerts to close.
+    public var sweepSeconds = 30
+
+    public init() {}
+
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
+    }
+
+    public func validate() throws(TemoinError) {
+        guard allowNonLoopback || ServiceConfiguration.isLoopback(host) else {
+            throw TemoinError(.usage, code: "serve.not-loopback",
+                              "plain HTTP binds to loopback only; put a TLS reverse proxy in front (Docs/deployment.md) or pass --allow-non-loopback")
+        }
+        guard (0...65535).contains(port) else { throw TemoinError(.usage, code: "serve.bad-port", "the port must be 0 to 65535") }
+        guard maximumBodyBytes > 0, requestsPerMinute > 0, maximumAlertSeconds > 0 else {
+            throw TemoinError(.usage, code: "serve.bad-limit", "limits must be positive")
+        }
+    }
+}

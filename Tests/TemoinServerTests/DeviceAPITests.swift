@@ -1,0 +1,228 @@
+import Foundation
+@testable import TemoinServer
+import TemoinAudio
+import TemoinCore
+import TemoinCrypto
+import TemoinDevice
+import TemoinLedger
+import Testing
+
+struct DeviceAPITests {
+    @Test func aWholeAlertGetsVerifiedReceiptsIncludedInTheLogAndAnAuditedLedger() async throws {
+        let s = try await LiveServer()
+        let c = s.client()
+        let a = LiveServer.alert()
+        var receipts = [try await c.openAlert(a, openedAt: LiveServer.t0)]
+        receipts.append(try await c.addLocation(a, fix: "geo:48.8566,2.3522;u=15", capturedAt: LiveServer.t0))
+        for seq in 0..<3 {
+            receipts.append(try await c.putChunk(a, seq: UInt64(seq), wav: LiveServer.chunk(seq), capturedAt: LiveServer.at(seq), isFinal: seq == 2))
+        }
+        receipts.append(try await c.closeAlert(a, lastSeq: 2, closedAt: LiveServer.at(3)))
+        #expect(receipts.allSatisfy { $0.status == "appended" })
+        for r in receipts { _ = try await c.verifyInclusion(of: r) }
+        #expect(await c.checkpoints.count >= 6)
+        let recording = try s.reader().recording(alert: a)
+        #expect(recording.durationSamples == 3 * 48000)
+        #expect(try Auditor(directory: s.directory).run().passed)
+        await s.stop()
+    }
+
+    @Test func theSameChunkTwiceGetsTheSameReceiptAndStoresNothingNew() async throws {
+        let s = try await LiveServer()
+        let c = s.client()
+        let a = LiveServer.alert()
+        _ = try await c.openAlert(a, openedAt: LiveServer.t0)
+        let first = try await c.putChunk(a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
+        let size = try s.size()
+        let again = try await c.putChunk(a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
+        #expect(again.status == "duplicate")
+        #expect(again.receipt == first.receipt)
+        #expect(try s.size() == size)
+        let reopened = try await c.openAlert(a, openedAt: LiveServer.t0)
+        #expect(reopened.status == "duplicate")
+        await s.stop()
+    }
+
+    @Test func differentBytesForAStoredChunkAreKeptInQuarantineAndRecorded() async throws {
+        let s = try await LiveServer()
+        let c = s.client()
+        let a = LiveServer.alert()
+        _ = try await c.openAlert(a, openedAt: LiveServer.t0)
+        let kept = try await c.putChunk(a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
+        let other = LiveServer.chunk(0, variant: 1)
+        let conflict = try await c.putChunk(a, seq: 0, wav: other, capturedAt: LiveServer.at(0), isFinal: false)
+        #expect(conflict.status == "conflict")
+        #expect(conflict.keptIndex == kept.index)
+        let entry = try s.reader().entry(at: conflict.index).parsed()
+        #expect(entry.kind == .chunkConflict)
+        #expect(try s.directory.blobs.read(alert: a, hash: SHA256.hash(other)) == other)
+        let (status, _) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(other), headers: [
+            "Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(0).description,
+            "Temoin-Signature": Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0, capturedAt: LiveServer.at(0), sha256: SHA256.hash(other)).bytes)),
+        ])
+        #expect(status == 409)
+        #expect(try Auditor(directory: s.directory).run().passed)
+        await s.stop()
+    }
+
+    @Test func anUnknownDeviceOrABadSignatureIsRefusedAndNothingIsStored() async throws {
+        let s = try await LiveServer()
+        let a = LiveServer.alert()
+        let size = try s.size()
+        let stranger = s.client(key: try Ed25519PrivateKey.generate())
+        await #expect { _ = try await stranger.openAlert(a, openedAt: LiveServer.t0) } throws: { ($0 as? ServerProblem)?.status == 403 }
+        let body = #"{"device":"\#(DeviceID.derive(publicKey: s.phone.publicKey))","openedAt":"\#(LiveServer.t0)","signature":"\#(Base64.encode([UInt8](repeating: 1, count: 64)))"}"#
+        let (status, problem) = try await s.raw("PUT", "v1/alerts/\(a)", body: Data(body.utf8), headers: ["Content-Type": "application/json"])
+        #expect(status == 401)
+        #expect(problem.contains("statement.bad-signature"))
+        // A statement signed for another alert cannot be replayed on this one.
+        let c = s.client()
+        _ = try await c.openAlert(a, openedAt: LiveServer.t0)
+        let sizeAfterOpen = try s.size()
+        let signature = try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: LiveServer.alert(9), seq: 0,
+                                                         capturedAt: LiveServer.at(0), sha256: SHA256.hash(LiveServer.chunk(0))).bytes)
+        let (replayed, _) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(LiveServer.chunk(0)), headers: [
+            "Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": Base64.encode(signature),
+        ])
+        #expect(replayed == 401)
+        #expect(try s.size() == sizeAfterOpen)
+        #expect(sizeAfterOpen == size + 1)
+        await s.stop()
+    }
+
+    @Test func chunksArrivingOutOfOrderAreEncodedInOrder() async throws {
+        let s = try await LiveServer()
+        let c = s.client()
+        let a = LiveServer.alert()
+        _ = try await c.openAlert(a, openedAt: LiveServer.t0)
+        async let late = c.putChunk(a, seq: 1, wav: LiveServer.chunk(1), capturedAt: LiveServer.at(1), isFinal: false)
+        try await Task.sleep(for: .milliseconds(200))
+        let zero = try await c.putChunk(a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
+        let one = try await late
+        #expect(zero.index < one.index)
+        #expect(try s.reader().recording(alert: a).missing.isEmpty)
+        await s.stop()
+    }
+
+    @Test func aGapIsRecordedAfterTheSilenceAndALateChunkIsStillAccepted() async throws {
+        let s = try await LiveServer { $0.audio.reorderWait = .milliseconds(300) }
+        let c = s.client()
+        let a = LiveServer.alert()
+        _ = try await c.openAlert(a, openedAt: LiveServer.t0)
+        _ = try await c.putChunk(a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
+        _ = try await c.putChunk(a, seq: 2, wav: LiveServer.chunk(2), capturedAt: LiveServer.at(2), isFinal: false)
+        let kinds = try s.reader().entries(alert: a).map(\.entry.kind)
+        #expect(kinds == [.alertOpened, .audioChunk, .chunkMissing, .audioChunk])
+        #expect(try s.reader().recording(alert: a).missing == [1...1])
+        let late = try await c.putChunk(a, seq: 1, wav: LiveServer.chunk(1), capturedAt: LiveServer.at(1), isFinal: false)
+        #expect(late.status == "appended")
+        _ = try await c.closeAlert(a, lastSeq: 2, closedAt: LiveServer.at(3))
+        let afterClose = try await c.putChunk(a, seq: 3, wav: LiveServer.chunk(3), capturedAt: LiveServer.at(3), isFinal: true)
+        #expect(afterClose.status == "appended", "evidence is never turned away, even after close")
+        #expect(try s.reader().recording(alert: a).missing.isEmpty)
+        #expect(try Auditor(directory: s.directory).run().passed)
+        await s.stop()
+    }
+
+    @Test func closingRecordsTheChunksThatNeverCame() async throws {
+        let s = try await LiveServer()
+        let c = s.client()
+        let a = LiveServer.alert()
+        _ = try await c.openAlert(a, openedAt: LiveServer.t0)
+        _ = try await c.putChunk(a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
+        _ = try await c.closeAlert(a, lastSeq: 4, closedAt: LiveServer.at(5))
+        let missing = try s.reader().entries(alert: a).map(\.entry).first { $0.kind == .chunkMissing }
+        #expect(missing?.uint("first-seq") == 1)
+        #expect(missing?.uint("last-seq") == 4)
+        #expect(missing?["reason"] == "closed")
+        let again = try await c.closeAlert(a, lastSeq: 4, closedAt: LiveServer.at(5))
+        #expect(again.status == "duplicate")
+        await s.stop()
+    }
+
+    @Test func theServerClosesAnAlertLeftOpenPastTheLimit() async throws {
+        let s = try await LiveServer {
+            $0.maximumAlertSeconds = 1
+            $0.sweepSeconds = 1
+        }
+        let c = s.client()
+        let a = LiveServer.alert()
+        _ = try await c.openAlert(a, openedAt: LiveServer.t0)
+        var closed: Entry?
+        for _ in 0..<40 where closed == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            closed = try s.reader().entries(alert: a).map(\.entry).first { $0.kind == .alertClosed }
+        }
+        #expect(closed?["closed-by"] == "server")
+        #expect(closed?["reason"] == "timeout")
+        await s.stop()
+    }
+}
+
+struct LimitsAndPublicAPITests {
+    @Test func oversizedChunksUnknownMediaAndFloodsAreRefusedWithProblems() async throws {
+        let s = try await LiveServer {
+            $0.maximumBodyBytes = 40_000
+            $0.requestsPerMinute = 4
+        }
+        let c = s.client()
+        let a = LiveServer.alert()
+        _ = try await c.openAlert(a, openedAt: LiveServer.t0)
+        let wav = LiveServer.chunk(0) + [UInt8](repeating: 0, count: 20_000)
+        let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
+                                                                       capturedAt: LiveServer.at(0), sha256: SHA256.hash(wav)).bytes))
+        let headers = ["Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": signature]
+        var (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(wav), headers: headers.merging(["Content-Type": "audio/wav"]) { $1 })
+        #expect(status == 413, "\(body)")
+        (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data([1, 2, 3]), headers: headers.merging(["Content-Type": "audio/ogg"]) { $1 })
+        #expect(status == 415)
+        #expect(body.contains("\"type\":\"urn:temoin:problem:audio.unsupported-media\""))
+        var statuses = [Int]()
+        for _ in 0..<6 {
+            (status, _) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(LiveServer.chunk(0)), headers: headers.merging(["Content-Type": "audio/wav"]) { $1 })
+            statuses.append(status)
+        }
+        #expect(statuses.contains(429))
+        (status, body) = try await s.raw("PUT", "v1/alerts/\(a)", body: Data("{not json".utf8), headers: ["Content-Type": "application/json"])
+        #expect(status == 400)
+        #expect(body.contains("json.invalid"))
+        await s.stop()
+    }
+
+    @Test func publicEndpointsServeCheckpointsAndProofsButNeverEntries() async throws {
+        let s = try await LiveServer()
+        let c = s.client()
+        let a = LiveServer.alert()
+        let opened = try await c.openAlert(a, openedAt: LiveServer.t0)
+        var (status, body) = try await s.raw("GET", "v1/checkpoint")
+        #expect(status == 200)
+        let checkpoint = try SignedCheckpoint(parsing: Array(body.utf8))
+        try checkpoint.verify(key: s.created.verifierKey, using: Ed25519())
+        (status, body) = try await s.raw("GET", "v1/proofs/inclusion?index=\(opened.index)")
+        #expect(status == 200)
+        let proof = try TlogProof(parsing: Array(body.utf8))
+        #expect(proof.index == opened.index)
+        (status, _) = try await s.raw("GET", "v1/proofs/inclusion?index=999")
+        #expect(status == 400)
+        (status, body) = try await s.raw("GET", "v1/proofs/consistency?first=1&second=\(checkpoint.checkpoint.size)")
+        #expect(status == 200)
+        for path in ["v1/entries/0", "v1/alerts/\(a)", "v1/alerts/\(a)/chunks/0", "v1/blobs"] {
+            (status, _) = try await s.raw("GET", path)
+            #expect(status == 404 || status == 405, "\(path) must not return evidence")
+        }
+        (status, body) = try await s.raw("GET", "healthz")
+        #expect(status == 200 && body.contains("ok"))
+        (status, body) = try await s.raw("GET", "metrics")
+        #expect(body.contains("temoin_chunks_total"))
+        #expect(body.contains("temoin_ledger_entries"))
+        await s.stop()
+    }
+
+    @Test func plainHTTPBindsToLoopbackUnlessExplicitlyAllowed() {
+        var c = ServiceConfiguration()
+        c.host = "0.0.0.0"
+        #expect(throws: TemoinError.self) { try c.validate() }
+        c.allowNonLoopback = true
+        #expect(throws: Never.self) { try c.validate() }
+    }
+}
