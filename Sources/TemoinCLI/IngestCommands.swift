@@ -128,10 +128,19 @@ struct RecordingCommand: AsyncParsableCommand {
     func run() async throws {
         let reader = try LedgerReader(directory: options.directory)
         let recording = try reader.recording(alert: alert)
-        let writer = try LedgerWriter(directory: options.directory)
-        _ = try await writer.append(EntryDraft(kind: .access, [
-            ("alert", alert), ("actor", localOperatorID()), ("role", "admin"), ("action", "recording"),
-        ]))
+        switch try Administration.route(options.directory) {
+        case .local(let writer):
+            _ = try await writer.append(EntryDraft(kind: .access, [
+                ("alert", alert), ("actor", localOperatorID()), ("role", "admin"), ("action", "recording"),
+            ]))
+        case .service(let url, let token):
+            // The service logs the access and returns the same deterministic bytes.
+            let served = try await Administration.post(url, "v1/admin/alerts/\(alert)/recording", token: token, json: nil,
+                                                       headers: ["Temoin-Operator": localOperatorID()])
+            guard Array(served) == recording.bytes else {
+                throw TemoinError(.invalidEvidence, code: "recording.differs", "the service's recording differs from the ledger's")
+            }
+        }
         guard FileManager.default.createFile(atPath: out, contents: Data(recording.bytes)) else {
             throw TemoinError(.usage, code: "output.unwritable", "cannot write the recording", context: out)
         }

@@ -57,11 +57,20 @@ struct Enroll: AsyncParsableCommand {
     func run() async throws {
         let key = try Ed25519.publicKey(pem: readInput(publicKey, limit: 1 << 16))
         let device = DeviceID.derive(publicKey: key)
-        let writer = try LedgerWriter(directory: options.directory)
-        var draft = EntryDraft(kind: .deviceEnrolled, [("device", device), ("device-key", Base64.encode(key))])
-        if let label { draft.sideRow = .deviceLabel(device: device, label: label) }
-        let appended = try await writer.append(draft)
-        Output.line("Appareil enrôlé / device enrolled at entry \(appended.index)")
+        let index: UInt64
+        switch try Administration.route(options.directory) {
+        case .local(let writer):
+            var draft = EntryDraft(kind: .deviceEnrolled, [("device", device), ("device-key", Base64.encode(key))])
+            if let label { draft.sideRow = .deviceLabel(device: device, label: label) }
+            index = try await writer.append(draft).index
+        case .service(let url, let token):
+            var body = ["publicKey": Base64.encode(key)]
+            if let label { body["label"] = label }
+            let data = try await Administration.post(url, "v1/admin/devices", token: token, json: JSONEncoder().encode(body))
+            struct Enrolled: Decodable { let index: UInt64 }
+            index = try JSONDecoder().decode(Enrolled.self, from: data).index
+        }
+        Output.line("Appareil enrôlé / device enrolled at entry \(index)")
         Output.line(device)
     }
 }

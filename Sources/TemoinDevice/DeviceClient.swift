@@ -87,7 +87,7 @@ public actor DeviceClient {
 
     /// A C2SP tlog-proof of an entry, checked against the log key and the receipt's leaf hash.
     public func verifyInclusion(of receipt: ReceiptResponse) async throws -> TlogProof {
-        let (data, status) = try await fetch("GET", "v1/proofs/inclusion?index=\(receipt.index)")
+        let (data, status) = try await retrying("GET", "v1/proofs/inclusion?index=\(receipt.index)")
         guard status == 200 else { throw try problem(data, status) }
         let proof = try TlogProof(parsing: Array(data))
         try proof.checkpoint.verify(key: logKey, using: Ed25519())
@@ -131,7 +131,7 @@ public actor DeviceClient {
                     throw TemoinError(.invalidEvidence, code: "log.forked", "two checkpoints of size \(p.size) with different roots: the log forked")
                 }
             } else if p.size > 0 {
-                let (data, status) = try await fetch("GET", "v1/proofs/consistency?first=\(p.size)&second=\(c.checkpoint.size)")
+                let (data, status) = try await retrying("GET", "v1/proofs/consistency?first=\(p.size)&second=\(c.checkpoint.size)")
                 guard status == 200 else { throw try problem(data, status) }
                 let object = try JSONDecoder().decode([String: String].self, from: data)
                 let hashes = (object["proof"] ?? "").split(separator: " ").compactMap { Hash(base64: $0) }
@@ -150,24 +150,28 @@ public actor DeviceClient {
 
     /// Sends a request until it gets an answer that is not a transient failure, then checks it.
     private func send(_ method: String, _ path: String, body: Data, headers: [String: String]) async throws -> ReceiptResponse {
+        let (data, status) = try await retrying(method, path, body: body, headers: headers)
+        guard status == 200 || status == 201 || status == 409 else { throw try problem(data, status) }
+        let r = try JSONDecoder().decode(ReceiptResponse.self, from: data)
+        try await check(r)
+        return r
+    }
+
+    /// Repeats a request through network failures, 429 and 5xx answers, with exponential backoff
+    /// (100 ms to 5 s), for at most `retryFor`. Every request of the API is idempotent.
+    func retrying(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> (Data, Int) {
         let deadline = ContinuousClock.now + retryFor
         var delay = Duration.milliseconds(100)
         while true {
             do {
                 let (data, status) = try await fetch(method, path, body: body, headers: headers)
-                if status == 200 || status == 201 || status == 409 {
-                    let r = try JSONDecoder().decode(ReceiptResponse.self, from: data)
-                    try await check(r)
-                    return r
-                }
-                let p = try problem(data, status)
-                guard status == 429 || status >= 500 else { throw p }
-                log("retrying \(method) \(path): \(p)")
+                if status != 429 && status < 500 { return (data, status) }
+                log("retrying \(method) \(path): \(try problem(data, status))")
             } catch let error as URLError {
                 log("retrying \(method) \(path): \(error.code)")
             }
             guard ContinuousClock.now + delay < deadline else {
-                throw TemoinError(.environment, code: "device.gave-up", "the server did not accept \(method) \(path) in time")
+                throw TemoinError(.environment, code: "device.gave-up", "the server did not answer \(method) \(path) in time")
             }
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))

@@ -278,7 +278,7 @@ actor AlertEncoder {
         ])
         if saveState {
             draft.codecState = CodecStateSnapshot(alert: chunk.alert, seq: chunk.seq, codec: settings.codecDescription,
-                                                  library: OpusSettings.libraryVersion, state: encoder.snapshot)
+                                                  library: OpusSettings.libraryVersion, snapshot: encoder.snapshot)
         }
         return try await writer.append(draft)
     }
@@ -289,11 +289,12 @@ actor AlertEncoder {
         guard !loaded else { return }
         if let saved = try await writer.codecState(alert: alert) {
             let settings = try OpusSettings(codecDescription: saved.codec)
-            if saved.library == OpusSettings.libraryVersion {
-                encoder = try OpusEncoderState(settings: settings, snapshot: saved.state)
+            if saved.library == OpusSettings.libraryVersion,
+               let restored = try? OpusEncoderState(settings: settings, snapshot: saved.snapshot) {
+                encoder = restored
             } else {
-                // Another libopus build cannot take this state: continue with a fresh encoder
-                // (a short transient in the recording; the originals are untouched).
+                // Another libopus build, or a state that cannot be relocated safely: continue with
+                // a fresh encoder (a short transient in the recording; the originals are untouched).
                 encoder = try OpusEncoderState(settings: settings)
             }
             next = saved.seq + 1

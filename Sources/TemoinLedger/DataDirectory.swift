@@ -1,3 +1,4 @@
+import Foundation
 public import TemoinCore
 public import TemoinCrypto
 
@@ -42,5 +43,34 @@ public struct DataDirectory: Sendable {
 
     public func loadIngestDeviceKey() throws(TemoinError) -> Ed25519PrivateKey {
         try Ed25519PrivateKey(pem: FileSystem.read(ingestDeviceKeyFile, limit: 1 << 16))
+    }
+}
+
+extension DataDirectory {
+    /// The administration token: 32 random bytes in hex in `keys/admin.token` (0600). Commands
+    /// run by the service's user read it to reach a running service; the service keeps only its hash.
+    public var adminTokenFile: String { keysFolder + "/admin.token" }
+    /// Where a running service says it listens (`http://host:port`).
+    public var serviceURLFile: String { path + "/service.url" }
+
+    public func loadOrCreateAdminToken() throws(TemoinError) -> String {
+        if FileSystem.exists(adminTokenFile) {
+            return String(decoding: try FileSystem.read(adminTokenFile, limit: 1024), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var g = SystemRandomNumberGenerator()
+        let token = Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &g) })
+        try FileSystem.writeDurably(Array((token + "\n").utf8), to: adminTokenFile, replace: false)
+        return token
+    }
+
+    public func writeServiceURL(_ url: String) throws(TemoinError) {
+        try FileSystem.writeDurably(Array((url + "\n").utf8), to: serviceURLFile, mode: 0o644, replace: true)
+    }
+
+    public func readServiceURL() -> String? {
+        (try? FileSystem.read(serviceURLFile, limit: 1024)).map {
+            String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
     }
 }

@@ -71,6 +71,12 @@ enum LedgerSchema {
         );
         CREATE INDEX locations_by_alert ON locations(alert);
         """,
+        // 4: where libopus was mapped when an encoder state was saved, to relocate its pointers
+        // to libopus's static tables in a new process.
+        """
+        ALTER TABLE codec_states ADD COLUMN library_start INTEGER;
+        ALTER TABLE codec_states ADD COLUMN library_end INTEGER;
+        """,
     ]
 
     /// Sets and reads back the pragmas the ledger's guarantees depend on; refuses to run otherwise.

@@ -1,5 +1,6 @@
 public import TemoinCore
 import TemoinCrypto
+import TemoinAudio
 
 /// An entry as stored: its index, leaf hash and exact bytes.
 public struct StoredEntry: Sendable, Hashable {
@@ -135,10 +136,14 @@ final class LedgerStore {
     }
 
     func codecState(alert: String) throws(TemoinError) -> CodecStateSnapshot? {
-        let s = try db.statement("SELECT seq, codec, library, state FROM codec_states WHERE alert = ?").bind(.text(alert))
+        let s = try db.statement("SELECT seq, codec, library, state, library_start, library_end FROM codec_states WHERE alert = ?")
+            .bind(.text(alert))
         defer { s.reset() }
         guard try s.step() else { return nil }
-        return CodecStateSnapshot(alert: alert, seq: UInt64(s.int(0)), codec: s.text(1) ?? "", library: s.text(2) ?? "", state: s.blob(3))
+        let mapping = s.isNull(4) || s.isNull(5) ? nil
+            : LibraryMapping(start: UInt64(bitPattern: s.int(4)), end: UInt64(bitPattern: s.int(5)))
+        return CodecStateSnapshot(alert: alert, seq: UInt64(s.int(0)), codec: s.text(1) ?? "", library: s.text(2) ?? "",
+                                  snapshot: EncoderSnapshot(state: s.blob(3), mapping: mapping))
     }
 
     func corrupt(_ what: String) -> TemoinError {

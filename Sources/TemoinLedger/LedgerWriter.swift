@@ -3,6 +3,7 @@ import Glibc
 #endif
 public import TemoinCore
 import TemoinCrypto
+public import TemoinAudio
 
 /// An entry to append, before the writer gives it its place: for kinds that belong to an
 /// alert, the writer fills `prev` (the alert's chain) and every entry gets `time`.
@@ -29,14 +30,14 @@ public struct CodecStateSnapshot: Sendable, Equatable {
     public let seq: UInt64
     public let codec: String
     public let library: String
-    public let state: [UInt8]
+    public let snapshot: EncoderSnapshot
 
-    public init(alert: String, seq: UInt64, codec: String, library: String, state: [UInt8]) {
+    public init(alert: String, seq: UInt64, codec: String, library: String, snapshot: EncoderSnapshot) {
         self.alert = alert
         self.seq = seq
         self.codec = codec
         self.library = library
-        self.state = state
+        self.snapshot = snapshot
     }
 }
 
@@ -331,10 +332,13 @@ public actor LedgerWriter {
                 }
                 if let c = draft.codecState {
                     try db.statement("""
-                        INSERT INTO codec_states (alert, seq, codec, library, state) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT(alert) DO UPDATE SET seq = excluded.seq, codec = excluded.codec,
-                            library = excluded.library, state = excluded.state
-                        """).bind(.text(c.alert), .int(Int64(c.seq)), .text(c.codec), .text(c.library), .blob(c.state)).run()
+                        INSERT INTO codec_states (alert, seq, codec, library, state, library_start, library_end)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(alert) DO UPDATE SET seq = excluded.seq, codec = excluded.codec, library = excluded.library,
+                            state = excluded.state, library_start = excluded.library_start, library_end = excluded.library_end
+                        """).bind(.text(c.alert), .int(Int64(c.seq)), .text(c.codec), .text(c.library), .blob(c.snapshot.state),
+                                  c.snapshot.mapping.map { .int(Int64(bitPattern: $0.start)) } ?? .null,
+                                  c.snapshot.mapping.map { .int(Int64(bitPattern: $0.end)) } ?? .null).run()
                 }
                 switch draft.sideRow {
                 case .location(let salt, let fix):
@@ -346,6 +350,14 @@ public actor LedgerWriter {
                 }
                 if let alert = built.alert { heads[alert] = leaf }
                 results.append(.success((index, leaf, built)))
+            }
+            guard results.contains(where: { (try? $0.get()) != nil }) else {
+                // Every draft failed on its own: nothing to commit, nothing to sign.
+                try db.execute("ROLLBACK")
+                return results.compactMap { r -> Result<Appended, TemoinError>? in
+                    if case .failure(let e) = r { return .failure(e) }
+                    return nil
+                }
             }
             let signed = try signCheckpoint()
             try db.execute("COMMIT")

@@ -46,7 +46,10 @@ public enum TemoinService {
         let service = DeviceService(writer: writer, ingestor: AudioIngestor(writer: writer, limits: configuration.audio),
                                     limiter: RateLimiter(perMinute: configuration.requestsPerMinute), metrics: ServiceMetrics(),
                                     configuration: configuration)
-        let router = buildRouter(service: service, publicLog: try PublicLog(directory: directory))
+        let publicLog = try PublicLog(directory: directory)
+        let router = buildRouter(service: service, publicLog: publicLog)
+        AdminAPI(tokenHash: SHA256.hash(Array(try directory.loadOrCreateAdminToken().utf8)), service: service, publicLog: publicLog)
+            .addRoutes(to: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "temoin"),
@@ -54,6 +57,11 @@ public enum TemoinService {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 logger.info("listening", metadata: ["host": "\(configuration.host)", "port": "\(port)", "origin": "\(writer.origin)"])
+                do {
+                    try directory.writeServiceURL("http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(port)")
+                } catch {
+                    logger.error("cannot write service.url", metadata: ["error": "\(error)"])
+                }
                 await onRunning(port)
             },
             logger: logger

@@ -26,7 +26,8 @@ struct Problem: Error, Encodable {
     static func status(for e: TemoinError) -> HTTPResponse.Status {
         switch e.code {
         case "device.unknown": return .forbidden
-        case "statement.bad-signature": return .unauthorized
+        case "statement.bad-signature", "admin.unauthorized": return .unauthorized
+        case "ledger.device-already-enrolled": return .conflict
         case "alert.unknown", "ledger.alert-not-open": return .notFound
         case "alert.conflict", "ledger.alert-already-open": return .conflict
         case "audio.too-large", "input.too-large": return .contentTooLarge

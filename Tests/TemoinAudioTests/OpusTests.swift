@@ -50,7 +50,41 @@ struct OpusTests {
         let tail = try resumed.encode(second)
         #expect(head + tail == expected)
         #expect(resumed.finalRange == continuous.finalRange)
-        #expect(throws: TemoinError.self) { try OpusEncoderState(settings: settings, snapshot: [1, 2, 3]) }
+        #expect(throws: TemoinError.self) { try OpusEncoderState(settings: settings, snapshot: EncoderSnapshot(state: [1, 2, 3], mapping: nil)) }
+    }
+
+    /// The state holds pointers to libopus's static tables; another process maps libopus elsewhere.
+    /// A snapshot made as if in such a process (its pointer words shifted, its mapping said so) is
+    /// relocated on restore and continues exactly.
+    @Test func aSnapshotFromAProcessWhereLibopusWasMappedElsewhereIsRelocated() throws {
+        let here = try #require(LibraryMapping.current)
+        let settings = try OpusSettings(inputRate: 16000)
+        let signal = testSignal(seconds: 2, rate: 16000)
+        let continuous = try OpusEncoderState(settings: settings)
+        let expected = try continuous.encode(Array(signal.prefix(16000))) + continuous.encode(Array(signal.suffix(16000)))
+        let interrupted = try OpusEncoderState(settings: settings)
+        _ = try interrupted.encode(Array(signal.prefix(16000)))
+        let delta: UInt64 = 0x2000_0000
+        var state = interrupted.snapshot.state
+        var pointers = 0
+        state.withUnsafeMutableBytes { s in
+            for offset in stride(from: 0, to: s.count - 7, by: 8) {
+                let w = s.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                if w >= here.start && w < here.end {
+                    s.storeBytes(of: w + delta, toByteOffset: offset, as: UInt64.self)
+                    pointers += 1
+                }
+            }
+        }
+        #expect(pointers > 0, "libopus states do hold pointers into the library")
+        let elsewhere = EncoderSnapshot(state: state, mapping: LibraryMapping(start: here.start + delta, end: here.end + delta))
+        let resumed = try OpusEncoderState(settings: settings, snapshot: elsewhere)
+        #expect(try Array(expected.prefix(50)) + resumed.encode(Array(signal.suffix(16000))) == expected)
+        // A mapping of another size, or none, is refused rather than guessed.
+        #expect(throws: TemoinError.self) {
+            try OpusEncoderState(settings: settings, snapshot: EncoderSnapshot(state: state, mapping: LibraryMapping(start: 1, end: 2)))
+        }
+        #expect(throws: TemoinError.self) { try OpusEncoderState(settings: settings, snapshot: EncoderSnapshot(state: state, mapping: nil)) }
     }
 
     @Test func resamplingKeepsDurationAndPitch() throws {

@@ -124,6 +124,21 @@ struct LedgerWriterTests {
         #expect(await w.size == 3)
     }
 
+    @Test func aBatchWhoseDraftsAllFailCommitsNothingAndSignsNoCheckpoint() async throws {
+        let f = try await LedgerFixture()
+        let w = try f.writer()
+        let before = await w.checkpoint
+        let again = EntryDraft(kind: .deviceEnrolled, [
+            ("device", f.created.ingestDevice), ("device-key", Base64.encode([UInt8](repeating: 1, count: 32))),
+        ])
+        await #expect { _ = try await w.append(again) } throws: { ($0 as? TemoinError)?.code == "ledger.device-already-enrolled" }
+        let results = try await w.append(contentsOf: [again, again])
+        #expect(results.allSatisfy { (try? $0.get()) == nil })
+        #expect(await w.checkpoint == before)
+        _ = try await f.open(LedgerFixture.alert(1), on: w)
+        #expect(try f.audit().passed)
+    }
+
     @Test func aSecondWriterOnTheSameFolderIsRefused() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()

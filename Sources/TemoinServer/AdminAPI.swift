@@ -1,0 +1,72 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TemoinCore
+import TemoinCrypto
+import TemoinLedger
+
+/// Administration through a running service, so `temoin enroll` and `temoin recording` work
+/// whether or not it runs (the service holds the only writer). Authenticated by the token in
+/// `keys/admin.token`, readable by the service's user alone; the service keeps only its hash.
+struct AdminAPI: Sendable {
+    let tokenHash: Hash
+    let service: DeviceService
+    let publicLog: PublicLog
+
+    struct EnrollRequest: Decodable {
+        let publicKey: String
+        let label: String?
+    }
+
+    struct Enrolled: Encodable {
+        let device: String
+        let index: UInt64
+    }
+
+    func authorize(_ request: Request) throws(TemoinError) {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+              SHA256.hash(Array(header.dropFirst(7).utf8)) == tokenHash else {
+            throw TemoinError(.usage, code: "admin.unauthorized", "administration needs the token of keys/admin.token")
+        }
+    }
+
+    func enroll(_ r: EnrollRequest) async throws -> Enrolled {
+        guard let key = Base64.decode(r.publicKey), key.count == 32 else {
+            throw TemoinError(.usage, code: "enroll.bad-key", "publicKey is a raw 32-byte Ed25519 key in base64")
+        }
+        let device = DeviceID.derive(publicKey: key)
+        var draft = EntryDraft(kind: .deviceEnrolled, [("device", device), ("device-key", Base64.encode(key))])
+        if let label = r.label { draft.sideRow = .deviceLabel(device: device, label: label) }
+        return Enrolled(device: device, index: try await service.writer.append(draft).index)
+    }
+
+    /// The recording of an alert; the access is appended to the ledger first.
+    func recording(alert: String, operatorID: String) async throws -> [UInt8] {
+        guard EntryFieldType.id128.accepts(operatorID) else {
+            throw TemoinError(.usage, code: "admin.bad-operator", "Temoin-Operator is a 32-hex-digit pseudonymous id")
+        }
+        let bytes = try await publicLog.recording(alert: alert)
+        _ = try await service.writer.append(EntryDraft(kind: .access, [
+            ("alert", alert), ("actor", operatorID), ("role", "admin"), ("action", "recording"),
+        ]))
+        return bytes
+    }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("v1/admin/devices") { request, _ in
+            try authorize(request)
+            let enrolled = try await enroll(TemoinService.Reply.decode(EnrollRequest.self, request))
+            return try TemoinService.Reply.json(.created, enrolled)
+        }
+        router.post("v1/admin/alerts/:alert/recording") { request, context in
+            try authorize(request)
+            let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
+            let bytes = try await recording(alert: alert, operatorID: request.headers[HTTPField.Name("Temoin-Operator")!] ?? "")
+            return TemoinService.Reply.text(bytes, "audio/ogg")
+        }
+    }
+}
+
+extension PublicLog {
+    func recording(alert: String) throws(TemoinError) -> [UInt8] { try reader.recording(alert: alert).bytes }
+}

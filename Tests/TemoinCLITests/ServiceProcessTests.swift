@@ -1,0 +1,186 @@
+import Foundation
+import TemoinCore
+import TemoinCrypto
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A background process of ours, with its output collected.
+final class Background: @unchecked Sendable {
+    let process = Process()
+    let out = Pipe(), err = Pipe()
+
+    init(_ name: String, _ arguments: [String]) throws {
+        process.executableURL = Tool.buildFolder.appendingPathComponent(name)
+        process.arguments = arguments
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+    }
+
+    /// Sends `signal`, then reaps the process with waitpid (Foundation's waitUntilExit can miss
+    /// the exit of a killed child from a concurrency thread).
+    func kill(_ signal: Int32) async {
+        let pid = process.processIdentifier
+        Glibc.kill(pid, signal)
+        for _ in 0..<500 {
+            var status: Int32 = 0
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid || (r == -1 && errno == ECHILD) { return }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Waits for the end; returns the exit status and the two outputs.
+    func finish() async -> (Int32, String, String) {
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(process.processIdentifier, &status, WNOHANG)
+            if r == process.processIdentifier { break }
+            if r == -1 {
+                // Foundation reaped it first.
+                process.waitUntilExit()
+                status = process.terminationStatus << 8
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (code, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
+
+/// A loopback port nobody listens on now.
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Starts `temoin serve` and waits until it answers. A port just freed by a killed server can
+/// stay busy for a moment (lingering sockets): then it tries again.
+func startService(_ data: String, port: Int) async throws -> Background {
+    var last = ""
+    for _ in 0..<20 {
+        try? FileManager.default.removeItem(atPath: data + "/service.url")
+        let server = try Background("temoin", ["serve", "--data", data, "--port", String(port)])
+        for _ in 0..<300 {
+            if FileManager.default.fileExists(atPath: data + "/service.url") { return server }
+            if !server.process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        await server.kill(SIGKILL)
+        last = await server.finish().2
+        try await Task.sleep(for: .milliseconds(250))
+    }
+    throw TemoinError(.environment, code: "test.no-service", "the service did not start: \(last)")
+}
+
+struct ServiceProcessTests {
+    static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Samples/speech-fr-en-16k.wav").path
+
+    @Test func administrationWorksWhetherOrNotTheServiceRuns() async throws {
+        let t = TempFolder()
+        try FileManager.default.createDirectory(at: t.url, withIntermediateDirectories: true)
+        #expect(try Tool.run("temoin", ["init", "--data", t.data]).status == 0)
+        let key = t.url.appendingPathComponent("phone.key").path
+        #expect(try Tool.run("temoin-device", ["keygen", "--out", key]).status == 0)
+        let server = try await startService(t.data, port: freePort())
+        let url = try String(contentsOfFile: t.data + "/service.url", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let enrolled = try Tool.run("temoin", ["enroll", "--data", t.data, "--public-key", key + ".pub", "--label", "B"])
+        #expect(enrolled.status == 0, "\(enrolled.stderr)")
+        let device = try Tool.run("temoin-device", ["alert", "--server", url, "--key", key, "--log-key", t.data + "/log-key.txt",
+                                                    "--wav", Self.sample, "--chunk-seconds", "4"])
+        #expect(device.status == 0, "\(device.stderr)")
+        let alert = String(device.text.split(separator: "\n").first ?? "")
+        let served = t.url.appendingPathComponent("served.opus").path
+        #expect(try Tool.run("temoin", ["recording", "--data", t.data, "--alert", alert, "--out", served]).status == 0)
+        #expect(try Tool.run("temoin", ["audit", "--data", t.data]).status == 0)
+        await server.kill(SIGTERM)
+        let local = t.url.appendingPathComponent("local.opus").path
+        #expect(try Tool.run("temoin", ["recording", "--data", t.data, "--alert", alert, "--out", local]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: served)) == Data(contentsOf: URL(fileURLWithPath: local)))
+    }
+
+    /// Several phones upload while the service is killed (SIGKILL) at random moments and restarted.
+    /// Afterwards every receipt a phone holds is in the ledger with a valid proof, the audit
+    /// passes, and every recording lasts exactly as long as what was sent.
+    @Test func nothingAcknowledgedIsLostWhenTheServiceIsKilledAgainAndAgain() async throws {
+        let t = TempFolder()
+        try FileManager.default.createDirectory(at: t.url, withIntermediateDirectories: true)
+        let initialized = try Tool.run("temoin", ["init", "--data", t.data])
+        let logKey = try VerifierKey(parsing: String(initialized.text.split(separator: "\n").last!))
+        let phones = 3
+        var keys = [String]()
+        for p in 0..<phones {
+            let key = t.url.appendingPathComponent("phone\(p).key").path
+            #expect(try Tool.run("temoin-device", ["keygen", "--out", key]).status == 0)
+            #expect(try Tool.run("temoin", ["enroll", "--data", t.data, "--public-key", key + ".pub"]).status == 0)
+            keys.append(key)
+        }
+        let port = freePort()
+        var server = try await startService(t.data, port: port)
+        let devices = try (0..<phones).map { p in
+            try Background("temoin-device", [
+                "alert", "--server", "http://127.0.0.1:\(port)", "--key", keys[p], "--log-key", logKey.description,
+                "--wav", Self.sample, "--chunk-seconds", "1", "--retry-seconds", "120",
+                "--receipts", t.url.appendingPathComponent("receipts\(p).jsonl").path,
+            ])
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<6 {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 150...700, using: &rng)))
+            await server.kill(SIGKILL)
+            server = try await startService(t.data, port: port)
+        }
+        var alerts = [String]()
+        for d in devices {
+            let (status, out, err) = await d.finish()
+            #expect(status == 0, "\(err.suffix(2000))")
+            alerts.append(String(out.split(separator: "\n").first ?? ""))
+        }
+        await server.kill(SIGTERM)
+
+        let audit = try Tool.run("temoin", ["audit", "--data", t.data])
+        #expect(audit.status == 0, "\(audit.text)")
+        struct Receipt: Decodable { let index: UInt64; let leafHash: String; let receipt: String }
+        var checked = 0
+        for p in 0..<phones {
+            let lines = try String(contentsOfFile: t.url.appendingPathComponent("receipts\(p).jsonl").path, encoding: .utf8)
+                .split(separator: "\n")
+            #expect(lines.count == 22, "open, 20 chunks, close")
+            for line in lines {
+                let r = try JSONDecoder().decode(Receipt.self, from: Data(line.utf8))
+                try SignedReceipt(parsing: Array(r.receipt.utf8)).verify(key: logKey, using: Ed25519())
+                let proof = try Tool.run("temoin", ["log", "prove", "--data", t.data, "--index", String(r.index)])
+                let parsed = try TlogProof(parsing: Array(proof.stdout))
+                try parsed.checkpoint.verify(key: logKey, using: Ed25519())
+                try MerkleVerifier(hasher: SHA256.merkle).verifyInclusion(
+                    index: r.index, size: parsed.checkpoint.checkpoint.size, leafHash: Hash(base64: r.leafHash)!,
+                    proof: parsed.path, root: parsed.checkpoint.checkpoint.root)
+                checked += 1
+            }
+        }
+        #expect(checked == phones * 22)
+        let input = try WAV.parse([UInt8](Data(contentsOf: URL(fileURLWithPath: Self.sample))))
+        for alert in alerts {
+            let out = t.url.appendingPathComponent("\(alert).opus").path
+            let r = try Tool.run("temoin", ["recording", "--data", t.data, "--alert", alert, "--out", out])
+            #expect(r.status == 0)
+            let decoded = t.url.appendingPathComponent("\(alert).wav").path
+            _ = try system("opusdec", ["--quiet", out, decoded])
+            #expect(try WAV.parse([UInt8](Data(contentsOf: URL(fileURLWithPath: decoded)))).frameCount == input.frameCount)
+        }
+    }
+}
