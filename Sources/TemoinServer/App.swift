@@ -35,6 +35,7 @@ struct AlertSweeper: Service {
 
 /// The Témoin service: what `temoin serve` runs and what tests drive over loopback.
 public enum TemoinService {
+
     /// Assembles the application: opens the ledger for writing (the one writer), the ingestor,
     /// the public log, the routes and the alert sweeper. `onRunning` gets the bound port.
     public static func buildApplication(
@@ -46,10 +47,7 @@ public enum TemoinService {
         let service = DeviceService(writer: writer, ingestor: AudioIngestor(writer: writer, limits: configuration.audio),
                                     limiter: RateLimiter(perMinute: configuration.requestsPerMinute), metrics: ServiceMetrics(),
                                     configuration: configuration)
-        let publicLog = try PublicLog(directory: directory)
-        let router = buildRouter(service: service, publicLog: publicLog)
-        AdminAPI(tokenHash: SHA256.hash(Array(try directory.loadOrCreateAdminToken().utf8)), service: service, publicLog: publicLog)
-            .addRoutes(to: router)
+        let router = try buildRouter(directory: directory, service: service, publicLog: PublicLog(directory: directory))
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "temoin"),
@@ -66,6 +64,14 @@ public enum TemoinService {
             },
             logger: logger
         )
+    }
+
+    /// Every route: device, public, operations and administration.
+    static func buildRouter(directory: DataDirectory, service: DeviceService, publicLog: PublicLog) throws -> Router<BasicRequestContext> {
+        let router = buildRouter(service: service, publicLog: publicLog)
+        AdminAPI(tokenHash: SHA256.hash(Array(try directory.loadOrCreateAdminToken().utf8)), service: service, publicLog: publicLog)
+            .addRoutes(to: router)
+        return router
     }
 
     static func buildRouter(service: DeviceService, publicLog: PublicLog) -> Router<BasicRequestContext> {
