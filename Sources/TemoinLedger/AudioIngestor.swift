@@ -87,16 +87,19 @@ public enum IngestOutcome: Sendable {
 public actor AudioIngestor {
     public let writer: LedgerWriter
     public let limits: AudioLimits
+    private let blobs: BlobStore
     private var alerts: [String: AlertEncoder] = [:]
 
-    public init(writer: LedgerWriter, limits: AudioLimits = AudioLimits()) {
+    /// `faults`: tests only, injected blob write failures.
+    public init(writer: LedgerWriter, limits: AudioLimits = AudioLimits(), faults: StorageFaults? = nil) {
         self.writer = writer
         self.limits = limits
+        blobs = BlobStore(root: writer.directory.blobs.root, faults: faults)
     }
 
     private func channel(_ alert: String) -> AlertEncoder {
         if let c = alerts[alert] { return c }
-        let c = AlertEncoder(alert: alert, writer: writer, limits: limits)
+        let c = AlertEncoder(alert: alert, writer: writer, limits: limits, blobs: blobs)
         alerts[alert] = c
         return c
     }
@@ -141,11 +144,11 @@ actor AlertEncoder {
     private var next: UInt64 = 0
     private var loaded = false
 
-    init(alert: String, writer: LedgerWriter, limits: AudioLimits) {
+    init(alert: String, writer: LedgerWriter, limits: AudioLimits, blobs: BlobStore) {
         self.alert = alert
         self.writer = writer
         self.limits = limits
-        blobs = writer.directory.blobs
+        self.blobs = blobs
     }
 
     /// One chunk at a time per alert, across the suspension points of encoding and committing.

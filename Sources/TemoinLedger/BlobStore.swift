@@ -8,9 +8,12 @@ import TemoinCrypto
 /// Erasing one alert's folder never touches another alert's evidence.
 public struct BlobStore: Sendable {
     public let root: String
+    /// Tests only: injected write failures.
+    public let faults: StorageFaults?
 
-    public init(root: String) {
+    public init(root: String, faults: StorageFaults? = nil) {
         self.root = root
+        self.faults = faults
     }
 
     public func path(alert: String, hash: Hash) -> String {
@@ -27,6 +30,7 @@ public struct BlobStore: Sendable {
         let folder = root + "/" + alert
         try FileSystem.makeDirectories(folder)
         let target = path(alert: alert, hash: hash)
+        try faults?.check(target)
         do {
             try FileSystem.writeDurably(bytes, to: target, replace: false)
         } catch where error.code == "fs.exists" {

@@ -283,6 +283,17 @@ public actor LedgerWriter {
         return out
     }
 
+    /// Tests only: caps the database's size in pages (`PRAGMA max_page_count`), so the next
+    /// growth fails as a full disk would (SQLITE_FULL); nil lifts the cap.
+    func limitDatabasePages(_ pages: Int?) throws(TemoinError) {
+        if let pages {
+            let current = try db.pragma("page_count").flatMap { Int($0) } ?? 0
+            try db.execute("PRAGMA max_page_count = \(max(pages, current))")
+        } else {
+            try db.execute("PRAGMA max_page_count = 4294967294")
+        }
+    }
+
     public func setMaximumBatch(_ n: Int) {
         maximumBatch = max(1, n)
     }

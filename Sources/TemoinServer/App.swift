@@ -44,7 +44,7 @@ public enum TemoinService {
     ) async throws -> some ApplicationProtocol {
         try configuration.validate()
         let writer = try LedgerWriter(directory: directory)
-        let service = DeviceService(writer: writer, ingestor: AudioIngestor(writer: writer, limits: configuration.audio),
+        let service = DeviceService(writer: writer, ingestor: AudioIngestor(writer: writer, limits: configuration.audio, faults: configuration.storageFaults),
                                     limiter: RateLimiter(perMinute: configuration.requestsPerMinute), metrics: ServiceMetrics(),
                                     configuration: configuration)
         let router = try buildRouter(directory: directory, service: service, publicLog: PublicLog(directory: directory))

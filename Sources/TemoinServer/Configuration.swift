@@ -16,6 +16,8 @@ public struct ServiceConfiguration: Sendable {
     public var maximumAlertSeconds = 6 * 3600
     /// How often the server looks for alerts to close.
     public var sweepSeconds = 30
+    /// Tests only: injected blob write failures.
+    public var storageFaults: StorageFaults?
 
     public init() {}
 

@@ -159,6 +159,33 @@ struct DeviceAPITests {
     }
 }
 
+struct StorageFailureTests {
+    @Test func aStorageFailureIsA503WithoutReceiptAndTheRetrySucceeds() async throws {
+        let faults = StorageFaults()
+        let s = try await LiveServer { $0.storageFaults = faults }
+        let c = s.client()
+        let a = LiveServer.alert()
+        _ = try await c.openAlert(a, openedAt: LiveServer.t0)
+        let wav = LiveServer.chunk(0)
+        let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
+                                                                       capturedAt: LiveServer.at(0), sha256: SHA256.hash(wav)).bytes))
+        let headers = ["Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": signature]
+        let size = try s.size()
+        faults.failNext(1, with: .diskFull)
+        var (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(wav), headers: headers)
+        #expect(status == 503)
+        #expect(body.contains("fs.disk-full") && !body.contains("receipt"))
+        #expect(try s.size() == size)
+        faults.failNext(1, with: .fsyncFailure)
+        // The device client retries through 5xx answers: it gets its receipt once storage works again.
+        let r = try await c.putChunk(a, seq: 0, wav: wav, capturedAt: LiveServer.at(0), isFinal: false)
+        #expect(r.status == "appended")
+        (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(wav), headers: headers)
+        #expect(status == 200)
+        await s.stop()
+    }
+}
+
 struct LimitsAndPublicAPITests {
     @Test func oversizedChunksUnknownMediaAndFloodsAreRefusedWithProblems() async throws {
         let s = try await LiveServer {
