@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "TemoinCLI",
             dependencies: [
-                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinServer",
+                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinServer", "TemoinDevice",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

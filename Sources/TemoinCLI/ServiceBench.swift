@@ -1,0 +1,197 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import TemoinAudio
+import TemoinCore
+import TemoinCrypto
+import TemoinLedger
+
+/// N simulated phones against a running `temoin serve` process, faster than real time.
+struct ServiceBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "service",
+        abstract: "Service benchmark: audio-seconds/s, receipt latency at full and half load, server memory, ratio to libopus alone.")
+
+    @Option(help: "WAV file every phone sends (looped).") var file = "Samples/speech-fr-en-16k.wav"
+    @Option(help: "Concurrent phones (alerts).") var devices = 16
+    @Option(help: "Audio seconds per phone at full load.") var seconds = 60
+    @Option(help: "Chunk length in seconds.") var chunkSeconds = 5
+
+    func run() async throws {
+        let audio = try WAV.parse(readInput(file))
+        let framesPerChunk = chunkSeconds * audio.format.sampleRate
+        let block = audio.format.blockAlign
+        var chunks = [[UInt8]]()
+        var offset = 0
+        while chunks.count * chunkSeconds < seconds {
+            var data = [UInt8]()
+            while data.count < framesPerChunk * block {
+                let take = min(framesPerChunk * block - data.count, audio.data.count - offset * block)
+                data += audio.data[(audio.data.startIndex + offset * block)..<(audio.data.startIndex + offset * block + take)]
+                offset = (offset + take / block) % audio.frameCount
+            }
+            chunks.append(WAV.encode(format: audio.format, data: data[...]))
+        }
+        let sent = chunks
+
+        // libopus alone on the same chunks, two workers: the reference throughput and encode time.
+        let settings = try OpusSettings(inputRate: audio.format.sampleRate)
+        let mono = try sent.map { try Resampler.resample(WAV.parse($0).monoSamples(), from: audio.format.sampleRate, to: settings.sampleRate) }
+        let clock = ContinuousClock()
+        let alone = try await clock.measure {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<2 {
+                    group.addTask {
+                        for _ in stride(from: worker, to: devices, by: 2) {
+                            let e = try OpusEncoderState(settings: settings)
+                            for m in mono { _ = try e.encode(m) }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let audioSeconds = Double(devices * sent.count * chunkSeconds)
+        let aloneRate = audioSeconds / Bench.seconds(alone)
+        let encodePerChunk = Bench.seconds(alone) * 2 / Double(devices * sent.count)
+
+        // A ledger with N enrolled phones, served by a separate process.
+        let folder = try Bench.temporaryFolder("service")
+        let directory = DataDirectory(folder)
+        let created = try await Ledger.initialize(directory: directory, origin: "bench.example/service")
+        var keys = [Ed25519PrivateKey]()
+        do {
+            let writer = try LedgerWriter(directory: directory)
+            for _ in 0..<devices {
+                let k = try Ed25519PrivateKey.generate()
+                _ = try await writer.append(EntryDraft(kind: .deviceEnrolled, [
+                    ("device", DeviceID.derive(publicKey: k.publicKey)), ("device-key", Base64.encode(k.publicKey)),
+                ]))
+                keys.append(k)
+            }
+        }
+        let phoneKeys = keys
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        server.arguments = ["serve", "--data", folder, "--port", "0", "--requests-per-minute", "100000"]
+        server.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try server.run()
+        defer { kill(server.processIdentifier, SIGTERM) }
+        var base: URL?
+        for _ in 0..<500 where base == nil {
+            base = directory.readServiceURL().flatMap { URL(string: $0) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        guard let base else { throw TemoinError(.environment, code: "bench.no-service", "the service did not start") }
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = devices * 2
+        let session = URLSession(configuration: configuration)
+        let origin = created.origin
+        let alerts = (0..<devices).map { Bench.alertID(10_000 + $0) }
+
+        @Sendable func put(_ d: Int, _ seq: Int) async throws -> Double {
+            let capture = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(seq * chunkSeconds) * 1000)
+            let wav = sent[seq % sent.count]
+            let statement = try DeviceStatement(kind: .audioChunk, origin: origin, alert: alerts[d], seq: UInt64(seq), capturedAt: capture,
+                                                sha256: SHA256.hash(wav))
+            var request = URLRequest(url: base.appendingPathComponent("v1/alerts/\(alerts[d])/chunks/\(seq)"))
+            request.httpMethod = "PUT"
+            request.httpBody = Data(wav)
+            request.setValue("audio/wav", forHTTPHeaderField: "Content-Type")
+            request.setValue(capture.description, forHTTPHeaderField: "Temoin-Captured-At")
+            request.setValue(Base64.encode(try phoneKeys[d].sign(statement.bytes)), forHTTPHeaderField: "Temoin-Signature")
+            let start = ContinuousClock.now
+            let (_, response) = try await session.data(for: request)
+            let elapsed = Bench.seconds(ContinuousClock.now - start)
+            guard (response as? HTTPURLResponse)?.statusCode == 201 else {
+                throw TemoinError(.environment, code: "bench.refused", "a chunk was refused: HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+            }
+            return elapsed
+        }
+        for d in 0..<devices {
+            let statement = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alerts[d], capturedAt: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000))
+            var request = URLRequest(url: base.appendingPathComponent("v1/alerts/\(alerts[d])"))
+            request.httpMethod = "PUT"
+            request.httpBody = try JSONEncoder().encode([
+                "device": DeviceID.derive(publicKey: keys[d].publicKey), "openedAt": "2026-11-29T17:00:00.000Z",
+                "signature": Base64.encode(try keys[d].sign(statement.bytes)),
+            ])
+            _ = try await session.data(for: request)
+        }
+
+        // Full load: every phone sends as fast as the service answers.
+        let cpuBefore = Self.cpuSeconds(of: server.processIdentifier)
+        let fullLatencies = LatencyLog()
+        let full = try await clock.measure {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for d in 0..<devices {
+                    group.addTask { for seq in 0..<sent.count { await fullLatencies.add(try await put(d, seq)) } }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let fullRate = audioSeconds / Bench.seconds(full)
+        let serverCPUFull = Self.cpuSeconds(of: server.processIdentifier) - cpuBefore
+        // CPU efficiency: audio-seconds per CPU-second of the whole service, against libopus alone
+        // (two workers busy for the "alone" wall time). Not distorted by the load generator, which
+        // shares the machine's two cores.
+        let efficiency = (audioSeconds / serverCPUFull) / (audioSeconds / (Bench.seconds(alone) * 2))
+
+        // Half load: each phone paced so that together they send half the measured throughput.
+        let interval = Double(chunkSeconds * devices) / (fullRate / 2)
+        let halfLatencies = LatencyLog()
+        let rounds = 6
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for d in 0..<devices {
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(Int(interval * 1000 * Double(d) / Double(devices))))
+                    for r in 0..<rounds {
+                        let start = ContinuousClock.now
+                        await halfLatencies.add(try await put(d, sent.count + r))
+                        let rest = interval - Bench.seconds(ContinuousClock.now - start)
+                        if rest > 0 { try await Task.sleep(for: .milliseconds(Int(rest * 1000))) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let memory = Self.memory(of: server.processIdentifier)
+        let serverCPU = Self.cpuSeconds(of: server.processIdentifier)
+        let f = await fullLatencies.sorted(), h = await halfLatencies.sorted()
+        Output.line("input=\(file) \(audio.format) encoder=\(settings.codecDescription)")
+        Output.line("phones=\(devices) chunk-seconds=\(chunkSeconds) audio-seconds=\(Int(audioSeconds))")
+        Output.line("libopus alone (2 workers): \(format3(aloneRate)) audio-s/s; encode time per chunk \(format3(encodePerChunk * 1e3)) ms")
+        Output.line("service, full load:        \(format3(fullRate)) audio-s/s   wall ratio=\(format3(fullRate / aloneRate)) (the phones share the 2 cores)")
+        Output.line("service CPU at full load:  \(format3(serverCPUFull)) s for \(Int(audioSeconds)) audio-s = \(format3(audioSeconds / serverCPUFull)) audio-s per CPU-s   efficiency ratio=\(format3(efficiency))")
+        Output.line("receipt latency, full load: p50=\(format3(f[f.count / 2] * 1e3)) ms p99=\(format3(f[f.count * 99 / 100] * 1e3)) ms")
+        Output.line("receipt latency, half load: p50=\(format3(h[h.count / 2] * 1e3)) ms p99=\(format3(h[min(h.count - 1, h.count * 99 / 100)] * 1e3)) ms (\(h.count) chunks)")
+        Output.line("server memory: peak RSS \(memory.peak / 1024) MiB, now \(memory.now / 1024) MiB; server CPU \(format3(serverCPU)) s")
+    }
+
+    /// User + system CPU seconds of a process (/proc/PID/stat fields 14 and 15).
+    static func cpuSeconds(of pid: Int32) -> Double {
+        guard let data = FileHandle(forReadingAtPath: "/proc/\(pid)/stat")?.readDataToEndOfFile() else { return 0 }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { return 0 }
+        return (u + s) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// VmHWM (peak) and VmRSS of a process, in KiB.
+    static func memory(of pid: Int32) -> (peak: Int, now: Int) {
+        guard let data = FileHandle(forReadingAtPath: "/proc/\(pid)/status")?.readDataToEndOfFile() else { return (0, 0) }
+        var peak = 0, now = 0
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if line.hasPrefix("VmHWM:"), parts.count >= 2 { peak = Int(parts[1]) ?? 0 }
+            if line.hasPrefix("VmRSS:"), parts.count >= 2 { now = Int(parts[1]) ?? 0 }
+        }
+        return (peak, now)
+    }
+}
