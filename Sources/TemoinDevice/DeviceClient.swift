@@ -53,11 +53,17 @@ public actor DeviceClient {
 
     // MARK: Requests
 
-    public func openAlert(_ alert: String, openedAt: Timestamp) async throws -> ReceiptResponse {
+    /// Opens an alert, with an optional first location fix (an RFC 5870 geo URI).
+    public func openAlert(_ alert: String, openedAt: Timestamp, firstFix: String? = nil) async throws -> ReceiptResponse {
         let statement = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: openedAt)
-        let body: [String: String] = ["device": device, "openedAt": openedAt.description,
-                                      "signature": Base64.encode(try key.sign(statement.bytes))]
-        return try await send("PUT", "v1/alerts/\(alert)", json: body)
+        struct Fix: Encodable { let capturedAt: String; let fix: String; let signature: String }
+        struct Open: Encodable { let device: String; let openedAt: String; let signature: String; let location: Fix? }
+        let fix = try firstFix.map { text -> Fix in
+            let s = try DeviceStatement(kind: .location, origin: origin, alert: alert, capturedAt: openedAt, sha256: SHA256.hash(Array(text.utf8)))
+            return Fix(capturedAt: openedAt.description, fix: text, signature: Base64.encode(try key.sign(s.bytes)))
+        }
+        let body = Open(device: device, openedAt: openedAt.description, signature: Base64.encode(try key.sign(statement.bytes)), location: fix)
+        return try await send("PUT", "v1/alerts/\(alert)", body: JSONEncoder().encode(body), headers: ["Content-Type": "application/json"])
     }
 
     public func putChunk(_ alert: String, seq: UInt64, wav: [UInt8], capturedAt: Timestamp, isFinal: Bool) async throws -> ReceiptResponse {

@@ -10,6 +10,8 @@ struct OpenAlertRequest: Decodable {
     let device: String
     let openedAt: String
     let signature: String
+    /// An optional first location fix, with its own signed statement.
+    let location: LocationRequest?
 }
 
 /// A location fix (`POST /v1/alerts/{alert}/locations`); `fix` is an RFC 5870 geo URI.
@@ -118,9 +120,15 @@ struct DeviceService: Sendable {
             }
             return (false, try await response("duplicate", existing))
         }
+        if let location = r.location {
+            // Checked before anything is stored, so a bad fix does not leave a half-opened alert.
+            _ = try Self.parseTime(location.capturedAt, "location.capturedAt")
+            _ = try Self.parseSignature(location.signature)
+        }
         let appended = try await writer.append(EntryDraft(kind: .alertOpened, [
             ("alert", alert), ("device", r.device), ("opened-at", openedAt.description), ("statement-sig", Base64.encode(signature)),
         ]))
+        if let location = r.location { _ = try await addLocation(alert: alert, location) }
         return (true, try await response("appended", appended))
     }
 

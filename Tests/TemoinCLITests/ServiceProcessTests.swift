@@ -11,8 +11,8 @@ final class Background: @unchecked Sendable {
     let process = Process()
     let out = Pipe(), err = Pipe()
 
-    init(_ name: String, _ arguments: [String]) throws {
-        process.executableURL = Tool.buildFolder.appendingPathComponent(name)
+    init(_ name: String, _ arguments: [String], absolute: Bool = false) throws {
+        process.executableURL = absolute ? URL(fileURLWithPath: name) : Tool.buildFolder.appendingPathComponent(name)
         process.arguments = arguments
         process.standardOutput = out
         process.standardError = err
@@ -111,6 +111,50 @@ struct ServiceProcessTests {
         let local = t.url.appendingPathComponent("local.opus").path
         #expect(try Tool.run("temoin", ["recording", "--data", t.data, "--alert", alert, "--out", local]).status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: served)) == Data(contentsOf: URL(fileURLWithPath: local)))
+    }
+
+    /// SIGTERM while a chunk is being handled (it waits for the one before it): the service
+    /// finishes it, answers with its receipt, and only then exits.
+    @Test func aGracefulShutdownFinishesTheRequestsInFlight() async throws {
+        let t = TempFolder()
+        try FileManager.default.createDirectory(at: t.url, withIntermediateDirectories: true)
+        #expect(try Tool.run("temoin", ["init", "--data", t.data]).status == 0)
+        let keyPath = t.url.appendingPathComponent("phone.key").path
+        #expect(try Tool.run("temoin-device", ["keygen", "--out", keyPath]).status == 0)
+        #expect(try Tool.run("temoin", ["enroll", "--data", t.data, "--public-key", keyPath + ".pub"]).status == 0)
+        let port = freePort()
+        try? FileManager.default.removeItem(atPath: t.data + "/service.url")
+        let server = try Background("temoin", ["serve", "--data", t.data, "--port", String(port), "--reorder-wait-seconds", "2"])
+        for _ in 0..<300 where !FileManager.default.fileExists(atPath: t.data + "/service.url") { try await Task.sleep(for: .milliseconds(20)) }
+        let key = try Ed25519PrivateKey(pem: [UInt8](Data(contentsOf: URL(fileURLWithPath: keyPath))))
+        let origin = try VerifierKey(parsing: String(contentsOfFile: t.data + "/log-key.txt", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)).name
+        let alert = String(repeating: "9c", count: 16)
+        let at = "2026-11-29T17:00:00.000Z"
+        let opened = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: Timestamp(rfc3339: at)!)
+        let base = "http://127.0.0.1:\(port)/v1/alerts/\(alert)"
+        _ = try system("curl", ["-fsS", "-X", "PUT", "--data-binary",
+                                #"{"device":"\#(DeviceID.derive(publicKey: key.publicKey))","openedAt":"\#(at)","signature":"\#(Base64.encode(try key.sign(opened.bytes)))"}"#, base])
+        let wav = try Data(contentsOf: URL(fileURLWithPath: Self.sample))
+        try wav.write(to: t.url.appendingPathComponent("chunk.wav"))
+        let chunk = try DeviceStatement(kind: .audioChunk, origin: origin, alert: alert, seq: 1, capturedAt: Timestamp(rfc3339: at)!,
+                                        sha256: SHA256.hash([UInt8](wav)))
+        // Chunk 1 before chunk 0: the service holds it for up to 2 s; SIGTERM arrives meanwhile.
+        let upload = try Background("/usr/bin/curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
+                                                      "-H", "Content-Type: audio/wav", "-H", "Temoin-Captured-At: \(at)",
+                                                      "-H", "Temoin-Signature: \(Base64.encode(try key.sign(chunk.bytes)))",
+                                                      "--data-binary", "@" + t.url.appendingPathComponent("chunk.wav").path, base + "/chunks/1"],
+                                    absolute: true)
+        try await Task.sleep(for: .milliseconds(600))
+        Glibc.kill(server.process.processIdentifier, SIGTERM)
+        let (curlStatus, httpCode, _) = await upload.finish()
+        #expect(curlStatus == 0)
+        #expect(httpCode == "201", "the request in flight got its receipt")
+        let (serverStatus, _, _) = await server.finish()
+        #expect(serverStatus == 0, "the service stopped cleanly")
+        let entries = try Tool.run("temoin", ["audit", "--data", t.data])
+        #expect(entries.status == 0)
+        #expect(entries.text.contains("6 entrées"), "genesis, 2 enrollments, opened, missing 0, chunk 1: \(entries.text)")
     }
 
     /// Several phones upload while the service is killed (SIGKILL) at random moments and restarted.

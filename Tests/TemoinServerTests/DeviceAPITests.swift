@@ -27,6 +27,17 @@ struct DeviceAPITests {
         await s.stop()
     }
 
+    @Test func anAlertCanBeOpenedWithItsFirstLocationWhoseFixStaysOutOfTheLedger() async throws {
+        let s = try await LiveServer()
+        let c = s.client()
+        let a = LiveServer.alert()
+        _ = try await c.openAlert(a, openedAt: LiveServer.t0, firstFix: "geo:45.764,4.8357;u=30")
+        let entries = try s.reader().entries(alert: a).map(\.entry)
+        #expect(entries.map(\.kind) == [.alertOpened, .location])
+        #expect(!entries[1].bytes.contains(UInt8(ascii: ",")), "no coordinates in the ledger, only a commitment")
+        await s.stop()
+    }
+
     @Test func theSameChunkTwiceGetsTheSameReceiptAndStoresNothingNew() async throws {
         let s = try await LiveServer()
         let c = s.client()
