@@ -124,6 +124,15 @@ struct ServiceBench: AsyncParsableCommand {
             _ = try await session.data(for: request)
         }
 
+        // The client's own floor: an idle round trip through the same URLSession.
+        var idle = [Double]()
+        for _ in 0..<20 {
+            let start = ContinuousClock.now
+            _ = try await session.data(from: base.appendingPathComponent("healthz"))
+            idle.append(Bench.seconds(ContinuousClock.now - start))
+        }
+        idle.sort()
+
         // Full load: every phone sends as fast as the service answers.
         let cpuBefore = Self.cpuSeconds(of: server.processIdentifier)
         let fullLatencies = LatencyLog()
@@ -169,6 +178,7 @@ struct ServiceBench: AsyncParsableCommand {
         Output.line("service, full load:        \(format3(fullRate)) audio-s/s   wall ratio=\(format3(fullRate / aloneRate)) (the phones share the 2 cores)")
         Output.line("service CPU at full load:  \(format3(serverCPUFull)) s for \(Int(audioSeconds)) audio-s = \(format3(audioSeconds / serverCPUFull)) audio-s per CPU-s   efficiency ratio=\(format3(efficiency))")
         Output.line("receipt latency, full load: p50=\(format3(f[f.count / 2] * 1e3)) ms p99=\(format3(f[f.count * 99 / 100] * 1e3)) ms")
+        Output.line("idle round trip (GET /healthz, same client): p50=\(format3(idle[10] * 1e3)) ms max=\(format3(idle[19] * 1e3)) ms")
         Output.line("receipt latency, half load: p50=\(format3(h[h.count / 2] * 1e3)) ms p99=\(format3(h[min(h.count - 1, h.count * 99 / 100)] * 1e3)) ms (\(h.count) chunks)")
         Output.line("server memory: peak RSS \(memory.peak / 1024) MiB, now \(memory.now / 1024) MiB; server CPU \(format3(serverCPU)) s")
     }

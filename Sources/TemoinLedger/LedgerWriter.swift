@@ -71,6 +71,9 @@ public actor LedgerWriter {
 
     private let lock: FileLock
     private let db: SQLiteConnection
+    /// The writer's jobs run on a thread of their own: commits block on fsync.
+    private nonisolated let executor = ThreadExecutor(name: "temoin-ledger-writer")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     private let store: LedgerStore
     private let signer: Ed25519NoteSigner
     private let clock: Clock
@@ -254,6 +257,8 @@ public actor LedgerWriter {
         if let h = heads[alert] { return h }
         return try store.alertHead(alert)?.leafHash
     }
+
+    deinit { executor.stop() }
 
     /// The latest signed checkpoint.
     public var checkpoint: SignedCheckpoint? { latest }
