@@ -65,7 +65,7 @@ struct Ingest: AsyncParsableCommand {
     func run() async throws {
         let bytes = try readInput(file)
         let format: OriginalFormat = rawRate.map { .l16(sampleRate: $0, channels: rawChannels, bigEndian: false) } ?? .wav
-        let audio = try format.parse(bytes)
+        let audio = try rawRate.map { try PCMAudio.raw(bytes, sampleRate: $0, channels: rawChannels, bigEndian: false) } ?? WAV.parse(bytes)
         let framesPerChunk = Int((chunkSeconds * Double(audio.format.sampleRate)).rounded())
         let directory = options.directory
         let deviceKey = try directory.loadIngestDeviceKey()
@@ -91,10 +91,7 @@ struct Ingest: AsyncParsableCommand {
             let end = min(totalFrames, frame + framesPerChunk)
             let slice = audio.data[(audio.data.startIndex + frame * audio.format.blockAlign)..<(audio.data.startIndex + end * audio.format.blockAlign)]
             let original: [UInt8]
-            switch format {
-            case .wav: original = WAV.encode(format: audio.format, data: slice)
-            case .l16: original = Array(slice)
-            }
+            original = rawRate == nil ? WAV.encode(format: audio.format, data: slice) : Array(slice)
             let capture = Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(frame) * 1000 / Int64(audio.format.sampleRate))
             let statement = try DeviceStatement(kind: .audioChunk, origin: origin, alert: alert, seq: seq, capturedAt: capture,
                                                 sha256: SHA256.hash(original))

@@ -8,19 +8,31 @@ public enum OriginalFormat: Sendable, Hashable {
     case wav
     /// Raw 16-bit PCM (`audio/L16`): big-endian per RFC 2586 unless `bigEndian` is false.
     case l16(sampleRate: Int, channels: Int, bigEndian: Bool)
+    /// Ogg Opus encoded on the phone: decoded and re-encoded into the alert's stream (the
+    /// original stays the evidence).
+    case oggOpus
 
     /// The `original-format` token of the entry.
     public var token: String {
         switch self {
         case .wav: return "wav"
         case .l16(_, _, let big): return big ? "l16" : "s16le"
+        case .oggOpus: return "ogg-opus"
         }
     }
 
-    public func parse(_ bytes: [UInt8]) throws(TemoinError) -> PCMAudio {
+    /// Mono samples, their rate and duration.
+    public func decode(_ bytes: [UInt8]) throws(TemoinError) -> (samples: [Float], rate: Int, durationMicroseconds: UInt64) {
         switch self {
-        case .wav: return try WAV.parse(bytes)
-        case .l16(let rate, let channels, let big): return try PCMAudio.raw(bytes, sampleRate: rate, channels: channels, bigEndian: big)
+        case .wav:
+            let a = try WAV.parse(bytes)
+            return (a.monoSamples(), a.format.sampleRate, a.durationMicroseconds)
+        case .l16(let rate, let channels, let big):
+            let a = try PCMAudio.raw(bytes, sampleRate: rate, channels: channels, bigEndian: big)
+            return (a.monoSamples(), rate, a.durationMicroseconds)
+        case .oggOpus:
+            let d = try OggOpusReader.decode(bytes)
+            return (d.samples, 48000, d.durationMicroseconds)
         }
     }
 }
@@ -179,11 +191,12 @@ actor AlertEncoder {
         guard chunk.original.count <= limits.maximumChunkBytes else {
             throw TemoinError(.unusableInput, code: "audio.too-large", "the chunk is larger than \(limits.maximumChunkBytes) bytes")
         }
-        let audio = try chunk.format.parse(chunk.original)
+        let audio = try chunk.format.decode(chunk.original)
         guard audio.durationMicroseconds <= limits.maximumChunkMicroseconds else {
             throw TemoinError(.unusableInput, code: "audio.too-long",
                               "the chunk lasts \(audio.durationMicroseconds / 1000) ms, more than \(limits.maximumChunkMicroseconds / 1000) ms")
         }
+        guard audio.durationMicroseconds > 0 else { throw TemoinError(.unusableInput, code: "audio.empty", "the chunk holds no audio") }
         guard try await writer.head(alert: chunk.alert) != nil else {
             throw TemoinError(.usage, code: "ledger.alert-not-open", "alert \(chunk.alert) has no alert.opened entry")
         }
@@ -209,11 +222,11 @@ actor AlertEncoder {
         }
         if chunk.seq < next {
             // Late: after it was recorded missing. Encoded on its own, the stream's state untouched.
-            let settings = try encoder?.settings ?? OpusSettings(inputRate: audio.format.sampleRate, bitrate: limits.bitrate, complexity: limits.complexity)
+            let settings = try encoder?.settings ?? OpusSettings(inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity)
             return .appended(try await encodeAndAppend(chunk, audio: audio, encoder: OpusEncoderState(settings: settings), saveState: false))
         }
         let encoder = try self.encoder ?? OpusEncoderState(settings: OpusSettings(
-            inputRate: audio.format.sampleRate, bitrate: limits.bitrate, complexity: limits.complexity))
+            inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity))
         let before = encoder.snapshot
         do {
             let appended = try await encodeAndAppend(chunk, audio: audio, encoder: encoder, saveState: true)
@@ -260,9 +273,10 @@ actor AlertEncoder {
         next = lastSeq + 1
     }
 
-    private func encodeAndAppend(_ chunk: ChunkUpload, audio: PCMAudio, encoder: OpusEncoderState, saveState: Bool) async throws -> Appended {
+    private func encodeAndAppend(_ chunk: ChunkUpload, audio: (samples: [Float], rate: Int, durationMicroseconds: UInt64),
+                                 encoder: OpusEncoderState, saveState: Bool) async throws -> Appended {
         let settings = encoder.settings
-        var samples = try Resampler.resample(audio.monoSamples(), from: audio.format.sampleRate, to: settings.sampleRate)
+        var samples = try Resampler.resample(audio.samples, from: audio.rate, to: settings.sampleRate)
         if chunk.isFinal {
             samples += repeatElement(0, count: OpusSettings.preSkip * settings.sampleRate / 48000)
         }

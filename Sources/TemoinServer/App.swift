@@ -195,9 +195,11 @@ public enum TemoinService {
                 throw TemoinError(.usage, code: "audio.unsupported-media", "audio/L16 needs a rate parameter")
             }
             return .l16(sampleRate: rate, channels: parameters["channels"].flatMap { Int($0) } ?? 1, bigEndian: true)
+        case "audio/ogg", "audio/opus":
+            return .oggOpus
         default:
             throw TemoinError(.usage, code: "audio.unsupported-media",
-                              "chunks are audio/wav or audio/L16;rate=…;channels=… (Ogg Opus chunks are not accepted yet)")
+                              "chunks are audio/wav, audio/L16;rate=…;channels=… or audio/ogg (Opus)")
         }
     }
 }

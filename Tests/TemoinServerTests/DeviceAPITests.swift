@@ -38,6 +38,34 @@ struct DeviceAPITests {
         await s.stop()
     }
 
+    @Test func oggOpusChunksFromThePhoneAreKeptAsReceivedAndReEncodedIntoTheStream() async throws {
+        let s = try await LiveServer()
+        let c = s.client()
+        let a = LiveServer.alert()
+        _ = try await c.openAlert(a, openedAt: LiveServer.t0)
+        let dir = s.root.appendingPathComponent("ogg")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Data(LiveServer.chunk(0) ).write(to: dir.appendingPathComponent("in.wav"))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["opusenc", "--quiet", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("c.opus").path]
+        try p.run()
+        p.waitUntilExit()
+        let ogg = try [UInt8](Data(contentsOf: dir.appendingPathComponent("c.opus")))
+        let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
+                                                                       capturedAt: LiveServer.at(0), sha256: SHA256.hash(ogg)).bytes))
+        let (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(ogg), headers: [
+            "Content-Type": "audio/ogg", "Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": signature, "Temoin-Final": "true",
+        ])
+        #expect(status == 201, "\(body)")
+        let entry = try #require(try s.reader().entries(alert: a).map(\.entry).first { $0.kind == .audioChunk })
+        #expect(entry["original-format"] == "ogg-opus")
+        #expect(try s.directory.blobs.read(alert: a, hash: entry.hash("original-sha256")!) == ogg, "the original is kept as received")
+        let recording = try s.reader().recording(alert: a)
+        #expect(abs(recording.durationSamples - 48000) <= 960)
+        await s.stop()
+    }
+
     @Test func theSameChunkTwiceGetsTheSameReceiptAndStoresNothingNew() async throws {
         let s = try await LiveServer()
         let c = s.client()
@@ -212,7 +240,7 @@ struct LimitsAndPublicAPITests {
         let headers = ["Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": signature]
         var (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(wav), headers: headers.merging(["Content-Type": "audio/wav"]) { $1 })
         #expect(status == 413, "\(body)")
-        (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data([1, 2, 3]), headers: headers.merging(["Content-Type": "audio/ogg"]) { $1 })
+        (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data([1, 2, 3]), headers: headers.merging(["Content-Type": "video/mp4"]) { $1 })
         #expect(status == 415)
         #expect(body.contains("\"type\":\"urn:temoin:problem:audio.unsupported-media\""))
         var statuses = [Int]()

@@ -1,0 +1,82 @@
+internal import CTemoinOgg
+public import TemoinCore
+
+/// Reads an Ogg Opus chunk sent by a phone: one logical stream, its audio packets decoded with
+/// libopus to mono 48 kHz. A chunk may carry the stream's headers (the first one does) or only
+/// audio pages (later ones). Hostile input gets a clear error, never a crash.
+public enum OggOpusReader {
+    public struct Decoded: Sendable {
+        public let samples: [Float]
+        public let serial: UInt32
+        public let hadHeaders: Bool
+        public var durationMicroseconds: UInt64 { UInt64(samples.count) * 1_000_000 / 48000 }
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(TemoinError) -> Decoded {
+        guard bytes.count >= 27, Array(bytes.prefix(4)) == Array("OggS".utf8) else {
+            throw .malformed("ogg.not-ogg", "not an Ogg stream (no OggS capture pattern)")
+        }
+        let sync = UnsafeMutablePointer<ogg_sync_state>.allocate(capacity: 1)
+        let stream = UnsafeMutablePointer<ogg_stream_state>.allocate(capacity: 1)
+        defer { sync.deallocate(); stream.deallocate() }
+        ogg_sync_init(sync)
+        defer { ogg_sync_clear(sync) }
+        guard let buffer = ogg_sync_buffer(sync, bytes.count) else {
+            throw TemoinError(.environment, code: "ogg.failure", "libogg could not allocate a buffer")
+        }
+        bytes.withUnsafeBytes { buffer.update(from: $0.bindMemory(to: CChar.self).baseAddress!, count: bytes.count) }
+        ogg_sync_wrote(sync, bytes.count)
+
+        var serial: UInt32?
+        var streamReady = false
+        defer { if streamReady { ogg_stream_clear(stream) } }
+        var packets = [[UInt8]]()
+        var headers = false
+        var page = ogg_page()
+        var pagesIn = 0
+        while true {
+            let r = ogg_sync_pageout(sync, &page)
+            if r == 0 { break }
+            guard r > 0 else { throw .malformed("ogg.bad-page", "the Ogg data has a damaged page (bad CRC or framing)") }
+            let s = UInt32(bitPattern: ogg_page_serialno(&page))
+            if serial == nil {
+                serial = s
+                ogg_stream_init(stream, Int32(bitPattern: s))
+                streamReady = true
+            }
+            guard s == serial else { throw .malformed("ogg.two-streams", "an audio chunk holds one logical Ogg stream only") }
+            guard ogg_stream_pagein(stream, &page) == 0 else { throw .malformed("ogg.bad-page", "libogg refused a page") }
+            pagesIn += 1
+            var packet = ogg_packet()
+            while true {
+                let p = ogg_stream_packetout(stream, &packet)
+                if p == 0 { break }
+                // A later chunk starts mid-stream: a hole before its first page is expected.
+                if p < 0 && pagesIn == 1 { continue }
+                guard p > 0 else { throw .malformed("ogg.gap", "pages are missing inside the chunk") }
+                packets.append(Array(UnsafeBufferPointer(start: packet.packet, count: packet.bytes)))
+            }
+        }
+        guard let serial else { throw .malformed("ogg.no-pages", "no complete Ogg page") }
+        var preSkip = 0
+        if let first = packets.first, first.starts(with: Array("OpusHead".utf8)) {
+            guard first.count >= 19, first[8] == 1 else { throw .malformed("ogg.bad-head", "unsupported OpusHead") }
+            preSkip = Int(first[10]) | Int(first[11]) << 8
+            packets.removeFirst()
+            guard let tags = packets.first, tags.starts(with: Array("OpusTags".utf8)) else {
+                throw .malformed("ogg.bad-head", "OpusHead must be followed by OpusTags")
+            }
+            packets.removeFirst()
+            headers = true
+        }
+        guard !packets.isEmpty else { throw .malformed("audio.empty", "the Ogg chunk holds no audio packet") }
+        let decoder = try OpusDecoderState()
+        var samples = [Float]()
+        for p in packets {
+            guard !p.starts(with: Array("OpusHead".utf8)) else { throw .malformed("ogg.bad-head", "OpusHead in the middle of a stream") }
+            samples += try decoder.decode(p)
+        }
+        if preSkip > 0 { samples.removeFirst(min(preSkip, samples.count)) }
+        return Decoded(samples: samples, serial: serial, hadHeaders: headers)
+    }
+}
