@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // Thin system-library wrappers: headers and link flags from pkg-config, nothing else.
@@ -124,7 +125,13 @@ let package = Package(
         ),
         .testTarget(
             name: "TemoinServerTests",
-            dependencies: ["TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger"],
+            dependencies: [
+                "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
