@@ -217,6 +217,11 @@ public actor LedgerWriter {
         return try e.parsed()["device-key"].flatMap { Base64.decode($0) }
     }
 
+    /// The index of a device's enrollment entry.
+    public func enrollmentIndex(device: String) throws(TemoinError) -> UInt64? {
+        try store.enrollment(device: device)?.index
+    }
+
     /// An alert's `alert.opened` entry.
     public func opening(alert: String) throws(TemoinError) -> StoredEntry? {
         try store.firstEntry(alert: alert)

@@ -1,0 +1,154 @@
+import Foundation
+public import TemoinCore
+import TemoinCrypto
+import TemoinAudio
+
+/// Writes the export bundle of an alert (Docs/export.md): a folder that anyone can check offline.
+public struct Exporter {
+    public let directory: DataDirectory
+
+    public init(directory: DataDirectory) {
+        self.directory = directory
+    }
+
+    /// What was exported.
+    public struct Exported: Sendable {
+        public let folder: String
+        public let exportIndex: UInt64
+        public let files: [String: Hash]
+    }
+
+    /// Appends `export.created` with `writer`, then writes the bundle into `folder` (which must
+    /// not exist). Every file is written durably; the folder appears under its name only at the end.
+    public func export(alert: String, to folder: String, requester: String, reference: String,
+                       writer: LedgerWriter) async throws -> Exported {
+        guard EntryFieldType.id128.accepts(alert) else {
+            throw TemoinError(.usage, code: "alert.bad-id", "alert ids are 32 lowercase hex digits")
+        }
+        for (name, value) in [("requester", requester), ("reference", reference)] {
+            guard EntryFieldType.text.accepts(value) else {
+                throw TemoinError(.usage, code: "export.bad-\(name)", "the \(name) must be 1 to 1024 characters on one line")
+            }
+        }
+        guard !FileSystem.exists(folder) else {
+            throw TemoinError(.usage, code: "export.exists", "the export folder already exists; choose a new one", context: folder)
+        }
+        let entries = try await writer.alertEntries(alert)
+        guard let head = entries.last?.0 else { throw TemoinError(.usage, code: "alert.unknown", "there is no alert \(alert) in this ledger") }
+        let certificate = try directory.loadExportCertificate()
+        let exportKey = try P256PrivateKey(pem: FileSystem.read(directory.exportKeyFile, limit: 1 << 16))
+        let appended = try await writer.append(EntryDraft(kind: .exportCreated, [
+            ("alert", alert), ("head-index", String(head.index)),
+            ("requester-sha256", SHA256.hash(Array(requester.utf8)).hex), ("reference-sha256", SHA256.hash(Array(reference.utf8)).hex),
+            ("export-cert-sha256", certificate.sha256.hex),
+        ]))
+        let checkpoint = appended.checkpoint
+        let reader = try LedgerReader(directory: directory)
+        let origin = try reader.origin()
+
+        var files: [String: [UInt8]] = [:]
+        // Entries: genesis, the device's enrollment, every entry of the alert, this export.
+        let all = try reader.entries(alert: alert)
+        guard let opening = all.first?.entry, let device = opening["device"],
+              let enrollment = try await writer.enrollmentIndex(device: device) else {
+            throw TemoinError(.invalidEvidence, code: "export.no-enrollment", "the alert's device enrollment is missing")
+        }
+        var indices = Set(all.map(\.index))
+        indices.insert(0)
+        indices.insert(enrollment)
+        for index in indices.sorted() {
+            let stored = try reader.entry(at: index)
+            files["entries/\(index).entry"] = stored.bytes
+            files["entries/\(index).entry.tlog-proof"] = try reader.proof(index: index, size: checkpoint.checkpoint.size).bytes
+        }
+        // Originals as received, and quarantined conflicting bytes.
+        for (_, e) in all where e.kind == .audioChunk || e.kind == .chunkConflict {
+            guard let seq = e.uint("seq"), let hash = e.hash("original-sha256") else { continue }
+            let bytes = try directory.blobs.read(alert: alert, hash: hash)
+            let ext = Exporter.fileExtension(e["original-format"] ?? (Exporter.looksLikeWAV(bytes) ? "wav" : "raw"))
+            let name = e.kind == .audioChunk ? "originals/\(seq).\(ext)" : "originals/\(seq)-conflict-\(hash.hex.prefix(16)).\(ext)"
+            files[name] = bytes
+        }
+        files["recording.opus"] = try reader.recording(alert: alert).bytes
+        files["checkpoint"] = checkpoint.bytes
+        files["log-key.txt"] = Array((writer.verifierKey.description + "\n").utf8)
+        files["export-cert.pem"] = try certificate.pem
+        let parsed = all.map { ($0.index, $0.entry) }
+        let deviceKey = try await writer.deviceKey(device: device)
+        files["custody-report.html"] = Array(CustodyReport(origin: origin, alert: alert, requester: requester, reference: reference,
+                                                           entries: parsed, checkpoint: checkpoint, deviceKey: deviceKey).html.utf8)
+        files["README.txt"] = Array(Exporter.readme(alert: alert, origin: origin).utf8)
+
+        let hashes = files.mapValues { SHA256.hash($0) }
+        let manifest = Manifest(format: "temoin-export/v1", origin: origin, alert: alert, requester: requester, reference: reference,
+                                created: appended.entry.time.description, exportEntry: appended.index,
+                                checkpointSize: checkpoint.checkpoint.size, files: hashes.mapValues(\.hex))
+        let manifestBytes = try manifest.encoded()
+        files["manifest.json"] = manifestBytes
+        files["manifest.json.p7s"] = try CMS.sign(manifestBytes, key: exportKey, certificate: certificate)
+
+        // Written under a temporary name, then renamed: a bundle is whole or absent.
+        let staging = folder + ".partial-" + Hex.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
+        for (name, bytes) in files.sorted(by: { $0.key < $1.key }) {
+            let path = staging + "/" + name
+            try FileSystem.makeDirectories(FileSystem.parent(path), mode: 0o755)
+            try FileSystem.writeDurably(bytes, to: path, mode: 0o644, replace: false)
+        }
+        guard rename(staging, folder) == 0 else { throw FileSystem.fail("move the export into place", folder) }
+        try FileSystem.syncDirectory(FileSystem.parent(folder))
+        return Exported(folder: folder, exportIndex: appended.index, files: hashes)
+    }
+
+    static func fileExtension(_ format: String) -> String {
+        switch format {
+        case "wav": return "wav"
+        case "ogg-opus": return "opus"
+        default: return "raw"
+        }
+    }
+
+    static func looksLikeWAV(_ b: [UInt8]) -> Bool { b.starts(with: Array("RIFF".utf8)) }
+
+    static func readme(alert: String, origin: String) -> String {
+        """
+        Témoin — export de l'alerte \(alert) (journal \(origin))
+        =====================================================================
+
+        Ce dossier est une preuve vérifiable hors ligne. Les fichiers originals/ sont les
+        enregistrements tels que reçus du téléphone : ce sont eux qui font foi.
+        recording.opus est un dérivé Opus avec perte, pour l'écoute (VLC, navigateur).
+        Pour vérifier : voir custody-report.html, et Docs/verifying.md de Témoin :
+          openssl cms -verify -binary -inform DER -in manifest.json.p7s -content manifest.json -CAfile export-cert.pem
+          temoin-verify . --log-key "$(cat log-key.txt)"   (la clé doit venir d'une source de confiance)
+        Toute modification, suppression ou ajout de fichier fait échouer la vérification.
+
+        Témoin — export of alert \(alert) (log \(origin))
+
+        This folder is evidence that can be checked offline. The files in originals/ are the
+        recordings as received from the phone: they are the evidence. recording.opus is a lossy
+        Opus derivative for listening (VLC, browsers). To verify: see custody-report.html and
+        Témoin's Docs/verifying.md (commands above; take the log key from a trusted source).
+        Changing, removing or adding any file makes verification fail.
+
+        """
+    }
+}
+
+/// manifest.json: canonical JSON (sorted keys, no escaped slashes), every other file's SHA-256.
+struct Manifest: Codable {
+    let format: String
+    let origin: String
+    let alert: String
+    let requester: String
+    let reference: String
+    let created: String
+    let exportEntry: UInt64
+    let checkpointSize: UInt64
+    let files: [String: String]
+
+    func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
+        return Array(try encoder.encode(self)) + [0x0a]
+    }
+}
