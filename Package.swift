@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "temoin", targets: ["temoin"]),
         .executable(name: "temoin-device", targets: ["temoin-device"]),
+        .executable(name: "temoin-verify", targets: ["temoin-verify"]),
         .library(name: "TemoinCore", targets: ["TemoinCore"]),
     ],
     dependencies: [
@@ -90,6 +91,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The offline verifier of export bundles: no SQLite, no server.
+        .target(name: "TemoinVerify", dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAudio"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "temoin-verify",
+            dependencies: ["TemoinVerify", "TemoinCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+
         // Command-line commands, as a library so tests drive them in process.
         .target(
             name: "TemoinCLI",
@@ -120,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TemoinLedgerTests",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinVerify"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

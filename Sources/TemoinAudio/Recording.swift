@@ -51,6 +51,14 @@ public struct Recording: Sendable {
     /// Longest gap filled between two chunks: six hours of 20 ms frames.
     static let maximumGapFrames: Int64 = 6 * 3600 * 50
 
+    /// The 20 ms lost-frame packets that fill the gap between two chunks: from the end of the
+    /// previous one to the start of the next (device clock), rounded, never negative, at most 6 h.
+    public static func gapFrames(after p: RecordingChunk, before c: RecordingChunk) -> Int64 {
+        let endOfPrevious = p.captureStart.millisecondsSinceEpoch * 1000 + Int64(p.durationMicroseconds)
+        let gapMicroseconds = c.captureStart.millisecondsSinceEpoch * 1000 - endOfPrevious
+        return max(0, min(Recording.maximumGapFrames, (gapMicroseconds + 10_000) / 20_000))
+    }
+
     public init(origin: String, alert: String, chunks unsorted: [RecordingChunk]) throws(TemoinError) {
         var bySeq: [UInt64: RecordingChunk] = [:]
         for c in unsorted where bySeq[c.seq] == nil { bySeq[c.seq] = c }
@@ -69,9 +77,7 @@ public struct Recording: Sendable {
                 missing.append((p.seq + 1)...(c.seq - 1))
                 // The gap lasts from the end of the previous chunk to the start of this one
                 // (device clock), in whole 20 ms frames, never negative.
-                let endOfPrevious = p.captureStart.millisecondsSinceEpoch * 1000 + Int64(p.durationMicroseconds)
-                let gapMicroseconds = c.captureStart.millisecondsSinceEpoch * 1000 - endOfPrevious
-                let frames = max(0, min(Recording.maximumGapFrames, (gapMicroseconds + 10_000) / 20_000))
+                let frames = Recording.gapFrames(after: p, before: c)
                 let lost = OggOpus.lostFrame(like: packets.last?[0] ?? c.packets.first?[0] ?? 0x48)
                 packets += repeatElement(lost, count: Int(frames))
                 filled += Int(frames)
