@@ -14,7 +14,9 @@ struct TemoinVerifyCommand: ParsableCommand {
         commandName: "temoin-verify",
         abstract: "Vérifie un export Témoin hors ligne / verify a Témoin export bundle offline.")
 
-    @Argument(help: "Dossier de l'export / the bundle folder.") var folder: String
+    @Argument(help: "Dossier de l'export / the bundle folder.") var folder: String?
+    @Option(help: "Une entrée seule (avec --proof) / a lone entry file, checked with --proof.") var entry: String?
+    @Option(help: "Sa preuve C2SP tlog-proof / its C2SP tlog-proof file.") var proof: String?
     @Option(help: "Clé de vérification du journal, ou un fichier qui la contient / the log's verifier key, or a file holding it (from a trusted source).")
     var logKey: String
     @Flag(help: "Résultat en JSON / output JSON.") var json = false
@@ -42,6 +44,10 @@ struct TemoinVerifyCommand: ParsableCommand {
             text = String(decoding: data, as: UTF8.self)
         }
         let key = try VerifierKey(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        if entry != nil || proof != nil {
+            return try verifyLoneProof(key: key)
+        }
+        guard let folder else { throw ValidationError("give a bundle FOLDER, or --entry and --proof") }
         var verifier = BundleVerifier(folder: folder, trustedKey: key)
         let report = try verifier.run()
         if json {
@@ -58,5 +64,22 @@ struct TemoinVerifyCommand: ParsableCommand {
                                 : "ÉCHEC / FAIL  l'export ne peut pas être tenu pour intègre / the bundle cannot be trusted")
         }
         return report.passed ? 0 : 1
+    }
+
+    /// One entry and its tlog-proof: the checkpoint's signature, then the inclusion.
+    func verifyLoneProof(key: VerifierKey) throws -> Int32 {
+        guard let entry, let proof, let entryBytes = FileManager.default.contents(atPath: entry),
+              let proofBytes = FileManager.default.contents(atPath: proof) else {
+            throw TemoinError(.usage, code: "verify.no-input", "--entry and --proof name two readable files")
+        }
+        let parsed = try TlogProof(parsing: [UInt8](proofBytes))
+        do {
+            try parsed.verify(entry: [UInt8](entryBytes), key: key, hasher: SHA256.merkle, ed25519: Ed25519())
+            print("RÉUSSI / PASS  entrée \(parsed.index) incluse dans le journal \(key.name) de taille \(parsed.checkpoint.checkpoint.size) / entry \(parsed.index) is in log \(key.name) of size \(parsed.checkpoint.checkpoint.size)")
+            return 0
+        } catch let e as TemoinError {
+            print("ÉCHEC / FAIL  \(e.reason)")
+            return 1
+        }
     }
 }
