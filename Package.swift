@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "TemoinCLI",
             dependencies: [
-                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinServer", "TemoinDevice",
+                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinServer", "TemoinDevice", "TemoinVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

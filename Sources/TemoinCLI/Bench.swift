@@ -11,7 +11,7 @@ import TemoinAudio
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mesures de performance / benchmarks.",
-        subcommands: [Appends.self, Proofs.self, IngestBench.self, ServiceBench.self])
+        subcommands: [Appends.self, Proofs.self, IngestBench.self, ServiceBench.self, VerifyBench.self])
 
     static func temporaryFolder(_ hint: String) throws -> String {
         var template = Array("/tmp/temoin-bench-\(hint)-XXXXXX".utf8CString)
