@@ -55,17 +55,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Audio adapters: libopus encoder and decoder, soxr resampling, Ogg Opus muxing (libogg).
+        // The recording's format: encoder settings as recorded, the packet stream, deterministic
+        // Ogg Opus mux and demux (libogg only: the offline verifier links it).
+        .target(name: "TemoinRecording", dependencies: ["TemoinCore", "TemoinCrypto", "CTemoinOgg"], swiftSettings: swiftSettings),
+
+        // Audio adapters: libopus encoder and decoder, soxr resampling, Ogg Opus chunks from phones.
         .target(
             name: "TemoinAudio",
-            dependencies: ["TemoinCore", "TemoinCrypto", "CTemoinOpus", "CTemoinOgg", "CTemoinSoxr", "CTemoinShim"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "CTemoinOpus", "CTemoinOgg", "CTemoinSoxr", "CTemoinShim"],
             swiftSettings: swiftSettings
         ),
 
         // The ledger: SQLite store, blob store, the single writer, audit.
         .target(
             name: "TemoinLedger",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAudio", "CTemoinSQLite"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "CTemoinSQLite"],
             swiftSettings: swiftSettings
         ),
 
@@ -92,7 +96,7 @@ let package = Package(
         ),
 
         // The offline verifier of export bundles: no SQLite, no server.
-        .target(name: "TemoinVerify", dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAudio"], swiftSettings: swiftSettings),
+        .target(name: "TemoinVerify", dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "temoin-verify",
             dependencies: ["TemoinVerify", "TemoinCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -103,7 +107,7 @@ let package = Package(
         .target(
             name: "TemoinCLI",
             dependencies: [
-                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinServer", "TemoinDevice", "TemoinVerify",
+                "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinServer", "TemoinDevice", "TemoinVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -124,18 +128,18 @@ let package = Package(
         ),
         .testTarget(
             name: "TemoinAudioTests",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAudio"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TemoinLedgerTests",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinVerify"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinVerify"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TemoinServerTests",
             dependencies: [
-                "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger",
+                "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -145,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TemoinCLITests",
-            dependencies: ["TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger"],
+            dependencies: ["TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger"],
             swiftSettings: swiftSettings
         ),
     ]

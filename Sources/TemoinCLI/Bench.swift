@@ -6,6 +6,7 @@ import TemoinCore
 import TemoinCrypto
 import TemoinLedger
 import TemoinAudio
+import TemoinRecording
 
 /// Benchmarks (never timed tests): figures go to Docs/performance.md with the command line.
 struct Bench: AsyncParsableCommand {

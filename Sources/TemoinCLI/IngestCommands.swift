@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Foundation
 import TemoinAudio
+import TemoinRecording
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger

@@ -7,6 +7,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import TemoinAudio
+import TemoinRecording
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger

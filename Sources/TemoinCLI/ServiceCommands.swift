@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import TemoinAudio
+import TemoinRecording
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger

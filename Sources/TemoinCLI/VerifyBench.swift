@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TemoinAudio
+import TemoinRecording
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger

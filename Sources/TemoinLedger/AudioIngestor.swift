@@ -1,6 +1,7 @@
 public import TemoinCore
 import TemoinCrypto
 import TemoinAudio
+import TemoinRecording
 
 /// How a chunk's original bytes are encoded.
 public enum OriginalFormat: Sendable, Hashable {

@@ -2,6 +2,7 @@ import Foundation
 public import TemoinCore
 import TemoinCrypto
 import TemoinAudio
+import TemoinRecording
 
 /// Writes the export bundle of an alert (Docs/export.md): a folder that anyone can check offline.
 public struct Exporter {

@@ -1,6 +1,7 @@
 public import TemoinCore
 import TemoinCrypto
-public import TemoinAudio
+import TemoinAudio
+public import TemoinRecording
 
 extension LedgerReader {
     /// The log's origin, from the genesis entry.

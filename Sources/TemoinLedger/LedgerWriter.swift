@@ -4,6 +4,7 @@ import Glibc
 public import TemoinCore
 import TemoinCrypto
 public import TemoinAudio
+import TemoinRecording
 
 /// An entry to append, before the writer gives it its place: for kinds that belong to an
 /// alert, the writer fills `prev` (the alert's chain) and every entry gets `time`.

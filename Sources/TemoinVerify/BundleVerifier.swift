@@ -1,7 +1,7 @@
 import Foundation
 public import TemoinCore
 import TemoinCrypto
-import TemoinAudio
+import TemoinRecording
 
 /// One verdict: what was checked, on what, and what was found (French and English).
 public struct VerificationCheck: Sendable, Encodable {

@@ -77,8 +77,8 @@ struct TemoinVerifyCommand: ParsableCommand {
             try parsed.verify(entry: [UInt8](entryBytes), key: key, hasher: SHA256.merkle, ed25519: Ed25519())
             print("RÉUSSI / PASS  entrée \(parsed.index) incluse dans le journal \(key.name) de taille \(parsed.checkpoint.checkpoint.size) / entry \(parsed.index) is in log \(key.name) of size \(parsed.checkpoint.checkpoint.size)")
             return 0
-        } catch let e as TemoinError {
-            print("ÉCHEC / FAIL  \(e.reason)")
+        } catch {
+            print("ÉCHEC / FAIL  \(error.reason)")
             return 1
         }
     }

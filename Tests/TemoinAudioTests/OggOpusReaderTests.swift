@@ -1,5 +1,6 @@
 import Foundation
 import TemoinAudio
+import TemoinRecording
 import TemoinCore
 import Testing
 

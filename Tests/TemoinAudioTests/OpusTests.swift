@@ -1,5 +1,6 @@
 import Foundation
 import TemoinAudio
+import TemoinRecording
 import TemoinCore
 import TemoinCrypto
 import Testing
@@ -158,5 +159,18 @@ struct OggOpusTests {
 
     @Test func noAudioIsAClearError() {
         #expect(throws: TemoinError.self) { try Recording(origin: "o", alert: alert, chunks: []) }
+    }
+}
+
+struct OpusPacketDurationTests {
+    /// The pure TOC reading of TemoinRecording agrees with libopus on every TOC byte and frame count.
+    @Test func packetDurationsFromTheTOCMatchLibopus() {
+        for toc in 0...255 {
+            let seconds: [[UInt8]] = (toc & 3) == 3 ? (0...63).map { [UInt8(toc), UInt8($0)] + [UInt8](repeating: 0, count: 4) } : [[UInt8(toc), 0, 0, 0]]
+            for packet in seconds {
+                #expect(OpusPacket.sampleCount(packet) == OpusDecoderState.samples(in: packet), "toc \(toc) \(packet.prefix(2))")
+            }
+        }
+        #expect(OpusPacket.sampleCount([]) == nil)
     }
 }

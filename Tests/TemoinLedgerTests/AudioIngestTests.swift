@@ -1,6 +1,7 @@
 import Foundation
 @testable import TemoinLedger
 import TemoinAudio
+import TemoinRecording
 import TemoinCore
 import TemoinCrypto
 import Testing

@@ -127,7 +127,7 @@ public enum OggOpus {
         flush()
         var granule: Int64 = 0
         for (i, packet) in packets.enumerated() {
-            guard let n = OpusDecoderState.samples(in: packet) else {
+            guard let n = OpusPacket.sampleCount(packet) else {
                 throw .malformed("opus.bad-packet", "audio packet \(i) has an invalid Opus TOC")
             }
             granule += Int64(n)

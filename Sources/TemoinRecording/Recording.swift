@@ -97,7 +97,7 @@ public struct Recording: Sendable {
             "COMMENT=Dérivé Opus avec perte ; les originaux font foi. / Lossy Opus derivative; the originals are the evidence.",
         ]
         let header = OggOpus.Header(inputRate: settings.inputRate, preSkip: OpusSettings.preSkip, vendor: first.library, comments: tags)
-        let decodable = packets.reduce(Int64(0)) { $0 + Int64(OpusDecoderState.samples(in: $1) ?? 0) }
+        let decodable = packets.reduce(Int64(0)) { $0 + Int64(OpusPacket.sampleCount($1) ?? 0) }
         let finalGranule = min(decodable, trueSamples + Int64(OpusSettings.preSkip))
         bytes = try OggOpus.mux(serial: OggOpus.serial(alert: alert), header: header, packets: packets, finalGranule: finalGranule)
         durationSamples = finalGranule - Int64(OpusSettings.preSkip)
