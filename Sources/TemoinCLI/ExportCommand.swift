@@ -27,3 +27,27 @@ struct Export: AsyncParsableCommand {
         Output.line("Vérifier / verify: openssl cms -verify -binary -inform DER -in \(out)/manifest.json.p7s -content \(out)/manifest.json -CAfile \(out)/export-cert.pem -out /dev/null")
     }
 }
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Clés / keys.", subcommands: [UseExportCertificate.self])
+
+    struct UseExportCertificate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "use-export-certificate",
+            abstract: "Installe sa propre clé et son certificat d'export / install your own ECDSA P-256 export key and certificate (recorded as key.rotated).")
+
+        @OptionGroup var options: DataOption
+        @Option(help: "Clé privée P-256 (PEM) / P-256 private key (PEM).") var key: String
+        @Option(help: "Son certificat X.509 (PEM) / its X.509 certificate (PEM).") var cert: String
+
+        func run() async throws {
+            guard case .local(let writer) = try Administration.route(options.directory) else {
+                throw TemoinError(.usage, code: "keys.service-running", "stop the service to change the export key")
+            }
+            let index = try await Exporter(directory: options.directory).useExportCertificate(
+                keyPEM: readInput(key, limit: 1 << 16), certificatePEM: readInput(cert, limit: 1 << 20), writer: writer)
+            Output.line("Certificat d'export installé / export certificate installed (key.rotated, entrée/entry \(index))")
+        }
+    }
+}

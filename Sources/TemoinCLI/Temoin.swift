@@ -8,7 +8,7 @@ public struct Temoin: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "temoin",
         abstract: "Témoin — preuves audio horodatées et signées / signed, auditable audio evidence.",
-        subcommands: [Init.self, Serve.self, Enroll.self, Ingest.self, RecordingCommand.self, Export.self, Audit.self, Log.self, Bench.self]
+        subcommands: [Init.self, Serve.self, Enroll.self, Ingest.self, RecordingCommand.self, Export.self, Keys.self, Audit.self, Log.self, Bench.self]
     )
 
     public init() {}

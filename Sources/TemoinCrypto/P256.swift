@@ -63,6 +63,23 @@ public struct Certificate: Sendable, Hashable {
         }
     }
 
+    /// Whether `key` is the private key of this certificate's public key.
+    public func matches(_ key: P256PrivateKey) throws(TemoinError) -> Bool {
+        let x = try parsed()
+        defer { X509_free(x) }
+        guard let pub = X509_get0_pubkey(x) else { return false }
+        return EVP_PKEY_eq(pub, key.key.pointer) == 1
+    }
+
+    /// Whether keyUsage allows digital signatures (or the extension is absent).
+    public var allowsDigitalSignature: Bool {
+        get throws(TemoinError) {
+            let x = try parsed()
+            defer { X509_free(x) }
+            return X509_get_key_usage(x) & UInt32(KU_DIGITAL_SIGNATURE) != 0
+        }
+    }
+
     /// SHA-256 of the DER encoding: the fingerprint the ledger records.
     public var sha256: Hash { SHA256.hash(der) }
 

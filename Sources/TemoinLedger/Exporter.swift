@@ -57,6 +57,8 @@ public struct Exporter {
         var indices = Set(all.map(\.index))
         indices.insert(0)
         indices.insert(enrollment)
+        // A certificate supplied by the operator is named by the key.rotated entry that installed it.
+        if let rotation = try await writer.rotationIndex(key: certificate.sha256.hex) { indices.insert(rotation) }
         for index in indices.sorted() {
             let stored = try reader.entry(at: index)
             files["entries/\(index).entry"] = stored.bytes
@@ -98,6 +100,23 @@ public struct Exporter {
         guard rename(staging, folder) == 0 else { throw FileSystem.fail("move the export into place", folder) }
         try FileSystem.syncDirectory(FileSystem.parent(folder))
         return Exported(folder: folder, exportIndex: appended.index, files: hashes)
+    }
+
+    /// Installs an operator's own export key and certificate: checks they belong together and
+    /// allow signatures, records `key.rotated` (the certificate's SHA-256), then replaces the files.
+    public func useExportCertificate(keyPEM: [UInt8], certificatePEM: [UInt8], writer: LedgerWriter) async throws -> UInt64 {
+        let key = try P256PrivateKey(pem: keyPEM)
+        let certificate = try Certificate(pem: certificatePEM)
+        guard try certificate.matches(key) else {
+            throw TemoinError(.usage, code: "keys.mismatch", "the certificate is not the key's certificate")
+        }
+        guard try certificate.allowsDigitalSignature else {
+            throw TemoinError(.usage, code: "keys.no-signature-usage", "the certificate's keyUsage does not allow digital signatures")
+        }
+        let appended = try await writer.append(EntryDraft(kind: .keyRotated, [("key-role", "export"), ("key", certificate.sha256.hex)]))
+        try FileSystem.writeDurably(try key.pem, to: directory.exportKeyFile, replace: true)
+        try FileSystem.writeDurably(try certificate.pem, to: directory.exportCertificateFile, mode: 0o644, replace: true)
+        return appended.index
     }
 
     static func fileExtension(_ format: String) -> String {

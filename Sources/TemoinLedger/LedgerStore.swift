@@ -116,6 +116,13 @@ final class LedgerStore {
         return StoredEntry(index: UInt64(s.int(0)), leafHash: leaf, bytes: s.blob(2))
     }
 
+    func rotation(key: String) throws(TemoinError) -> UInt64? {
+        let s = try db.statement("SELECT idx FROM entries WHERE subject = ? AND kind = ? ORDER BY idx LIMIT 1")
+            .bind(.text(key), .text(EntryKind.keyRotated.rawValue))
+        defer { s.reset() }
+        return try s.step() ? UInt64(s.int(0)) : nil
+    }
+
     func openAlerts() throws(TemoinError) -> [String] {
         let s = try db.statement("""
             SELECT alert FROM entries WHERE kind = 'alert.opened'

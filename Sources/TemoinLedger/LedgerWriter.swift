@@ -202,6 +202,7 @@ public actor LedgerWriter {
         switch entry.kind {
         case .deviceEnrolled: return entry["device"]
         case .audioChunk: return entry["seq"]
+        case .keyRotated: return entry["key"]
         default: return nil
         }
     }
@@ -221,6 +222,11 @@ public actor LedgerWriter {
     /// The index of a device's enrollment entry.
     public func enrollmentIndex(device: String) throws(TemoinError) -> UInt64? {
         try store.enrollment(device: device)?.index
+    }
+
+    /// The `key.rotated` entry that introduced `key` (for the export key: a certificate's SHA-256).
+    public func rotationIndex(key: String) throws(TemoinError) -> UInt64? {
+        try store.rotation(key: key)
     }
 
     /// An alert's `alert.opened` entry.

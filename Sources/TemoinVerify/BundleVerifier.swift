@@ -120,9 +120,15 @@ public struct BundleVerifier {
         // 5. The keys named by genesis.
         let genesis = entries[0]
         let genesisOK = genesis?.kind == .genesis && genesis?["log-key"] == trustedKey.description
-            && genesis?["export-cert-sha256"] == certificate?.sha256.hex
-        record("genesis", "entries/0.entry", genesisOK, genesisOK ? "clés du journal et d'export conformes à l'entrée 0" : "clés différentes de l'entrée 0",
-               genesisOK ? "log and export keys match entry 0" : "keys differ from entry 0")
+        record("genesis", "entries/0.entry", genesisOK, genesisOK ? "clé du journal conforme à l'entrée 0" : "clé du journal différente de l'entrée 0",
+               genesisOK ? "log key matches entry 0" : "log key differs from entry 0")
+        // The export certificate is the one genesis names, or one a proven key.rotated entry installed.
+        let fingerprint = certificate?.sha256.hex
+        let rotation = entries.first { $0.value.kind == .keyRotated && $0.value["key-role"] == "export" && $0.value["key"] == fingerprint }
+        let pinned = fingerprint != nil && (genesis?["export-cert-sha256"] == fingerprint || rotation != nil)
+        record("certificate", "export-cert.pem", pinned,
+               pinned ? "certificat d'export désigné par le journal (\(rotation.map { "entrée \($0.key)" } ?? "entrée 0"))" : "certificat d'export inconnu du journal",
+               pinned ? "export certificate named by the log (\(rotation.map { "entry \($0.key)" } ?? "entry 0"))" : "export certificate unknown to the log")
         // 6. The export entry and the chain it heads.
         let export = entries[manifest.exportEntry]
         let exportOK = export?.kind == .exportCreated && export?.alert == manifest.alert
