@@ -24,6 +24,22 @@ struct Bench: AsyncParsableCommand {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
+    /// `count` WAV chunks of `seconds` each, cut from `audio` looped as often as needed.
+    static func loopedChunks(_ audio: PCMAudio, seconds: Int, count: Int) -> [[UInt8]] {
+        let frames = seconds * audio.format.sampleRate, block = audio.format.blockAlign
+        var offset = 0
+        return (0..<count).map { _ in
+            var data = [UInt8]()
+            while data.count < frames * block {
+                let take = min(frames * block - data.count, audio.data.count - offset * block)
+                let start = audio.data.startIndex + offset * block
+                data += audio.data[start..<start + take]
+                offset = (offset + take / block) % audio.frameCount
+            }
+            return WAV.encode(format: audio.format, data: data[...])
+        }
+    }
+
     /// An alert's id for the benchmark, deterministic per writer.
     static func alertID(_ n: Int) -> String {
         Hex.encode(SHA256.hash(Array("bench alert \(n)".utf8)).bytes.prefix(16))
@@ -153,22 +169,8 @@ struct IngestBench: AsyncParsableCommand {
     func run() async throws {
         let audio = try WAV.parse(readInput(file))
         let settings = try OpusSettings(inputRate: audio.format.sampleRate)
-        let framesPerChunk = chunkSeconds * audio.format.sampleRate
         // The chunks every alert sends: the file looped to `seconds`.
-        var chunks = [[UInt8]]()
-        var offset = 0
-        let total = seconds * audio.format.sampleRate
-        let block = audio.format.blockAlign
-        while chunks.count * framesPerChunk < total {
-            var data = [UInt8]()
-            while data.count < framesPerChunk * block {
-                let take = min(framesPerChunk * block - data.count, audio.data.count - offset * block)
-                let start = audio.data.startIndex + offset * block
-                data += audio.data[start..<start + take]
-                offset = (offset + take / block) % audio.frameCount
-            }
-            chunks.append(WAV.encode(format: audio.format, data: data[...]))
-        }
+        let chunks = Bench.loopedChunks(audio, seconds: chunkSeconds, count: (seconds + chunkSeconds - 1) / chunkSeconds)
         let sent = chunks
         let audioSeconds = Double(alerts * sent.count * chunkSeconds)
         let clock = ContinuousClock()

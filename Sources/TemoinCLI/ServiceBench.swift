@@ -25,19 +25,7 @@ struct ServiceBench: AsyncParsableCommand {
 
     func run() async throws {
         let audio = try WAV.parse(readInput(file))
-        let framesPerChunk = chunkSeconds * audio.format.sampleRate
-        let block = audio.format.blockAlign
-        var chunks = [[UInt8]]()
-        var offset = 0
-        while chunks.count * chunkSeconds < seconds {
-            var data = [UInt8]()
-            while data.count < framesPerChunk * block {
-                let take = min(framesPerChunk * block - data.count, audio.data.count - offset * block)
-                data += audio.data[(audio.data.startIndex + offset * block)..<(audio.data.startIndex + offset * block + take)]
-                offset = (offset + take / block) % audio.frameCount
-            }
-            chunks.append(WAV.encode(format: audio.format, data: data[...]))
-        }
+        let chunks = Bench.loopedChunks(audio, seconds: chunkSeconds, count: (seconds + chunkSeconds - 1) / chunkSeconds)
         let sent = chunks
 
         // libopus alone on the same chunks, two workers: the reference throughput and encode time.

@@ -34,20 +34,12 @@ struct VerifyBench: AsyncParsableCommand {
                 ("statement-sig", Base64.encode(try deviceKey.sign(statement.bytes))),
             ]))
             let ingestor = AudioIngestor(writer: writer)
-            let chunkFrames = 5 * audio.format.sampleRate, block = audio.format.blockAlign
-            let chunks = minutes * 12
-            var offset = 0
+            let chunks = Bench.loopedChunks(audio, seconds: 5, count: minutes * 12)
             let built = try await clock.measure {
-                for seq in 0..<chunks {
-                    var data = [UInt8]()
-                    while data.count < chunkFrames * block {
-                        let take = min(chunkFrames * block - data.count, audio.data.count - offset * block)
-                        data += audio.data[(audio.data.startIndex + offset * block)..<(audio.data.startIndex + offset * block + take)]
-                        offset = (offset + take / block) % audio.frameCount
-                    }
+                for (seq, chunk) in chunks.enumerated() {
                     _ = try await ingestor.ingest(ChunkUpload(
                         alert: alert, seq: UInt64(seq), captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(seq) * 5000),
-                        original: WAV.encode(format: audio.format, data: data[...]), format: .wav, statementSignature: nil, isFinal: seq == chunks - 1))
+                        original: chunk, format: .wav, statementSignature: nil, isFinal: seq == chunks.count - 1))
                 }
                 _ = try await Exporter(directory: directory).export(alert: alert, to: bundle, requester: "bench", reference: "bench", writer: writer)
             }

@@ -82,9 +82,7 @@ final class LedgerStore {
     func alertHead(_ alert: String) throws(TemoinError) -> StoredEntry? {
         let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? ORDER BY idx DESC LIMIT 1").bind(.text(alert))
         defer { s.reset() }
-        guard try s.step() else { return nil }
-        guard let leaf = Hash(s.blob(1)) else { throw corrupt("entry \(s.int(0)) has a malformed leaf hash") }
-        return StoredEntry(index: UInt64(s.int(0)), leafHash: leaf, bytes: s.blob(2))
+        return try storedEntry(s)
     }
 
     /// The `device.enrolled` entry of a device, if any.
@@ -92,18 +90,14 @@ final class LedgerStore {
         let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE subject = ? AND kind = ? ORDER BY idx LIMIT 1")
             .bind(.text(device), .text(EntryKind.deviceEnrolled.rawValue))
         defer { s.reset() }
-        guard try s.step() else { return nil }
-        guard let leaf = Hash(s.blob(1)) else { throw corrupt("entry \(s.int(0)) has a malformed leaf hash") }
-        return StoredEntry(index: UInt64(s.int(0)), leafHash: leaf, bytes: s.blob(2))
+        return try storedEntry(s)
     }
 
     /// The first entry of an alert (its `alert.opened`).
     func firstEntry(alert: String) throws(TemoinError) -> StoredEntry? {
         let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? ORDER BY idx LIMIT 1").bind(.text(alert))
         defer { s.reset() }
-        guard try s.step() else { return nil }
-        guard let leaf = Hash(s.blob(1)) else { throw corrupt("entry \(s.int(0)) has a malformed leaf hash") }
-        return StoredEntry(index: UInt64(s.int(0)), leafHash: leaf, bytes: s.blob(2))
+        return try storedEntry(s)
     }
 
     /// The `audio.chunk` entry of (alert, seq).
@@ -111,9 +105,7 @@ final class LedgerStore {
         let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? AND kind = ? AND subject = ? ORDER BY idx LIMIT 1")
             .bind(.text(alert), .text(EntryKind.audioChunk.rawValue), .text(String(seq)))
         defer { s.reset() }
-        guard try s.step() else { return nil }
-        guard let leaf = Hash(s.blob(1)) else { throw corrupt("entry \(s.int(0)) has a malformed leaf hash") }
-        return StoredEntry(index: UInt64(s.int(0)), leafHash: leaf, bytes: s.blob(2))
+        return try storedEntry(s)
     }
 
     func rotation(key: String) throws(TemoinError) -> UInt64? {
@@ -152,6 +144,13 @@ final class LedgerStore {
             : LibraryMapping(start: UInt64(bitPattern: s.int(4)), end: UInt64(bitPattern: s.int(5)))
         return CodecStateSnapshot(alert: alert, seq: UInt64(s.int(0)), codec: s.text(1) ?? "", library: s.text(2) ?? "",
                                   snapshot: EncoderSnapshot(state: s.blob(3), mapping: mapping))
+    }
+
+    /// The next row of a `SELECT idx, leaf_hash, bytes` as a stored entry, or nil.
+    private func storedEntry(_ s: Statement) throws(TemoinError) -> StoredEntry? {
+        guard try s.step() else { return nil }
+        guard let leaf = Hash(s.blob(1)) else { throw corrupt("entry \(s.int(0)) has a malformed leaf hash") }
+        return StoredEntry(index: UInt64(s.int(0)), leafHash: leaf, bytes: s.blob(2))
     }
 
     func corrupt(_ what: String) -> TemoinError {
