@@ -40,6 +40,24 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
+    /// The reference of every ingest benchmark: libopus alone encoding `streams` streams of the same
+    /// (already decoded and resampled) chunks on two workers, nothing else. Returns the wall time.
+    static func libopusAlone(settings: OpusSettings, chunks: [[Float]], streams: Int) async throws -> Duration {
+        try await ContinuousClock().measure {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<2 {
+                    group.addTask {
+                        for _ in stride(from: worker, to: streams, by: 2) {
+                            let encoder = try OpusEncoderState(settings: settings)
+                            for m in chunks { _ = try encoder.encode(m) }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     /// An alert's id for the benchmark, deterministic per writer.
     static func alertID(_ n: Int) -> String {
         Hex.encode(SHA256.hash(Array("bench alert \(n)".utf8)).bytes.prefix(16))
@@ -177,19 +195,7 @@ struct IngestBench: AsyncParsableCommand {
 
         // 1. libopus alone: decode nothing, resample nothing, keep nothing; two workers.
         let monoChunks = try sent.map { try Resampler.resample(WAV.parse($0).monoSamples(), from: audio.format.sampleRate, to: settings.sampleRate) }
-        let alone = try await clock.measure {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for worker in 0..<2 {
-                    group.addTask {
-                        for _ in stride(from: worker, to: alerts, by: 2) {
-                            let encoder = try OpusEncoderState(settings: settings)
-                            for m in monoChunks { _ = try encoder.encode(m) }
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-        }
+        let alone = try await Bench.libopusAlone(settings: settings, chunks: monoChunks, streams: alerts)
 
         // 2. The whole ingest path: parse, resample, encode, blobs (fsync), entries (group commit).
         let folder = try Bench.temporaryFolder("ingest")

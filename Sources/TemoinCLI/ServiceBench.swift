@@ -32,19 +32,7 @@ struct ServiceBench: AsyncParsableCommand {
         let settings = try OpusSettings(inputRate: audio.format.sampleRate)
         let mono = try sent.map { try Resampler.resample(WAV.parse($0).monoSamples(), from: audio.format.sampleRate, to: settings.sampleRate) }
         let clock = ContinuousClock()
-        let alone = try await clock.measure {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for worker in 0..<2 {
-                    group.addTask {
-                        for _ in stride(from: worker, to: devices, by: 2) {
-                            let e = try OpusEncoderState(settings: settings)
-                            for m in mono { _ = try e.encode(m) }
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-        }
+        let alone = try await Bench.libopusAlone(settings: settings, chunks: mono, streams: devices)
         let audioSeconds = Double(devices * sent.count * chunkSeconds)
         let aloneRate = audioSeconds / Bench.seconds(alone)
         let encodePerChunk = Bench.seconds(alone) * 2 / Double(devices * sent.count)
