@@ -124,7 +124,7 @@ struct ServiceProcessTests {
         #expect(try Tool.run("temoin", ["enroll", "--data", t.data, "--public-key", keyPath + ".pub"]).status == 0)
         let port = freePort()
         try? FileManager.default.removeItem(atPath: t.data + "/service.url")
-        let server = try Background("temoin", ["serve", "--data", t.data, "--port", String(port), "--reorder-wait-seconds", "2"])
+        let server = try Background("temoin", ["serve", "--data", t.data, "--port", String(port), "--reorder-wait-seconds", "6"])
         for _ in 0..<300 where !FileManager.default.fileExists(atPath: t.data + "/service.url") { try await Task.sleep(for: .milliseconds(20)) }
         let key = try Ed25519PrivateKey(pem: [UInt8](Data(contentsOf: URL(fileURLWithPath: keyPath))))
         let origin = try VerifierKey(parsing: String(contentsOfFile: t.data + "/log-key.txt", encoding: .utf8)
@@ -139,13 +139,14 @@ struct ServiceProcessTests {
         try wav.write(to: t.url.appendingPathComponent("chunk.wav"))
         let chunk = try DeviceStatement(kind: .audioChunk, origin: origin, alert: alert, seq: 1, capturedAt: Timestamp(rfc3339: at)!,
                                         sha256: SHA256.hash([UInt8](wav)))
-        // Chunk 1 before chunk 0: the service holds it for up to 2 s; SIGTERM arrives meanwhile.
+        // Chunk 1 before chunk 0: the service holds it for up to 6 s; SIGTERM arrives meanwhile
+        // (after 2 s, so the request is surely in the service even on a loaded machine).
         let upload = try Background("/usr/bin/curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
                                                       "-H", "Content-Type: audio/wav", "-H", "Temoin-Captured-At: \(at)",
                                                       "-H", "Temoin-Signature: \(Base64.encode(try key.sign(chunk.bytes)))",
                                                       "--data-binary", "@" + t.url.appendingPathComponent("chunk.wav").path, base + "/chunks/1"],
                                     absolute: true)
-        try await Task.sleep(for: .milliseconds(600))
+        try await Task.sleep(for: .seconds(2))
         Glibc.kill(server.process.processIdentifier, SIGTERM)
         let (curlStatus, httpCode, _) = await upload.finish()
         #expect(curlStatus == 0)

@@ -189,7 +189,7 @@ struct DeviceAPITests {
         let a = LiveServer.alert()
         _ = try await c.openAlert(a, openedAt: LiveServer.t0)
         var closed: Entry?
-        for _ in 0..<40 where closed == nil {
+        for _ in 0..<150 where closed == nil {
             try await Task.sleep(for: .milliseconds(100))
             closed = try s.reader().entries(alert: a).map(\.entry).first { $0.kind == .alertClosed }
         }
