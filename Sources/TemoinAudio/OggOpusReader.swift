@@ -1,5 +1,6 @@
 internal import CTemoinOgg
 public import TemoinCore
+import TemoinRecording
 
 /// Reads an Ogg Opus chunk sent by a phone: one logical stream, its audio packets decoded with
 /// libopus to mono 48 kHz. A chunk may carry the stream's headers (the first one does) or only
@@ -9,6 +10,15 @@ public enum OggOpusReader {
         public let samples: [Float]
         public let serial: UInt32
         public let hadHeaders: Bool
+        /// The audio packets, as sent.
+        public let packets: [[UInt8]]
+        /// From OpusHead, when the chunk carries it.
+        public let head: (preSkip: Int, inputRate: Int, channels: Int)?
+        public let vendor: String?
+        public let firstPageSequence: Int
+        public let lastPageSequence: Int
+        /// No packet continues across the chunk's first or last page boundary.
+        public let wholePackets: Bool
         public var durationMicroseconds: UInt64 { UInt64(samples.count) * 1_000_000 / 48000 }
     }
 
@@ -34,6 +44,8 @@ public enum OggOpusReader {
         var headers = false
         var page = ogg_page()
         var pagesIn = 0
+        var firstSequence = -1, lastSequence = -1
+        var whole = true
         while true {
             let r = ogg_sync_pageout(sync, &page)
             if r == 0 { break }
@@ -45,6 +57,12 @@ public enum OggOpusReader {
                 streamReady = true
             }
             guard s == serial else { throw .malformed("ogg.two-streams", "an audio chunk holds one logical Ogg stream only") }
+            let sequence = Int(ogg_page_pageno(&page))
+            if firstSequence < 0 {
+                firstSequence = sequence
+                whole = ogg_page_continued(&page) == 0
+            }
+            lastSequence = sequence
             guard ogg_stream_pagein(stream, &page) == 0 else { throw .malformed("ogg.bad-page", "libogg refused a page") }
             pagesIn += 1
             var packet = ogg_packet()
@@ -59,13 +77,21 @@ public enum OggOpusReader {
         }
         guard let serial else { throw .malformed("ogg.no-pages", "no complete Ogg page") }
         var preSkip = 0
+        var head: (preSkip: Int, inputRate: Int, channels: Int)?
+        var vendor: String?
         if let first = packets.first, first.starts(with: Array("OpusHead".utf8)) {
-            guard first.count >= 19, first[8] == 1 else { throw .malformed("ogg.bad-head", "unsupported OpusHead") }
+            guard first.count >= 19, first[8] == 1, first[18] == 0, (1...2).contains(first[9]) else {
+                throw .malformed("ogg.bad-head", "unsupported OpusHead (version 1, mono or stereo, mapping family 0)")
+            }
             preSkip = Int(first[10]) | Int(first[11]) << 8
+            let rate = Int(first[12]) | Int(first[13]) << 8 | Int(first[14]) << 16 | Int(first[15]) << 24
+            head = (preSkip, rate, Int(first[9]))
             packets.removeFirst()
-            guard let tags = packets.first, tags.starts(with: Array("OpusTags".utf8)) else {
+            guard let tags = packets.first, tags.starts(with: Array("OpusTags".utf8)), tags.count >= 12 else {
                 throw .malformed("ogg.bad-head", "OpusHead must be followed by OpusTags")
             }
+            let length = Int(tags[8]) | Int(tags[9]) << 8 | Int(tags[10]) << 16 | Int(tags[11]) << 24
+            if length <= tags.count - 12 { vendor = String(decoding: tags[12..<12 + length], as: UTF8.self) }
             packets.removeFirst()
             headers = true
         }
@@ -77,6 +103,9 @@ public enum OggOpusReader {
             samples += try decoder.decode(p)
         }
         if preSkip > 0 { samples.removeFirst(min(preSkip, samples.count)) }
-        return Decoded(samples: samples, serial: serial, hadHeaders: headers)
+        // A packet cut at the end of the chunk would be lost by libogg: the chunk must end on a packet.
+        if let last = packets.last, OpusPacket.sampleCount(last) == nil { whole = false }
+        return Decoded(samples: samples, serial: serial, hadHeaders: headers, packets: packets, head: head, vendor: vendor,
+                       firstPageSequence: firstSequence, lastPageSequence: lastSequence, wholePackets: whole)
     }
 }

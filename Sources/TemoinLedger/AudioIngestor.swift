@@ -1,6 +1,7 @@
 public import TemoinCore
 import TemoinCrypto
 import TemoinAudio
+import Foundation
 import TemoinRecording
 
 /// How a chunk's original bytes are encoded.
@@ -156,6 +157,8 @@ actor AlertEncoder {
     private var encoder: OpusEncoderState?
     private var next: UInt64 = 0
     private var loaded = false
+    /// The phone's own Opus stream, while its chunks continue it (kept packet for packet).
+    private var phone: (stream: PhoneStream, vendor: String, nextPage: Int, lastSeq: UInt64)?
 
     init(alert: String, writer: LedgerWriter, limits: AudioLimits, blobs: BlobStore) {
         self.alert = alert
@@ -192,7 +195,10 @@ actor AlertEncoder {
         guard chunk.original.count <= limits.maximumChunkBytes else {
             throw TemoinError(.unusableInput, code: "audio.too-large", "the chunk is larger than \(limits.maximumChunkBytes) bytes")
         }
-        let audio = try chunk.format.decode(chunk.original)
+        // Ogg Opus is read once: its packets may be kept as sent, its samples re-encoded otherwise.
+        let ogg = chunk.format == .oggOpus ? try OggOpusReader.decode(chunk.original) : nil
+        let audio = try ogg.map { (samples: $0.samples, rate: 48000, durationMicroseconds: $0.durationMicroseconds) }
+            ?? chunk.format.decode(chunk.original)
         guard audio.durationMicroseconds <= limits.maximumChunkMicroseconds else {
             throw TemoinError(.unusableInput, code: "audio.too-long",
                               "the chunk lasts \(audio.durationMicroseconds / 1000) ms, more than \(limits.maximumChunkMicroseconds / 1000) ms")
@@ -226,6 +232,10 @@ actor AlertEncoder {
             let settings = try encoder?.settings ?? OpusSettings(inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity)
             return .appended(try await encodeAndAppend(chunk, audio: audio, encoder: OpusEncoderState(settings: settings), saveState: false))
         }
+        if let ogg, let kept = try await keepPhoneStream(chunk, ogg: ogg) {
+            next = chunk.seq + 1
+            return .appended(kept)
+        }
         let encoder = try self.encoder ?? OpusEncoderState(settings: OpusSettings(
             inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity))
         let before = encoder.snapshot
@@ -239,6 +249,39 @@ actor AlertEncoder {
             self.encoder = self.encoder == nil ? nil : try OpusEncoderState(settings: encoder.settings, snapshot: before)
             throw error
         }
+    }
+
+    /// DESIGN §3: Ogg Opus chunks that continue one logical stream (OpusHead in chunk 0 only, the
+    /// same serial, the next page number, whole packets, no gap) are kept as the phone encoded them;
+    /// anything else is decoded and re-encoded. Returns nil when the chunk must be re-encoded.
+    private func keepPhoneStream(_ chunk: ChunkUpload, ogg: OggOpusReader.Decoded) async throws -> Appended? {
+        guard ogg.wholePackets, !ogg.packets.isEmpty else { return nil }
+        let stream: PhoneStream, vendor: String
+        if let head = ogg.head {
+            guard chunk.seq == 0, phone == nil, encoder == nil else { return nil }
+            stream = PhoneStream(serial: ogg.serial, preSkip: head.preSkip, inputRate: head.inputRate, channels: head.channels)
+            let printable = String((ogg.vendor ?? "").unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f }.map(Character.init))
+                .trimmingCharacters(in: .whitespaces)
+            vendor = printable.isEmpty ? "phone" : String(printable.prefix(200))
+        } else {
+            guard let p = phone, p.stream.serial == ogg.serial, p.nextPage == ogg.firstPageSequence, p.lastSeq + 1 == chunk.seq else { return nil }
+            stream = p.stream
+            vendor = p.vendor
+        }
+        let packets = OpusPacketStream.encode(ogg.packets)
+        let originalHash = try blobs.put(alert: chunk.alert, bytes: chunk.original)
+        let opusHash = try blobs.put(alert: chunk.alert, bytes: packets)
+        let appended = try await writer.append(EntryDraft(kind: .audioChunk, [
+            ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
+            ("duration-us", String(ogg.durationMicroseconds)), ("original-format", chunk.format.token),
+            ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
+            ("opus-sha256", opusHash.hex), ("opus-packets", String(ogg.packets.count)),
+            ("opus-bytes", String(ogg.packets.reduce(0) { $0 + $1.count })),
+            ("codec", stream.codecDescription), ("codec-library", vendor),
+            ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
+        ]))
+        phone = (stream, vendor, ogg.lastPageSequence + 1, chunk.seq)
+        return appended
     }
 
     /// The same sequence number again: identical bytes are a harmless retry; different bytes are
@@ -317,8 +360,19 @@ actor AlertEncoder {
             }
             next = saved.seq + 1
         }
-        for (_, e) in try await writer.alertEntries(alert) where e.kind == .chunkMissing {
-            if let last = e.uint("last-seq"), last + 1 > next { next = last + 1 }
+        var lastChunk: Entry?
+        for (_, e) in try await writer.alertEntries(alert) {
+            if e.kind == .chunkMissing, let last = e.uint("last-seq"), last + 1 > next { next = last + 1 }
+            if e.kind == .audioChunk, let seq = e.uint("seq"), seq + 1 > next {
+                next = seq + 1
+                lastChunk = e
+            }
+        }
+        // A phone stream kept as sent continues if the last chunk was part of it.
+        if let e = lastChunk, let codec = e["codec"], let stream = try? PhoneStream(codecDescription: codec),
+           let original = try? blobs.read(alert: alert, hash: e.hash("original-sha256")!),
+           let ogg = try? OggOpusReader.decode(original), let seq = e.uint("seq") {
+            phone = (stream, e["codec-library"] ?? "phone", ogg.lastPageSequence + 1, seq)
         }
         loaded = true
     }

@@ -37,6 +37,63 @@ public struct RecordingChunk: Sendable {
     }
 }
 
+/// What the recording's OpusHead says, from the first chunk's `codec` field: Témoin's encoder, or
+/// a phone's own Opus stream kept as sent (`opus-phone …`).
+public struct StreamHeader: Sendable, Equatable {
+    public let inputRate: Int
+    public let preSkip: Int
+
+    public init(codec: String) throws(TemoinError) {
+        if codec.hasPrefix("opus-phone ") {
+            let phone = try PhoneStream(codecDescription: codec)
+            inputRate = phone.inputRate
+            preSkip = phone.preSkip
+        } else {
+            inputRate = try OpusSettings(codecDescription: codec).inputRate
+            preSkip = OpusSettings.preSkip
+        }
+    }
+}
+
+/// A phone's own Ogg Opus stream, kept packet for packet: its serial and its OpusHead values.
+/// `codec` field: `opus-phone serial=N preskip=N input-rate=N channels=N`.
+public struct PhoneStream: Sendable, Equatable {
+    public let serial: UInt32
+    public let preSkip: Int
+    public let inputRate: Int
+    public let channels: Int
+
+    public init(serial: UInt32, preSkip: Int, inputRate: Int, channels: Int) {
+        self.serial = serial
+        self.preSkip = preSkip
+        self.inputRate = inputRate
+        self.channels = channels
+    }
+
+    public var codecDescription: String {
+        "opus-phone serial=\(serial) preskip=\(preSkip) input-rate=\(inputRate) channels=\(channels)"
+    }
+
+    public init(codecDescription text: String) throws(TemoinError) {
+        var values: [String: UInt64] = [:]
+        let parts = text.split(separator: " ")
+        guard parts.first == "opus-phone" else { throw .malformed("opus.bad-codec", "not a phone stream description") }
+        for part in parts.dropFirst() {
+            let kv = part.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2, let v = Decimal.parse(kv[1], max: UInt64(UInt32.max)) else {
+                throw .malformed("opus.bad-codec", "codec parameter '\(part)' is not key=number")
+            }
+            values[String(kv[0])] = v
+        }
+        guard let serial = values["serial"], let preSkip = values["preskip"], let rate = values["input-rate"], let channels = values["channels"],
+              (1...2).contains(channels) else {
+            throw .malformed("opus.bad-codec", "a phone stream description needs serial, preskip, input-rate and channels (1 or 2)")
+        }
+        self.init(serial: UInt32(serial), preSkip: Int(preSkip), inputRate: Int(rate), channels: Int(channels))
+        guard codecDescription == text else { throw .malformed("opus.bad-codec", "the codec field is not canonical") }
+    }
+}
+
 /// The deterministic Ogg Opus recording of an alert, built only from ledger data and stored
 /// packets (Docs/audio.md): the same ledger always gives the same bytes.
 public struct Recording: Sendable {
@@ -66,7 +123,7 @@ public struct Recording: Sendable {
         guard let first = chunks.first, !first.packets.isEmpty else {
             throw .malformed("recording.no-audio", "alert \(alert) has no audio yet")
         }
-        let settings = try OpusSettings(codecDescription: first.codec)
+        let stream = try StreamHeader(codec: first.codec)
         var packets = [[UInt8]]()
         var missing = [ClosedRange<UInt64>]()
         var filled = 0
@@ -96,11 +153,11 @@ public struct Recording: Sendable {
             "TEMOIN_MISSING=\(missing.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))",
             "COMMENT=Dérivé Opus avec perte ; les originaux font foi. / Lossy Opus derivative; the originals are the evidence.",
         ]
-        let header = OggOpus.Header(inputRate: settings.inputRate, preSkip: OpusSettings.preSkip, vendor: first.library, comments: tags)
+        let header = OggOpus.Header(inputRate: stream.inputRate, preSkip: stream.preSkip, vendor: first.library, comments: tags)
         let decodable = packets.reduce(Int64(0)) { $0 + Int64(OpusPacket.sampleCount($1) ?? 0) }
-        let finalGranule = min(decodable, trueSamples + Int64(OpusSettings.preSkip))
+        let finalGranule = min(decodable, trueSamples + Int64(stream.preSkip))
         bytes = try OggOpus.mux(serial: OggOpus.serial(alert: alert), header: header, packets: packets, finalGranule: finalGranule)
-        durationSamples = finalGranule - Int64(OpusSettings.preSkip)
+        durationSamples = finalGranule - Int64(stream.preSkip)
         self.missing = missing
         filledFrames = filled
     }

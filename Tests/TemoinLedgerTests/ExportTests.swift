@@ -4,6 +4,7 @@ import TemoinAudio
 import TemoinRecording
 import TemoinCore
 import TemoinCrypto
+import TemoinVerify
 import Testing
 
 struct ExportTests {
@@ -78,6 +79,31 @@ struct ExportTests {
         #expect(visited == entries.values.filter { $0.alert != nil }.count)
     }
 
+    @Test func anAlertWhosePhoneStreamWasKeptAsSentExportsAndVerifies() async throws {
+        let f = try await LedgerFixture()
+        let w = try f.writer()
+        let alert = AudioIngestTests.alert
+        _ = try await f.open(alert, on: w)
+        let wav = f.root.appendingPathComponent("in.wav"), opus = f.root.appendingPathComponent("in.opus")
+        try Data(AudioIngestTests.chunks[0]).write(to: wav)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["opusenc", "--quiet", wav.path, opus.path]
+        try p.run()
+        p.waitUntilExit()
+        let ogg = try [UInt8](Data(contentsOf: opus))
+        let appended = try await AudioIngestor(writer: w).ingest(ChunkUpload(
+            alert: alert, seq: 0, captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000), original: ogg, format: .oggOpus,
+            statementSignature: nil, isFinal: true))
+        #expect(appended.entry["codec"]?.hasPrefix("opus-phone ") == true)
+        let folder = f.root.appendingPathComponent("bundle").path
+        _ = try await Exporter(directory: f.directory).export(alert: alert, to: folder, requester: "OPJ", reference: "PV 2", writer: w)
+        var verifier = BundleVerifier(folder: folder, trustedKey: f.created.verifierKey)
+        let report = try verifier.run()
+        #expect(report.passed, "\(report.checks.filter { !$0.passed })")
+        #expect(FileManager.default.fileExists(atPath: folder + "/originals/0.opus"))
+    }
+
     @Test func anExistingFolderAnUnknownAlertAndAMultiLineRequesterAreRefused() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
@@ -99,5 +125,49 @@ extension FileManager {
     func isDirectory(_ name: String, in folder: String) -> Bool {
         var isDirectory: ObjCBool = false
         return fileExists(atPath: folder + "/" + name, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+}
+
+struct PhoneStreamRestartTests {
+    @Test func aPhoneStreamKeptAsSentContinuesAfterARestart() async throws {
+        let f = try await LedgerFixture()
+        let alert = AudioIngestTests.alert
+        let wav = f.root.appendingPathComponent("in.wav"), opus = f.root.appendingPathComponent("in.opus")
+        let format = try PCMFormat(encoding: .signed16, sampleRate: 16000, channels: 1)
+        let samples = (0..<3).flatMap { Array(try! WAV.parse(AudioIngestTests.chunks[$0]).data) }
+        try Data(WAV.encode(format: format, data: samples[...])).write(to: wav)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["opusenc", "--quiet", "--max-delay", "200", wav.path, opus.path]
+        try p.run()
+        p.waitUntilExit()
+        let file = try [UInt8](Data(contentsOf: opus))
+        var pages = [[UInt8]](), i = 0
+        while i + 27 <= file.count {
+            let n = Int(file[i + 26])
+            let size = 27 + n + file[(i + 27)..<(i + 27 + n)].reduce(0) { $0 + Int($1) }
+            pages.append(Array(file[i..<i + size]))
+            i += size
+        }
+        let cuts = [0, 4, 4 + (pages.count - 4) / 2, pages.count]
+        func upload(_ k: Int) -> ChunkUpload {
+            ChunkUpload(alert: alert, seq: UInt64(k), captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(k) * 1000),
+                        original: Array(pages[cuts[k]..<cuts[k + 1]].joined()), format: .oggOpus, statementSignature: nil, isFinal: k == 2)
+        }
+        do {
+            let w = try f.writer()
+            _ = try await f.open(alert, on: w)
+            let ingestor = AudioIngestor(writer: w)
+            for k in 0..<2 { _ = try await ingestor.ingest(upload(k)) }
+        }
+        // A new process: the phone stream's state comes back from the ledger.
+        let w = try f.writer()
+        let last = try await AudioIngestor(writer: w).ingest(upload(2))
+        #expect(last.entry["codec"]?.hasPrefix("opus-phone ") == true)
+        var sent = try OggDemux.packets(file)
+        sent.removeFirst(2)
+        var recorded = try OggDemux.packets(LedgerReader(directory: f.directory).recording(alert: alert).bytes)
+        recorded.removeFirst(2)
+        #expect(recorded == sent)
     }
 }

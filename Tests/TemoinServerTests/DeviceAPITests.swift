@@ -39,7 +39,7 @@ struct DeviceAPITests {
         await s.stop()
     }
 
-    @Test func oggOpusChunksFromThePhoneAreKeptAsReceivedAndReEncodedIntoTheStream() async throws {
+    @Test func anOggOpusChunkFromThePhoneIsKeptAsReceived() async throws {
         let s = try await LiveServer()
         let c = s.client()
         let a = LiveServer.alert()
@@ -291,5 +291,84 @@ struct LimitsAndPublicAPITests {
         #expect(throws: TemoinError.self) { try c.validate() }
         c.allowNonLoopback = true
         #expect(throws: Never.self) { try c.validate() }
+    }
+}
+
+/// DESIGN §3: a phone's own Opus stream, sent as Ogg pages chunk by chunk, is kept packet for packet.
+struct PhoneOpusStreamTests {
+    static func opusenc(_ s: LiveServer, seconds: Int) throws -> [UInt8] {
+        let dir = s.root.appendingPathComponent("ogg-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let wav = (0..<seconds).flatMap { seq -> [UInt8] in
+            let a = try! WAV.parse(LiveServer.chunk(seq))
+            return Array(a.data)
+        }
+        try Data(WAV.encode(format: try PCMFormat(encoding: .signed16, sampleRate: 16000, channels: 1), data: wav[...]))
+            .write(to: dir.appendingPathComponent("in.wav"))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["opusenc", "--quiet", "--max-delay", "200", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("o.opus").path]
+        try p.run()
+        p.waitUntilExit()
+        return try [UInt8](Data(contentsOf: dir.appendingPathComponent("o.opus")))
+    }
+
+    static func pages(_ bytes: [UInt8]) -> [[UInt8]] {
+        var out = [[UInt8]](), i = 0
+        while i + 27 <= bytes.count {
+            let segments = Int(bytes[i + 26])
+            let size = 27 + segments + bytes[(i + 27)..<(i + 27 + segments)].reduce(0) { $0 + Int($1) }
+            out.append(Array(bytes[i..<i + size]))
+            i += size
+        }
+        return out
+    }
+
+    func put(_ s: LiveServer, _ a: String, _ seq: Int, _ bytes: [UInt8], final: Bool) async throws -> Int {
+        let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: UInt64(seq),
+                                                                       capturedAt: LiveServer.at(seq), sha256: SHA256.hash(bytes)).bytes))
+        return try await s.raw("PUT", "v1/alerts/\(a)/chunks/\(seq)", body: Data(bytes), headers: [
+            "Content-Type": "audio/ogg", "Temoin-Captured-At": LiveServer.at(seq).description, "Temoin-Signature": signature,
+            "Temoin-Final": final ? "true" : "false",
+        ]).0
+    }
+
+    @Test func chunksContinuingOneStreamAreKeptAsSentAndTheRecordingHoldsThePhonesPackets() async throws {
+        let s = try await LiveServer()
+        let a = LiveServer.alert()
+        _ = try await s.client().openAlert(a, openedAt: LiveServer.t0)
+        let file = try Self.opusenc(s, seconds: 3)
+        let pages = Self.pages(file)
+        #expect(pages.count >= 6)
+        // Headers and the first audio pages, then the rest in two chunks, as a phone streams them.
+        let cuts = [0, 4, 4 + (pages.count - 4) / 2, pages.count]
+        for i in 0..<3 {
+            #expect(try await put(s, a, i, Array(pages[cuts[i]..<cuts[i + 1]].joined()), final: i == 2) == 201)
+        }
+        let chunks = try s.reader().entries(alert: a).map(\.entry).filter { $0.kind == .audioChunk }
+        #expect(chunks.allSatisfy { $0["codec"]?.hasPrefix("opus-phone ") == true }, "\(chunks.map { $0["codec"] ?? "" })")
+        let recording = try s.reader().recording(alert: a)
+        var phonePackets = try OggDemux.packets(file)
+        phonePackets.removeFirst(2)
+        var recorded = try OggDemux.packets(recording.bytes)
+        recorded.removeFirst(2)
+        #expect(recorded == phonePackets, "the phone's packets, byte for byte")
+        #expect(abs(recording.durationSamples - 3 * 48000) <= 960)
+        #expect(try Auditor(directory: s.directory).run().passed)
+        await s.stop()
+    }
+
+    @Test func aChunkThatDoesNotContinueTheStreamIsReEncoded() async throws {
+        let s = try await LiveServer()
+        let a = LiveServer.alert()
+        _ = try await s.client().openAlert(a, openedAt: LiveServer.t0)
+        let first = try Self.opusenc(s, seconds: 1), other = try Self.opusenc(s, seconds: 1)
+        #expect(try await put(s, a, 0, first, final: false) == 201)
+        #expect(try await put(s, a, 1, other, final: true) == 201, "a new stream (OpusHead again) is still accepted")
+        let chunks = try s.reader().entries(alert: a).map(\.entry).filter { $0.kind == .audioChunk }
+        #expect(chunks[0]["codec"]?.hasPrefix("opus-phone ") == true)
+        #expect(chunks[1]["codec"]?.hasPrefix("opus application=voip") == true)
+        #expect(abs(try s.reader().recording(alert: a).durationSamples - 2 * 48000) <= 2000)
+        await s.stop()
     }
 }
