@@ -3,6 +3,21 @@ public import TemoinCore
 
 /// Reads back the packets of a one-stream Ogg file, for checking a recording against the ledger.
 public enum OggDemux {
+    /// The raw pages of an Ogg stream, cut by their headers (no CRC check: that is libogg's job
+    /// when the pages are read). A phone streams its Opus in such pages, a few per chunk.
+    public static func pages(_ bytes: [UInt8]) -> [[UInt8]] {
+        var out = [[UInt8]](), i = 0
+        while i + 27 <= bytes.count, bytes[i..<i + 4].elementsEqual("OggS".utf8) {
+            let segments = Int(bytes[i + 26])
+            guard i + 27 + segments <= bytes.count else { break }
+            let size = 27 + segments + bytes[(i + 27)..<(i + 27 + segments)].reduce(0) { $0 + Int($1) }
+            guard i + size <= bytes.count else { break }
+            out.append(Array(bytes[i..<i + size]))
+            i += size
+        }
+        return out
+    }
+
     public static func packets(_ bytes: [UInt8]) throws(TemoinError) -> [[UInt8]] {
         let sync = UnsafeMutablePointer<ogg_sync_state>.allocate(capacity: 1)
         let stream = UnsafeMutablePointer<ogg_stream_state>.allocate(capacity: 1)

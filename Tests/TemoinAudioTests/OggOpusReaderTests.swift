@@ -25,19 +25,6 @@ struct OggOpusReaderTests {
         return try [UInt8](Data(contentsOf: dir.appendingPathComponent("out.opus")))
     }
 
-    /// The Ogg pages of a stream, by their headers.
-    static func pages(_ bytes: [UInt8]) -> [[UInt8]] {
-        var out = [[UInt8]](), i = 0
-        while i + 27 <= bytes.count {
-            let segments = Int(bytes[i + 26])
-            let body = bytes[(i + 27)..<(i + 27 + segments)].reduce(0) { $0 + Int($1) }
-            let size = 27 + segments + body
-            out.append(Array(bytes[i..<i + size]))
-            i += size
-        }
-        return out
-    }
-
     @Test func aWholeOggOpusFileDecodesToItsDuration() throws {
         let file = try Self.opusenc(seconds: 2)
         let d = try OggOpusReader.decode(file)
@@ -46,7 +33,7 @@ struct OggOpusReaderTests {
     }
 
     @Test func aStreamCutAtPagesDecodesChunkByChunk() throws {
-        let pages = Self.pages(try Self.opusenc(seconds: 3))
+        let pages = OggDemux.pages(try Self.opusenc(seconds: 3))
         #expect(pages.count >= 4)
         let first = try OggOpusReader.decode(Array(pages.prefix(3).joined()))
         let rest = try OggOpusReader.decode(Array(pages.dropFirst(3).joined()))
@@ -63,9 +50,9 @@ struct OggOpusReaderTests {
         var otherSerial = other
         otherSerial[14] ^= 0x01  // the serial number field of the first page (its CRC now fails too)
         for (name, bytes) in [("not ogg", Array("RIFF....".utf8)), ("damaged page", damaged),
-                              ("headers only", Array(Self.pages(file).prefix(2).joined())), ("empty", [UInt8]())] {
+                              ("headers only", Array(OggDemux.pages(file).prefix(2).joined())), ("empty", [UInt8]())] {
             #expect(throws: TemoinError.self, "\(name)") { try OggOpusReader.decode(bytes) }
         }
-        #expect(throws: TemoinError.self) { try OggOpusReader.decode(file + Self.pages(otherSerial).dropFirst(0).flatMap { $0 }) }
+        #expect(throws: TemoinError.self) { try OggOpusReader.decode(file + OggDemux.pages(otherSerial).dropFirst(0).flatMap { $0 }) }
     }
 }

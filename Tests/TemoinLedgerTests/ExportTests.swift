@@ -142,13 +142,7 @@ struct PhoneStreamRestartTests {
         try p.run()
         p.waitUntilExit()
         let file = try [UInt8](Data(contentsOf: opus))
-        var pages = [[UInt8]](), i = 0
-        while i + 27 <= file.count {
-            let n = Int(file[i + 26])
-            let size = 27 + n + file[(i + 27)..<(i + 27 + n)].reduce(0) { $0 + Int($1) }
-            pages.append(Array(file[i..<i + size]))
-            i += size
-        }
+        let pages = OggDemux.pages(file)
         let cuts = [0, 4, 4 + (pages.count - 4) / 2, pages.count]
         func upload(_ k: Int) -> ChunkUpload {
             ChunkUpload(alert: alert, seq: UInt64(k), captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(k) * 1000),

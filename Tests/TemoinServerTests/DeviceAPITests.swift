@@ -313,17 +313,6 @@ struct PhoneOpusStreamTests {
         return try [UInt8](Data(contentsOf: dir.appendingPathComponent("o.opus")))
     }
 
-    static func pages(_ bytes: [UInt8]) -> [[UInt8]] {
-        var out = [[UInt8]](), i = 0
-        while i + 27 <= bytes.count {
-            let segments = Int(bytes[i + 26])
-            let size = 27 + segments + bytes[(i + 27)..<(i + 27 + segments)].reduce(0) { $0 + Int($1) }
-            out.append(Array(bytes[i..<i + size]))
-            i += size
-        }
-        return out
-    }
-
     func put(_ s: LiveServer, _ a: String, _ seq: Int, _ bytes: [UInt8], final: Bool) async throws -> Int {
         let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: UInt64(seq),
                                                                        capturedAt: LiveServer.at(seq), sha256: SHA256.hash(bytes)).bytes))
@@ -338,7 +327,7 @@ struct PhoneOpusStreamTests {
         let a = LiveServer.alert()
         _ = try await s.client().openAlert(a, openedAt: LiveServer.t0)
         let file = try Self.opusenc(s, seconds: 3)
-        let pages = Self.pages(file)
+        let pages = OggDemux.pages(file)
         #expect(pages.count >= 6)
         // Headers and the first audio pages, then the rest in two chunks, as a phone streams them.
         let cuts = [0, 4, 4 + (pages.count - 4) / 2, pages.count]
