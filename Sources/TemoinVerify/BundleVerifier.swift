@@ -85,8 +85,12 @@ public struct BundleVerifier {
             record("files", missing, false, "fichier manquant", "missing file")
         }
         var mismatched = 0
+        // Each file is hashed once; later checks reuse the hashes of the files that matched.
+        var hashed: [String: String] = [:]
         for (name, hash) in manifest.files.sorted(by: { $0.key < $1.key }) where present.contains(name) {
-            if read(name).map({ SHA256.hash($0).hex }) != hash {
+            if read(name).map({ SHA256.hash($0).hex }) == hash {
+                hashed[name] = hash
+            } else {
                 record("files", name, false, "empreinte différente du manifeste", "hash differs from the manifest")
                 mismatched += 1
             }
@@ -167,7 +171,7 @@ public struct BundleVerifier {
         for e in chunks {
             guard let seq = e.uint("seq") else { continue }
             let name = ["wav", "raw", "opus"].map { "originals/\(seq).\($0)" }.first { manifest.files[$0] != nil } ?? "originals/\(seq)"
-            let ok = read(name).map { SHA256.hash($0) == e.hash("original-sha256") } ?? false
+            let ok = (hashed[name] ?? read(name).map { SHA256.hash($0).hex }) == e["original-sha256"]
             record("original", name, ok, ok ? "original conforme à son entrée" : "original différent de son entrée",
                    ok ? "original matches its entry" : "original differs from its entry")
         }
