@@ -69,7 +69,7 @@ let package = Package(
         // The ledger: SQLite store, blob store, the single writer, audit.
         .target(
             name: "TemoinLedger",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "CTemoinSQLite"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinVerify", "CTemoinSQLite"],
             swiftSettings: swiftSettings
         ),
 

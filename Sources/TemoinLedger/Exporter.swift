@@ -2,6 +2,7 @@ import Foundation
 public import TemoinCore
 import TemoinCrypto
 import TemoinAudio
+import TemoinVerify
 import TemoinRecording
 
 /// Writes the export bundle of an alert (Docs/export.md): a folder that anyone can check offline.
@@ -83,7 +84,7 @@ public struct Exporter {
         files["README.txt"] = Array(Exporter.readme(alert: alert, origin: origin).utf8)
 
         let hashes = files.mapValues { SHA256.hash($0) }
-        let manifest = Manifest(format: "temoin-export/v1", origin: origin, alert: alert, requester: requester, reference: reference,
+        let manifest = ExportManifest(origin: origin, alert: alert, requester: requester, reference: reference,
                                 created: appended.entry.time.description, exportEntry: appended.index,
                                 checkpointSize: checkpoint.checkpoint.size, files: hashes.mapValues(\.hex))
         let manifestBytes = try manifest.encoded()
@@ -151,24 +152,5 @@ public struct Exporter {
         Changing, removing or adding any file makes verification fail.
 
         """
-    }
-}
-
-/// manifest.json: canonical JSON (sorted keys, no escaped slashes), every other file's SHA-256.
-struct Manifest: Codable {
-    let format: String
-    let origin: String
-    let alert: String
-    let requester: String
-    let reference: String
-    let created: String
-    let exportEntry: UInt64
-    let checkpointSize: UInt64
-    let files: [String: String]
-
-    func encoded() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
-        return Array(try encoder.encode(self)) + [0x0a]
     }
 }

@@ -40,17 +40,6 @@ public struct BundleVerifier {
         FileManager.default.contents(atPath: folder + "/" + name).map { [UInt8]($0) }
     }
 
-    struct Manifest: Decodable {
-        let format: String
-        let origin: String
-        let alert: String
-        let requester: String
-        let reference: String
-        let exportEntry: UInt64
-        let checkpointSize: UInt64
-        let files: [String: String]
-    }
-
     public mutating func run() throws(TemoinError) -> VerificationReport {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -58,7 +47,7 @@ public struct BundleVerifier {
         }
         // 1. The manifest, its signature, the certificate.
         guard let manifestBytes = read("manifest.json"),
-              let manifest = try? JSONDecoder().decode(Manifest.self, from: Data(manifestBytes)), manifest.format == "temoin-export/v1" else {
+              let manifest = try? JSONDecoder().decode(ExportManifest.self, from: Data(manifestBytes)), manifest.format == ExportManifest.currentFormat else {
             record("manifest", "manifest.json", false, "manifeste absent ou illisible", "manifest missing or unreadable")
             return report
         }
@@ -184,7 +173,7 @@ public struct BundleVerifier {
     }
 
     /// recording.opus must be exactly the deterministic mux of the packets the entries name.
-    private mutating func checkRecording(chunks: [Entry], manifest: Manifest) {
+    private mutating func checkRecording(chunks: [Entry], manifest: ExportManifest) {
         guard let bytes = read("recording.opus"), var packets = try? OggDemux.packets(bytes), packets.count >= 2 else {
             record("recording", "recording.opus", false, "enregistrement illisible", "recording unreadable")
             return

@@ -1,0 +1,37 @@
+import Foundation
+
+/// manifest.json of an export bundle (Docs/export.md): written by `temoin export`, read by
+/// `temoin-verify`. One type for both, so the two cannot drift apart.
+public struct ExportManifest: Codable, Sendable {
+    public let format: String
+    public let origin: String
+    public let alert: String
+    public let requester: String
+    public let reference: String
+    public let created: String
+    public let exportEntry: UInt64
+    public let checkpointSize: UInt64
+    public let files: [String: String]
+
+    public static let currentFormat = "temoin-export/v1"
+
+    public init(origin: String, alert: String, requester: String, reference: String, created: String,
+                exportEntry: UInt64, checkpointSize: UInt64, files: [String: String]) {
+        format = ExportManifest.currentFormat
+        self.origin = origin
+        self.alert = alert
+        self.requester = requester
+        self.reference = reference
+        self.created = created
+        self.exportEntry = exportEntry
+        self.checkpointSize = checkpointSize
+        self.files = files
+    }
+
+    /// Canonical bytes: sorted keys, no escaped slashes, two-space indentation, final newline.
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
+        return Array(try encoder.encode(self)) + [0x0a]
+    }
+}
