@@ -22,7 +22,10 @@ public enum OggOpusReader {
         public var durationMicroseconds: UInt64 { UInt64(samples.count) * 1_000_000 / 48000 }
     }
 
-    public static func decode(_ bytes: [UInt8]) throws(TemoinError) -> Decoded {
+    /// Reads and decodes a chunk. Its duration is read from the packets' TOC bytes first and
+    /// checked against `maximumMicroseconds` before anything is decoded: a small chunk of tiny
+    /// packets cannot make the service allocate hours of samples.
+    public static func decode(_ bytes: [UInt8], maximumMicroseconds: UInt64 = .max) throws(TemoinError) -> Decoded {
         guard bytes.count >= 27, Array(bytes.prefix(4)) == Array("OggS".utf8) else {
             throw .malformed("ogg.not-ogg", "not an Ogg stream (no OggS capture pattern)")
         }
@@ -96,6 +99,17 @@ public enum OggOpusReader {
             headers = true
         }
         guard !packets.isEmpty else { throw .malformed("audio.empty", "the Ogg chunk holds no audio packet") }
+        var total = 0
+        for p in packets {
+            guard let n = OpusPacket.sampleCount(p) else {
+                throw .malformed("opus.bad-packet", "an Opus packet has an invalid TOC or frame count")
+            }
+            total += n
+        }
+        let declared = UInt64(max(0, total - preSkip)) * 1_000_000 / 48000
+        guard declared <= maximumMicroseconds else {
+            throw .malformed("audio.too-long", "the chunk lasts \(declared / 1000) ms, more than \(maximumMicroseconds / 1000) ms")
+        }
         let decoder = try OpusDecoderState()
         var samples = [Float]()
         for p in packets {
@@ -103,8 +117,6 @@ public enum OggOpusReader {
             samples += try decoder.decode(p)
         }
         if preSkip > 0 { samples.removeFirst(min(preSkip, samples.count)) }
-        // A packet cut at the end of the chunk would be lost by libogg: the chunk must end on a packet.
-        if let last = packets.last, OpusPacket.sampleCount(last) == nil { whole = false }
         return Decoded(samples: samples, serial: serial, hadHeaders: headers, packets: packets, head: head, vendor: vendor,
                        firstPageSequence: firstSequence, lastPageSequence: lastSequence, wholePackets: whole)
     }

@@ -15,6 +15,9 @@
 /// `sha256` for `audio.chunk` (the original bytes) and `location` (the fix's canonical text).
 public struct DeviceStatement: Sendable, Hashable {
     public static let contextLine = "temoin/device-statement/v1"
+    /// The largest sequence number a device may use (a bound on everything derived from it:
+    /// gaps, missing ranges, the recording's length).
+    public static let maximumSequence: UInt64 = 999_999
 
     public let kind: EntryKind
     public let origin: String
@@ -34,6 +37,9 @@ public struct DeviceStatement: Sendable, Hashable {
             throw .malformed("statement.sha256", "a \(kind.rawValue) statement \(kind == .audioChunk || kind == .location ? "needs" : "has no") sha256")
         }
         guard EntryFieldType.id128.accepts(alert) else { throw .malformed("statement.alert", "alert ids are 32 lowercase hex digits") }
+        if let seq, seq > DeviceStatement.maximumSequence {
+            throw .malformed("statement.seq", "sequence numbers go from 0 to \(DeviceStatement.maximumSequence)")
+        }
         self.kind = kind
         self.origin = origin
         self.alert = alert

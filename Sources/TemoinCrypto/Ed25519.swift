@@ -44,12 +44,13 @@ public struct Ed25519PrivateKey: Sendable {
     }
 }
 
-/// Ed25519 verification through OpenSSL.
+/// Ed25519 verification through OpenSSL, strict: keys and signatures that are not canonical or
+/// whose points have small order are refused before OpenSSL sees them (`Ed25519Encoding`).
 public struct Ed25519: Ed25519Verifying {
     public init() {}
 
     public func isValid(signature: [UInt8], of message: [UInt8], publicKey: [UInt8]) -> Bool {
-        guard signature.count == 64, publicKey.count == 32,
+        guard Ed25519Encoding.isAcceptablePublicKey(publicKey), Ed25519Encoding.isAcceptableSignature(signature),
               let k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, publicKey, 32) else {
             OpenSSL.clearErrors()
             return false

@@ -23,19 +23,30 @@ public enum OriginalFormat: Sendable, Hashable {
         }
     }
 
-    /// Mono samples, their rate and duration.
-    public func decode(_ bytes: [UInt8]) throws(TemoinError) -> (samples: [Float], rate: Int, durationMicroseconds: UInt64) {
+    /// Mono samples, their rate and duration. The duration is known from the headers (or the
+    /// Opus TOC bytes) and checked against `maximumMicroseconds` before any sample is decoded, so
+    /// memory stays a small multiple of the chunk's size.
+    public func decode(_ bytes: [UInt8], maximumMicroseconds: UInt64 = .max)
+        throws(TemoinError) -> (samples: [Float], rate: Int, durationMicroseconds: UInt64) {
+        func checked(_ a: PCMAudio) throws(TemoinError) -> PCMAudio {
+            guard a.durationMicroseconds <= maximumMicroseconds else { throw OriginalFormat.tooLong(a.durationMicroseconds, maximumMicroseconds) }
+            return a
+        }
         switch self {
         case .wav:
-            let a = try WAV.parse(bytes)
+            let a = try checked(WAV.parse(bytes))
             return (a.monoSamples(), a.format.sampleRate, a.durationMicroseconds)
         case .l16(let rate, let channels, let big):
-            let a = try PCMAudio.raw(bytes, sampleRate: rate, channels: channels, bigEndian: big)
+            let a = try checked(PCMAudio.raw(bytes, sampleRate: rate, channels: channels, bigEndian: big))
             return (a.monoSamples(), rate, a.durationMicroseconds)
         case .oggOpus:
-            let d = try OggOpusReader.decode(bytes)
+            let d = try OggOpusReader.decode(bytes, maximumMicroseconds: maximumMicroseconds)
             return (d.samples, 48000, d.durationMicroseconds)
         }
+    }
+
+    static func tooLong(_ duration: UInt64, _ maximum: UInt64) -> TemoinError {
+        .malformed("audio.too-long", "the chunk lasts \(duration / 1000) ms, more than \(maximum / 1000) ms")
     }
 }
 
@@ -196,13 +207,11 @@ actor AlertEncoder {
             throw TemoinError(.unusableInput, code: "audio.too-large", "the chunk is larger than \(limits.maximumChunkBytes) bytes")
         }
         // Ogg Opus is read once: its packets may be kept as sent, its samples re-encoded otherwise.
-        let ogg = chunk.format == .oggOpus ? try OggOpusReader.decode(chunk.original) : nil
+        let limit = limits.maximumChunkMicroseconds
+        let ogg = chunk.format == .oggOpus ? try OggOpusReader.decode(chunk.original, maximumMicroseconds: limit) : nil
         let audio = try ogg.map { (samples: $0.samples, rate: 48000, durationMicroseconds: $0.durationMicroseconds) }
-            ?? chunk.format.decode(chunk.original)
-        guard audio.durationMicroseconds <= limits.maximumChunkMicroseconds else {
-            throw TemoinError(.unusableInput, code: "audio.too-long",
-                              "the chunk lasts \(audio.durationMicroseconds / 1000) ms, more than \(limits.maximumChunkMicroseconds / 1000) ms")
-        }
+            ?? chunk.format.decode(chunk.original, maximumMicroseconds: limit)
+        guard audio.durationMicroseconds <= limit else { throw OriginalFormat.tooLong(audio.durationMicroseconds, limit) }
         guard audio.durationMicroseconds > 0 else { throw TemoinError(.unusableInput, code: "audio.empty", "the chunk holds no audio") }
         guard try await writer.head(alert: chunk.alert) != nil else {
             throw TemoinError(.usage, code: "ledger.alert-not-open", "alert \(chunk.alert) has no alert.opened entry")

@@ -35,12 +35,16 @@ public struct Auditor {
 
     public func run() throws(TemoinError) -> AuditReport {
         try directory.requireInitialized()
+        // The copy outside the database is read *before* the snapshot starts: the writer copies a
+        // checkpoint out only after committing it, so what was read here is never ahead of the
+        // snapshot, whatever the writer does meanwhile (Docs/storage.md). Read after, it could be.
+        let outside = try? FileSystem.read(directory.checkpointFile, limit: 1 << 16)
         let db = try SQLiteConnection(path: directory.database, readOnly: true)
         try LedgerSchema.configure(db, readOnly: true)
         let store = LedgerStore(db: db)
         try db.execute("BEGIN")
         defer { try? db.execute("COMMIT") }
-        var pass = AuditPass(directory: directory, store: store)
+        var pass = AuditPass(directory: directory, store: store, outsideCheckpoint: outside)
         try pass.run()
         return pass.report
     }
@@ -61,10 +65,21 @@ struct AuditPass {
     var enrollments: [String: Hash] = [:]
     var erased: Set<String> = []
     var missingBlobs: [(alert: String, AuditProblem)] = []
+    let outsideCheckpoint: [UInt8]?
+    /// What each alert's chain has shown so far, for the rules of `checkAlertRules`.
+    var alerts: [String: AlertState] = [:]
 
-    init(directory: DataDirectory, store: LedgerStore) {
+    struct AlertState {
+        var closed: UInt64?
+        var chunks: [UInt64: UInt64] = [:]
+        var statements: [String: UInt64] = [:]
+        var missing: [(ClosedRange<UInt64>, UInt64)] = []
+    }
+
+    init(directory: DataDirectory, store: LedgerStore, outsideCheckpoint: [UInt8]?) {
         self.directory = directory
         self.store = store
+        self.outsideCheckpoint = outsideCheckpoint
     }
 
     mutating func problem(_ place: String, _ text: String) {
@@ -137,6 +152,9 @@ struct AuditPass {
             let device = entry["device"]!
             if let raw = Base64.decode(entry["device-key"]!), raw.count == 32 {
                 if DeviceID.derive(publicKey: raw) != device { problem(place, "device id is not derived from the device key") }
+                if !Ed25519Encoding.isAcceptablePublicKey(raw) {
+                    problem(place, "device key is of small order or not canonical: one signature would verify any statement")
+                }
             } else {
                 problem(place, "device key is not a 32-byte Ed25519 key")
             }
@@ -160,6 +178,7 @@ struct AuditPass {
             problem(place, "prev does not name the previous entry of alert \(alert): the chain is broken")
         }
         heads[alert] = leaf
+        checkAlertRules(entry, alert: alert, index: index, place: place)
         for field in ["original-sha256", "opus-sha256"] {
             guard let hash = entry.hash(field) else { continue }
             let blobPlace = "blob \(alert)/\(hash.hex)"
@@ -176,6 +195,48 @@ struct AuditPass {
             } catch {
                 problem(blobPlace, "unreadable: \(error.reason)")
             }
+        }
+    }
+
+    /// The rules an alert's chain keeps whatever the order requests arrived in: one close at
+    /// most; one `audio.chunk` per sequence number (other bytes are `chunk.conflict`s naming the
+    /// kept one); one entry per device statement; `chunk.missing` ranges that never overlap.
+    mutating func checkAlertRules(_ entry: Entry, alert: String, index: UInt64, place: String) {
+        var state = alerts[alert] ?? AlertState()
+        defer { alerts[alert] = state }
+        if let sig = entry["statement-sig"], sig != "none" {
+            if let first = state.statements[sig] {
+                problem(place, "repeats the device statement of entry \(first): one statement must yield one entry")
+            } else {
+                state.statements[sig] = index
+            }
+        }
+        switch entry.kind {
+        case .alertClosed:
+            if let first = state.closed { problem(place, "alert \(alert) closed again (first closed by entry \(first))") }
+            state.closed = state.closed ?? index
+        case .audioChunk:
+            guard let seq = entry.uint("seq") else { return }
+            if let first = state.chunks[seq] {
+                problem(place, "a second audio.chunk for sequence number \(seq) of alert \(alert) (first: entry \(first))")
+            } else {
+                state.chunks[seq] = index
+            }
+        case .chunkConflict:
+            guard let seq = entry.uint("seq"), let kept = entry.uint("kept-entry") else { return }
+            if state.chunks[seq] != kept { problem(place, "names kept entry \(kept), which is not the audio.chunk of sequence number \(seq)") }
+        case .chunkMissing:
+            guard let first = entry.uint("first-seq"), let last = entry.uint("last-seq"), first <= last else {
+                problem(place, "chunk.missing with an empty range")
+                return
+            }
+            let range = first...last
+            if let (other, at) = state.missing.first(where: { $0.0.overlaps(range) }) {
+                problem(place, "records sequence numbers \(other.lowerBound)…\(other.upperBound) missing again (entry \(at))")
+            }
+            state.missing.append((range, index))
+        default:
+            break
         }
     }
 
@@ -231,7 +292,7 @@ struct AuditPass {
 
     mutating func auditOutsideCheckpoint() throws(TemoinError) {
         let place = "checkpoint file"
-        guard let bytes = try? FileSystem.read(directory.checkpointFile, limit: 1 << 16) else {
+        guard let bytes = outsideCheckpoint else {
             problem(place, "the copy of the last checkpoint outside the database is missing or unreadable")
             return
         }

@@ -100,6 +100,16 @@ final class LedgerStore {
         return try storedEntry(s)
     }
 
+    /// Every entry of one kind of an alert, in log order.
+    func entries(alert: String, kind: EntryKind) throws(TemoinError) -> [StoredEntry] {
+        let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? AND kind = ? ORDER BY idx")
+            .bind(.text(alert), .text(kind.rawValue))
+        defer { s.reset() }
+        var out = [StoredEntry]()
+        while let e = try storedEntry(s) { out.append(e) }
+        return out
+    }
+
     /// The `audio.chunk` entry of (alert, seq).
     func chunkEntry(alert: String, seq: UInt64) throws(TemoinError) -> StoredEntry? {
         let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? AND kind = ? AND subject = ? ORDER BY idx LIMIT 1")

@@ -15,6 +15,8 @@ public struct EntryDraft: Sendable {
     public var codecState: CodecStateSnapshot?
     /// Rows outside the ledger saved in the same transaction (location fixes, device labels).
     public var sideRow: LedgerWriter.SideRow?
+    /// How a repeated request is recognised, so that it yields the entry already stored.
+    public var idempotency: Idempotency?
 
     /// `fields` holds every field of the kind except `prev` and `time`.
     public init(kind: EntryKind, _ fields: [(String, String)]) {
@@ -23,6 +25,18 @@ public struct EntryDraft: Sendable {
     }
 
     var alert: String? { kind.belongsToAlert ? fields.first { $0.0 == "alert" }?.1 : nil }
+}
+
+/// How the writer recognises a statement it already stored. The check runs on the writer's
+/// thread inside the transaction, so concurrent identical requests yield exactly one entry and
+/// every caller gets that entry (and the same receipt).
+public enum Idempotency: Sendable, Equatable {
+    /// An entry of the same kind and alert whose `fields` are equal to the draft's is the same
+    /// statement. With `exclusive`, any other entry of that kind for the alert makes the draft a
+    /// conflict (`alert.conflict`): an alert is opened once.
+    case sameFields([String], exclusive: Bool)
+    /// At most one entry of this kind per alert: a later draft yields the first (`alert.closed`).
+    case oncePerAlert
 }
 
 /// An alert's encoder state after chunk `seq`, with what made it.
@@ -42,12 +56,14 @@ public struct CodecStateSnapshot: Sendable, Equatable {
     }
 }
 
-/// A durably committed entry and the first checkpoint that covers it.
+/// A durably committed entry and a checkpoint that covers it.
 public struct Appended: Sendable {
     public let index: UInt64
     public let leafHash: Hash
     public let entry: Entry
     public let checkpoint: SignedCheckpoint
+    /// False when the draft was a repeat (`Idempotency`) and this is the entry stored before.
+    public var isNew = true
 }
 
 /// Where the writer gets the time; tests may fix it.
@@ -83,7 +99,8 @@ public actor LedgerWriter {
     private var latest: SignedCheckpoint?
     private var lastTime = Timestamp(millisecondsSinceEpoch: 0)
     private var heads: [String: Hash] = [:]
-    private var pending: [(EntryDraft, CheckedContinuation<Appended, any Error>)] = []
+    /// Groups waiting for the next transaction; each group is all or nothing.
+    private var pending: [([EntryDraft], CheckedContinuation<[Appended], any Error>)] = []
     private var draining = false
     /// Largest batch per transaction.
     public var maximumBatch = 1024
@@ -129,7 +146,7 @@ public actor LedgerWriter {
             ("origin", origin), ("log-key", verifierKey.description),
             ("export-cert-sha256", exportCertificate.sha256.hex),
         ])
-        let results = try commit([genesis])
+        let results = try commit([[genesis]])
         if case .failure(let e) = results[0] { throw e }
     }
 
@@ -278,8 +295,15 @@ public actor LedgerWriter {
 
     /// Appends one entry; returns once it is durably committed with a signed checkpoint.
     public func append(_ draft: EntryDraft) async throws -> Appended {
-        try await withCheckedThrowingContinuation { continuation in
-            pending.append((draft, continuation))
+        try await append(group: [draft])[0]
+    }
+
+    /// Appends entries that stand or fall together (an alert opened with its first location):
+    /// all are committed in one transaction, or none is and the first failure is thrown.
+    public func append(group drafts: [EntryDraft]) async throws -> [Appended] {
+        precondition(!drafts.isEmpty, "an empty group")
+        return try await withCheckedThrowingContinuation { continuation in
+            pending.append((drafts, continuation))
             if !draining {
                 draining = true
                 Task { await self.drain() }
@@ -294,7 +318,7 @@ public actor LedgerWriter {
         var start = 0
         while start < drafts.count {
             let end = min(drafts.count, start + maximumBatch)
-            out += try commit(Array(drafts[start..<end]))
+            out += try commit(drafts[start..<end].map { [$0] }).map { $0.map { $0[0] } }
             start = end
         }
         return out
@@ -321,7 +345,7 @@ public actor LedgerWriter {
             await Task.yield()
             let batch = Array(pending.prefix(maximumBatch))
             pending.removeFirst(batch.count)
-            let results: [Result<Appended, TemoinError>]
+            let results: [Result<[Appended], TemoinError>]
             do {
                 results = try commit(batch.map(\.0))
             } catch {
@@ -333,65 +357,50 @@ public actor LedgerWriter {
         draining = false
     }
 
-    /// One transaction: entries, nodes, a checked and signed checkpoint. All or nothing; a draft
-    /// that is invalid on its own fails alone.
-    private func commit(_ drafts: [EntryDraft]) throws(TemoinError) -> [Result<Appended, TemoinError>] {
+    /// One transaction: entries, nodes, a checked and signed checkpoint. All or nothing; a group
+    /// that is invalid on its own (a draft refused by the ledger's rules) fails alone, rolled back
+    /// to its savepoint, and the others are committed.
+    private func commit(_ groups: [[EntryDraft]]) throws(TemoinError) -> [Result<[Appended], TemoinError>] {
         let savedRange = range, savedHeads = heads, savedTime = lastTime
-        var results = [Result<(UInt64, Hash, Entry), TemoinError>]()
+        var results = [Result<[(UInt64, Hash, Entry, Bool)], TemoinError>]()
         do throws(TemoinError) {
             try db.execute("BEGIN IMMEDIATE")
-            let insertEntry = try db.statement("INSERT INTO entries (idx, kind, alert, subject, leaf_hash, bytes) VALUES (?, ?, ?, ?, ?, ?)")
-            for draft in drafts {
-                let built: Entry
+            for group in groups {
+                let groupRange = range, groupHeads = heads
+                try db.execute("SAVEPOINT grp")
                 do throws(TemoinError) {
-                    built = try build(draft)
+                    var appended = [(UInt64, Hash, Entry, Bool)]()
+                    for draft in group { appended.append(try insert(draft)) }
+                    try db.execute("RELEASE grp")
+                    results.append(.success(appended))
                 } catch {
+                    // A failure of the database itself ends the whole transaction (rolled back below).
+                    if error.category == .environment || error.category == .invalidEvidence { throw error }
+                    try db.execute("ROLLBACK TO grp")
+                    try db.execute("RELEASE grp")
+                    range = groupRange
+                    heads = groupHeads
                     results.append(.failure(error))
-                    continue
                 }
-                let index = range.size
-                let leaf = hasher.leafHash(built.bytes)
-                try insertEntry.bind(.int(Int64(index)), .text(built.kind.rawValue), built.alert.map { .text($0) } ?? .null,
-                                     LedgerWriter.subject(of: built).map { .text($0) } ?? .null,
-                                     .blob(leaf.bytes), .blob(built.bytes)).run()
-                for (id, hash) in range.append(leaf, hasher: hasher) {
-                    try db.statement("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)")
-                        .bind(.int(Int64(id.level)), .int(Int64(id.index)), .blob(hash.bytes)).run()
-                }
-                if let c = draft.codecState {
-                    try db.statement("""
-                        INSERT INTO codec_states (alert, seq, codec, library, state, library_start, library_end)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT(alert) DO UPDATE SET seq = excluded.seq, codec = excluded.codec, library = excluded.library,
-                            state = excluded.state, library_start = excluded.library_start, library_end = excluded.library_end
-                        """).bind(.text(c.alert), .int(Int64(c.seq)), .text(c.codec), .text(c.library), .blob(c.snapshot.state),
-                                  c.snapshot.mapping.map { .int(Int64(bitPattern: $0.start)) } ?? .null,
-                                  c.snapshot.mapping.map { .int(Int64(bitPattern: $0.end)) } ?? .null).run()
-                }
-                switch draft.sideRow {
-                case .location(let salt, let fix):
-                    try db.statement("INSERT INTO locations (entry, alert, salt, fix) VALUES (?, ?, ?, ?)")
-                        .bind(.int(Int64(index)), .text(built.alert ?? ""), .blob(salt), .text(fix)).run()
-                case .deviceLabel(let device, let label):
-                    try db.statement("INSERT OR REPLACE INTO devices (device, label) VALUES (?, ?)").bind(.text(device), .text(label)).run()
-                case nil: break
-                }
-                if let alert = built.alert { heads[alert] = leaf }
-                results.append(.success((index, leaf, built)))
             }
-            guard results.contains(where: { (try? $0.get()) != nil }) else {
-                // Every draft failed on its own: nothing to commit, nothing to sign.
+            let anyNew = results.contains { r in (try? r.get())?.contains { $0.3 } ?? false }
+            if !anyNew {
+                // Nothing new to commit, nothing to sign: repeats are answered with the latest checkpoint.
                 try db.execute("ROLLBACK")
-                return results.compactMap { r -> Result<Appended, TemoinError>? in
-                    if case .failure(let e) = r { return .failure(e) }
-                    return nil
+                guard let latest else {
+                    throw TemoinError(.environment, code: "ledger.no-checkpoint", "the ledger has no checkpoint yet")
+                }
+                return results.map { r in
+                    r.map { $0.map { Appended(index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: latest, isNew: $0.3) } }
                 }
             }
             let signed = try signCheckpoint()
             try db.execute("COMMIT")
             latest = signed
             writeOutsideCheckpoint(signed)
-            return results.map { r in r.map { Appended(index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: signed) } }
+            return results.map { r in
+                r.map { $0.map { Appended(index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: signed, isNew: $0.3) } }
+            }
         } catch {
             if !db.isAutocommit { try? db.execute("ROLLBACK") }
             if latest?.checkpoint.size != range.size {
@@ -400,6 +409,65 @@ public actor LedgerWriter {
                 lastTime = savedTime
             }
             throw error
+        }
+    }
+
+    /// Inserts one draft at the end of the log inside the open transaction, or finds the entry
+    /// it repeats. Returns (index, leaf hash, entry, is new).
+    private func insert(_ draft: EntryDraft) throws(TemoinError) -> (UInt64, Hash, Entry, Bool) {
+        if let existing = try repeated(draft) {
+            return (existing.index, existing.leafHash, try existing.parsed(), false)
+        }
+        let built = try build(draft)
+        let index = range.size
+        let leaf = hasher.leafHash(built.bytes)
+        try db.statement("INSERT INTO entries (idx, kind, alert, subject, leaf_hash, bytes) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(.int(Int64(index)), .text(built.kind.rawValue), built.alert.map { .text($0) } ?? .null,
+                  LedgerWriter.subject(of: built).map { .text($0) } ?? .null, .blob(leaf.bytes), .blob(built.bytes)).run()
+        for (id, hash) in range.append(leaf, hasher: hasher) {
+            try db.statement("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)")
+                .bind(.int(Int64(id.level)), .int(Int64(id.index)), .blob(hash.bytes)).run()
+        }
+        if let c = draft.codecState {
+            try db.statement("""
+                INSERT INTO codec_states (alert, seq, codec, library, state, library_start, library_end)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(alert) DO UPDATE SET seq = excluded.seq, codec = excluded.codec, library = excluded.library,
+                    state = excluded.state, library_start = excluded.library_start, library_end = excluded.library_end
+                """).bind(.text(c.alert), .int(Int64(c.seq)), .text(c.codec), .text(c.library), .blob(c.snapshot.state),
+                          c.snapshot.mapping.map { .int(Int64(bitPattern: $0.start)) } ?? .null,
+                          c.snapshot.mapping.map { .int(Int64(bitPattern: $0.end)) } ?? .null).run()
+        }
+        switch draft.sideRow {
+        case .location(let salt, let fix):
+            try db.statement("INSERT INTO locations (entry, alert, salt, fix) VALUES (?, ?, ?, ?)")
+                .bind(.int(Int64(index)), .text(built.alert ?? ""), .blob(salt), .text(fix)).run()
+        case .deviceLabel(let device, let label):
+            try db.statement("INSERT OR REPLACE INTO devices (device, label) VALUES (?, ?)").bind(.text(device), .text(label)).run()
+        case nil: break
+        }
+        if let alert = built.alert { heads[alert] = leaf }
+        return (index, leaf, built, true)
+    }
+
+    /// The entry a draft repeats, by its `Idempotency` (rows of this transaction included).
+    private func repeated(_ draft: EntryDraft) throws(TemoinError) -> StoredEntry? {
+        guard let rule = draft.idempotency, let alert = draft.alert else { return nil }
+        let stored = try store.entries(alert: alert, kind: draft.kind)
+        switch rule {
+        case .oncePerAlert:
+            return stored.first
+        case .sameFields(let names, let exclusive):
+            let wanted = names.map { name in draft.fields.first { $0.0 == name }?.1 }
+            for e in stored {
+                let parsed = try e.parsed()
+                if names.map({ parsed[$0] }) == wanted { return e }
+            }
+            if exclusive, !stored.isEmpty {
+                throw TemoinError(.usage, code: "alert.conflict",
+                                  "alert \(alert) already has a \(draft.kind.rawValue) entry with another statement")
+            }
+            return nil
         }
     }
 
@@ -444,9 +512,17 @@ public actor LedgerWriter {
         } else if draft.kind.belongsToAlert {
             throw TemoinError(.unusableInput, code: "entry.missing-field", "\(draft.kind.rawValue) needs field 'alert'")
         }
-        if draft.kind == .deviceEnrolled, let device = fields.first(where: { $0.0 == "device" })?.1,
-           try store.enrollment(device: device) != nil {
-            throw TemoinError(.usage, code: "ledger.device-already-enrolled", "device \(device) is already enrolled")
+        if draft.kind == .deviceEnrolled {
+            // Every enrollment passes here (service, command line, init): a key of small order or
+            // a non-canonical one would let one fixed signature verify any statement.
+            guard let key = fields.first(where: { $0.0 == "device-key" }).flatMap({ Base64.decode($0.1) }),
+                  Ed25519Encoding.isAcceptablePublicKey(key) else {
+                throw TemoinError(.usage, code: "enroll.bad-key",
+                                  "the device key is not a canonical Ed25519 public key of large order")
+            }
+            if let device = fields.first(where: { $0.0 == "device" })?.1, try store.enrollment(device: device) != nil {
+                throw TemoinError(.usage, code: "ledger.device-already-enrolled", "device \(device) is already enrolled")
+            }
         }
         lastTime = max(lastTime, clock())
         fields.append(("time", lastTime.description))

@@ -48,8 +48,14 @@ public enum TemoinService {
                                     limiter: RateLimiter(perMinute: configuration.requestsPerMinute), metrics: ServiceMetrics(),
                                     configuration: configuration)
         let router = try buildRouter(directory: directory, service: service, publicLog: PublicLog(directory: directory))
+        // What a restarted service reports before its first append.
+        service.metrics.ledgerSize.set(Double(await writer.size))
+        let deadlines = configuration.deadlines
         return Application(
             router: router,
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestDeadlineHandler(deadlines: deadlines)],
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "temoin"),
             services: [AlertSweeper(service: service, logger: logger)],
             onServerRunning: { channel in
@@ -68,15 +74,17 @@ public enum TemoinService {
 
     /// Every route: device, public, operations and administration.
     static func buildRouter(directory: DataDirectory, service: DeviceService, publicLog: PublicLog) throws -> Router<BasicRequestContext> {
-        let router = buildRouter(service: service, publicLog: publicLog)
+        let (router, known) = buildRouter(service: service, publicLog: publicLog)
         AdminAPI(tokenHash: SHA256.hash(Array(try directory.loadOrCreateAdminToken().utf8)), service: service, publicLog: publicLog)
             .addRoutes(to: router)
+        known.learn(router.routes.map { ($0.method.rawValue, $0.path.description) })
         return router
     }
 
-    static func buildRouter(service: DeviceService, publicLog: PublicLog) -> Router<BasicRequestContext> {
+    static func buildRouter(service: DeviceService, publicLog: PublicLog) -> (Router<BasicRequestContext>, KnownRoutes) {
         let router = Router(context: BasicRequestContext.self)
-        router.middlewares.add(ProblemMiddleware())
+        let known = KnownRoutes()
+        router.middlewares.add(ProblemMiddleware(known: known))
         let maximumBody = service.configuration.maximumBodyBytes
         @Sendable func counted<T>(_ body: () async throws -> T) async throws -> T {
             try await Reply.counted(service.metrics, body)
@@ -93,17 +101,12 @@ public enum TemoinService {
         // Public: checkpoints and proofs, never entry bytes.
         router.get("v1/checkpoint") { _, _ in Reply.text(try await publicLog.checkpoint()) }
         router.get("v1/proofs/inclusion") { request, _ in
-            guard let index = request.uri.queryParameters.get("index", as: UInt64.self) else {
-                throw TemoinError(.usage, code: "query.bad", "give ?index=N (and optionally &size=M)")
-            }
-            let size = request.uri.queryParameters.get("size", as: UInt64.self)
-            return Reply.text(try await publicLog.proof(index: index, size: size))
+            let query = try Query(request, required: ["index"], optional: ["size"])
+            return Reply.text(try await publicLog.proof(index: query.numbers["index"]!, size: query.numbers["size"]))
         }
         router.get("v1/proofs/consistency") { request, _ in
-            guard let first = request.uri.queryParameters.get("first", as: UInt64.self),
-                  let second = request.uri.queryParameters.get("second", as: UInt64.self) else {
-                throw TemoinError(.usage, code: "query.bad", "give ?first=N&second=M")
-            }
+            let query = try Query(request, required: ["first", "second"], optional: [])
+            let first = query.numbers["first"]!, second = query.numbers["second"]!
             let proof = try await publicLog.consistency(first: first, second: second)
             return try Reply.json(.ok, ["first": "\(first)", "second": "\(second)", "proof": proof.map(\.base64).joined(separator: " ")])
         }
@@ -119,8 +122,9 @@ public enum TemoinService {
         router.put("v1/alerts/:alert/chunks/:seq") { request, context in
             try await counted {
                 let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
-                guard let seq = Decimal.parse(try context.parameters.require("seq")) else {
-                    throw TemoinError(.usage, code: "chunk.bad-seq", "the sequence number is a decimal from 0")
+                guard let seq = Decimal.parse(try context.parameters.require("seq"), max: DeviceStatement.maximumSequence) else {
+                    throw TemoinError(.usage, code: "chunk.bad-seq",
+                                      "the sequence number is a decimal from 0 to \(DeviceStatement.maximumSequence)")
                 }
                 let format = try mediaType(request.headers[.contentType])
                 guard let captured = request.headers[HTTPField.Name("Temoin-Captured-At")!],
@@ -132,14 +136,15 @@ public enum TemoinService {
                     alert: alert, seq: seq, body: Array(buffer: body), format: format,
                     capturedAt: DeviceService.parseTime(captured, "Temoin-Captured-At"),
                     signature: DeviceService.parseSignature(signature),
-                    isFinal: request.headers[HTTPField.Name("Temoin-Final")!] == "true")
+                    isFinal: parseFinal(request.headers[HTTPField.Name("Temoin-Final")!]))
                 return try Reply.json(status, receipt)
             }
         }
         router.post("v1/alerts/:alert/locations") { request, context in
             try await counted {
                 let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
-                return try Reply.json(.created, try await service.addLocation(alert: alert, Reply.decode(LocationRequest.self, request)))
+                let (created, receipt) = try await service.addLocation(alert: alert, Reply.decode(LocationRequest.self, request))
+                return try Reply.json(created ? .created : .ok, receipt)
             }
         }
         router.post("v1/alerts/:alert/close") { request, context in
@@ -149,7 +154,8 @@ public enum TemoinService {
                 return try Reply.json(created ? .created : .ok, receipt)
             }
         }
-        return router
+        known.learn(router.routes.map { ($0.method.rawValue, $0.path.description) })
+        return (router, known)
     }
 
     /// Small helpers shared by the routes.
@@ -177,6 +183,43 @@ public enum TemoinService {
         }
     }
 
+    /// `Temoin-Final`: absent or `false`, or `true` for the alert's last chunk.
+    static func parseFinal(_ header: String?) throws(TemoinError) -> Bool {
+        switch header {
+        case nil, "false": return false
+        case "true": return true
+        default: throw TemoinError(.usage, code: "chunk.bad-header", "Temoin-Final is true or false")
+        }
+    }
+
+    /// A query string of decimal parameters, read strictly: every parameter named, once, as a
+    /// canonical decimal that fits a ledger index (0 to 2^63 − 1); anything else is `query.bad`.
+    struct Query {
+        var numbers: [String: UInt64] = [:]
+
+        init(_ request: Request, required: Set<String>, optional: Set<String>) throws(TemoinError) {
+            let allowed = required.union(optional)
+            let usage = required.sorted().map { "\($0)=N" }.joined(separator: "&")
+                + optional.sorted().map { " (optionally &\($0)=N)" }.joined()
+            let raw = request.uri.query ?? ""
+            for pair in raw.split(separator: "&", omittingEmptySubsequences: false) where !(raw.isEmpty && pair.isEmpty) {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = String(kv[0])
+                guard allowed.contains(name) else {
+                    throw TemoinError(.usage, code: "query.bad", "unknown query parameter '\(name.prefix(64))'; give ?\(usage)")
+                }
+                guard numbers[name] == nil else { throw TemoinError(.usage, code: "query.bad", "\(name) is given twice") }
+                guard kv.count == 2, let value = Decimal.parse(kv[1]) else {
+                    throw TemoinError(.usage, code: "query.bad", "\(name) is a decimal from 0 to \(Int64.max)")
+                }
+                numbers[name] = value
+            }
+            for name in required where numbers[name] == nil {
+                throw TemoinError(.usage, code: "query.bad", "\(name) is missing; give ?\(usage)")
+            }
+        }
+    }
+
     /// The chunk formats a device may send, from its Content-Type.
     static func mediaType(_ header: String?) throws(TemoinError) -> OriginalFormat {
         guard let header else { throw TemoinError(.usage, code: "audio.unsupported-media", "a chunk needs a Content-Type") }
@@ -191,10 +234,13 @@ public enum TemoinService {
         case "audio/wav", "audio/wave", "audio/x-wav", "audio/vnd.wave":
             return .wav
         case "audio/l16":
-            guard let rate = parameters["rate"].flatMap({ Int($0) }) else {
-                throw TemoinError(.usage, code: "audio.unsupported-media", "audio/L16 needs a rate parameter")
+            guard let rate = parameters["rate"].flatMap({ Decimal.parse($0, max: 48000) }), rate >= 8000 else {
+                throw TemoinError(.usage, code: "audio.unsupported-media", "audio/L16 needs a rate parameter from 8000 to 48000")
             }
-            return .l16(sampleRate: rate, channels: parameters["channels"].flatMap { Int($0) } ?? 1, bigEndian: true)
+            guard let channels = parameters["channels"].map({ Decimal.parse($0, max: 2) }) ?? 1, channels >= 1 else {
+                throw TemoinError(.usage, code: "audio.unsupported-media", "audio/L16 has 1 or 2 channels")
+            }
+            return .l16(sampleRate: Int(rate), channels: Int(channels), bigEndian: true)
         case "audio/ogg", "audio/opus":
             return .oggOpus
         default:

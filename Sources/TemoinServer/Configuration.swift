@@ -16,6 +16,8 @@ public struct ServiceConfiguration: Sendable {
     public var maximumAlertSeconds = 6 * 3600
     /// How often the server looks for alerts to close.
     public var sweepSeconds = 30
+    /// How long a client may take to send a request (slow or idle connections are closed).
+    public var deadlines = RequestDeadlines()
     /// Tests only: injected blob write failures.
     public var storageFaults: StorageFaults?
 

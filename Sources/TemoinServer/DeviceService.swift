@@ -72,17 +72,33 @@ struct DeviceService: Sendable {
         return s
     }
 
-    /// Checks the rate limit, then the device's signature over `statement`.
-    func verify(_ statement: DeviceStatement, signature: [UInt8], device: String) async throws {
-        guard await limiter.allow(device) else {
-            throw TemoinError(.usage, code: "rate.limited", "too many requests from this device; retry shortly")
-        }
+    /// Checks the device's signature over each statement, then the device's rate limit. Only a
+    /// verified device is counted: requests with made-up ids or forged signatures leave no state
+    /// and cannot spend a real phone's quota.
+    func verify(_ statements: [(DeviceStatement, [UInt8])], device: String) async throws {
         guard let key = try await writer.deviceKey(device: device) else {
             throw TemoinError(.usage, code: "device.unknown", "this device is not enrolled")
         }
-        guard Ed25519().isValid(signature: signature, of: statement.bytes, publicKey: key) else {
-            throw TemoinError(.usage, code: "statement.bad-signature", "the device signature does not verify; nothing was stored")
+        for (statement, signature) in statements {
+            guard Ed25519().isValid(signature: signature, of: statement.bytes, publicKey: key) else {
+                throw TemoinError(.usage, code: "statement.bad-signature", "the device signature does not verify; nothing was stored")
+            }
         }
+        guard await limiter.allow(device) else {
+            throw TemoinError(.usage, code: "rate.limited", "too many requests from this device; retry shortly")
+        }
+    }
+
+    func verify(_ statement: DeviceStatement, signature: [UInt8], device: String) async throws {
+        try await verify([(statement, signature)], device: device)
+    }
+
+    /// A sequence number from outside: 0 to `DeviceStatement.maximumSequence`.
+    static func parseSequence(_ value: UInt64, _ what: String) throws(TemoinError) -> UInt64 {
+        guard value <= DeviceStatement.maximumSequence else {
+            throw TemoinError(.usage, code: "chunk.bad-seq", "\(what) is a decimal from 0 to \(DeviceStatement.maximumSequence)")
+        }
+        return value
     }
 
     /// The device an alert belongs to, from its `alert.opened` entry.
@@ -106,30 +122,26 @@ struct DeviceService: Sendable {
         try await response(status, StoredEntry(index: a.index, leafHash: a.leafHash, bytes: a.entry.bytes), keptIndex: keptIndex)
     }
 
-    /// Opens an alert; opening it again with the same statement is harmless (same receipt).
+    func response(_ a: Appended) async throws -> (created: Bool, ReceiptResponse) {
+        (a.isNew, try await response(a.isNew ? "appended" : "duplicate", a))
+    }
+
+    /// Opens an alert, with its first location if the phone sent one: both statements are
+    /// verified first, then both entries are committed together or not at all. Opening it again
+    /// with the same statement is harmless (the same receipt); another statement is a conflict.
     func open(alert: String, _ r: OpenAlertRequest) async throws -> (created: Bool, ReceiptResponse) {
         let openedAt = try Self.parseTime(r.openedAt, "openedAt")
         let signature = try Self.parseSignature(r.signature)
         guard EntryFieldType.id128.accepts(r.device) else { throw TemoinError(.usage, code: "device.unknown", "this device is not enrolled") }
         let statement = try DeviceStatement(kind: .alertOpened, origin: writer.origin, alert: alert, capturedAt: openedAt)
-        try await verify(statement, signature: signature, device: r.device)
-        if let existing = try await writer.opening(alert: alert) {
-            let e = try existing.parsed()
-            guard e["device"] == r.device, e["opened-at"] == openedAt.description else {
-                throw TemoinError(.usage, code: "alert.conflict", "alert \(alert) was already opened with another statement")
-            }
-            return (false, try await response("duplicate", existing))
-        }
-        if let location = r.location {
-            // Checked before anything is stored, so a bad fix does not leave a half-opened alert.
-            _ = try Self.parseTime(location.capturedAt, "location.capturedAt")
-            _ = try Self.parseSignature(location.signature)
-        }
-        let appended = try await writer.append(EntryDraft(kind: .alertOpened, [
+        let location = try r.location.map { l throws in try locationDraft(alert: alert, l) }
+        try await verify([(statement, signature)] + (location.map { [($0.statement, $0.signature)] } ?? []), device: r.device)
+        var opened = EntryDraft(kind: .alertOpened, [
             ("alert", alert), ("device", r.device), ("opened-at", openedAt.description), ("statement-sig", Base64.encode(signature)),
-        ]))
-        if let location = r.location { _ = try await addLocation(alert: alert, location) }
-        return (true, try await response("appended", appended))
+        ])
+        opened.idempotency = .sameFields(["device", "opened-at"], exclusive: true)
+        let appended = try await writer.append(group: [opened] + (location.map { [$0.draft] } ?? []))
+        return try await response(appended[0])
     }
 
     /// Stores a chunk: verified, then in order (early ones wait, late ones are accepted).
@@ -157,43 +169,50 @@ struct DeviceService: Sendable {
         }
     }
 
-    func addLocation(alert: String, _ r: LocationRequest) async throws -> ReceiptResponse {
-        let device = try await device(of: alert)
+    /// A location fix: validated as an RFC 5870 geo URI, its statement built, its draft ready
+    /// (a salted commitment in the ledger, the fix itself in the erasable table).
+    func locationDraft(alert: String, _ r: LocationRequest) throws -> (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft) {
         let capturedAt = try Self.parseTime(r.capturedAt, "capturedAt")
         let signature = try Self.parseSignature(r.signature)
-        guard r.fix.hasPrefix("geo:"), (5...256).contains(r.fix.utf8.count), r.fix.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
-            throw TemoinError(.usage, code: "location.bad-fix", "the fix must be an RFC 5870 geo URI (geo:lat,lon;u=accuracy)")
-        }
-        let fixBytes = Array(r.fix.utf8)
+        let fix = try GeoURI(parsing: r.fix)
+        let fixBytes = Array(fix.text.utf8)
         let statement = try DeviceStatement(kind: .location, origin: writer.origin, alert: alert, capturedAt: capturedAt,
                                             sha256: SHA256.hash(fixBytes))
-        try await verify(statement, signature: signature, device: device)
         var g = SystemRandomNumberGenerator()
         let salt = (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }
         var draft = EntryDraft(kind: .location, [
             ("alert", alert), ("captured-at", capturedAt.description), ("commitment", SHA256.hash(salt + fixBytes).hex),
             ("statement-sig", Base64.encode(signature)),
         ])
-        draft.sideRow = .location(salt: salt, fix: r.fix)
-        return try await response("appended", writer.append(draft))
+        draft.sideRow = .location(salt: salt, fix: fix.text)
+        // The same signed fix posted again is the same statement: one entry, the same receipt.
+        draft.idempotency = .sameFields(["statement-sig"], exclusive: false)
+        return (statement, signature, draft)
+    }
+
+    func addLocation(alert: String, _ r: LocationRequest) async throws -> (created: Bool, ReceiptResponse) {
+        let device = try await device(of: alert)
+        let location = try locationDraft(alert: alert, r)
+        try await verify(location.statement, signature: location.signature, device: device)
+        return try await response(writer.append(location.draft))
     }
 
     /// Closes an alert: the chunks up to `lastSeq` that never came are recorded missing first.
+    /// An alert is closed once: a repeated (or concurrent) close gets the entry already stored.
     func close(alert: String, _ r: CloseAlertRequest) async throws -> (created: Bool, ReceiptResponse) {
         let device = try await device(of: alert)
         let closedAt = try Self.parseTime(r.closedAt, "closedAt")
         let signature = try Self.parseSignature(r.signature)
-        let statement = try DeviceStatement(kind: .alertClosed, origin: writer.origin, alert: alert, seq: r.lastSeq, capturedAt: closedAt)
+        let lastSeq = try Self.parseSequence(r.lastSeq, "lastSeq")
+        let statement = try DeviceStatement(kind: .alertClosed, origin: writer.origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
         try await verify(statement, signature: signature, device: device)
-        if let closed = try await writer.alertEntries(alert).first(where: { $0.1.kind == .alertClosed }) {
-            return (false, try await response("duplicate", closed.0))
-        }
-        try await ingestor.recordMissing(alert: alert, through: r.lastSeq, reason: "closed")
-        let appended = try await writer.append(EntryDraft(kind: .alertClosed, [
+        try await ingestor.recordMissing(alert: alert, through: lastSeq, reason: "closed")
+        var draft = EntryDraft(kind: .alertClosed, [
             ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt.description),
-            ("last-seq", String(r.lastSeq)), ("statement-sig", Base64.encode(signature)),
-        ]))
-        return (true, try await response("appended", appended))
+            ("last-seq", String(lastSeq)), ("statement-sig", Base64.encode(signature)),
+        ])
+        draft.idempotency = .oncePerAlert
+        return try await response(writer.append(draft))
     }
 
     /// Closes alerts open longer than the limit (closed-by server, reason timeout).
@@ -203,10 +222,12 @@ struct DeviceService: Sendable {
                 guard let opening = try await writer.opening(alert: alert)?.parsed(),
                       now.millisecondsSinceEpoch - opening.time.millisecondsSinceEpoch > Int64(configuration.maximumAlertSeconds) * 1000 else { continue }
                 let next = try await ingestor.nextSequence(alert: alert)
-                _ = try await writer.append(EntryDraft(kind: .alertClosed, [
+                var draft = EntryDraft(kind: .alertClosed, [
                     ("alert", alert), ("closed-by", "server"), ("reason", "timeout"), ("closed-at", now.description),
                     ("last-seq", String(next == 0 ? 0 : next - 1)), ("statement-sig", "none"),
-                ]))
+                ])
+                draft.idempotency = .oncePerAlert
+                _ = try await writer.append(draft)
                 logger.info("alert closed by the server after its time limit", metadata: ["alert": "\(alert)"])
             }
         } catch {

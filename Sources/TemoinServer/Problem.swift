@@ -1,6 +1,39 @@
 import Foundation
 public import Hummingbird
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
 import TemoinCore
+
+/// The routes the service registers, so that a known path asked with another method is answered
+/// `405` with `Allow`, not `404`.
+public final class KnownRoutes: Sendable {
+    private let routes = NIOLockedValueBox<[(method: String, segments: [Substring])]>([])
+
+    init() {}
+
+    func learn(_ list: [(method: String, path: String)]) {
+        routes.withLockedValue { routes in
+            for (method, path) in list {
+                let segments = path.split(separator: "/")
+                if !routes.contains(where: { $0.method == method && $0.segments == segments }) {
+                    routes.append((method, segments))
+                }
+            }
+        }
+    }
+
+    /// The methods registered for a concrete path (`:name` segments match any one segment).
+    func methods(for path: String) -> [String] {
+        let asked = path.split(separator: "/")
+        return routes.withLockedValue { routes in
+            Set(routes.filter { route in
+                route.segments.count == asked.count
+                    && zip(route.segments, asked).allSatisfy { $0.hasPrefix(":") || $0.hasPrefix("{") || $0 == $1 }
+            }.map(\.method)).sorted()
+        }
+    }
+}
 
 /// An RFC 9457 problem document. `code` is Témoin's stable error code.
 struct Problem: Error, Encodable {
@@ -37,7 +70,10 @@ struct Problem: Error, Encodable {
         default: break
         }
         switch e.category {
-        case .usage, .unusableInput: return e.code.hasPrefix("wav.") || e.code.hasPrefix("audio.") ? .unprocessableContent : .badRequest
+        // The request was malformed (400), or well-formed but its content cannot be used (422):
+        // the same for every kind of audio, statement and field.
+        case .usage: return .badRequest
+        case .unusableInput: return .unprocessableContent
         case .environment: return .serviceUnavailable
         case .invalidEvidence: return .internalServerError
         }
@@ -54,7 +90,11 @@ struct Problem: Error, Encodable {
 
 /// Turns every error into a problem document; nothing else reaches the client.
 public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
-    public init() {}
+    let known: KnownRoutes
+
+    public init(known: KnownRoutes) {
+        self.known = known
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -66,6 +106,12 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 context.logger.error("request failed", metadata: ["code": "\(e.code)", "path": "\(request.uri.path)"])
             }
             return Problem(e).response
+        } catch let e as any HTTPResponseError where e.status == .notFound && !known.methods(for: request.uri.path).isEmpty {
+            let allowed = known.methods(for: request.uri.path)
+            var response = Problem(status: .methodNotAllowed, code: "http.method-not-allowed",
+                                   detail: "\(request.method.rawValue) is not allowed here; use \(allowed.joined(separator: " or "))").response
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
         } catch let e as any HTTPResponseError {
             let code: String
             switch e.status {
@@ -78,6 +124,12 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return Problem(status: e.status, code: code, detail: detail).response
         } catch is DecodingError {
             return Problem(status: .badRequest, code: "json.invalid", detail: "the JSON body is malformed or lacks a field").response
+        } catch is HTTPParserError {
+            // Broken framing (chunk sizes, line ends, a body shorter than its Content-Length): the
+            // client's fault, never a 5xx that a phone would retry as the server's.
+            return Problem(status: .badRequest, code: "http.malformed", detail: "the HTTP request is malformed or incomplete").response
+        } catch is ChannelError {
+            return Problem(status: .badRequest, code: "http.malformed", detail: "the HTTP request is malformed or incomplete").response
         } catch {
             context.logger.error("unexpected failure", metadata: ["error": "\(String(describing: type(of: error)))"])
             return Problem(status: .internalServerError, code: "internal", detail: "internal error").response

@@ -244,9 +244,16 @@ struct LimitsAndPublicAPITests {
         (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data([1, 2, 3]), headers: headers.merging(["Content-Type": "video/mp4"]) { $1 })
         #expect(status == 415)
         #expect(body.contains("\"type\":\"urn:temoin:problem:audio.unsupported-media\""))
+        // A flood of genuine, signed requests from the enrolled phone is limited (only verified
+        // devices are counted: forged requests are refused before, HostileClientTests).
+        let genuine = LiveServer.chunk(0)
+        let genuineSignature = Base64.encode(try s.phone.sign(DeviceStatement(
+            kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0, capturedAt: LiveServer.at(0), sha256: SHA256.hash(genuine)).bytes))
         var statuses = [Int]()
         for _ in 0..<6 {
-            (status, _) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(LiveServer.chunk(0)), headers: headers.merging(["Content-Type": "audio/wav"]) { $1 })
+            (status, _) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(genuine), headers: [
+                "Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": genuineSignature, "Content-Type": "audio/wav",
+            ])
             statuses.append(status)
         }
         #expect(statuses.contains(429))
