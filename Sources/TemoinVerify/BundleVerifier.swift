@@ -68,13 +68,16 @@ public struct BundleVerifier {
             fail("files", ".", "plus de \(BundleFolder.maximumItems) noms : dossier refusé", "more than \(BundleFolder.maximumItems) names: folder refused")
         }
         var present = Set<String>()
+        var sizes: [String: Int64] = [:]
         for item in items {
             guard let name = item.name else {
                 fail("files", item.display, "nom de fichier qui n'est pas de l'UTF-8 : le format ne le définit pas", "file name is not UTF-8: the format defines no such file")
                 continue
             }
             switch item.kind {
-            case .file: present.insert(name)
+            case .file(let size):
+                present.insert(name)
+                sizes[name] = size
             case .directory:
                 if !BundleLayout.folders.contains(name) {
                     fail("files", name, "dossier que le format ne définit pas", "folder the format does not define")
@@ -260,7 +263,15 @@ public struct BundleVerifier {
         // 11. Each file against the manifest, hashed once, in 1 MiB blocks.
         var hashed: [String: String] = [:]
         var mismatched = 0
+        // An original whose size is not its entry's fails without being read.
+        let originalSizes = Dictionary(originals.compactMap { o in o.entry.uint("original-size").map { (o.name, $0) } }, uniquingKeysWith: { a, _ in a })
         for (name, hash) in manifest.files.sorted(by: { $0.key < $1.key }) where present.contains(name) {
+            if let size = originalSizes[name], sizes[name].map(UInt64.init) != size {
+                fail("files", name, "taille différente de son entrée (\(sizes[name] ?? 0) octets, l'entrée dit \(size))",
+                     "size differs from its entry (\(sizes[name] ?? 0) bytes, the entry says \(size))")
+                mismatched += 1
+                continue
+            }
             let actual = entryBytes[name].map { SHA256.hash($0).hex } ?? bundle.sha256(name)?.hex
             if actual == hash {
                 hashed[name] = hash
@@ -301,7 +312,8 @@ public struct BundleVerifier {
 
         // 14. Originals and quarantined bytes against their entries.
         for (name, e) in originals {
-            let hash = hashed[name] ?? (present.contains(name) ? bundle.sha256(name)?.hex : nil)
+            let sizeOK = sizes[name].flatMap { size in e.uint("original-size").map { UInt64(size) == $0 } } ?? false
+            let hash = hashed[name] ?? (present.contains(name) && sizeOK ? bundle.sha256(name)?.hex : nil)
             var ok = hash == e["original-sha256"]
             if ok, e.kind == .chunkConflict {
                 ok = name.hasSuffix(".wav") == BundleLayout.looksLikeWAV(bundle.prefix(name, 4) ?? [])
