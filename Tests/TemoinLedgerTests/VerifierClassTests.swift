@@ -211,6 +211,18 @@ struct BundleProvenanceTests {
     }
 }
 
+/// Item 14: what the device did not sign is said, with what that leaves uncovered.
+struct UnsignedStatementTests {
+    @Test func statementsTheDeviceDidNotSignGetANote() async throws {
+        let (f, _, folder) = try await ExportTests.exported()
+        let report = try verify(folder, f)
+        #expect(report.passed)
+        let note = report.notes.first { $0.contains("not signed by the device") }
+        #expect(note?.contains("(alert.opened)") == true && note?.contains("(chunk.conflict)") == true, "\(report.notes)")
+        #expect(note?.contains("sans signature de l'appareil") == true)
+    }
+}
+
 /// Minimal DER editing for tests: enough to add what a CMS blob can carry unsigned.
 enum DER {
     static func length(_ n: Int) -> [UInt8] {
