@@ -172,7 +172,8 @@ public struct BundleVerifier {
         }
         let fingerprint = certificate?.sha256.hex
         let rotations = entries.filter { $0.value.kind == .keyRotated }
-        let rotation = rotations.first { $0.value["key-role"] == "export" && $0.value["key"] == fingerprint }
+        // A key.rotated entry pins the certificate only if it was recorded before the export.
+        let rotation = rotations.first { $0.value["key-role"] == "export" && $0.value["key"] == fingerprint && $0.key < manifest.exportEntry }
         let pinned = fingerprint != nil && (genesis?["export-cert-sha256"] == fingerprint || rotation != nil)
         record("certificate", "export-cert.pem", pinned,
                pinned ? "certificat d'export désigné par le journal (\(rotation.map { "entrée \($0.key)" } ?? "entrée 0"))" : "certificat d'export inconnu du journal",
