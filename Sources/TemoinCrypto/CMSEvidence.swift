@@ -19,6 +19,8 @@ extension CMS {
         /// Digest and signature algorithms of the signer (short names, e.g. `SHA256`, `ecdsa-with-SHA256`).
         public let digestAlgorithm: String
         public let signatureAlgorithm: String
+        /// The signingTime attribute, in seconds since 1970 (nil if absent or unreadable).
+        public let signingTime: Int64?
     }
 
     /// Verifies `signature` over `content` with `certificate` as the only trust anchor, judging the
@@ -48,12 +50,18 @@ extension CMS {
         let inspection = try inspect(cms)
 
         var signed = [String](), single = true, unsigned = 0, digest = "", algorithm = ""
+        var signingTime: Int64?
         if let infos = CMS_get0_SignerInfos(cms), OPENSSL_sk_num(infos) == 1, let raw = OPENSSL_sk_value(infos, 0) {
             let si = OpaquePointer(raw)
             for i in 0..<CMS_signed_get_attr_count(si) {
                 guard let attribute = CMS_signed_get_attr(si, i) else { continue }
-                signed.append(objectText(X509_ATTRIBUTE_get0_object(attribute)))
+                let oid = objectText(X509_ATTRIBUTE_get0_object(attribute))
+                signed.append(oid)
                 if X509_ATTRIBUTE_count(attribute) != 1 { single = false }
+                if oid == exportSignedAttributes[1], let value = X509_ATTRIBUTE_get0_type(attribute, 0),
+                   [V_ASN1_UTCTIME, V_ASN1_GENERALIZEDTIME].contains(ASN1_TYPE_get(value)) {
+                    signingTime = try? Certificate.seconds(UnsafePointer(value.pointee.value.utctime))
+                }
             }
             unsigned = Int(max(0, CMS_unsigned_get_attr_count(si)))
             var pdig: UnsafeMutablePointer<X509_ALGOR>?, psig: UnsafeMutablePointer<X509_ALGOR>?
@@ -62,7 +70,28 @@ extension CMS {
             algorithm = algorithmName(psig)
         }
         return (inspection, Structure(signedAttributes: signed, signedAttributesSingleValued: single, unsignedAttributeCount: unsigned,
-                                      isCanonicalDER: reencoded == signature, digestAlgorithm: digest, signatureAlgorithm: algorithm))
+                                      isCanonicalDER: reencoded == signature, digestAlgorithm: digest, signatureAlgorithm: algorithm,
+                                      signingTime: signingTime))
+    }
+
+    /// `sign(_:key:certificate:)` with a chosen signingTime (seconds since 1970): what an
+    /// insider re-signing a manifest later would make; used to test that the verifier bounds it.
+    public static func sign(_ content: [UInt8], key: P256PrivateKey, certificate: Certificate, signingTime: Int64) throws(TemoinError) -> [UInt8] {
+        let cert = try certificate.parsed()
+        defer { X509_free(cert) }
+        let flags = UInt32(CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP | CMS_PARTIAL)
+        guard let cms = CMS_sign(nil, nil, nil, nil, flags) else { throw OpenSSL.error("make the CMS signature") }
+        defer { CMS_ContentInfo_free(cms) }
+        guard let si = CMS_add1_signer(cms, cert, key.key.pointer, EVP_sha256(), flags) else { throw OpenSSL.error("add the CMS signer") }
+        guard let time = ASN1_TIME_set(nil, time_t(signingTime)) else { throw OpenSSL.error("set the signing time") }
+        defer { ASN1_TIME_free(time) }
+        try OpenSSL.check(CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, time.pointee.type, time, -1), "set the signing time")
+        return try OpenSSL.withBIO(content) { data throws(TemoinError) in
+            try OpenSSL.check(CMS_final(cms, data, nil, flags), "make the CMS signature")
+            return try OpenSSL.withWriteBIO { out throws(TemoinError) in
+                try OpenSSL.check(i2d_CMS_bio(out, cms), "encode the CMS signature")
+            }
+        }
     }
 
     static func inspect(_ cms: OpaquePointer) throws(TemoinError) -> Inspection {

@@ -197,15 +197,22 @@ public struct BundleVerifier {
                wrong.isEmpty ? "export entry matches the manifest" : "the manifest and the export entry disagree: \(wrong.joined(separator: ", "))")
 
         // 8. The signature of the manifest, judged at the time the log recorded the export.
+        // Its signingTime, which a lab reading the blob sees, must follow the export entry within a day.
         if let export, let certificate, let p7s = bundle.bytes("manifest.json.p7s", limit: Self.smallFileLimit),
            let (inspection, structure) = try? CMS.verify(p7s, content: manifestBytes, pinned: certificate,
                                                           atSecondsSinceEpoch: export.time.millisecondsSinceEpoch / 1000) {
+            let exportSeconds = export.time.millisecondsSinceEpoch / 1000
+            let timely = structure.signingTime.map { (exportSeconds...exportSeconds + 86_400).contains($0) } ?? false
             var attributes = structure.signedAttributes
             if attributes.last == CMS.algorithmProtectionAttribute { attributes.removeLast() }
             let exact = inspection.signerCount == 1 && inspection.certificates == [certificate] && inspection.isDetached
                 && inspection.contentTypeIsData && inspection.crlCount == 0 && structure.unsignedAttributeCount == 0
                 && attributes == CMS.exportSignedAttributes && structure.signedAttributesSingleValued && structure.isCanonicalDER
                 && structure.digestAlgorithm == "SHA256" && structure.signatureAlgorithm == "ecdsa-with-SHA256"
+            if exact && !timely {
+                fail("cms", "manifest.json.p7s", "heure de signature (signingTime) hors du jour qui suit l'entrée d'export",
+                     "signing time (signingTime) outside the day after the export entry")
+            }
             record("cms", "manifest.json.p7s", exact,
                    exact ? "signature CMS valide à la date de l'export, structure attendue" : "structure CMS inattendue (attributs, certificats ou encodage que rien ne signe)",
                    exact ? "CMS signature valid at the export's time, expected structure"

@@ -211,6 +211,24 @@ struct BundleProvenanceTests {
     }
 }
 
+/// The signing time a lab reads in the CMS blob is bounded by the export entry's time.
+struct SigningTimeTests {
+    @Test func aManifestReSignedDaysAfterTheExportFails() async throws {
+        let (f, _, folder) = try await ExportTests.exported()
+        let insider = try Insider(f)
+        let manifest = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json")))
+        let created = try JSONDecoder().decode(ExportManifest.self, from: Data(manifest)).created
+        let exportSeconds = Timestamp(rfc3339: created)!.millisecondsSinceEpoch / 1000
+        for (offset, passes) in [(Int64(60), true), (Int64(3 * 86_400), false), (Int64(-3600), false)] {
+            let p7s = try CMS.sign(manifest, key: insider.key, certificate: insider.certificate, signingTime: exportSeconds + offset)
+            try Data(p7s).write(to: URL(fileURLWithPath: folder + "/manifest.json.p7s"))
+            let report = try verify(folder, f)
+            #expect(report.passed == passes, "signed \(offset) s after the export: \(report.checks.filter { !$0.passed }.map(\.en))")
+            if !passes { #expect(report.failsNaming("manifest.json.p7s")) }
+        }
+    }
+}
+
 /// Item 14: what the device did not sign is said, with what that leaves uncovered.
 struct UnsignedStatementTests {
     @Test func statementsTheDeviceDidNotSignGetANote() async throws {
