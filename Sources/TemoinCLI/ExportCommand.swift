@@ -24,7 +24,7 @@ struct Export: AsyncParsableCommand {
         let exported = try await Exporter(directory: options.directory).export(
             alert: alert, to: out, requester: requester, reference: reference, writer: writer)
         Output.line("Export écrit / export written: \(exported.folder) (\(exported.files.count + 2) fichiers/files, entrée/entry \(exported.exportIndex))")
-        Output.line("Vérifier / verify: openssl cms -verify -binary -inform DER -in \(out)/manifest.json.p7s -content \(out)/manifest.json -CAfile \(out)/export-cert.pem -out /dev/null")
+        Output.line("Vérifier / verify: openssl cms -verify -binary -inform DER -partial_chain -in \(out)/manifest.json.p7s -content \(out)/manifest.json -CAfile \(out)/export-cert.pem -out /dev/null")
     }
 }
 

@@ -69,8 +69,9 @@ public struct Exporter {
         for (_, e) in all where e.kind == .audioChunk || e.kind == .chunkConflict {
             guard let seq = e.uint("seq"), let hash = e.hash("original-sha256") else { continue }
             let bytes = try directory.blobs.read(alert: alert, hash: hash)
-            let ext = Exporter.fileExtension(e["original-format"] ?? (Exporter.looksLikeWAV(bytes) ? "wav" : "raw"))
-            let name = e.kind == .audioChunk ? "originals/\(seq).\(ext)" : "originals/\(seq)-conflict-\(hash.hex.prefix(16)).\(ext)"
+            guard let name = e.kind == .audioChunk ? BundleLayout.original(e) : BundleLayout.conflict(e, looksLikeWAV: BundleLayout.looksLikeWAV(bytes)) else {
+                throw TemoinError(.invalidEvidence, code: "export.bad-entry", "entry \(seq) names no original")
+            }
             files[name] = bytes
         }
         files["recording.opus"] = try reader.recording(alert: alert).bytes
@@ -81,7 +82,7 @@ public struct Exporter {
         let deviceKey = try await writer.deviceKey(device: device)
         files["custody-report.html"] = Array(CustodyReport(origin: origin, alert: alert, requester: requester, reference: reference,
                                                            entries: parsed, checkpoint: checkpoint, deviceKey: deviceKey).html.utf8)
-        files["README.txt"] = Array(Exporter.readme(alert: alert, origin: origin).utf8)
+        files["README.txt"] = Array(BundleTexts.readme(alert: alert, origin: origin).utf8)
 
         let hashes = files.mapValues { SHA256.hash($0) }
         let manifest = ExportManifest(origin: origin, alert: alert, requester: requester, reference: reference,
@@ -104,7 +105,7 @@ public struct Exporter {
     }
 
     /// Installs an operator's own export key and certificate: checks they belong together and
-    /// allow signatures, records `key.rotated` (the certificate's SHA-256), then replaces the files.
+    /// allow signatures and are valid today, records `key.rotated` (the certificate's SHA-256), then replaces the files.
     public func useExportCertificate(keyPEM: [UInt8], certificatePEM: [UInt8], writer: LedgerWriter) async throws -> UInt64 {
         let key = try P256PrivateKey(pem: keyPEM)
         let certificate = try Certificate(pem: certificatePEM)
@@ -114,43 +115,19 @@ public struct Exporter {
         guard try certificate.allowsDigitalSignature else {
             throw TemoinError(.usage, code: "keys.no-signature-usage", "the certificate's keyUsage does not allow digital signatures")
         }
+        // A bundle's signature is judged at the time the log recorded the export: a certificate
+        // outside its validity period now would make every export signed with it fail.
+        let now = Int64(Date().timeIntervalSince1970)
+        let validity = try certificate.validity
+        guard validity.notBefore <= now else {
+            throw TemoinError(.usage, code: "keys.not-yet-valid", "the certificate is not valid yet (notBefore \(Timestamp(millisecondsSinceEpoch: validity.notBefore * 1000)))")
+        }
+        guard now <= validity.notAfter else {
+            throw TemoinError(.usage, code: "keys.expired", "the certificate has expired (notAfter \(Timestamp(millisecondsSinceEpoch: validity.notAfter * 1000)))")
+        }
         let appended = try await writer.append(EntryDraft(kind: .keyRotated, [("key-role", "export"), ("key", certificate.sha256.hex)]))
         try FileSystem.writeDurably(try key.pem, to: directory.exportKeyFile, replace: true)
         try FileSystem.writeDurably(try certificate.pem, to: directory.exportCertificateFile, mode: 0o644, replace: true)
         return appended.index
-    }
-
-    static func fileExtension(_ format: String) -> String {
-        switch format {
-        case "wav": return "wav"
-        case "ogg-opus": return "opus"
-        default: return "raw"
-        }
-    }
-
-    static func looksLikeWAV(_ b: [UInt8]) -> Bool { b.starts(with: Array("RIFF".utf8)) }
-
-    static func readme(alert: String, origin: String) -> String {
-        """
-        Témoin — export de l'alerte \(alert) (journal \(origin))
-        =====================================================================
-
-        Ce dossier est une preuve vérifiable hors ligne. Les fichiers originals/ sont les
-        enregistrements tels que reçus du téléphone : ce sont eux qui font foi.
-        recording.opus est un dérivé Opus avec perte, pour l'écoute (VLC, navigateur).
-        Pour vérifier : voir custody-report.html, et Docs/verifying.md de Témoin :
-          openssl cms -verify -binary -inform DER -in manifest.json.p7s -content manifest.json -CAfile export-cert.pem
-          temoin-verify . --log-key "$(cat log-key.txt)"   (la clé doit venir d'une source de confiance)
-        Toute modification, suppression ou ajout de fichier fait échouer la vérification.
-
-        Témoin — export of alert \(alert) (log \(origin))
-
-        This folder is evidence that can be checked offline. The files in originals/ are the
-        recordings as received from the phone: they are the evidence. recording.opus is a lossy
-        Opus derivative for listening (VLC, browsers). To verify: see custody-report.html and
-        Témoin's Docs/verifying.md (commands above; take the log key from a trusted source).
-        Changing, removing or adding any file makes verification fail.
-
-        """
     }
 }

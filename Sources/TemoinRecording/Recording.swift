@@ -144,15 +144,8 @@ public struct Recording: Sendable {
             trueSamples += (Int64(c.durationMicroseconds) * 48 + 500) / 1000
             previous = c
         }
-        let tags = [
-            "TEMOIN_LOG=\(origin)",
-            "TEMOIN_ALERT=\(alert)",
-            "TEMOIN_FIRST_SEQ=\(first.seq)",
-            "TEMOIN_LAST_SEQ=\(chunks.last!.seq)",
-            "TEMOIN_CAPTURE_START=\(first.captureStart)",
-            "TEMOIN_MISSING=\(missing.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))",
-            "COMMENT=Dérivé Opus avec perte ; les originaux font foi. / Lossy Opus derivative; the originals are the evidence.",
-        ]
+        let tags = Recording.comments(origin: origin, alert: alert, firstSeq: first.seq, lastSeq: chunks.last!.seq,
+                                      captureStart: first.captureStart, missing: missing)
         let header = OggOpus.Header(inputRate: stream.inputRate, preSkip: stream.preSkip, vendor: first.library, comments: tags)
         let decodable = packets.reduce(Int64(0)) { $0 + Int64(OpusPacket.sampleCount($1) ?? 0) }
         let finalGranule = min(decodable, trueSamples + Int64(stream.preSkip))

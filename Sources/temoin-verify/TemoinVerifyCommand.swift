@@ -12,7 +12,13 @@ import Glibc
 struct TemoinVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "temoin-verify",
-        abstract: "Vérifie un export Témoin hors ligne / verify a Témoin export bundle offline.")
+        abstract: "Vérifie un export Témoin hors ligne / verify a Témoin export bundle offline.",
+        discussion: """
+        Code de sortie : 0 export valide, 1 export invalide ou modifié, 2 entrée inutilisable (pas un export, clé illisible). \
+        La clé du journal doit venir d'une source de confiance, pas du dossier (Docs/verifying.md).
+        Exit code: 0 valid bundle, 1 invalid or tampered bundle, 2 unusable input (not a bundle, unreadable key). \
+        The log key must come from a trusted source, not from the folder (Docs/verifying.md).
+        """)
 
     @Argument(help: "Dossier de l'export / the bundle folder.") var folder: String?
     @Option(help: "Une entrée seule (avec --proof) / a lone entry file, checked with --proof.") var entry: String?
@@ -23,7 +29,11 @@ struct TemoinVerifyCommand: ParsableCommand {
 
     static func main() {
         do {
-            let command = try parseAsRoot() as! TemoinVerifyCommand
+            // `--help` parses to argument-parser's own help command, not to this one.
+            guard let command = try parseAsRoot() as? TemoinVerifyCommand else {
+                print(helpMessage())
+                Glibc.exit(0)
+            }
             Glibc.exit(try command.verify())
         } catch let e as TemoinError {
             FileHandle.standardError.write(Data("erreur / error: \(e)\n".utf8))
@@ -40,14 +50,16 @@ struct TemoinVerifyCommand: ParsableCommand {
 
     func verify() throws -> Int32 {
         var text = logKey
-        if FileManager.default.fileExists(atPath: logKey), let data = FileManager.default.contents(atPath: logKey) {
+        if FileManager.default.fileExists(atPath: logKey), let data = Self.read(logKey, limit: 4096) {
             text = String(decoding: data, as: UTF8.self)
         }
         let key = try VerifierKey(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))
         if entry != nil || proof != nil {
             return try verifyLoneProof(key: key)
         }
-        guard let folder else { throw ValidationError("give a bundle FOLDER, or --entry and --proof") }
+        guard let folder else {
+            throw TemoinError(.usage, code: "verify.no-folder", "donnez un DOSSIER d'export, ou --entry et --proof / give a bundle FOLDER, or --entry and --proof")
+        }
         var verifier = BundleVerifier(folder: folder, trustedKey: key)
         let report = try verifier.run()
         if json {
@@ -66,20 +78,42 @@ struct TemoinVerifyCommand: ParsableCommand {
         return report.passed ? 0 : 1
     }
 
-    /// One entry and its tlog-proof: the checkpoint's signature, then the inclusion.
+    /// One entry and its tlog-proof: the checkpoint's signature, then the inclusion. What it
+    /// proves: these entry bytes are at this index of the log the key signs; nothing about files.
     func verifyLoneProof(key: VerifierKey) throws -> Int32 {
-        guard let entry, let proof, let entryBytes = FileManager.default.contents(atPath: entry),
-              let proofBytes = FileManager.default.contents(atPath: proof) else {
-            throw TemoinError(.usage, code: "verify.no-input", "--entry and --proof name two readable files")
+        guard let entry, let proof, let entryBytes = Self.read(entry, limit: Entry.maximumSize),
+              let proofBytes = Self.read(proof, limit: 1 << 16) else {
+            throw TemoinError(.usage, code: "verify.no-input",
+                              "--entry et --proof nomment deux fichiers lisibles (entrée de 16 Kio au plus) / --entry and --proof name two readable files (an entry is at most 16 KiB)")
         }
-        let parsed = try TlogProof(parsing: [UInt8](proofBytes))
-        do {
-            try parsed.verify(entry: [UInt8](entryBytes), key: key, hasher: SHA256.merkle, ed25519: Ed25519())
-            print("RÉUSSI / PASS  entrée \(parsed.index) incluse dans le journal \(key.name) de taille \(parsed.checkpoint.checkpoint.size) / entry \(parsed.index) is in log \(key.name) of size \(parsed.checkpoint.checkpoint.size)")
-            return 0
-        } catch {
-            print("ÉCHEC / FAIL  \(error.reason)")
+        let parsed = try TlogProof(parsing: proofBytes)
+        let origin = parsed.checkpoint.checkpoint.origin
+        let size = parsed.checkpoint.checkpoint.size
+        guard origin == key.name else {
+            print("ÉCHEC / FAIL  la preuve vient du journal « \(origin) », la clé donnée est celle du journal « \(key.name) » / the proof comes from log \"\(origin)\" but the key given is log \"\(key.name)\"'s")
             return 1
         }
+        do {
+            try parsed.checkpoint.verify(key: key, using: Ed25519())
+        } catch {
+            print("ÉCHEC / FAIL  le point de contrôle de la preuve n'est pas signé par la clé donnée / the proof's checkpoint is not signed by the key given")
+            return 1
+        }
+        do {
+            try parsed.verify(entry: entryBytes, key: key, hasher: SHA256.merkle, ed25519: Ed25519())
+            print("RÉUSSI / PASS  entrée \(parsed.index) incluse dans le journal \(key.name) de taille \(size) / entry \(parsed.index) is in log \(key.name) of size \(size)")
+            return 0
+        } catch {
+            print("ÉCHEC / FAIL  ces octets ne sont pas l'entrée \(parsed.index) du journal \(key.name) de taille \(size) / these bytes are not entry \(parsed.index) of log \(key.name) of size \(size)")
+            return 1
+        }
+    }
+
+    /// A regular file read whole, at most `limit` bytes; nil if absent, unreadable or larger.
+    static func read(_ path: String, limit: Int) -> [UInt8]? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: limit + 1), data.count <= limit else { return nil }
+        return [UInt8](data)
     }
 }

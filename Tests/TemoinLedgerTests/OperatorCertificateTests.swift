@@ -71,4 +71,85 @@ struct OperatorCertificateTests {
         }
         #expect(await w.size == 2)
     }
+
+    static func run(_ arguments: [String], in dir: URL) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = arguments
+        p.currentDirectoryURL = dir
+        p.standardOutput = Pipe()
+        p.standardError = Pipe()
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    /// One alert with one chunk, exported with whatever export certificate is installed.
+    static func export(_ f: LedgerFixture, _ w: LedgerWriter) async throws -> String {
+        _ = try await f.open(AudioIngestTests.alert, on: w)
+        _ = try await AudioIngestor(writer: w).ingest(AudioIngestTests().upload(0))
+        let folder = f.root.appendingPathComponent("bundle").path
+        _ = try await Exporter(directory: f.directory).export(alert: AudioIngestTests.alert, to: folder, requester: "OPJ", reference: "PV 1", writer: w)
+        return folder
+    }
+
+    /// Signatures are judged when the log recorded the export: a certificate that has since
+    /// expired still proves the bundle (DESIGN §4), though OpenSSL at today's date refuses it.
+    @Test func aBundleStillVerifiesAfterItsCertificateHasExpired() async throws {
+        let f = try await LedgerFixture()
+        let now = Int64(Date().timeIntervalSince1970)
+        // The log's clock stands still at `now`, so the export is recorded inside the validity period however slow the machine.
+        let w = try LedgerWriter(directory: f.directory, clock: { Timestamp(millisecondsSinceEpoch: now * 1000) })
+        let key = try P256PrivateKey.generate()
+        let certificate = try Certificate.selfSigned(key: key, commonName: "Short-lived exports", notBefore: now - 3600, notAfter: now + 5)
+        _ = try await Exporter(directory: f.directory).useExportCertificate(keyPEM: key.pem, certificatePEM: certificate.pem, writer: w)
+        let folder = try await Self.export(f, w)
+        while Int64(Date().timeIntervalSince1970) <= now + 6 { try await Task.sleep(for: .milliseconds(200)) }
+        #expect(try !certificate.isValid(atSecondsSinceEpoch: Int64(Date().timeIntervalSince1970)))
+        let report = try verify(folder, f)
+        #expect(report.passed, "\(report.checks.filter { !$0.passed })")
+        let dir = URL(fileURLWithPath: folder)
+        let command = ["cms", "-verify", "-binary", "-inform", "DER", "-in", "manifest.json.p7s", "-content", "manifest.json",
+                       "-CAfile", "export-cert.pem", "-out", "/dev/null"]
+        #expect(try Self.run(command, in: dir) != 0, "today's clock refuses the expired certificate")
+        #expect(try Self.run(command + ["-attime", String(now)], in: dir) == 0, "the export's time accepts it")
+    }
+
+    /// A certificate issued by the operator's CA is trusted by the fingerprint the log pins, with no CA store.
+    @Test func aCertificateIssuedByACAVerifiesByItsPinnedFingerprint() async throws {
+        let f = try await LedgerFixture()
+        let w = try f.writer()
+        let dir = f.root.appendingPathComponent("ca")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Data("keyUsage=critical,digitalSignature,nonRepudiation\nbasicConstraints=critical,CA:FALSE\n".utf8).write(to: dir.appendingPathComponent("ext"))
+        for command in [
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3650", "-subj", "/O=Association/CN=Root CA",
+             "-keyout", "ca.key", "-out", "ca.pem"],
+            ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/O=Association/CN=Exports",
+             "-keyout", "k.pem", "-out", "c.csr"],
+            ["x509", "-req", "-in", "c.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365", "-extfile", "ext", "-out", "c.pem"],
+        ] {
+            #expect(try Self.run(command, in: dir) == 0, "\(command)")
+        }
+        let keyPEM = try [UInt8](Data(contentsOf: dir.appendingPathComponent("k.pem")))
+        let certPEM = try [UInt8](Data(contentsOf: dir.appendingPathComponent("c.pem")))
+        _ = try await Exporter(directory: f.directory).useExportCertificate(keyPEM: keyPEM, certificatePEM: certPEM, writer: w)
+        let folder = try await Self.export(f, w)
+        let report = try verify(folder, f)
+        #expect(report.passed, "\(report.checks.filter { !$0.passed })")
+    }
+
+    @Test func anExpiredOrNotYetValidCertificateIsNotInstalled() async throws {
+        let f = try await LedgerFixture()
+        let w = try f.writer()
+        let key = try P256PrivateKey.generate()
+        let now = Int64(Date().timeIntervalSince1970)
+        for (notBefore, notAfter, code) in [(now - 7200, now - 3600, "keys.expired"), (now + 3600, now + 7200, "keys.not-yet-valid")] {
+            let certificate = try Certificate.selfSigned(key: key, commonName: "Exports", notBefore: notBefore, notAfter: notAfter)
+            await #expect { _ = try await Exporter(directory: f.directory).useExportCertificate(keyPEM: key.pem, certificatePEM: certificate.pem, writer: w) } throws: {
+                ($0 as? TemoinError)?.code == code
+            }
+        }
+        #expect(await w.size == 2, "nothing was recorded")
+    }
 }

@@ -1,9 +1,12 @@
-import TemoinCore
+public import TemoinCore
 import TemoinCrypto
 
 /// custody-report.html: the chain of custody of one alert for people (French first, English too),
 /// made only from ledger entries. Device signatures are checked here against the enrolled key.
-struct CustodyReport {
+/// Rendered deterministically: `temoin export` writes it, `temoin-verify` renders it again from the
+/// verified entries and requires the bundle's bytes to be identical (what a court reads is proven).
+/// Its text is part of format `temoin-export/v1`: changing it needs a new format version.
+public struct CustodyReport {
     let origin: String
     let alert: String
     let requester: String
@@ -12,7 +15,7 @@ struct CustodyReport {
     let checkpoint: SignedCheckpoint
     var deviceKey: [UInt8]?
 
-    init(origin: String, alert: String, requester: String, reference: String, entries: [(UInt64, Entry)],
+    public init(origin: String, alert: String, requester: String, reference: String, entries: [(UInt64, Entry)],
          checkpoint: SignedCheckpoint, deviceKey: [UInt8]? = nil) {
         self.origin = origin
         self.alert = alert
@@ -66,7 +69,7 @@ struct CustodyReport {
         }
     }
 
-    var html: String {
+    public var html: String {
         var rows = ""
         for (index, e) in entries {
             let (what, detail) = describe(e)
