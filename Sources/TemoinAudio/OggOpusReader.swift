@@ -40,6 +40,7 @@ public enum OggOpusReader {
         bytes.withUnsafeBytes { buffer.update(from: $0.bindMemory(to: CChar.self).baseAddress!, count: bytes.count) }
         ogg_sync_wrote(sync, bytes.count)
 
+        let maximumPackets = maximumMicroseconds == .max ? Int.max : Int(min(maximumMicroseconds / 2500, 1 << 30)) + 2
         var serial: UInt32?
         var streamReady = false
         defer { if streamReady { ogg_stream_clear(stream) } }
@@ -75,6 +76,11 @@ public enum OggOpusReader {
                 // A later chunk starts mid-stream: a hole before its first page is expected.
                 if p < 0 && pagesIn == 1 { continue }
                 guard p > 0 else { throw .malformed("ogg.gap", "pages are missing inside the chunk") }
+                // Every Opus packet lasts at least 2.5 ms: more packets than the longest chunk could
+                // hold is refused while demuxing, before a copy per tiny packet adds up.
+                guard packets.count < maximumPackets else {
+                    throw .malformed("audio.too-long", "the chunk holds more Opus packets than \(maximumMicroseconds / 1000) ms of audio")
+                }
                 packets.append(Array(UnsafeBufferPointer(start: packet.packet, count: packet.bytes)))
             }
         }

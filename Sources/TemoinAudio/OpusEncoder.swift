@@ -10,51 +10,21 @@ extension OpusSettings {
 }
 
 
-/// Where libopus is mapped in this process. An encoder state holds pointers to libopus's static
-/// tables (the CELT mode, SILK codebooks), which another process maps elsewhere (ASLR).
-public struct LibraryMapping: Sendable, Hashable {
-    public let start: UInt64
-    public let end: UInt64
-
-    public init(start: UInt64, end: UInt64) {
-        self.start = start
-        self.end = end
-    }
-
-    /// Read from /proc/self/maps: the lowest start and highest end of the mappings of libopus.
-    public static let current: LibraryMapping? = {
-        // /proc files report a size of 0: read to the end rather than by size.
-        guard let data = FileHandle(forReadingAtPath: "/proc/self/maps")?.readDataToEndOfFile() else { return nil }
-        let text = String(decoding: data, as: UTF8.self)
-        var start = UInt64.max, end: UInt64 = 0
-        for line in text.split(separator: "\n") where line.contains("/libopus.so") {
-            let range = line.split(separator: " ")[0].split(separator: "-")
-            guard range.count == 2, let a = UInt64(range[0], radix: 16), let b = UInt64(range[1], radix: 16) else { continue }
-            start = min(start, a)
-            end = max(end, b)
-        }
-        return end > start ? LibraryMapping(start: start, end: end) : nil
-    }()
-
-    func contains(_ word: UInt64) -> Bool { word >= start && word < end }
-}
-
-/// An encoder's whole state and where libopus was mapped when it was taken.
+/// An encoder's whole state, to put it back *in this process* after a failed commit. A libopus
+/// state holds pointers to libopus's static tables: it is never stored, nor restored in another
+/// process (DESIGN §3). After a restart, an alert's stream resumes from a fresh encoder primed with
+/// the end of the previous chunk's audio (`prime(_:)`), read from the ledger.
 public struct EncoderSnapshot: Sendable, Equatable {
     public let state: [UInt8]
-    public let mapping: LibraryMapping?
 
-    public init(state: [UInt8], mapping: LibraryMapping?) {
+    public init(state: [UInt8]) {
         self.state = state
-        self.mapping = mapping
     }
 }
 
-/// One libopus encoder whose whole state lives in memory we own, so it can be snapshotted and
-/// restored byte for byte. libopus states hold no pointer into themselves, but they do hold
-/// pointers to libopus's static tables: restoring in another process relocates those words by
-/// the difference between the two mappings of libopus, and checks the result against a fresh
-/// encoder's pointer words. Not thread-safe: one alert's pipeline owns it.
+/// One libopus encoder whose whole state lives in memory we own, so that it can be copied within
+/// this process (a failed commit puts it back as it was). Not thread-safe: one alert's pipeline
+/// owns it.
 public final class OpusEncoderState {
     public let settings: OpusSettings
     private let size: Int
@@ -80,53 +50,32 @@ public final class OpusEncoderState {
         precondition(Int(lookahead) * 48000 / settings.sampleRate == OpusSettings.preSkip, "libopus VOIP lookahead changed")
     }
 
-    /// Restores an encoder from `snapshot` (taken from an encoder with the same settings and
-    /// library, in this process or another). Throws if the state cannot be safely relocated.
+    /// An encoder restored from a snapshot taken in this process from an encoder with the same settings.
     public init(settings: OpusSettings, snapshot: EncoderSnapshot) throws(TemoinError) {
         let fresh = try OpusEncoderState(settings: settings)
         guard snapshot.state.count == fresh.size else {
             throw TemoinError(.environment, code: "opus.bad-snapshot",
                               "the encoder snapshot does not fit this libopus (\(snapshot.state.count) bytes, expected \(fresh.size))")
         }
-        var state = snapshot.state
-        let here = LibraryMapping.current
-        if snapshot.mapping != here {
-            guard let from = snapshot.mapping, let to = here, from.end - from.start == to.end - to.start else {
-                throw TemoinError(.environment, code: "opus.snapshot-elsewhere", "the encoder snapshot was taken with libopus mapped differently")
-            }
-            state.withUnsafeMutableBytes { s in
-                for offset in stride(from: 0, to: s.count - 7, by: 8) {
-                    let word = s.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                    if from.contains(word) {
-                        s.storeBytes(of: word - from.start + to.start, toByteOffset: offset, as: UInt64.self)
-                    }
-                }
-            }
-            let template = fresh.snapshot.state
-            // Every pointer a fresh encoder holds must now be a pointer into this libopus too.
-            let valid = template.withUnsafeBytes { t in
-                state.withUnsafeBytes { s in
-                    stride(from: 0, to: t.count - 7, by: 8).allSatisfy { offset in
-                        !to.contains(t.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-                            || to.contains(s.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-                    }
-                }
-            }
-            guard valid else {
-                throw TemoinError(.environment, code: "opus.snapshot-elsewhere", "the encoder snapshot cannot be relocated safely")
-            }
-        }
         self.settings = settings
         size = fresh.size
         memory = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
-        state.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: size) }
+        snapshot.state.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: size) }
     }
 
     deinit { memory.deallocate() }
 
-    /// The whole encoder state, to resume exactly where it stopped.
+    /// The whole encoder state, to put back in this process.
     public var snapshot: EncoderSnapshot {
-        EncoderSnapshot(state: Array(UnsafeRawBufferPointer(start: memory, count: size)), mapping: LibraryMapping.current)
+        EncoderSnapshot(state: Array(UnsafeRawBufferPointer(start: memory, count: size)))
+    }
+
+    /// Feeds audio that was already encoded (the end of the previous chunk, at the encoder rate
+    /// and with the same frame alignment) and drops the packets: the encoder's look-ahead,
+    /// prediction and rate control take on the state they had, so the next chunk joins without
+    /// a click.
+    public func prime(_ samples: [Float]) throws(TemoinError) {
+        _ = try encode(samples)
     }
 
     /// Encodes `samples` (mono, at the encoder rate) as 20 ms packets; a final partial frame is

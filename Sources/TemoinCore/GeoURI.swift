@@ -56,7 +56,7 @@ public struct GeoURI: Sendable, Equatable {
                 guard value?.lowercased() == "wgs84" else { throw bad("the only coordinate reference system is wgs84") }
             case "u":
                 guard position == 0 || (position == 1 && seen.contains("crs")) else { throw bad("u comes right after the coordinates (or crs)") }
-                guard let value, let v = GeoURI.number(value), v >= 0 else { throw bad("u is a non-negative number of metres") }
+                guard let value, !value.hasPrefix("-"), let v = GeoURI.number(value) else { throw bad("u is a non-negative number of metres") }
                 u = v
             default:
                 if let value {

@@ -197,7 +197,11 @@ actor AlertEncoder {
         }
     }
 
+    /// Read under the alert's lock, like every use of `next`: `load()` suspends, and two loads
+    /// interleaved with an upload could move `next` back and record a false `chunk.missing`.
     func nextSequence() async throws -> UInt64 {
+        await acquire()
+        defer { release() }
         try await load()
         return next
     }
@@ -239,7 +243,7 @@ actor AlertEncoder {
         if chunk.seq < next {
             // Late: after it was recorded missing. Encoded on its own, the stream's state untouched.
             let settings = try encoder?.settings ?? OpusSettings(inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity)
-            return .appended(try await encodeAndAppend(chunk, audio: audio, encoder: OpusEncoderState(settings: settings), saveState: false))
+            return .appended(try await encodeAndAppend(chunk, audio: audio, encoder: OpusEncoderState(settings: settings)))
         }
         if let ogg, let kept = try await keepPhoneStream(chunk, ogg: ogg) {
             next = chunk.seq + 1
@@ -249,7 +253,7 @@ actor AlertEncoder {
             inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity))
         let before = encoder.snapshot
         do {
-            let appended = try await encodeAndAppend(chunk, audio: audio, encoder: encoder, saveState: true)
+            let appended = try await encodeAndAppend(chunk, audio: audio, encoder: encoder)
             self.encoder = encoder
             next = chunk.seq + 1
             return .appended(appended)
@@ -327,7 +331,7 @@ actor AlertEncoder {
     }
 
     private func encodeAndAppend(_ chunk: ChunkUpload, audio: (samples: [Float], rate: Int, durationMicroseconds: UInt64),
-                                 encoder: OpusEncoderState, saveState: Bool) async throws -> Appended {
+                                 encoder: OpusEncoderState) async throws -> Appended {
         let settings = encoder.settings
         var samples = try Resampler.resample(audio.samples, from: audio.rate, to: settings.sampleRate)
         if chunk.isFinal {
@@ -337,7 +341,7 @@ actor AlertEncoder {
         let stream = OpusPacketStream.encode(packets)
         let originalHash = try blobs.put(alert: chunk.alert, bytes: chunk.original)
         let opusHash = try blobs.put(alert: chunk.alert, bytes: stream)
-        var draft = EntryDraft(kind: .audioChunk, [
+        let draft = EntryDraft(kind: .audioChunk, [
             ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
             ("duration-us", String(audio.durationMicroseconds)), ("original-format", chunk.format.token),
             ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
@@ -346,43 +350,97 @@ actor AlertEncoder {
             ("codec", settings.codecDescription), ("codec-library", OpusSettings.libraryVersion),
             ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
         ])
-        if saveState {
-            draft.codecState = CodecStateSnapshot(alert: chunk.alert, seq: chunk.seq, codec: settings.codecDescription,
-                                                  library: OpusSettings.libraryVersion, snapshot: encoder.snapshot)
-        }
         return try await writer.append(draft)
     }
 
-    /// Restores the encoder saved with the alert's last committed chunk, once; the next sequence
-    /// number also accounts for chunks recorded missing.
+    /// Rebuilds the alert's state from the ledger, once: the next sequence number (chunks and
+    /// chunks recorded missing), and the stream to continue. A phone's stream kept as sent goes on
+    /// if the last chunk was part of it; otherwise a fresh encoder is primed with the end of the
+    /// last chunk's audio, read from its original and checked against its entry's hash.
     private func load() async throws {
         guard !loaded else { return }
-        if let saved = try await writer.codecState(alert: alert) {
-            let settings = try OpusSettings(codecDescription: saved.codec)
-            if saved.library == OpusSettings.libraryVersion,
-               let restored = try? OpusEncoderState(settings: settings, snapshot: saved.snapshot) {
-                encoder = restored
-            } else {
-                // Another libopus build, or a state that cannot be relocated safely: continue with
-                // a fresh encoder (a short transient in the recording; the originals are untouched).
-                encoder = try OpusEncoderState(settings: settings)
-            }
-            next = saved.seq + 1
-        }
         var lastChunk: Entry?
+        var chunks: [UInt64: Entry] = [:]
         for (_, e) in try await writer.alertEntries(alert) {
             if e.kind == .chunkMissing, let last = e.uint("last-seq"), last + 1 > next { next = last + 1 }
-            if e.kind == .audioChunk, let seq = e.uint("seq"), seq + 1 > next {
-                next = seq + 1
-                lastChunk = e
+            if e.kind == .audioChunk, let seq = e.uint("seq") {
+                chunks[seq] = e
+                if seq + 1 > next {
+                    next = seq + 1
+                    lastChunk = e
+                }
             }
         }
-        // A phone stream kept as sent continues if the last chunk was part of it.
-        if let e = lastChunk, let codec = e["codec"], let stream = try? PhoneStream(codecDescription: codec),
-           let original = try? blobs.read(alert: alert, hash: e.hash("original-sha256")!),
-           let ogg = try? OggOpusReader.decode(original), let seq = e.uint("seq") {
-            phone = (stream, e["codec-library"] ?? "phone", ogg.lastPageSequence + 1, seq)
+        if let e = lastChunk, let codec = e["codec"], let seq = e.uint("seq") {
+            if let stream = try? PhoneStream(codecDescription: codec),
+               let original = try? verifiedOriginal(e), let ogg = try? OggOpusReader.decode(original) {
+                phone = (stream, e["codec-library"] ?? "phone", ogg.lastPageSequence + 1, seq)
+            } else if let settings = try? OpusSettings(codecDescription: codec) {
+                let fresh = try OpusEncoderState(settings: settings)
+                // Without the audio (erased, damaged), the stream goes on unprimed: a short
+                // transient in the derivative; the originals, the evidence, are untouched.
+                if let tail = try? primingAudio(endingAt: seq, chunks: chunks, settings: settings) { try fresh.prime(tail) }
+                encoder = fresh
+            }
         }
         loaded = true
+    }
+
+    /// Frames of the preceding audio (5 s) a fresh encoder is primed with after a restart. Measured
+    /// (`AudioIngestTests`): 0.5 s leaves the next second 1.3–1.5 times too loud, as libopus's
+    /// slow adaptations (noise and gain estimates) start from scratch; 1 s, 1.1–1.2 times.
+    static let primingFrames = 250
+
+    /// The audio the encoder saw last: the chunks before `seq` (contiguous sequence numbers, with
+    /// the same codec), each padded to whole frames as `encodeAndAppend` gave it, up to
+    /// `primingFrames` frames.
+    private func primingAudio(endingAt seq: UInt64, chunks: [UInt64: Entry], settings: OpusSettings) throws -> [Float] {
+        let wanted = Self.primingFrames * settings.frameSize
+        var parts = [[Float]]()
+        var total = 0
+        var cursor = seq
+        while total < wanted, let e = chunks[cursor], e["codec"] == settings.codecDescription {
+            let audio = try primingAudio(e, settings: settings)
+            parts.append(audio)
+            total += audio.count
+            guard cursor > 0 else { break }
+            cursor -= 1
+        }
+        guard !parts.isEmpty else { throw TemoinError(.unusableInput, code: "audio.empty", "nothing to prime with") }
+        return Array(parts.reversed().joined().suffix(wanted))
+    }
+
+    /// The original bytes of a chunk, only if they still hash to what its entry says.
+    private func verifiedOriginal(_ e: Entry) throws -> [UInt8] {
+        guard let hash = e.hash("original-sha256") else { throw TemoinError(.invalidEvidence, code: "entry.missing-field", "no original-sha256") }
+        let bytes = try blobs.read(alert: alert, hash: hash)
+        guard SHA256.hash(bytes) == hash else {
+            throw TemoinError(.invalidEvidence, code: "blob.mismatch", "the original of chunk \(e["seq"] ?? "?") does not match its entry")
+        }
+        return bytes
+    }
+
+    /// What the encoder saw of chunk `e`: its audio resampled to the encoder rate and padded to
+    /// whole frames, as `encodeAndAppend` gave it.
+    private func primingAudio(_ e: Entry, settings: OpusSettings) throws -> [Float] {
+        let bytes = try verifiedOriginal(e)
+        let format: OriginalFormat
+        switch e["original-format"] {
+        case "wav": format = .wav
+        case "ogg-opus": format = .oggOpus
+        case let token? where token == "l16" || token == "s16le":
+            // Raw PCM keeps no header: its channels follow from its size, duration and rate.
+            let rate = settings.inputRate
+            let frames = (e.uint("duration-us") ?? 0) * UInt64(rate) / 1_000_000
+            let channels = frames > 0 ? Int((UInt64(bytes.count) / 2 + frames / 2) / frames) : 1
+            format = .l16(sampleRate: rate, channels: min(2, max(1, channels)), bigEndian: token == "l16")
+        default:
+            throw TemoinError(.unusableInput, code: "audio.unknown-format", "unknown original format")
+        }
+        let audio = try format.decode(bytes, maximumMicroseconds: limits.maximumChunkMicroseconds)
+        var samples = try Resampler.resample(audio.samples, from: audio.rate, to: settings.sampleRate)
+        let frame = settings.frameSize
+        samples += repeatElement(0, count: (frame - samples.count % frame) % frame)
+        return samples
     }
 }

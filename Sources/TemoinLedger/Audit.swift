@@ -88,7 +88,7 @@ struct AuditPass {
 
     mutating func run() throws(TemoinError) {
         let sizes = try store.db.statement("SELECT size FROM checkpoints ORDER BY size")
-        while try sizes.step() { checkpointSizes.insert(UInt64(sizes.int(0))) }
+        while try sizes.step() { checkpointSizes.insert(try sizes.count(0)) }
         try auditEntriesAndNodes()
         try auditNodeCount()
         for (alert, p) in missingBlobs where !erased.contains(alert) { report.problems.append(p) }
@@ -101,7 +101,7 @@ struct AuditPass {
         let nodeQuery = try store.db.statement("SELECT hash FROM nodes WHERE level = ? AND idx = ? -- audit")
         var expected: UInt64 = 0
         while try rows.step() {
-            let index = UInt64(rows.int(0))
+            let index = try rows.count(0)
             let place = "entry \(index)"
             if index != expected {
                 problem(place, "entries \(expected)…\(index - 1) are missing")
@@ -243,7 +243,7 @@ struct AuditPass {
     mutating func auditNodeCount() throws(TemoinError) {
         let s = try store.db.statement("SELECT COUNT(*) FROM nodes")
         _ = try s.step()
-        let stored = UInt64(s.int(0))
+        let stored = try s.count(0)
         if stored != report.nodes {
             problem("nodes", "\(stored) stored nodes where the entries give \(report.nodes)")
         }
@@ -255,7 +255,7 @@ struct AuditPass {
         var last: UInt64 = 0
         while try rows.step() {
             report.checkpoints += 1
-            let size = UInt64(rows.int(0))
+            let size = try rows.count(0)
             last = size
             let place = "checkpoint \(size)"
             guard let signed = try? SignedCheckpoint(parsing: rows.blob(2)) else {

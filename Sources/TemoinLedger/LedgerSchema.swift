@@ -77,6 +77,13 @@ enum LedgerSchema {
         ALTER TABLE codec_states ADD COLUMN library_start INTEGER;
         ALTER TABLE codec_states ADD COLUMN library_end INTEGER;
         """,
+        // 5: encoder states are no longer kept. A row could be changed by whoever can write the
+        // database, unseen by the audit (it is not evidence), and silently spoil every later
+        // chunk of its alert; and a libopus state restored in another process or build can crash
+        // or mis-encode. A restart now primes a fresh encoder from the ledger's own audio.
+        """
+        DROP TABLE codec_states;
+        """,
     ]
 
     /// Sets and reads back the pragmas the ledger's guarantees depend on; refuses to run otherwise.

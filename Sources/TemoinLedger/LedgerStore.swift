@@ -33,7 +33,7 @@ final class LedgerStore {
         let s = try db.statement("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")
         defer { s.reset() }
         _ = try s.step()
-        return UInt64(s.int(0))
+        return try s.count(0)
     }
 
     func entry(at index: UInt64) throws(TemoinError) -> StoredEntry? {
@@ -122,7 +122,7 @@ final class LedgerStore {
         let s = try db.statement("SELECT idx FROM entries WHERE subject = ? AND kind = ? ORDER BY idx LIMIT 1")
             .bind(.text(key), .text(EntryKind.keyRotated.rawValue))
         defer { s.reset() }
-        return try s.step() ? UInt64(s.int(0)) : nil
+        return try s.step() ? s.count(0) : nil
     }
 
     func openAlerts() throws(TemoinError) -> [String] {
@@ -141,26 +141,15 @@ final class LedgerStore {
         let s = try db.statement("SELECT idx FROM entries WHERE alert = ? ORDER BY idx").bind(.text(alert))
         defer { s.reset() }
         var out = [UInt64]()
-        while try s.step() { out.append(UInt64(s.int(0))) }
+        while try s.step() { out.append(try s.count(0)) }
         return out
-    }
-
-    func codecState(alert: String) throws(TemoinError) -> CodecStateSnapshot? {
-        let s = try db.statement("SELECT seq, codec, library, state, library_start, library_end FROM codec_states WHERE alert = ?")
-            .bind(.text(alert))
-        defer { s.reset() }
-        guard try s.step() else { return nil }
-        let mapping = s.isNull(4) || s.isNull(5) ? nil
-            : LibraryMapping(start: UInt64(bitPattern: s.int(4)), end: UInt64(bitPattern: s.int(5)))
-        return CodecStateSnapshot(alert: alert, seq: UInt64(s.int(0)), codec: s.text(1) ?? "", library: s.text(2) ?? "",
-                                  snapshot: EncoderSnapshot(state: s.blob(3), mapping: mapping))
     }
 
     /// The next row of a `SELECT idx, leaf_hash, bytes` as a stored entry, or nil.
     private func storedEntry(_ s: Statement) throws(TemoinError) -> StoredEntry? {
         guard try s.step() else { return nil }
         guard let leaf = Hash(s.blob(1)) else { throw corrupt("entry \(s.int(0)) has a malformed leaf hash") }
-        return StoredEntry(index: UInt64(s.int(0)), leafHash: leaf, bytes: s.blob(2))
+        return StoredEntry(index: try s.count(0), leafHash: leaf, bytes: s.blob(2))
     }
 
     func corrupt(_ what: String) -> TemoinError {

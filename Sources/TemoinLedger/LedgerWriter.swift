@@ -3,7 +3,6 @@ import Glibc
 #endif
 public import TemoinCore
 import TemoinCrypto
-public import TemoinAudio
 import TemoinRecording
 
 /// An entry to append, before the writer gives it its place: for kinds that belong to an
@@ -11,8 +10,6 @@ import TemoinRecording
 public struct EntryDraft: Sendable {
     public let kind: EntryKind
     public let fields: [(String, String)]
-    /// Saved in the same transaction as the entry (audio chunks only).
-    public var codecState: CodecStateSnapshot?
     /// Rows outside the ledger saved in the same transaction (location fixes, device labels).
     public var sideRow: LedgerWriter.SideRow?
     /// How a repeated request is recognised, so that it yields the entry already stored.
@@ -37,23 +34,6 @@ public enum Idempotency: Sendable, Equatable {
     case sameFields([String], exclusive: Bool)
     /// At most one entry of this kind per alert: a later draft yields the first (`alert.closed`).
     case oncePerAlert
-}
-
-/// An alert's encoder state after chunk `seq`, with what made it.
-public struct CodecStateSnapshot: Sendable, Equatable {
-    public let alert: String
-    public let seq: UInt64
-    public let codec: String
-    public let library: String
-    public let snapshot: EncoderSnapshot
-
-    public init(alert: String, seq: UInt64, codec: String, library: String, snapshot: EncoderSnapshot) {
-        self.alert = alert
-        self.seq = seq
-        self.codec = codec
-        self.library = library
-        self.snapshot = snapshot
-    }
 }
 
 /// A durably committed entry and a checkpoint that covers it.
@@ -276,11 +256,6 @@ public actor LedgerWriter {
         return try SignedReceipt(signing: Receipt(origin: origin, index: stored.index, leafHash: stored.leafHash, time: time), with: signer)
     }
 
-    /// The encoder state saved with an alert's last committed chunk.
-    public func codecState(alert: String) throws(TemoinError) -> CodecStateSnapshot? {
-        try store.codecState(alert: alert)
-    }
-
     /// The leaf hash of an alert's latest entry, or nil if the alert is not in the ledger.
     public func head(alert: String) throws(TemoinError) -> Hash? {
         if let h = heads[alert] { return h }
@@ -427,16 +402,6 @@ public actor LedgerWriter {
         for (id, hash) in range.append(leaf, hasher: hasher) {
             try db.statement("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)")
                 .bind(.int(Int64(id.level)), .int(Int64(id.index)), .blob(hash.bytes)).run()
-        }
-        if let c = draft.codecState {
-            try db.statement("""
-                INSERT INTO codec_states (alert, seq, codec, library, state, library_start, library_end)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(alert) DO UPDATE SET seq = excluded.seq, codec = excluded.codec, library = excluded.library,
-                    state = excluded.state, library_start = excluded.library_start, library_end = excluded.library_end
-                """).bind(.text(c.alert), .int(Int64(c.seq)), .text(c.codec), .text(c.library), .blob(c.snapshot.state),
-                          c.snapshot.mapping.map { .int(Int64(bitPattern: $0.start)) } ?? .null,
-                          c.snapshot.mapping.map { .int(Int64(bitPattern: $0.end)) } ?? .null).run()
         }
         switch draft.sideRow {
         case .location(let salt, let fix):

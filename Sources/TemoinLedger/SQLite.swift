@@ -142,6 +142,16 @@ final class Statement {
     }
 
     func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    /// A column that holds an index, a size or a count: a negative value means the database was
+    /// changed behind the ledger's back, reported as damage rather than trapping.
+    func count(_ column: Int32) throws(TemoinError) -> UInt64 {
+        let v = sqlite3_column_int64(handle, column)
+        guard let u = UInt64(exactly: v) else {
+            throw TemoinError(.invalidEvidence, code: "ledger.corrupt", "the ledger database is damaged: a negative index or size (\(v))")
+        }
+        return u
+    }
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
     func text(_ column: Int32) -> String? {

@@ -105,15 +105,26 @@ public struct Recording: Sendable {
     /// 20 ms lost-frame packets inserted for the missing chunks.
     public let filledFrames: Int
 
-    /// Longest gap filled between two chunks: six hours of 20 ms frames.
-    static let maximumGapFrames: Int64 = 6 * 3600 * 50
+    /// Most lost frames filled in one recording, all gaps together: six hours of 20 ms frames.
+    /// Capture times come from the phone: without a bound over the whole recording, a phone could
+    /// make its recording (and every export of it) hours of silence per gap, gigabytes in memory.
+    public static let maximumGapFrames: Int64 = 6 * 3600 * 50
+
+    /// A chunk's duration as used in time arithmetic (at most a day: no overflow whatever an entry says).
+    static func boundedMicroseconds(_ d: UInt64) -> Int64 { Int64(min(d, 86_400_000_000)) }
 
     /// The 20 ms lost-frame packets that fill the gap between two chunks: from the end of the
-    /// previous one to the start of the next (device clock), rounded, never negative, at most 6 h.
-    public static func gapFrames(after p: RecordingChunk, before c: RecordingChunk) -> Int64 {
-        let endOfPrevious = p.captureStart.millisecondsSinceEpoch * 1000 + Int64(p.durationMicroseconds)
+    /// previous one to the start of the next (device clock), rounded, never negative, and never
+    /// more than what is left of `maximumGapFrames` after the `filledSoFar` of earlier gaps.
+    public static func gapFrames(after p: RecordingChunk, before c: RecordingChunk, filledSoFar: Int64) -> Int64 {
+        let endOfPrevious = p.captureStart.millisecondsSinceEpoch * 1000 + boundedMicroseconds(p.durationMicroseconds)
         let gapMicroseconds = c.captureStart.millisecondsSinceEpoch * 1000 - endOfPrevious
-        return max(0, min(Recording.maximumGapFrames, (gapMicroseconds + 10_000) / 20_000))
+        return max(0, min(Recording.maximumGapFrames - filledSoFar, (gapMicroseconds + 10_000) / 20_000))
+    }
+
+    /// Samples at 48 kHz of a chunk's duration, rounded.
+    public static func samples48k(_ durationMicroseconds: UInt64) -> Int64 {
+        (boundedMicroseconds(durationMicroseconds) * 48 + 500) / 1000
     }
 
     public init(origin: String, alert: String, chunks unsorted: [RecordingChunk]) throws(TemoinError) {
@@ -134,14 +145,14 @@ public struct Recording: Sendable {
                 missing.append((p.seq + 1)...(c.seq - 1))
                 // The gap lasts from the end of the previous chunk to the start of this one
                 // (device clock), in whole 20 ms frames, never negative.
-                let frames = Recording.gapFrames(after: p, before: c)
+                let frames = Recording.gapFrames(after: p, before: c, filledSoFar: Int64(filled))
                 let lost = OggOpus.lostFrame(like: packets.last?[0] ?? c.packets.first?[0] ?? 0x48)
                 packets += repeatElement(lost, count: Int(frames))
                 filled += Int(frames)
                 trueSamples += frames * 960
             }
             packets += c.packets
-            trueSamples += (Int64(c.durationMicroseconds) * 48 + 500) / 1000
+            trueSamples += Recording.samples48k(c.durationMicroseconds)
             previous = c
         }
         let tags = Recording.comments(origin: origin, alert: alert, firstSeq: first.seq, lastSeq: chunks.last!.seq,

@@ -131,12 +131,19 @@ public enum TemoinService {
                       let signature = request.headers[HTTPField.Name("Temoin-Signature")!] else {
                     throw TemoinError(.usage, code: "chunk.missing-header", "a chunk needs Temoin-Captured-At and Temoin-Signature headers")
                 }
+                // Everything that can be checked without the body is checked before it is read:
+                // headers, and that the alert exists, so no one buffers megabytes for nothing.
+                let capturedAt = try DeviceService.parseTime(captured, "Temoin-Captured-At")
+                let signatureBytes = try DeviceService.parseSignature(signature)
+                let isFinal = try parseFinal(request.headers[HTTPField.Name("Temoin-Final")!])
+                if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maximumBody {
+                    throw TemoinError(.usage, code: "input.too-large", "the chunk is larger than \(maximumBody) bytes")
+                }
+                let device = try await service.device(of: alert)
                 let body = try await request.body.collect(upTo: maximumBody)
                 let (status, receipt) = try await service.putChunk(
-                    alert: alert, seq: seq, body: Array(buffer: body), format: format,
-                    capturedAt: DeviceService.parseTime(captured, "Temoin-Captured-At"),
-                    signature: DeviceService.parseSignature(signature),
-                    isFinal: parseFinal(request.headers[HTTPField.Name("Temoin-Final")!]))
+                    alert: alert, device: device, seq: seq, body: Array(buffer: body), format: format,
+                    capturedAt: capturedAt, signature: signatureBytes, isFinal: isFinal)
                 return try Reply.json(status, receipt)
             }
         }

@@ -145,9 +145,8 @@ struct DeviceService: Sendable {
     }
 
     /// Stores a chunk: verified, then in order (early ones wait, late ones are accepted).
-    func putChunk(alert: String, seq: UInt64, body: [UInt8], format: OriginalFormat, capturedAt: Timestamp,
+    func putChunk(alert: String, device: String, seq: UInt64, body: [UInt8], format: OriginalFormat, capturedAt: Timestamp,
                   signature: [UInt8], isFinal: Bool) async throws -> (status: HTTPResponse.Status, ReceiptResponse) {
-        let device = try await device(of: alert)
         let statement = try DeviceStatement(kind: .audioChunk, origin: writer.origin, alert: alert, seq: seq,
                                             capturedAt: capturedAt, sha256: SHA256.hash(body))
         try await verify(statement, signature: signature, device: device)

@@ -24,6 +24,10 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     private let deadlines: RequestDeadlines
     private var timer: Scheduled<Void>?
     private var requestTimer: Scheduled<Void>?
+    /// Requests read (head seen) and not yet answered (response end written); pipelined ones count.
+    private var unanswered = 0
+    /// A request body is being received (head seen, end not yet).
+    private var bodyOpen = false
 
     init(deadlines: RequestDeadlines) {
         self.deadlines = deadlines
@@ -50,24 +54,33 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
+            unanswered += 1
+            bodyOpen = true
             arm(context, deadlines.bodySilence)
-            requestTimer?.cancel()
-            let loop = context.eventLoop.assumeIsolated()
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            requestTimer = loop.scheduleTask(in: TimeAmount(deadlines.request)) { bound.value.close(promise: nil) }
+            requestTimer?.cancel()
+            requestTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(deadlines.request)) {
+                bound.value.close(promise: nil)
+            }
         case .body:
             arm(context, deadlines.bodySilence)
         case .end:
+            // The body is in: no deadline while the service works on it (a chunk may wait for its
+            // predecessors); the last response's end starts the wait for the next head.
+            bodyOpen = false
             cancel()
+            if unanswered == 0 { arm(context, deadlines.head) }
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
-            // The response is complete: the connection may wait for the next request head.
-            cancel()
-            arm(context, deadlines.head)
+            unanswered = max(0, unanswered - 1)
+            // Answered before its body ended (a refusal): the rest of the body is drained under the
+            // silence and whole-request deadlines still running. Otherwise, with nothing left to
+            // answer, the connection may wait for the next request head.
+            if !bodyOpen && unanswered == 0 { arm(context, deadlines.head) }
         }
         context.write(data, promise: promise)
     }

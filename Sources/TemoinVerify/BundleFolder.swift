@@ -103,7 +103,8 @@ final class BundleFolder {
         for (i, part) in parts.enumerated() {
             guard !part.isEmpty, part != ".", part != ".." else { break }
             let last = i == parts.count - 1
-            let next = openat(fd, part, (last ? O_RDONLY : O_RDONLY | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC)
+            // O_NONBLOCK: a FIFO put in the bundle must not hang the verifier (it is refused below).
+            let next = openat(fd, part, (last ? O_RDONLY | O_NONBLOCK : O_RDONLY | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC)
             if fd != descriptor { close(fd) }
             guard next >= 0 else { return nil }
             fd = next

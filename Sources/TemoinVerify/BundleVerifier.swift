@@ -365,6 +365,7 @@ public struct BundleVerifier {
         var previous: RecordingChunk?
         var missing = [ClosedRange<UInt64>]()
         var trueSamples: Int64 = 0
+        var filled: Int64 = 0
         var meta = [RecordingChunk]()
         for seq in firsts.keys.sorted() {
             let e = firsts[seq]!
@@ -375,10 +376,11 @@ public struct BundleVerifier {
             var gap = 0
             if let p = previous, seq > p.seq + 1 {
                 missing.append((p.seq + 1)...(seq - 1))
-                gap = Int(Recording.gapFrames(after: p, before: chunk))
+                gap = Int(Recording.gapFrames(after: p, before: chunk, filledSoFar: filled))
+                filled += Int64(gap)
                 trueSamples += Int64(gap) * 960
             }
-            trueSamples += (Int64(duration) * 48 + 500) / 1000
+            trueSamples += Recording.samples48k(duration)
             steps.append(Step(seq: seq, gap: gap, count: Int(count), hash: hash, bytes: bytes))
             meta.append(chunk)
             previous = chunk

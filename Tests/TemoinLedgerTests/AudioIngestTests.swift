@@ -32,7 +32,20 @@ struct AudioIngestTests {
         }
     }
 
-    @Test func aRestartResumesTheOpusStreamExactlyAsIfNothingHappened() async throws {
+    /// The decoded 48 kHz signal of the alert's stored packets, in sequence order.
+    func decoded(_ f: LedgerFixture) throws -> [Float] {
+        let decoder = try OpusDecoderState()
+        var out = [Float]()
+        for stream in try packetStreams(f) {
+            for packet in try OpusPacketStream.decode(stream) { out += try decoder.decode(packet) }
+        }
+        return out
+    }
+
+    /// No encoder state is stored (a row could be changed unseen, and a libopus state cannot
+    /// safely cross processes): a restart primes a fresh encoder with the end of the last chunk's
+    /// audio, so the stream goes on without a click and with the same quality.
+    @Test func aRestartResumesTheOpusStreamSeamlesslyFromTheLedger() async throws {
         let continuous = try await LedgerFixture()
         do {
             let w = try continuous.writer()
@@ -48,18 +61,46 @@ struct AudioIngestTests {
             for s in 0..<3 { _ = try await ingestor.ingest(upload(s)) }
         }
         do {
-            // A new process: new writer, new ingestor; the encoder comes back from the ledger.
+            // A new process: new writer, new ingestor; the stream is rebuilt from the ledger.
             let w = try restarted.writer()
             let ingestor = AudioIngestor(writer: w)
             #expect(try await ingestor.nextSequence(alert: Self.alert) == 3)
             for s in 3..<6 { _ = try await ingestor.ingest(upload(s)) }
         }
-        #expect(try packetStreams(restarted) == packetStreams(continuous))
-        let a = try LedgerReader(directory: continuous.directory).recording(alert: Self.alert)
-        let b = try LedgerReader(directory: restarted.directory).recording(alert: Self.alert)
-        #expect(a.bytes == b.bytes)
-        #expect(a.durationSamples == 6 * 48000)
+        let a = try packetStreams(continuous), b = try packetStreams(restarted)
+        #expect(Array(a.prefix(3)) == Array(b.prefix(3)), "what was stored before the restart is untouched")
+        let x = try decoded(continuous), y = try decoded(restarted)
+        #expect(x.count == y.count)
+        // From the boundary on, the restarted stream follows the uninterrupted one (20 ms energy
+        // envelopes: two encodings of one signal differ in their fine waveform, not in their
+        // envelope), and the largest step between samples around the boundary is no larger than
+        // the signal's own.
+        let boundary = 3 * 48000 + 312
+        func envelope(_ s: [Float]) -> [Double] {
+            stride(from: boundary, to: s.count - 960, by: 960).map { i in (i..<i + 960).reduce(0.0) { $0 + Double(s[$1] * s[$1]) }.squareRoot() }
+        }
+        let ex = envelope(x), ey = envelope(y)
+        let mx = ex.reduce(0, +) / Double(ex.count), my = ey.reduce(0, +) / Double(ey.count)
+        let cov = zip(ex, ey).reduce(0.0) { $0 + ($1.0 - mx) * ($1.1 - my) }
+        let correlation = cov / (ex.reduce(0.0) { $0 + ($1 - mx) * ($1 - mx) } * ey.reduce(0.0) { $0 + ($1 - my) * ($1 - my) }).squareRoot()
+        #expect(correlation > 0.98, "envelope correlation after the restart: \(correlation)")
+        // Loudness right after the boundary: each 20 ms frame of the first second within 10 % (primed
+        // with 0.5 s only, libopus's slow adaptations made it 30–50 % louder: Docs/audio.md).
+        let ratios = zip(ex.prefix(50), ey.prefix(50)).map { $1 / max($0, 1e-9) }
+        #expect(ratios.allSatisfy { abs($0 - 1) < 0.1 }, "energy ratios after the restart: \(ratios)")
+        func largestStep(_ s: [Float], _ r: Range<Int>) -> Float { r.dropFirst().map { abs(s[$0] - s[$0 - 1]) }.max() ?? 0 }
+        let around = (boundary - 960)..<(boundary + 960)
+        #expect(largestStep(y, around) <= 1.25 * largestStep(x, (boundary - 48000)..<(boundary + 48000)),
+                "a click at the boundary: \(largestStep(y, around)) vs \(largestStep(x, (boundary - 48000)..<(boundary + 48000)))")
+        let ra = try LedgerReader(directory: continuous.directory).recording(alert: Self.alert)
+        let rb = try LedgerReader(directory: restarted.directory).recording(alert: Self.alert)
+        #expect(ra.durationSamples == 6 * 48000 && rb.durationSamples == ra.durationSamples)
         #expect(try restarted.audit().passed)
+        // Nothing of libopus's memory is in the database any more.
+        let query = try restarted.rawDatabase().statement("SELECT name FROM sqlite_master WHERE type = 'table'")
+        var tables = [String]()
+        while try query.step() { tables.append(query.text(0) ?? "") }
+        #expect(!tables.contains("codec_states"), "\(tables)")
     }
 
     @Test func aFailedCommitPutsTheEncoderBackSoTheStreamHasNoDoubleFrame() async throws {

@@ -51,7 +51,20 @@ struct FaultInjectionTests {
         let ingestor = AudioIngestor(writer: w)
         var acknowledged = [Appended]()
         var failures = 0
+        let filler = LedgerFixture.alert(42)
+        _ = try await f.open(filler, on: w)
         try await w.limitDatabasePages(0)  // no page may be added from now on
+        // Use up the free space left in the last pages, so the next chunk is the one that hits the wall.
+        for n in 0..<100_000 {
+            do {
+                _ = try await w.append(EntryDraft(kind: .location, [
+                    ("alert", filler), ("captured-at", "2026-11-29T17:00:00.000Z"),
+                    ("commitment", SHA256.hash(Array("filler \(n)".utf8)).hex), ("statement-sig", "none"),
+                ]))
+            } catch let e as TemoinError where e.code == "sqlite.disk-full" {
+                break
+            }
+        }
         for s in 0..<6 {
             do {
                 acknowledged.append(try await ingestor.ingest(fixtures.upload(s)))

@@ -205,16 +205,18 @@ struct HostileClientTests {
         let s = try await LiveServer()
         let port = s.url.port!
         let path = "/v1/alerts/\(LiveServer.alert())"
-        for request in [
-            "PUT \(path) HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
-            "PUT \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":1}",
-            "PUT \(path) HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabc",
-            "GET /healthz HTTP/1.1\nHost: x\n\n",
-            "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
-            "NONSENSE\r\n\r\n",
-            "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        // (request, whether the client ends its side: a body shorter than announced is only
+        // malformed once the stream ends; the others are answered, then closed, by the service).
+        for (request, ends) in [
+            ("PUT \(path) HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", false),
+            ("PUT \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":1}", true),
+            ("PUT \(path) HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabc", true),
+            ("GET /healthz HTTP/1.1\nHost: x\n\n", false),
+            ("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", false),
+            ("NONSENSE\r\n\r\n", false),
+            ("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false),
         ] {
-            let answer = try await RawHTTP.exchange(port: port, Array(request.utf8), wait: 30)
+            let answer = try await RawHTTP.exchange(port: port, Array(request.utf8), halfClose: ends, wait: 40)
             let statusLine = answer.split(separator: "\r\n").first.map(String.init) ?? ""
             let code = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0
             #expect((400..<500).contains(code), "\(request.debugDescription) → \(statusLine)")
@@ -245,6 +247,30 @@ struct HostileClientTests {
         let kept = try await RawHTTP.exchangeAndClose(port: port, Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8), halfClose: false, wait: 20)
         #expect(kept.answer.hasPrefix("HTTP/1.1 200"), "\(kept.answer)")
         #expect(kept.closed)
+        await s.stop()
+    }
+
+    /// A request refused before its body ended cannot keep the connection by dribbling the rest:
+    /// the whole-request deadline still runs. And a chunk for an alert that does not exist is
+    /// refused from its headers, without waiting for (or buffering) its body.
+    @Test func aRefusedRequestCannotDribbleItsBodyForEver() async throws {
+        let s = try await LiveServer {
+            $0.deadlines.request = .seconds(8)
+            $0.deadlines.bodySilence = .seconds(5)
+        }
+        let port = s.url.port!
+        let head = "PUT /v1/alerts/\(LiveServer.alert(99))/chunks/0 HTTP/1.1\r\nHost: x\r\nContent-Type: audio/wav\r\n"
+            + "Temoin-Captured-At: \(LiveServer.at(0))\r\nTemoin-Signature: \(Base64.encode([UInt8](repeating: 7, count: 64)))\r\n"
+        // Declares 10 MB, sends none of it: the answer comes from the headers alone.
+        let unknown = try await RawHTTP.exchangeAndClose(port: port, Array((head + "Content-Length: 10000000\r\n\r\n").utf8),
+                                                         halfClose: false, wait: 20)
+        #expect(unknown.answer.hasPrefix("HTTP/1.1 404"), "\(unknown.answer)")
+        #expect(unknown.closed, "closed by the deadlines, not by the test's wait")
+        // A chunked body dribbled after the refusal: a one-byte chunk every 2 s, under the 5 s silence.
+        let dribble = try await RawHTTP.dribble(port: port, head: Array((head + "Transfer-Encoding: chunked\r\n\r\n").utf8),
+                                                piece: Array("1\r\na\r\n".utf8), every: 2, forAtMost: 40)
+        #expect(dribble.closed, "closed by the whole-request deadline after \(dribble.seconds) s")
+        #expect(dribble.seconds < 30)
         await s.stop()
     }
 
@@ -318,6 +344,46 @@ struct HostileClientTests {
 
 /// Bytes straight onto a socket, for requests no HTTP client would send.
 enum RawHTTP {
+    /// Sends `head`, then `piece` every `every` seconds until the server closes or `forAtMost` passes.
+    static func dribble(port: Int, head: [UInt8], piece: [UInt8], every: Double, forAtMost: Double) async throws -> (closed: Bool, seconds: Double) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    let fd = try connected(port: port)
+                    defer { close(fd) }
+                    let start = Date()
+                    _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    while Date().timeIntervalSince(start) < forAtMost {
+                        usleep(UInt32(every * 1_000_000))
+                        let sent = piece.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                        if sent < 0 { return (true, Date().timeIntervalSince(start)) }
+                        var probe = [UInt8](repeating: 0, count: 4096)
+                        let n = recv(fd, &probe, probe.count, Int32(MSG_DONTWAIT))
+                        if n == 0 { return (true, Date().timeIntervalSince(start)) }
+                    }
+                    return (false, forAtMost)
+                })
+            }.start()
+        }
+    }
+
+    static func connected(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard ok == 0 else {
+            close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
+        return fd
+    }
+
     static func exchange(port: Int, _ bytes: [UInt8], halfClose: Bool = true, wait: Int = 5) async throws -> String {
         try await exchangeAndClose(port: port, bytes, halfClose: halfClose, wait: wait).answer
     }
@@ -348,7 +414,12 @@ enum RawHTTP {
         var timeout = timeval(tv_sec: wait, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         if !bytes.isEmpty { _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
-        if halfClose { shutdown(fd, Int32(SHUT_WR)) }
+        if halfClose {
+            // Give the service time to read what was sent before the end of the stream arrives:
+            // a parser error found first is answered, an end found first just closes.
+            usleep(2_000_000)
+            shutdown(fd, Int32(SHUT_WR))
+        }
         var answer = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65536)
         var closed = false
