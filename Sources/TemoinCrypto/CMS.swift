@@ -47,23 +47,6 @@ public enum CMS {
         guard ok else {
             throw OpenSSL.error("verify the CMS signature", category: .invalidEvidence)
         }
-        var certificates = [Certificate]()
-        if let stack = CMS_get1_certs(cms) {
-            for i in 0..<OPENSSL_sk_num(stack) {
-                if let x = OPENSSL_sk_value(stack, i) {
-                    certificates.append(try Certificate(der: Certificate.encodeDER(OpaquePointer(x))))
-                }
-            }
-            OPENSSL_sk_pop_free(stack) { X509_free(OpaquePointer($0)) }
-        }
-        let signers = CMS_get0_SignerInfos(cms).map { Int(OPENSSL_sk_num($0)) } ?? 0
-        let crls = CMS_get1_crls(cms).map { stack -> Int in
-            let n = Int(OPENSSL_sk_num(stack))
-            OPENSSL_sk_pop_free(stack) { X509_CRL_free(OpaquePointer($0)) }
-            return n
-        } ?? 0
-        let detached = CMS_is_detached(cms) == 1
-        let dataType = OBJ_obj2nid(CMS_get0_eContentType(cms)) == NID_pkcs7_data
-        return Inspection(signerCount: signers, certificates: certificates, isDetached: detached, contentTypeIsData: dataType, crlCount: crls)
+        return try inspect(cms)
     }
 }
