@@ -168,6 +168,13 @@ actor AlertEncoder {
     private var encoder: OpusEncoderState?
     private var next: UInt64 = 0
     private var loaded = false
+    /// Sequence numbers of early chunks waiting for their predecessors (with how many requests).
+    private var earlyWaiters: [UInt64: Int] = [:]
+
+    private func lowerEarlyChunkWaits(below seq: UInt64) -> Bool {
+        earlyWaiters.keys.contains { $0 >= next && $0 < seq }
+    }
+
     /// The phone's own Opus stream, while its chunks continue it (kept packet for packet).
     private var phone: (stream: PhoneStream, vendor: String, nextPage: Int, lastSeq: UInt64)?
 
@@ -227,8 +234,15 @@ actor AlertEncoder {
         if let stored = try await writer.chunkEntry(alert: chunk.alert, seq: chunk.seq) {
             return try await repeated(chunk, stored: stored)
         }
-        // Early: wait for the chunks before it, then record the ones still missing.
-        while chunk.seq > next, ContinuousClock.now < deadline {
+        // Early: wait for the chunks before it, then record the ones still missing. A chunk never
+        // records as missing one that is itself waiting: while a lower early chunk waits, this one
+        // waits too (that one records the gap before it when its own time is up).
+        earlyWaiters[chunk.seq, default: 0] += 1
+        defer {
+            earlyWaiters[chunk.seq]! -= 1
+            if earlyWaiters[chunk.seq] == 0 { earlyWaiters[chunk.seq] = nil }
+        }
+        while chunk.seq > next, ContinuousClock.now < deadline || lowerEarlyChunkWaits(below: chunk.seq) {
             release()
             try? await Task.sleep(for: .milliseconds(20))
             await acquire()

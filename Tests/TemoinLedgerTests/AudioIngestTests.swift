@@ -170,6 +170,32 @@ struct AudioIngestTests {
         #expect(try f.audit().passed)
     }
 
+    /// Chunk 0 is lost and 1…5 arrive at once: whichever waiter's time is up first, only 0 is
+    /// recorded missing; the waiting chunks are never called missing and all join the stream.
+    @Test func earlyChunksWaitingTogetherAreNeverRecordedMissing() async throws {
+        let f = try await LedgerFixture()
+        let w = try f.writer()
+        var limits = AudioLimits()
+        // Long enough that all five are waiting before the first one's time is up, even on a
+        // loaded machine (the old code recorded 0…4 missing when chunk 5's time was up).
+        limits.reorderWait = .seconds(5)
+        let ingestor = AudioIngestor(writer: w, limits: limits)
+        _ = try await f.open(Self.alert, on: w)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for s in [5, 3, 1, 4, 2] {
+                group.addTask { _ = try await ingestor.ingest(upload(s)) }
+                try await Task.sleep(for: .milliseconds(40))
+            }
+            try await group.waitForAll()
+        }
+        let entries = try LedgerReader(directory: f.directory).entries(alert: Self.alert).map(\.entry)
+        let missing = entries.filter { $0.kind == .chunkMissing }
+        #expect(missing.count == 1)
+        #expect(missing.first?["first-seq"] == "0" && missing.first?["last-seq"] == "0")
+        #expect(entries.filter { $0.kind == .audioChunk }.compactMap { $0.uint("seq") } == [1, 2, 3, 4, 5])
+        #expect(try f.audit().passed)
+    }
+
     @Test func concurrentUploadsOfOneAlertAreEncodedOneAtATime() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
