@@ -222,7 +222,6 @@ actor AlertEncoder {
         let ogg = chunk.format == .oggOpus ? try OggOpusReader.decode(chunk.original, maximumMicroseconds: limit) : nil
         let audio = try ogg.map { (samples: $0.samples, rate: 48000, durationMicroseconds: $0.durationMicroseconds) }
             ?? chunk.format.decode(chunk.original, maximumMicroseconds: limit)
-        guard audio.durationMicroseconds <= limit else { throw OriginalFormat.tooLong(audio.durationMicroseconds, limit) }
         guard audio.durationMicroseconds > 0 else { throw TemoinError(.unusableInput, code: "audio.empty", "the chunk holds no audio") }
         guard try await writer.head(alert: chunk.alert) != nil else {
             throw TemoinError(.usage, code: "ledger.alert-not-open", "alert \(chunk.alert) has no alert.opened entry")

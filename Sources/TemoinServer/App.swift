@@ -77,6 +77,7 @@ public enum TemoinService {
         let (router, known) = buildRouter(service: service, publicLog: publicLog)
         AdminAPI(tokenHash: SHA256.hash(Array(try directory.loadOrCreateAdminToken().utf8)), service: service, publicLog: publicLog)
             .addRoutes(to: router)
+        // Learnt once every route is registered (the administration's too).
         known.learn(router.routes.map { ($0.method.rawValue, $0.path.description) })
         return router
     }
@@ -161,7 +162,6 @@ public enum TemoinService {
                 return try Reply.json(created ? .created : .ok, receipt)
             }
         }
-        known.learn(router.routes.map { ($0.method.rawValue, $0.path.description) })
         return (router, known)
     }
 

@@ -17,9 +17,7 @@ actor RateLimiter {
     func allow(_ device: String) -> Bool {
         let now = ContinuousClock.now
         var b = buckets[device] ?? (perMinute, now)
-        let elapsed = now - b.at
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        b.tokens = min(perMinute, b.tokens + seconds * perMinute / 60)
+        b.tokens = tokens(b, at: now)
         b.at = now
         guard b.tokens >= 1 else {
             buckets[device] = b
@@ -33,14 +31,17 @@ actor RateLimiter {
 
     /// Drops the buckets that have refilled; if every device is busy, the oldest half.
     private func prune(_ now: ContinuousClock.Instant) {
-        buckets = buckets.filter { _, b in
-            let elapsed = now - b.at
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            return b.tokens + seconds * perMinute / 60 < perMinute
-        }
+        buckets = buckets.filter { _, b in tokens(b, at: now) < perMinute }
         if buckets.count > capacity {
             let keep = buckets.sorted { $0.value.at > $1.value.at }.prefix(capacity / 2)
             buckets = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
         }
+    }
+
+    /// A bucket's tokens at `now`, refilled since it was last used, at most `perMinute`.
+    private func tokens(_ b: (tokens: Double, at: ContinuousClock.Instant), at now: ContinuousClock.Instant) -> Double {
+        let elapsed = now - b.at
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return min(perMinute, b.tokens + seconds * perMinute / 60)
     }
 }
