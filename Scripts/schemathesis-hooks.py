@@ -8,7 +8,26 @@ audio/L16 needs its `rate` parameter (RFC 2586), which a media-type key cannot c
 the generator meant as well-formed gets one, so it reaches the alert and signature checks rather
 than stopping at 415. Requests with a Content-Type of the generator's own are left alone.
 """
+import ast
+import threading
+
 import schemathesis
+
+# CPython 3.11 keeps ast.parse's recursion-depth bookkeeping in interpreter-wide state, so two
+# threads parsing at once can fail with "SystemError: AST constructor recursion depth mismatch"
+# (CPython gh-106905). Hypothesis parses source to describe lambdas, and `--workers 2` runs two
+# threads: CI once failed on exactly that, nothing to do with Témoin. Every ast.parse in this process
+# is serialised; parsing is a tiny part of a run.
+_ast_parse = ast.parse
+_ast_parse_lock = threading.RLock()
+
+
+def _serialised_ast_parse(*args, **kwargs):
+    with _ast_parse_lock:
+        return _ast_parse(*args, **kwargs)
+
+
+ast.parse = _serialised_ast_parse
 
 schemathesis.serializer.alias(["audio/wav", "audio/L16", "audio/ogg"], "application/octet-stream")
 
