@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "temoin", targets: ["temoin"]),
         .executable(name: "temoin-device", targets: ["temoin-device"]),
         .executable(name: "temoin-verify", targets: ["temoin-verify"]),
+        .executable(name: "temoin-bench", targets: ["temoin-bench"]),
         .library(name: "TemoinCore", targets: ["TemoinCore"]),
     ],
     dependencies: [
@@ -68,10 +69,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // The ledger: SQLite store, blob store, the single writer, audit.
+        // The ledger: SQLite store, blob store, the single writer, the reader, the audit.
+        // No codec, no recording format, no export: entries, blobs and proofs only.
         .target(
             name: "TemoinLedger",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinVerify", "CTemoinSQLite"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "CTemoinSQLite"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Ingest, above the ledger: decode, resample, encode, per-alert ordering, one actor per alert.
+        .target(
+            name: "TemoinIngest",
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Export, above the ledger: an alert's recording, the signed bundle and its custody report
+        // (the bundle's layout and texts are shared with the offline verifier).
+        .target(
+            name: "TemoinExport",
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinLedger", "TemoinVerify"],
             swiftSettings: swiftSettings
         ),
 
@@ -79,7 +96,7 @@ let package = Package(
         .target(
             name: "TemoinServer",
             dependencies: [
-                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger",
+                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -113,13 +130,25 @@ let package = Package(
         .target(
             name: "TemoinCLI",
             dependencies: [
-                "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinServer", "TemoinDevice", "TemoinVerify",
+                "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport",
+                "TemoinServer", "TemoinDevice", "TemoinVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "temoin", dependencies: ["TemoinCLI"], swiftSettings: swiftSettings),
+
+        // Benchmarks, outside the shipped binary: `temoin-bench appends|proofs|ingest|service|verify`.
+        .executableTarget(
+            name: "temoin-bench",
+            dependencies: [
+                "TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest",
+                "TemoinExport", "TemoinVerify",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(
             name: "TemoinCoreTests",
@@ -139,13 +168,13 @@ let package = Package(
         ),
         .testTarget(
             name: "TemoinLedgerTests",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinVerify"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport", "TemoinVerify"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TemoinServerTests",
             dependencies: [
-                "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger",
+                "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -155,7 +184,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TemoinCLITests",
-            dependencies: ["TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger"],
+            dependencies: ["TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport"],
             swiftSettings: swiftSettings
         ),
     ]

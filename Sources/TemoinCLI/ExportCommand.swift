@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TemoinCore
 import TemoinLedger
+import TemoinExport
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

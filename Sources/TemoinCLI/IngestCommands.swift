@@ -8,9 +8,11 @@ import TemoinRecording
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger
+import TemoinExport
+import TemoinIngest
 
 /// Reads a whole input file, refusing what cannot be read or is too large.
-func readInput(_ path: String, limit: Int = 2 << 30) throws -> [UInt8] {
+package func readInput(_ path: String, limit: Int = 2 << 30) throws -> [UInt8] {
     let url = URL(fileURLWithPath: path)
     guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
         throw TemoinError(.usage, code: "input.not-found", "cannot read the input file", context: path)

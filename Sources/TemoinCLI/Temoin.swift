@@ -8,7 +8,7 @@ public struct Temoin: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "temoin",
         abstract: "Témoin — preuves audio horodatées et signées / signed, auditable audio evidence.",
-        subcommands: [Init.self, Serve.self, Enroll.self, Ingest.self, RecordingCommand.self, Export.self, Keys.self, Audit.self, Log.self, Bench.self]
+        subcommands: [Init.self, Serve.self, Enroll.self, Ingest.self, RecordingCommand.self, Export.self, Keys.self, Audit.self, Log.self]
     )
 
     public init() {}
@@ -16,8 +16,16 @@ public struct Temoin: AsyncParsableCommand {
     /// Runs the command line and exits with 0 (success), 1 (invalid or tampered evidence) or
     /// 2 (unusable input, usage, environment). Every error is mapped here, explicitly.
     public static func runMain(_ arguments: [String]? = nil) async -> Int32 {
+        await CommandLineRunner.run(Temoin.self, arguments)
+    }
+}
+
+/// Runs a root command (`temoin`, `temoin-bench`) and maps every outcome to the exit codes of
+/// Docs/architecture.md: 0 success (help included), 1 invalid or tampered evidence, 2 otherwise.
+package enum CommandLineRunner {
+    package static func run(_ root: any ParsableCommand.Type, _ arguments: [String]? = nil) async -> Int32 {
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try root.parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -31,19 +39,23 @@ public struct Temoin: AsyncParsableCommand {
             return error.exitCode
         } catch {
             // Help and version requests are successes; every other parser error is a usage error.
-            if exitCode(for: error) == .success {
-                Output.line(fullMessage(for: error))
+            if root.exitCode(for: error) == .success {
+                Output.line(root.fullMessage(for: error))
                 return 0
             }
-            Output.error(fullMessage(for: error))
+            Output.error(root.fullMessage(for: error))
             return 2
         }
     }
 }
 
 /// A command that already reported its outcome and only needs to exit non-zero.
-struct CommandFailed: Error {
-    let exitCode: Int32
+package struct CommandFailed: Error {
+    package let exitCode: Int32
+
+    package init(exitCode: Int32) {
+        self.exitCode = exitCode
+    }
 }
 
 struct DataOption: ParsableArguments {

@@ -1,14 +1,14 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #elseif canImport(Darwin)
-import Darwin
+package import Darwin
 #endif
-import TemoinCore
+package import TemoinCore
 
 /// Every system call of the ledger goes through here; errno becomes a `TemoinError` with the
 /// path and operation, in `fail`.
-enum FileSystem {
-    static func fail(_ operation: String, _ path: String, errno code: Int32 = errno) -> TemoinError {
+package enum FileSystem {
+    package static func fail(_ operation: String, _ path: String, errno code: Int32 = errno) -> TemoinError {
         let reason = String(cString: strerror(code))
         let id: String
         switch code {
@@ -22,18 +22,18 @@ enum FileSystem {
         return TemoinError(.environment, code: id, "cannot \(operation): \(reason)", context: path)
     }
 
-    static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0
     }
 
-    static func isDirectory(_ path: String) -> Bool {
+    package static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// Names in a directory, without "." and "..".
-    static func list(_ path: String) throws(TemoinError) -> [String] {
+    package static func list(_ path: String) throws(TemoinError) -> [String] {
         guard let dir = opendir(path) else { throw fail("list the folder", path) }
         defer { closedir(dir) }
         var names = [String]()
@@ -46,13 +46,13 @@ enum FileSystem {
         return names.sorted()
     }
 
-    static func parent(_ path: String) -> String {
+    package static func parent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// fsync of a directory, so that names created or renamed in it survive a crash.
-    static func syncDirectory(_ path: String) throws(TemoinError) {
+    package static func syncDirectory(_ path: String) throws(TemoinError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw fail("open the folder for fsync", path) }
         defer { close(fd) }
@@ -60,7 +60,7 @@ enum FileSystem {
     }
 
     /// mkdir -p; every folder it creates is made durable in its parent.
-    static func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(TemoinError) {
+    package static func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(TemoinError) {
         if isDirectory(path) { return }
         let parent = parent(path)
         if parent != path { try makeDirectories(parent, mode: mode) }
@@ -71,7 +71,7 @@ enum FileSystem {
         try syncDirectory(parent)
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(TemoinError) {
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(TemoinError) {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -86,7 +86,7 @@ enum FileSystem {
     /// Writes `bytes` durably at `path`: a temporary file in the same folder, fsync, then a
     /// rename (replacing) or a hard link (write-once: fails with `fs.exists` if `path` exists),
     /// then fsync of the folder. Returns only when the file and its name are durable.
-    static func writeDurably(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600, replace: Bool) throws(TemoinError) {
+    package static func writeDurably(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600, replace: Bool) throws(TemoinError) {
         let folder = parent(path)
         var random = [UInt8](repeating: 0, count: 8)
         for i in random.indices { random[i] = UInt8.random(in: 0...255) }
@@ -117,7 +117,7 @@ enum FileSystem {
     }
 
     /// Reads a whole file, refusing files larger than `limit`.
-    static func read(_ path: String, limit: Int = 64 << 20) throws(TemoinError) -> [UInt8] {
+    package static func read(_ path: String, limit: Int = 64 << 20) throws(TemoinError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw fail("open", path) }
         defer { close(fd) }
@@ -139,7 +139,7 @@ enum FileSystem {
     }
 
     /// Streams a file through `body` in 1 MiB pieces.
-    static func stream(_ path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(TemoinError) -> Int {
+    package static func stream(_ path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(TemoinError) -> Int {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw fail("open", path) }
         defer { close(fd) }

@@ -65,6 +65,21 @@ public final class LedgerReader {
         try store.entryIndices(alert: alert)
     }
 
+    /// The log's origin, from the genesis entry.
+    public func origin() throws(TemoinError) -> String {
+        guard let origin = try entry(at: 0).parsed()["origin"] else { throw store.corrupt("entry 0 is not a genesis entry") }
+        return origin
+    }
+
+    /// The parsed entries of an alert, in log order, with their indices.
+    public func entries(alert: String) throws(TemoinError) -> [(index: UInt64, entry: Entry)] {
+        try readSnapshot { () throws(TemoinError) in
+            var out = [(index: UInt64, entry: Entry)]()
+            for i in try store.entryIndices(alert: alert) { out.append((i, try entry(at: i).parsed())) }
+            return out
+        }
+    }
+
     /// Runs `body` inside one read transaction, so it sees one state of the ledger.
     func readSnapshot<T>(_ body: () throws(TemoinError) -> T) throws(TemoinError) -> T {
         try store.db.execute("BEGIN")

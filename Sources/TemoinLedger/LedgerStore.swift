@@ -1,7 +1,5 @@
 public import TemoinCore
 import TemoinCrypto
-import TemoinAudio
-import TemoinRecording
 
 /// An entry as stored: its index, leaf hash and exact bytes.
 public struct StoredEntry: Sendable, Hashable {

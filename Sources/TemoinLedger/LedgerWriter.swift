@@ -3,7 +3,6 @@ import Glibc
 #endif
 public import TemoinCore
 import TemoinCrypto
-import TemoinRecording
 
 /// An entry to append, before the writer gives it its place: for kinds that belong to an
 /// alert, the writer fills `prev` (the alert's chain) and every entry gets `time`.

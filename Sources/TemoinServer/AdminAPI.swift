@@ -4,6 +4,7 @@ import Hummingbird
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger
+import TemoinExport
 
 /// Administration through a running service, so `temoin enroll` and `temoin recording` work
 /// whether or not it runs (the service holds the only writer). Authenticated by the token in

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import TemoinCore
 import TemoinCrypto
 public import TemoinLedger
+import TemoinIngest
 
 /// Read-only access for the public endpoints, one connection used by one request at a time.
 actor PublicLog {

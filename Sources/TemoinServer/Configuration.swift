@@ -1,5 +1,6 @@
 public import TemoinCore
 public import TemoinLedger
+public import TemoinIngest
 
 /// How the service runs and what it accepts. Every limit is explicit (Docs/api.md).
 public struct ServiceConfiguration: Sendable {

@@ -4,6 +4,7 @@ import Logging
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger
+import TemoinIngest
 
 /// What the phone sends to open an alert (`PUT /v1/alerts/{alert}`).
 struct OpenAlertRequest: Decodable {

@@ -1,5 +1,7 @@
 import Foundation
 @testable import TemoinLedger
+@testable import TemoinIngest
+@testable import TemoinExport
 import TemoinAudio
 import TemoinCore
 import TemoinCrypto

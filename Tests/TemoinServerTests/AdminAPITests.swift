@@ -7,6 +7,7 @@ import TemoinCore
 import TemoinCrypto
 import TemoinDevice
 import TemoinLedger
+import TemoinExport
 import Testing
 
 struct AdminAPITests {

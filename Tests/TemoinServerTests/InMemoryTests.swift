@@ -7,6 +7,7 @@ import NIOEmbedded
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger
+import TemoinIngest
 import Testing
 
 /// The same router, driven in memory: no socket, no HTTP parsing; requests go straight to the

@@ -1,6 +1,7 @@
 import Foundation
 @testable import TemoinServer
 import TemoinLedger
+import TemoinIngest
 import Testing
 
 /// Docs/openapi.yaml lists exactly the routes the service registers.

@@ -5,6 +5,9 @@ import TemoinRecording
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger
+import TemoinIngest
+import TemoinExport
+import TemoinCLI
 import TemoinVerify
 
 /// Verifying the export of a long alert, against sha256sum over the same folder.

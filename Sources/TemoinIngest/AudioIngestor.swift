@@ -1,5 +1,6 @@
 public import TemoinCore
 import TemoinCrypto
+public import TemoinLedger
 import TemoinAudio
 import Foundation
 import TemoinRecording

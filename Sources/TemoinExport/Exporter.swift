@@ -1,7 +1,7 @@
 import Foundation
 public import TemoinCore
 import TemoinCrypto
-import TemoinAudio
+public import TemoinLedger
 import TemoinVerify
 import TemoinRecording
 

@@ -1,24 +1,9 @@
 public import TemoinCore
 import TemoinCrypto
-import TemoinAudio
+public import TemoinLedger
 public import TemoinRecording
 
 extension LedgerReader {
-    /// The log's origin, from the genesis entry.
-    public func origin() throws(TemoinError) -> String {
-        guard let origin = try entry(at: 0).parsed()["origin"] else { throw store.corrupt("entry 0 is not a genesis entry") }
-        return origin
-    }
-
-    /// The parsed entries of an alert, in log order, with their indices.
-    public func entries(alert: String) throws(TemoinError) -> [(index: UInt64, entry: Entry)] {
-        try readSnapshot { () throws(TemoinError) in
-            var out = [(index: UInt64, entry: Entry)]()
-            for i in try store.entryIndices(alert: alert) { out.append((i, try entry(at: i).parsed())) }
-            return out
-        }
-    }
-
     /// The alert's deterministic Ogg Opus recording, from its `audio.chunk` entries and stored
     /// packets (each checked against its entry).
     public func recording(alert: String) throws(TemoinError) -> Recording {

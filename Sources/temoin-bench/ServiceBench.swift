@@ -11,6 +11,9 @@ import TemoinRecording
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger
+import TemoinIngest
+import TemoinExport
+import TemoinCLI
 
 /// N simulated phones against a running `temoin serve` process, faster than real time.
 struct ServiceBench: AsyncParsableCommand {
@@ -54,7 +57,9 @@ struct ServiceBench: AsyncParsableCommand {
         }
         let phoneKeys = keys
         let server = Process()
+        // The service under test is the `temoin` built next to this benchmark.
         server.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("temoin")
         server.arguments = ["serve", "--data", folder, "--port", "0", "--requests-per-minute", "100000"]
         server.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try server.run()

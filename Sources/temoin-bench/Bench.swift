@@ -5,13 +5,17 @@ import ArgumentParser
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger
+import TemoinIngest
+import TemoinExport
+import TemoinCLI
 import TemoinAudio
 import TemoinRecording
 
 /// Benchmarks (never timed tests): figures go to Docs/performance.md with the command line.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Mesures de performance / benchmarks.",
+        commandName: "temoin-bench",
+        abstract: "Mesures de performance / benchmarks (not part of the shipped service: see Docs/performance.md).",
         subcommands: [Appends.self, Proofs.self, IngestBench.self, ServiceBench.self, VerifyBench.self])
 
     static func temporaryFolder(_ hint: String) throws -> String {
