@@ -77,7 +77,7 @@ struct Ingest: AsyncParsableCommand {
         var limits = AudioLimits()
         limits.bitrate = bitrate
         _ = try OpusSettings(inputRate: audio.format.sampleRate, bitrate: bitrate)
-        let ingestor = AudioIngestor(writer: writer, limits: limits)
+        let ingestor = try AudioIngestor(writer: writer, limits: limits)
         let origin = writer.origin
         let alert = randomAlertID()
         let start = systemClock()

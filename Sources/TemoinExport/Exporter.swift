@@ -22,8 +22,9 @@ public struct Exporter {
 
     /// Appends `export.created` with `writer`, then writes the bundle into `folder` (which must
     /// not exist). Every file is written durably; the folder appears under its name only at the end.
+    /// `reader`: the service's read side, if it has one (otherwise one is opened for this export).
     public func export(alert: String, to folder: String, requester: String, reference: String,
-                       writer: LedgerWriter) async throws -> Exported {
+                       writer: LedgerWriter, reader: LedgerReader? = nil) async throws -> Exported {
         guard EntryFieldType.id128.accepts(alert) else {
             throw TemoinError(.usage, code: "alert.bad-id", "alert ids are 32 lowercase hex digits")
         }
@@ -35,8 +36,8 @@ public struct Exporter {
         guard !FileSystem.exists(folder) else {
             throw TemoinError(.usage, code: "export.exists", "the export folder already exists; choose a new one", context: folder)
         }
-        let entries = try await writer.alertEntries(alert)
-        guard let head = entries.last?.0 else { throw TemoinError(.usage, code: "alert.unknown", "there is no alert \(alert) in this ledger") }
+        let reader = try reader ?? LedgerReader(directory: directory, connections: 1)
+        guard let head = try reader.alertEntries(alert).last else { throw TemoinError(.usage, code: "alert.unknown", "there is no alert \(alert) in this ledger") }
         let certificate = try directory.loadExportCertificate()
         let exportKey = try P256PrivateKey(pem: FileSystem.read(directory.exportKeyFile, limit: 1 << 16))
         let appended = try await writer.append(EntryDraft(kind: .exportCreated, [
@@ -45,21 +46,20 @@ public struct Exporter {
             ("export-cert-sha256", certificate.sha256.hex),
         ]))
         let checkpoint = appended.checkpoint
-        let reader = try LedgerReader(directory: directory)
         let origin = try reader.origin()
 
         var files: [String: [UInt8]] = [:]
         // Entries: genesis, the device's enrollment, every entry of the alert, this export.
         let all = try reader.entries(alert: alert)
         guard let opening = all.first?.entry, let device = opening["device"],
-              let enrollment = try await writer.enrollmentIndex(device: device) else {
+              let enrollment = try reader.enrollmentIndex(device: device) else {
             throw TemoinError(.invalidEvidence, code: "export.no-enrollment", "the alert's device enrollment is missing")
         }
         var indices = Set(all.map(\.index))
         indices.insert(0)
         indices.insert(enrollment)
         // A certificate supplied by the operator is named by the key.rotated entry that installed it.
-        if let rotation = try await writer.rotationIndex(key: certificate.sha256.hex) { indices.insert(rotation) }
+        if let rotation = try reader.rotationIndex(key: certificate.sha256.hex) { indices.insert(rotation) }
         for index in indices.sorted() {
             let stored = try reader.entry(at: index)
             files["entries/\(index).entry"] = stored.bytes
@@ -79,7 +79,7 @@ public struct Exporter {
         files["log-key.txt"] = Array((writer.verifierKey.description + "\n").utf8)
         files["export-cert.pem"] = try certificate.pem
         let parsed = all.map { ($0.index, $0.entry) }
-        let deviceKey = try await writer.deviceKey(device: device)
+        let deviceKey = try reader.deviceKey(device: device)
         files["custody-report.html"] = Array(CustodyReport(origin: origin, alert: alert, requester: requester, reference: reference,
                                                            entries: parsed, checkpoint: checkpoint, deviceKey: deviceKey).html.utf8)
         files["README.txt"] = Array(BundleTexts.readme(alert: alert, origin: origin).utf8)

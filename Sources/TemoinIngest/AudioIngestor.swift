@@ -111,28 +111,70 @@ public enum IngestOutcome: Sendable {
 /// chunk that arrives after it was recorded missing is still accepted (evidence is never turned
 /// away), encoded on its own.
 public actor AudioIngestor {
-    public let writer: LedgerWriter
+    public nonisolated let writer: LedgerWriter
+    public nonisolated let reader: LedgerReader
     public let limits: AudioLimits
     private let blobs: BlobStore
-    private var alerts: [String: AlertEncoder] = [:]
+    /// Blob writes (fsync) run here, never on the cooperative pool.
+    private let io = BlockingIO(threads: 2, name: "temoin-blobs")
+    /// The alerts with an encoder in memory, with how many calls are using each right now.
+    private var alerts: [String: (encoder: AlertEncoder, users: Int, lastUse: ContinuousClock.Instant)] = [:]
 
+    /// `reader`: the read side to look entries up with (one is opened if none is given).
     /// `faults`: tests only, injected blob write failures.
-    public init(writer: LedgerWriter, limits: AudioLimits = AudioLimits(), faults: StorageFaults? = nil) {
+    public init(writer: LedgerWriter, reader: LedgerReader? = nil, limits: AudioLimits = AudioLimits(),
+                faults: StorageFaults? = nil) throws(TemoinError) {
         self.writer = writer
+        if let reader {
+            self.reader = reader
+        } else {
+            self.reader = try LedgerReader(directory: writer.directory)
+        }
         self.limits = limits
         blobs = BlobStore(root: writer.directory.blobs.root, faults: faults)
     }
 
-    private func channel(_ alert: String) -> AlertEncoder {
-        if let c = alerts[alert] { return c }
-        let c = AlertEncoder(alert: alert, writer: writer, limits: limits, blobs: blobs)
-        alerts[alert] = c
-        return c
+    /// The alert's encoder, counted as used until `checkIn`: an encoder in use is never released,
+    /// so one alert never has two.
+    private func checkOut(_ alert: String) -> AlertEncoder {
+        let encoder = alerts[alert]?.encoder
+            ?? AlertEncoder(alert: alert, writer: writer, reader: reader, limits: limits, blobs: blobs, io: io)
+        alerts[alert] = (encoder, (alerts[alert]?.users ?? 0) + 1, .now)
+        return encoder
+    }
+
+    private func checkIn(_ alert: String) {
+        guard let entry = alerts[alert] else { return }
+        alerts[alert] = (entry.encoder, entry.users - 1, .now)
+    }
+
+    private func using<T>(_ alert: String, _ body: (AlertEncoder) async throws -> T) async throws -> T {
+        let encoder = checkOut(alert)
+        defer { checkIn(alert) }
+        return try await body(encoder)
+    }
+
+    /// How many alerts have an encoder in memory (metrics, tests).
+    public var encodersInMemory: Int { alerts.count }
+
+    /// Releases the encoder and buffers of an alert nobody is using (closed, or idle): the next
+    /// chunk rebuilds them from the ledger, as after a restart.
+    public func release(alert: String) {
+        if let entry = alerts[alert], entry.users == 0 { alerts[alert] = nil }
+    }
+
+    /// Releases every encoder unused for `idle` or longer; returns how many were released.
+    @discardableResult
+    public func releaseIdle(olderThan idle: Duration) -> Int {
+        let limit = ContinuousClock.now - idle
+        let stale = alerts.filter { $0.value.users == 0 && $0.value.lastUse <= limit }.map(\.key)
+        for alert in stale { alerts[alert] = nil }
+        return stale.count
     }
 
     /// The sequence number the alert's encoder expects next.
     public func nextSequence(alert: String) async throws -> UInt64 {
-        try await channel(alert).nextSequence()
+        try await using(alert) { try await $0.nextSequence() }
     }
 
     /// Ingests a chunk in order (tests and `temoin ingest`): anything but a new entry is an error.
@@ -146,12 +188,12 @@ public actor AudioIngestor {
 
     /// Ingests a chunk that may be early, late, repeated or conflicting.
     public func submit(_ chunk: ChunkUpload) async throws -> IngestOutcome {
-        try await channel(chunk.alert).submit(chunk)
+        try await using(chunk.alert) { try await $0.submit(chunk) }
     }
 
     /// Records the chunks up to `lastSeq` that never came as `chunk.missing` (at close).
     public func recordMissing(alert: String, through lastSeq: UInt64, reason: String) async throws {
-        try await channel(alert).recordMissing(through: lastSeq, reason: reason)
+        try await using(alert) { try await $0.recordMissing(through: lastSeq, reason: reason) }
     }
 
     /// Forgets in-memory encoders, as a restart would (tests).
@@ -164,10 +206,23 @@ public actor AudioIngestor {
 actor AlertEncoder {
     let alert: String
     let writer: LedgerWriter
+    let reader: LedgerReader
     let limits: AudioLimits
     private let blobs: BlobStore
+    private let io: BlockingIO
     private var encoder: OpusEncoderState?
-    private var next: UInt64 = 0
+    /// The sequence number expected next; early chunks waiting for it are woken when it moves.
+    private var next: UInt64 = 0 {
+        didSet { if next != oldValue { wakeParked() } }
+    }
+    /// Early chunks parked until the state they wait on changes or their time is up.
+    private var parked: [CheckedContinuation<Void, Never>] = []
+
+    private func wakeParked() {
+        let woken = parked
+        parked = []
+        for c in woken { c.resume() }
+    }
     private var loaded = false
     /// Sequence numbers of early chunks waiting for their predecessors (with how many requests).
     private var earlyWaiters: [UInt64: Int] = [:]
@@ -179,11 +234,19 @@ actor AlertEncoder {
     /// The phone's own Opus stream, while its chunks continue it (kept packet for packet).
     private var phone: (stream: PhoneStream, vendor: String, nextPage: Int, lastSeq: UInt64)?
 
-    init(alert: String, writer: LedgerWriter, limits: AudioLimits, blobs: BlobStore) {
+    init(alert: String, writer: LedgerWriter, reader: LedgerReader, limits: AudioLimits, blobs: BlobStore, io: BlockingIO) {
         self.alert = alert
         self.writer = writer
+        self.reader = reader
         self.limits = limits
         self.blobs = blobs
+        self.io = io
+    }
+
+    /// Stores blobs durably (fsync) on the blocking-I/O threads; returns their hashes in order.
+    private func put(_ blobs: [[UInt8]]) async throws -> [Hash] {
+        let store = self.blobs, alert = self.alert
+        return try await io.run { try blobs.map { bytes throws(TemoinError) in try store.put(alert: alert, bytes: bytes) } }
     }
 
     /// One chunk at a time per alert, across the suspension points of encoding and committing.
@@ -224,14 +287,14 @@ actor AlertEncoder {
         let audio = try ogg.map { (samples: $0.samples, rate: 48000, durationMicroseconds: $0.durationMicroseconds) }
             ?? chunk.format.decode(chunk.original, maximumMicroseconds: limit)
         guard audio.durationMicroseconds > 0 else { throw TemoinError(.unusableInput, code: "audio.empty", "the chunk holds no audio") }
-        guard try await writer.head(alert: chunk.alert) != nil else {
+        guard try reader.opening(alert: chunk.alert) != nil else {
             throw TemoinError(.usage, code: "ledger.alert-not-open", "alert \(chunk.alert) has no alert.opened entry")
         }
         let deadline = ContinuousClock.now + limits.reorderWait
         await acquire()
         defer { release() }
         try await load()
-        if let stored = try await writer.chunkEntry(alert: chunk.alert, seq: chunk.seq) {
+        if let stored = try reader.chunkEntry(alert: chunk.alert, seq: chunk.seq) {
             return try await repeated(chunk, stored: stored)
         }
         // Early: wait for the chunks before it, then record the ones still missing. A chunk never
@@ -240,14 +303,26 @@ actor AlertEncoder {
         earlyWaiters[chunk.seq, default: 0] += 1
         defer {
             earlyWaiters[chunk.seq]! -= 1
-            if earlyWaiters[chunk.seq] == 0 { earlyWaiters[chunk.seq] = nil }
+            if earlyWaiters[chunk.seq] == 0 {
+                earlyWaiters[chunk.seq] = nil
+                wakeParked()
+            }
         }
         while chunk.seq > next, ContinuousClock.now < deadline || lowerEarlyChunkWaits(below: chunk.seq) {
+            // Parked, not polling: woken when `next` moves, when another early chunk stops
+            // waiting, or when this one's time is up.
             release()
-            try? await Task.sleep(for: .milliseconds(20))
+            let timer = ContinuousClock.now < deadline
+                ? Task { [weak self] in
+                    try? await Task.sleep(until: deadline)
+                    await self?.wakeParked()
+                }
+                : nil
+            await withCheckedContinuation { parked.append($0) }
+            timer?.cancel()
             await acquire()
         }
-        if let stored = try await writer.chunkEntry(alert: chunk.alert, seq: chunk.seq) {
+        if let stored = try reader.chunkEntry(alert: chunk.alert, seq: chunk.seq) {
             return try await repeated(chunk, stored: stored)
         }
         if chunk.seq > next {
@@ -296,8 +371,8 @@ actor AlertEncoder {
             vendor = p.vendor
         }
         let packets = OpusPacketStream.encode(ogg.packets)
-        let originalHash = try blobs.put(alert: chunk.alert, bytes: chunk.original)
-        let opusHash = try blobs.put(alert: chunk.alert, bytes: packets)
+        let hashes = try await put([chunk.original, packets])
+        let originalHash = hashes[0], opusHash = hashes[1]
         let appended = try await writer.append(EntryDraft(kind: .audioChunk, [
             ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
             ("duration-us", String(ogg.durationMicroseconds)), ("original-format", chunk.format.token),
@@ -316,11 +391,13 @@ actor AlertEncoder {
     private func repeated(_ chunk: ChunkUpload, stored: StoredEntry) async throws -> IngestOutcome {
         let hash = SHA256.hash(chunk.original)
         if try stored.parsed().hash("original-sha256") == hash { return .duplicate(stored) }
-        for (e, parsed) in try await writer.alertEntries(chunk.alert)
-        where parsed.kind == .chunkConflict && parsed.uint("seq") == chunk.seq && parsed.hash("original-sha256") == hash {
-            return .conflict(kept: stored, recorded: e)
+        for e in try reader.alertEntries(chunk.alert) {
+            let parsed = try e.parsed()
+            if parsed.kind == .chunkConflict && parsed.uint("seq") == chunk.seq && parsed.hash("original-sha256") == hash {
+                return .conflict(kept: stored, recorded: e)
+            }
         }
-        try blobs.put(alert: chunk.alert, bytes: chunk.original)
+        _ = try await put([chunk.original])
         let recorded = try await writer.append(EntryDraft(kind: .chunkConflict, [
             ("alert", chunk.alert), ("seq", String(chunk.seq)), ("original-sha256", hash.hex),
             ("original-size", String(chunk.original.count)), ("kept-entry", String(stored.index)),
@@ -353,8 +430,8 @@ actor AlertEncoder {
         }
         let packets = try encoder.encode(samples)
         let stream = OpusPacketStream.encode(packets)
-        let originalHash = try blobs.put(alert: chunk.alert, bytes: chunk.original)
-        let opusHash = try blobs.put(alert: chunk.alert, bytes: stream)
+        let hashes = try await put([chunk.original, stream])
+        let originalHash = hashes[0], opusHash = hashes[1]
         let draft = EntryDraft(kind: .audioChunk, [
             ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
             ("duration-us", String(audio.durationMicroseconds)), ("original-format", chunk.format.token),
@@ -375,7 +452,7 @@ actor AlertEncoder {
         guard !loaded else { return }
         var lastChunk: Entry?
         var chunks: [UInt64: Entry] = [:]
-        for (_, e) in try await writer.alertEntries(alert) {
+        for e in try reader.alertEntries(alert).map({ e throws(TemoinError) in try e.parsed() }) {
             if e.kind == .chunkMissing, let last = e.uint("last-seq"), last + 1 > next { next = last + 1 }
             if e.kind == .audioChunk, let seq = e.uint("seq") {
                 chunks[seq] = e

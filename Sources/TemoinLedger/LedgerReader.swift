@@ -1,27 +1,54 @@
 public import TemoinCore
 import TemoinCrypto
+import Foundation
 
-/// Read access to a ledger for commands and the public API: checkpoints, entries, proofs.
-/// It takes no lock and works while a writer appends; each call reads a consistent state.
-public final class LedgerReader {
+/// The read side of a ledger: checkpoints, entries, proofs, an alert's entries, enrolled keys.
+/// It takes no lock on the ledger and works while the writer appends: every call checks out a
+/// read-only connection of its own from a small pool (SQLite in WAL mode: readers never wait for
+/// a commit and a commit never waits for them) and reads one consistent state. Safe to share
+/// between threads and tasks; calls run concurrently, one connection each.
+public final class LedgerReader: Sendable {
     public let directory: DataDirectory
-    let store: LedgerStore
+    private let pool: ConnectionPool
 
-    public init(directory: DataDirectory) throws(TemoinError) {
+    /// `connections`: how many read-only connections may be open at once (more callers wait).
+    public init(directory: DataDirectory, connections: Int = 4) throws(TemoinError) {
         try directory.requireInitialized()
         self.directory = directory
-        let db = try SQLiteConnection(path: directory.database, readOnly: true)
-        try LedgerSchema.configure(db, readOnly: true)
-        store = LedgerStore(db: db)
+        pool = ConnectionPool(maximum: max(1, connections)) { () throws(TemoinError) in
+            let db = try SQLiteConnection(path: directory.database, readOnly: true)
+            try LedgerSchema.configure(db, readOnly: true)
+            return LedgerStore(db: db)
+        }
+        // Open one now, so a missing or unreadable database is reported here, not at first use.
+        try pool.with { _ throws(TemoinError) in }
+    }
+
+    /// Runs `body` with a connection of its own inside one read transaction, so it sees one
+    /// state of the ledger.
+    func read<T>(_ body: (LedgerStore) throws(TemoinError) -> T) throws(TemoinError) -> T {
+        try pool.with { store throws(TemoinError) in
+            try store.db.execute("BEGIN")
+            defer { try? store.db.execute("COMMIT") }
+            return try body(store)
+        }
     }
 
     /// The latest signed checkpoint, byte for byte as signed.
     public func latestCheckpoint() throws(TemoinError) -> SignedCheckpoint {
+        try read { store throws(TemoinError) in try Self.latestCheckpoint(store) }
+    }
+
+    static func latestCheckpoint(_ store: LedgerStore) throws(TemoinError) -> SignedCheckpoint {
         guard let c = try store.latestCheckpoint() else { throw store.corrupt("there is no checkpoint") }
         return c
     }
 
     public func entry(at index: UInt64) throws(TemoinError) -> StoredEntry {
+        try read { store throws(TemoinError) in try Self.entry(at: index, store) }
+    }
+
+    static func entry(at index: UInt64, _ store: LedgerStore) throws(TemoinError) -> StoredEntry {
         guard let e = try store.entry(at: index) else {
             throw TemoinError(.usage, code: "ledger.no-such-entry", "there is no entry \(index) in this ledger")
         }
@@ -30,7 +57,7 @@ public final class LedgerReader {
 
     /// A C2SP tlog-proof of entry `index` against the latest checkpoint (or the one of `size`).
     public func proof(index: UInt64, size: UInt64? = nil) throws(TemoinError) -> TlogProof {
-        try readSnapshot { () throws(TemoinError) in
+        try read { store throws(TemoinError) in
             let checkpoint: SignedCheckpoint
             if let size {
                 guard let c = try store.checkpoint(size: size) else {
@@ -38,7 +65,7 @@ public final class LedgerReader {
                 }
                 checkpoint = c
             } else {
-                checkpoint = try latestCheckpoint()
+                checkpoint = try Self.latestCheckpoint(store)
             }
             guard index < checkpoint.checkpoint.size else {
                 throw TemoinError(.usage, code: "ledger.no-such-entry",
@@ -51,8 +78,8 @@ public final class LedgerReader {
 
     /// A consistency proof between two tree sizes (0 < first <= second <= latest).
     public func consistencyProof(first: UInt64, second: UInt64) throws(TemoinError) -> [Hash] {
-        try readSnapshot { () throws(TemoinError) in
-            let size = try latestCheckpoint().checkpoint.size
+        try read { store throws(TemoinError) in
+            let size = try Self.latestCheckpoint(store).checkpoint.size
             guard first > 0, first <= second, second <= size else {
                 throw TemoinError(.usage, code: "ledger.bad-sizes", "sizes must satisfy 0 < first <= second <= \(size)")
             }
@@ -62,28 +89,112 @@ public final class LedgerReader {
 
     /// Indices of an alert's entries in log order.
     public func entryIndices(alert: String) throws(TemoinError) -> [UInt64] {
-        try store.entryIndices(alert: alert)
+        try read { store throws(TemoinError) in try store.entryIndices(alert: alert) }
     }
 
     /// The log's origin, from the genesis entry.
     public func origin() throws(TemoinError) -> String {
-        guard let origin = try entry(at: 0).parsed()["origin"] else { throw store.corrupt("entry 0 is not a genesis entry") }
-        return origin
+        try read { store throws(TemoinError) in
+            guard let origin = try Self.entry(at: 0, store).parsed()["origin"] else { throw store.corrupt("entry 0 is not a genesis entry") }
+            return origin
+        }
     }
 
     /// The parsed entries of an alert, in log order, with their indices.
     public func entries(alert: String) throws(TemoinError) -> [(index: UInt64, entry: Entry)] {
-        try readSnapshot { () throws(TemoinError) in
-            var out = [(index: UInt64, entry: Entry)]()
-            for i in try store.entryIndices(alert: alert) { out.append((i, try entry(at: i).parsed())) }
-            return out
+        try alertEntries(alert).map { e throws(TemoinError) in (e.index, try e.parsed()) }
+    }
+
+    /// The stored entries of an alert, in log order.
+    public func alertEntries(_ alert: String) throws(TemoinError) -> [StoredEntry] {
+        try read { store throws(TemoinError) in
+            try store.entryIndices(alert: alert).map { i throws(TemoinError) in try Self.entry(at: i, store) }
         }
     }
 
-    /// Runs `body` inside one read transaction, so it sees one state of the ledger.
-    func readSnapshot<T>(_ body: () throws(TemoinError) -> T) throws(TemoinError) -> T {
-        try store.db.execute("BEGIN")
-        defer { try? store.db.execute("COMMIT") }
-        return try body()
+    /// The raw Ed25519 key a device was enrolled with, or nil if it is not enrolled.
+    public func deviceKey(device: String) throws(TemoinError) -> [UInt8]? {
+        guard let e = try read({ store throws(TemoinError) in try store.enrollment(device: device) }) else { return nil }
+        return try e.parsed()["device-key"].flatMap { Base64.decode($0) }
+    }
+
+    /// The index of a device's enrollment entry.
+    public func enrollmentIndex(device: String) throws(TemoinError) -> UInt64? {
+        try read { store throws(TemoinError) in try store.enrollment(device: device)?.index }
+    }
+
+    /// The `key.rotated` entry that introduced `key` (for the export key: a certificate's SHA-256).
+    public func rotationIndex(key: String) throws(TemoinError) -> UInt64? {
+        try read { store throws(TemoinError) in try store.rotation(key: key) }
+    }
+
+    /// An alert's `alert.opened` entry, or nil if the alert is not in the ledger.
+    public func opening(alert: String) throws(TemoinError) -> StoredEntry? {
+        try read { store throws(TemoinError) in try store.firstEntry(alert: alert) }
+    }
+
+    /// The `audio.chunk` entry of an alert's sequence number, if one was committed.
+    public func chunkEntry(alert: String, seq: UInt64) throws(TemoinError) -> StoredEntry? {
+        try read { store throws(TemoinError) in try store.chunkEntry(alert: alert, seq: seq) }
+    }
+
+    /// Alerts opened and not closed.
+    public func openAlerts() throws(TemoinError) -> [String] {
+        try read { store throws(TemoinError) in try store.openAlerts() }
+    }
+
+    /// The number of entries covered by the latest checkpoint.
+    public func size() throws(TemoinError) -> UInt64 {
+        try latestCheckpoint().checkpoint.size
+    }
+
+}
+
+/// At most `maximum` connections, each used by one caller at a time; idle ones are kept for the
+/// next caller. A caller that finds all of them busy waits for one (reads are short: no caller
+/// awaits while it holds a connection).
+final class ConnectionPool: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let maximum: Int
+    private let open: () throws(TemoinError) -> LedgerStore
+    private var idle: [LedgerStore] = []
+    private var count = 0
+
+    init(maximum: Int, open: @escaping () throws(TemoinError) -> LedgerStore) {
+        self.maximum = maximum
+        self.open = open
+    }
+
+    func with<T>(_ body: (LedgerStore) throws(TemoinError) -> T) throws(TemoinError) -> T {
+        let store = try checkOut()
+        defer { checkIn(store) }
+        return try body(store)
+    }
+
+    private func checkOut() throws(TemoinError) -> LedgerStore {
+        condition.lock()
+        while idle.isEmpty && count >= maximum { condition.wait() }
+        if let store = idle.popLast() {
+            condition.unlock()
+            return store
+        }
+        count += 1
+        condition.unlock()
+        do {
+            return try open()
+        } catch {
+            condition.lock()
+            count -= 1
+            condition.signal()
+            condition.unlock()
+            throw error
+        }
+    }
+
+    private func checkIn(_ store: LedgerStore) {
+        condition.lock()
+        idle.append(store)
+        condition.signal()
+        condition.unlock()
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 public import TemoinCore
+import Dispatch
 import TemoinCrypto
 
 /// An entry to append, before the writer gives it its place: for kinds that belong to an
@@ -35,7 +36,8 @@ public enum Idempotency: Sendable, Equatable {
     case oncePerAlert
 }
 
-/// A durably committed entry and a checkpoint that covers it.
+/// A durably committed entry and a checkpoint that covers it: everything a caller needs to
+/// answer, from one call onto the writer (the receipt is signed on the caller's thread).
 public struct Appended: Sendable {
     public let index: UInt64
     public let leafHash: Hash
@@ -43,6 +45,20 @@ public struct Appended: Sendable {
     public let checkpoint: SignedCheckpoint
     /// False when the draft was a repeat (`Idempotency`) and this is the entry stored before.
     public var isNew = true
+    let origin: String
+    let signer: Ed25519NoteSigner
+
+    public var stored: StoredEntry { StoredEntry(index: index, leafHash: leafHash, bytes: entry.bytes) }
+
+    /// The entry's signed receipt (temoin/receipt/v1), deterministic: a repeat gets the same bytes.
+    public func receipt() throws(TemoinError) -> SignedReceipt {
+        try Self.receipt(origin: origin, stored: stored, signer: signer)
+    }
+
+    static func receipt(origin: String, stored: StoredEntry, signer: Ed25519NoteSigner) throws(TemoinError) -> SignedReceipt {
+        let time = try stored.parsed().time
+        return try SignedReceipt(signing: Receipt(origin: origin, index: stored.index, leafHash: stored.leafHash, time: time), with: signer)
+    }
 }
 
 /// Where the writer gets the time; tests may fix it.
@@ -71,7 +87,7 @@ public actor LedgerWriter {
     private nonisolated let executor = ThreadExecutor(name: "temoin-ledger-writer")
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     private let store: LedgerStore
-    private let signer: Ed25519NoteSigner
+    private nonisolated let signer: Ed25519NoteSigner
     private let clock: Clock
     private let hasher = SHA256.merkle
     private var range: CompactRange
@@ -209,56 +225,10 @@ public actor LedgerWriter {
         case deviceLabel(device: String, label: String)
     }
 
-    /// The raw Ed25519 key a device was enrolled with.
-    public func deviceKey(device: String) throws(TemoinError) -> [UInt8]? {
-        guard let e = try store.enrollment(device: device) else { return nil }
-        return try e.parsed()["device-key"].flatMap { Base64.decode($0) }
-    }
-
-    /// The index of a device's enrollment entry.
-    public func enrollmentIndex(device: String) throws(TemoinError) -> UInt64? {
-        try store.enrollment(device: device)?.index
-    }
-
-    /// The `key.rotated` entry that introduced `key` (for the export key: a certificate's SHA-256).
-    public func rotationIndex(key: String) throws(TemoinError) -> UInt64? {
-        try store.rotation(key: key)
-    }
-
-    /// An alert's `alert.opened` entry.
-    public func opening(alert: String) throws(TemoinError) -> StoredEntry? {
-        try store.firstEntry(alert: alert)
-    }
-
-    /// The `audio.chunk` entry of an alert's sequence number, if one was committed.
-    public func chunkEntry(alert: String, seq: UInt64) throws(TemoinError) -> StoredEntry? {
-        try store.chunkEntry(alert: alert, seq: seq)
-    }
-
-    /// Every entry of an alert, parsed, in log order.
-    public func alertEntries(_ alert: String) throws(TemoinError) -> [(StoredEntry, Entry)] {
-        try store.entryIndices(alert: alert).map { i throws(TemoinError) in
-            let e = try store.entry(at: i)!
-            return (e, try e.parsed())
-        }
-    }
-
-    /// Alerts opened and not closed.
-    public func openAlerts() throws(TemoinError) -> [String] {
-        try store.openAlerts()
-    }
-
     /// A receipt for a committed entry, signed by the log key (deterministic: the same entry
-    /// always gets the same receipt bytes).
-    public func receipt(for stored: StoredEntry) throws(TemoinError) -> SignedReceipt {
-        let time = try stored.parsed().time
-        return try SignedReceipt(signing: Receipt(origin: origin, index: stored.index, leafHash: stored.leafHash, time: time), with: signer)
-    }
-
-    /// The leaf hash of an alert's latest entry, or nil if the alert is not in the ledger.
-    public func head(alert: String) throws(TemoinError) -> Hash? {
-        if let h = heads[alert] { return h }
-        return try store.alertHead(alert)?.leafHash
+    /// always gets the same receipt bytes). Signed on the caller's thread, not the writer's.
+    public nonisolated func receipt(for stored: StoredEntry) throws(TemoinError) -> SignedReceipt {
+        try Appended.receipt(origin: origin, stored: stored, signer: signer)
     }
 
     deinit { executor.stop() }
@@ -307,6 +277,12 @@ public actor LedgerWriter {
         } else {
             try db.execute("PRAGMA max_page_count = 4294967294")
         }
+    }
+
+    /// Tests only: holds the writer's thread until `release` is signalled, as a commit stuck on a
+    /// slow fsync would.
+    func holdThread(until release: DispatchSemaphore) {
+        release.wait()
     }
 
     public func setMaximumBatch(_ n: Int) {
@@ -365,7 +341,8 @@ public actor LedgerWriter {
                     throw TemoinError(.environment, code: "ledger.no-checkpoint", "the ledger has no checkpoint yet")
                 }
                 return results.map { r in
-                    r.map { $0.map { Appended(index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: latest, isNew: $0.3) } }
+                    r.map { $0.map { Appended(index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: latest, isNew: $0.3,
+                                          origin: origin, signer: signer) } }
                 }
             }
             let signed = try signCheckpoint()
@@ -373,7 +350,8 @@ public actor LedgerWriter {
             latest = signed
             writeOutsideCheckpoint(signed)
             return results.map { r in
-                r.map { $0.map { Appended(index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: signed, isNew: $0.3) } }
+                r.map { $0.map { Appended(index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: signed, isNew: $0.3,
+                                          origin: origin, signer: signer) } }
             }
         } catch {
             if !db.isAutocommit { try? db.execute("ROLLBACK") }
@@ -410,7 +388,9 @@ public actor LedgerWriter {
             try db.statement("INSERT OR REPLACE INTO devices (device, label) VALUES (?, ?)").bind(.text(device), .text(label)).run()
         case nil: break
         }
-        if let alert = built.alert { heads[alert] = leaf }
+        // A closed alert's head leaves the cache (later entries of it, exports and accesses, are
+        // rare and read it from the index): the cache holds open alerts only.
+        if let alert = built.alert { heads[alert] = built.kind == .alertClosed ? nil : leaf }
         return (index, leaf, built, true)
     }
 

@@ -46,7 +46,7 @@ struct AdminAPI: Sendable {
         guard EntryFieldType.id128.accepts(operatorID) else {
             throw TemoinError(.usage, code: "admin.bad-operator", "Temoin-Operator is a 32-hex-digit pseudonymous id")
         }
-        let bytes = try await publicLog.recording(alert: alert)
+        let bytes = try publicLog.recording(alert: alert)
         _ = try await service.writer.append(EntryDraft(kind: .access, [
             ("alert", alert), ("actor", operatorID), ("role", "admin"), ("action", "recording"),
         ]))

@@ -8,13 +8,10 @@ import TemoinCrypto
 public import TemoinLedger
 import TemoinIngest
 
-/// Read-only access for the public endpoints, one connection used by one request at a time.
-actor PublicLog {
+/// Read-only access for the public endpoints, through the service's read side: requests read
+/// concurrently, each on a connection of its own, never behind a commit.
+struct PublicLog: Sendable {
     let reader: LedgerReader
-
-    init(directory: DataDirectory) throws(TemoinError) {
-        reader = try LedgerReader(directory: directory)
-    }
 
     func checkpoint() throws(TemoinError) -> [UInt8] { try reader.latestCheckpoint().bytes }
     func proof(index: UInt64, size: UInt64?) throws(TemoinError) -> [UInt8] { try reader.proof(index: index, size: size).bytes }
@@ -45,10 +42,12 @@ public enum TemoinService {
     ) async throws -> some ApplicationProtocol {
         try configuration.validate()
         let writer = try LedgerWriter(directory: directory)
-        let service = DeviceService(writer: writer, ingestor: AudioIngestor(writer: writer, limits: configuration.audio, faults: configuration.storageFaults),
+        let reader = try LedgerReader(directory: directory, connections: configuration.readConnections)
+        let ingestor = try AudioIngestor(writer: writer, reader: reader, limits: configuration.audio, faults: configuration.storageFaults)
+        let service = DeviceService(writer: writer, ingestor: ingestor,
                                     limiter: RateLimiter(perMinute: configuration.requestsPerMinute), metrics: ServiceMetrics(),
                                     configuration: configuration)
-        let router = try buildRouter(directory: directory, service: service, publicLog: PublicLog(directory: directory))
+        let router = try buildRouter(directory: directory, service: service, publicLog: PublicLog(reader: reader))
         // What a restarted service reports before its first append.
         service.metrics.ledgerSize.set(Double(await writer.size))
         let deadlines = configuration.deadlines
@@ -101,15 +100,15 @@ public enum TemoinService {
         }
 
         // Public: checkpoints and proofs, never entry bytes.
-        router.get("v1/checkpoint") { _, _ in Reply.text(try await publicLog.checkpoint()) }
+        router.get("v1/checkpoint") { _, _ in Reply.text(try publicLog.checkpoint()) }
         router.get("v1/proofs/inclusion") { request, _ in
             let query = try Query(request, required: ["index"], optional: ["size"])
-            return Reply.text(try await publicLog.proof(index: query.numbers["index"]!, size: query.numbers["size"]))
+            return Reply.text(try publicLog.proof(index: query.numbers["index"]!, size: query.numbers["size"]))
         }
         router.get("v1/proofs/consistency") { request, _ in
             let query = try Query(request, required: ["first", "second"], optional: [])
             let first = query.numbers["first"]!, second = query.numbers["second"]!
-            let proof = try await publicLog.consistency(first: first, second: second)
+            let proof = try publicLog.consistency(first: first, second: second)
             return try Reply.json(.ok, ["first": "\(first)", "second": "\(second)", "proof": proof.map(\.base64).joined(separator: " ")])
         }
 

@@ -15,8 +15,13 @@ public struct ServiceConfiguration: Sendable {
     public var requestsPerMinute = 600
     /// An alert still open this long after it opened is closed by the server.
     public var maximumAlertSeconds = 6 * 3600
-    /// How often the server looks for alerts to close.
+    /// How often the server looks for alerts to close (and encoders to release).
     public var sweepSeconds = 30
+    /// An alert's encoder and buffers are released after this long without a chunk; the next
+    /// chunk rebuilds them from the ledger (primed with the audio before it, Docs/audio.md).
+    public var encoderIdleSeconds = 120
+    /// Read-only database connections of the read side (proofs, receipts, recordings, lookups).
+    public var readConnections = 4
     /// How long a client may take to send a request (slow or idle connections are closed).
     public var deadlines = RequestDeadlines()
     /// Tests only: injected blob write failures.
@@ -34,7 +39,7 @@ public struct ServiceConfiguration: Sendable {
                               "plain HTTP binds to loopback only; put a TLS reverse proxy in front (Docs/deployment.md) or pass --allow-non-loopback")
         }
         guard (0...65535).contains(port) else { throw TemoinError(.usage, code: "serve.bad-port", "the port must be 0 to 65535") }
-        guard maximumBodyBytes > 0, requestsPerMinute > 0, maximumAlertSeconds > 0 else {
+        guard maximumBodyBytes > 0, requestsPerMinute > 0, maximumAlertSeconds > 0, encoderIdleSeconds > 0, readConnections > 0 else {
             throw TemoinError(.usage, code: "serve.bad-limit", "limits must be positive")
         }
     }

@@ -48,6 +48,8 @@ struct ReceiptResponse: Encodable {
 struct DeviceService: Sendable {
     let writer: LedgerWriter
     let ingestor: AudioIngestor
+    /// The read side: lookups never queue behind the writer's commits.
+    var reader: LedgerReader { ingestor.reader }
     let limiter: RateLimiter
     let metrics: ServiceMetrics
     let configuration: ServiceConfiguration
@@ -77,7 +79,7 @@ struct DeviceService: Sendable {
     /// verified device is counted: requests with made-up ids or forged signatures leave no state
     /// and cannot spend a real phone's quota.
     func verify(_ statements: [(DeviceStatement, [UInt8])], device: String) async throws {
-        guard let key = try await writer.deviceKey(device: device) else {
+        guard let key = try reader.deviceKey(device: device) else {
             throw TemoinError(.usage, code: "device.unknown", "this device is not enrolled")
         }
         for (statement, signature) in statements {
@@ -104,27 +106,33 @@ struct DeviceService: Sendable {
 
     /// The device an alert belongs to, from its `alert.opened` entry.
     func device(of alert: String) async throws -> String {
-        guard let opening = try await writer.opening(alert: alert), let device = try opening.parsed()["device"] else {
+        guard let opening = try reader.opening(alert: alert), let device = try opening.parsed()["device"] else {
             throw TemoinError(.usage, code: "alert.unknown", "alert \(alert) was never opened")
         }
         return device
     }
 
-    func response(_ status: String, _ stored: StoredEntry, keptIndex: UInt64? = nil) async throws -> ReceiptResponse {
-        let receipt = try await writer.receipt(for: stored)
-        guard let checkpoint = await writer.checkpoint else { throw TemoinError(.environment, code: "ledger.no-checkpoint", "no checkpoint yet") }
-        await metrics.ledgerSize.set(Double(writer.size))
-        return ReceiptResponse(status: status, index: stored.index, leafHash: stored.leafHash.base64,
-                               receipt: String(decoding: receipt.bytes, as: UTF8.self),
-                               checkpoint: String(decoding: checkpoint.bytes, as: UTF8.self), keptIndex: keptIndex)
+    /// The answer for an entry found already stored (a retry, a conflict): its receipt and the
+    /// latest checkpoint, both from the read side.
+    func response(_ status: String, _ stored: StoredEntry, keptIndex: UInt64? = nil) throws -> ReceiptResponse {
+        response(status, stored, receipt: try writer.receipt(for: stored), checkpoint: try reader.latestCheckpoint(), keptIndex: keptIndex)
     }
 
-    func response(_ status: String, _ a: Appended, keptIndex: UInt64? = nil) async throws -> ReceiptResponse {
-        try await response(status, StoredEntry(index: a.index, leafHash: a.leafHash, bytes: a.entry.bytes), keptIndex: keptIndex)
+    /// The answer for what the writer returned: everything is in `a`, no further call.
+    func response(_ status: String, _ a: Appended, keptIndex: UInt64? = nil) throws -> ReceiptResponse {
+        metrics.ledgerSize.set(Double(a.checkpoint.checkpoint.size))
+        return response(status, a.stored, receipt: try a.receipt(), checkpoint: a.checkpoint, keptIndex: keptIndex)
     }
 
-    func response(_ a: Appended) async throws -> (created: Bool, ReceiptResponse) {
-        (a.isNew, try await response(a.isNew ? "appended" : "duplicate", a))
+    func response(_ status: String, _ stored: StoredEntry, receipt: SignedReceipt, checkpoint: SignedCheckpoint,
+                  keptIndex: UInt64?) -> ReceiptResponse {
+        ReceiptResponse(status: status, index: stored.index, leafHash: stored.leafHash.base64,
+                        receipt: String(decoding: receipt.bytes, as: UTF8.self),
+                        checkpoint: String(decoding: checkpoint.bytes, as: UTF8.self), keptIndex: keptIndex)
+    }
+
+    func response(_ a: Appended) throws -> (created: Bool, ReceiptResponse) {
+        (a.isNew, try response(a.isNew ? "appended" : "duplicate", a))
     }
 
     /// Opens an alert, with its first location if the phone sent one: both statements are
@@ -142,7 +150,7 @@ struct DeviceService: Sendable {
         ])
         opened.idempotency = .sameFields(["device", "opened-at"], exclusive: true)
         let appended = try await writer.append(group: [opened] + (location.map { [$0.draft] } ?? []))
-        return try await response(appended[0])
+        return try response(appended[0])
     }
 
     /// Stores a chunk: verified, then in order (early ones wait, late ones are accepted).
@@ -159,13 +167,13 @@ struct DeviceService: Sendable {
         case .appended(let a):
             metrics.chunksAppended.increment()
             metrics.commitLatency.record(ContinuousClock.now - start)
-            return (.created, try await response("appended", a))
+            return (.created, try response("appended", a))
         case .duplicate(let stored):
             metrics.chunksDuplicate.increment()
-            return (.ok, try await response("duplicate", stored))
+            return (.ok, try response("duplicate", stored))
         case .conflict(let kept, let recorded):
             metrics.chunksConflict.increment()
-            return (.conflict, try await response("conflict", recorded, keptIndex: kept.index))
+            return (.conflict, try response("conflict", recorded, keptIndex: kept.index))
         }
     }
 
@@ -194,7 +202,7 @@ struct DeviceService: Sendable {
         let device = try await device(of: alert)
         let location = try locationDraft(alert: alert, r)
         try await verify(location.statement, signature: location.signature, device: device)
-        return try await response(writer.append(location.draft))
+        return try response(await writer.append(location.draft))
     }
 
     /// Closes an alert: the chunks up to `lastSeq` that never came are recorded missing first.
@@ -212,14 +220,17 @@ struct DeviceService: Sendable {
             ("last-seq", String(lastSeq)), ("statement-sig", Base64.encode(signature)),
         ])
         draft.idempotency = .oncePerAlert
-        return try await response(writer.append(draft))
+        let closed = try response(await writer.append(draft))
+        // Its encoder and buffers are no longer needed (rebuilt from the ledger if a late chunk comes).
+        await ingestor.release(alert: alert)
+        return closed
     }
 
     /// Closes alerts open longer than the limit (closed-by server, reason timeout).
     func closeExpiredAlerts(now: Timestamp, logger: Logger) async {
         do {
-            for alert in try await writer.openAlerts() {
-                guard let opening = try await writer.opening(alert: alert)?.parsed(),
+            for alert in try reader.openAlerts() {
+                guard let opening = try reader.opening(alert: alert)?.parsed(),
                       now.millisecondsSinceEpoch - opening.time.millisecondsSinceEpoch > Int64(configuration.maximumAlertSeconds) * 1000 else { continue }
                 let next = try await ingestor.nextSequence(alert: alert)
                 var draft = EntryDraft(kind: .alertClosed, [
@@ -228,8 +239,11 @@ struct DeviceService: Sendable {
                 ])
                 draft.idempotency = .oncePerAlert
                 _ = try await writer.append(draft)
+                await ingestor.release(alert: alert)
                 logger.info("alert closed by the server after its time limit", metadata: ["alert": "\(alert)"])
             }
+            // Encoders of alerts that went quiet are released; a later chunk rebuilds its own.
+            await ingestor.releaseIdle(olderThan: .seconds(configuration.encoderIdleSeconds))
         } catch {
             logger.error("closing expired alerts failed", metadata: ["error": "\(error)"])
         }

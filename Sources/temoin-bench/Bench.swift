@@ -205,7 +205,7 @@ struct IngestBench: AsyncParsableCommand {
         let folder = try Bench.temporaryFolder("ingest")
         let created = try await Ledger.initialize(directory: DataDirectory(folder), origin: "bench.example/ingest")
         let writer = try LedgerWriter(directory: DataDirectory(folder))
-        let ingestor = AudioIngestor(writer: writer)
+        let ingestor = try AudioIngestor(writer: writer)
         for a in 0..<alerts { _ = try await writer.append(Bench.openAlertDraft(alert: Bench.alertID(a), device: created.ingestDevice)) }
         let latencies = LatencyLog()
         let full = try await clock.measure {

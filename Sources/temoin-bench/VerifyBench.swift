@@ -36,7 +36,7 @@ struct VerifyBench: AsyncParsableCommand {
                 ("alert", alert), ("device", created.ingestDevice), ("opened-at", openedAt.description),
                 ("statement-sig", Base64.encode(try deviceKey.sign(statement.bytes))),
             ]))
-            let ingestor = AudioIngestor(writer: writer)
+            let ingestor = try AudioIngestor(writer: writer)
             let chunks = Bench.loopedChunks(audio, seconds: 5, count: minutes * 12)
             let built = try await clock.measure {
                 for (seq, chunk) in chunks.enumerated() {

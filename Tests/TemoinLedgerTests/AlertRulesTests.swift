@@ -31,7 +31,7 @@ struct AlertRulesTests {
         }
         #expect(Set(results.map(\.index)).count == 1)
         #expect(results.filter(\.isNew).count == 1)
-        #expect(try await w.alertEntries(alert).filter { $0.1.kind == .alertClosed }.count == 1)
+        #expect(try LedgerReader(directory: w.directory).entries(alert: alert).filter { $0.entry.kind == .alertClosed }.count == 1)
         #expect(try f.audit().passed)
     }
 
@@ -60,7 +60,7 @@ struct AlertRulesTests {
         let orphan = draft(.chunkMissing, [("alert", LedgerFixture.alert(8)), ("first-seq", "0"), ("last-seq", "0"), ("reason", "closed")])
         await #expect { _ = try await w.append(group: [open, orphan]) } throws: { ($0 as? TemoinError)?.code == "ledger.alert-not-open" }
         #expect(await w.size == size)
-        #expect(try await w.opening(alert: alert) == nil)
+        #expect(try LedgerReader(directory: w.directory).opening(alert: alert) == nil)
         // Other groups of the same transaction are not affected, and the retry succeeds.
         let location = draft(.location, [("alert", alert), ("captured-at", "2026-11-29T17:00:00.000Z"),
                                          ("commitment", SHA256.hash([1]).hex), ("statement-sig", "none")])

@@ -52,20 +52,20 @@ struct AudioIngestTests {
         do {
             let w = try continuous.writer()
             _ = try await continuous.open(Self.alert, on: w)
-            let ingestor = AudioIngestor(writer: w)
+            let ingestor = try AudioIngestor(writer: w)
             for s in 0..<6 { _ = try await ingestor.ingest(upload(s)) }
         }
         let restarted = try await LedgerFixture()
         do {
             let w = try restarted.writer()
             _ = try await restarted.open(Self.alert, on: w)
-            let ingestor = AudioIngestor(writer: w)
+            let ingestor = try AudioIngestor(writer: w)
             for s in 0..<3 { _ = try await ingestor.ingest(upload(s)) }
         }
         do {
             // A new process: new writer, new ingestor; the stream is rebuilt from the ledger.
             let w = try restarted.writer()
-            let ingestor = AudioIngestor(writer: w)
+            let ingestor = try AudioIngestor(writer: w)
             #expect(try await ingestor.nextSequence(alert: Self.alert) == 3)
             for s in 3..<6 { _ = try await ingestor.ingest(upload(s)) }
         }
@@ -110,13 +110,13 @@ struct AudioIngestTests {
         do {
             let w = try continuous.writer()
             _ = try await continuous.open(Self.alert, on: w)
-            let ingestor = AudioIngestor(writer: w)
+            let ingestor = try AudioIngestor(writer: w)
             for s in 0..<6 { _ = try await ingestor.ingest(upload(s)) }
         }
         let f = try await LedgerFixture()
         let w = try f.writer()
         _ = try await f.open(Self.alert, on: w)
-        let ingestor = AudioIngestor(writer: w)
+        let ingestor = try AudioIngestor(writer: w)
         for s in 0..<6 {
             if s == 2 || s == 4 {
                 // An empty signature makes the entry invalid: the append fails after encoding.
@@ -153,7 +153,7 @@ struct AudioIngestTests {
         let w = try f.writer()
         var limits = AudioLimits()
         limits.reorderWait = .milliseconds(200)
-        let ingestor = AudioIngestor(writer: w, limits: limits)
+        let ingestor = try AudioIngestor(writer: w, limits: limits)
         await #expect(throws: TemoinError.self) { _ = try await ingestor.ingest(upload(0)) }
         _ = try await f.open(Self.alert, on: w)
         _ = try await ingestor.ingest(upload(0))
@@ -181,7 +181,7 @@ struct AudioIngestTests {
         // Long enough that all five are waiting before the first one's time is up, even on a
         // loaded machine (the old code recorded 0…4 missing when chunk 5's time was up).
         limits.reorderWait = .seconds(5)
-        let ingestor = AudioIngestor(writer: w, limits: limits)
+        let ingestor = try AudioIngestor(writer: w, limits: limits)
         _ = try await f.open(Self.alert, on: w)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for s in [5, 3, 1, 4, 2] {
@@ -202,7 +202,7 @@ struct AudioIngestTests {
         let f = try await LedgerFixture()
         let w = try f.writer()
         _ = try await f.open(Self.alert, on: w)
-        let ingestor = AudioIngestor(writer: w)
+        let ingestor = try AudioIngestor(writer: w)
         // The same chunk twice at once: exactly one is accepted.
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<2 { group.addTask { (try? await ingestor.ingest(upload(0))) != nil } }

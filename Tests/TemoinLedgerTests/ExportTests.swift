@@ -16,7 +16,7 @@ struct ExportTests {
         let w = try f.writer()
         let alert = AudioIngestTests.alert
         _ = try await f.open(alert, on: w)
-        let ingestor = AudioIngestor(writer: w)
+        let ingestor = try AudioIngestor(writer: w)
         let fixtures = AudioIngestTests()
         for s in 0..<3 { _ = try await ingestor.ingest(fixtures.upload(s)) }
         let other = ChunkUpload(alert: alert, seq: 1, captureStart: fixtures.upload(1).captureStart, original: AudioIngestTests.chunks[4],
@@ -153,7 +153,7 @@ struct PhoneStreamRestartTests {
         do {
             let w = try f.writer()
             _ = try await f.open(alert, on: w)
-            let ingestor = AudioIngestor(writer: w)
+            let ingestor = try AudioIngestor(writer: w)
             for k in 0..<2 { _ = try await ingestor.ingest(upload(k)) }
         }
         // A new process: the phone stream's state comes back from the ledger.

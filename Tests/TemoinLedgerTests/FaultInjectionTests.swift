@@ -17,7 +17,7 @@ struct FaultInjectionTests {
         let f = try await LedgerFixture()
         let w = try f.writer()
         _ = try await f.open(AudioIngestTests.alert, on: w)
-        let ingestor = AudioIngestor(writer: w)
+        let ingestor = try AudioIngestor(writer: w)
         for s in 0..<6 { _ = try await ingestor.ingest(fixtures.upload(s)) }
         return try fixtures.packetStreams(f)
     }
@@ -28,7 +28,7 @@ struct FaultInjectionTests {
         let w = try f.writer()
         _ = try await f.open(AudioIngestTests.alert, on: w)
         let faults = StorageFaults()
-        let ingestor = AudioIngestor(writer: w, faults: faults)
+        let ingestor = try AudioIngestor(writer: w, faults: faults)
         for s in 0..<6 {
             if s == 2 {
                 faults.failNext(1, with: fault)
@@ -50,7 +50,7 @@ struct FaultInjectionTests {
         let f = try await LedgerFixture()
         let w = try f.writer()
         _ = try await f.open(AudioIngestTests.alert, on: w)
-        let ingestor = AudioIngestor(writer: w)
+        let ingestor = try AudioIngestor(writer: w)
         var acknowledged = [Appended]()
         var failures = 0
         let filler = LedgerFixture.alert(42)

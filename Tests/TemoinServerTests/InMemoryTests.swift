@@ -28,9 +28,9 @@ struct InMemoryApp {
         _ = try await writer.append(EntryDraft(kind: .deviceEnrolled, [
             ("device", DeviceID.derive(publicKey: phone.publicKey)), ("device-key", Base64.encode(phone.publicKey)),
         ]))
-        let service = DeviceService(writer: writer, ingestor: AudioIngestor(writer: writer), limiter: RateLimiter(perMinute: 600),
+        let service = DeviceService(writer: writer, ingestor: try AudioIngestor(writer: writer), limiter: RateLimiter(perMinute: 600),
                                     metrics: ServiceMetrics(), configuration: ServiceConfiguration())
-        responder = try TemoinService.buildRouter(directory: directory, service: service, publicLog: PublicLog(directory: directory))
+        responder = try TemoinService.buildRouter(directory: directory, service: service, publicLog: PublicLog(reader: service.reader))
             .buildResponder()
     }
 

@@ -133,9 +133,9 @@ struct OpenAPITests {
         let directory = DataDirectory(root.path)
         _ = try await Ledger.initialize(directory: directory, origin: "test.example/openapi")
         let writer = try LedgerWriter(directory: directory)
-        let service = DeviceService(writer: writer, ingestor: AudioIngestor(writer: writer), limiter: RateLimiter(perMinute: 1),
+        let service = DeviceService(writer: writer, ingestor: try AudioIngestor(writer: writer), limiter: RateLimiter(perMinute: 1),
                                     metrics: ServiceMetrics(), configuration: ServiceConfiguration())
-        let router = try TemoinService.buildRouter(directory: directory, service: service, publicLog: PublicLog(directory: directory))
+        let router = try TemoinService.buildRouter(directory: directory, service: service, publicLog: PublicLog(reader: service.reader))
         let registered = Set(router.routes.map { "\($0.method) \($0.path)" }.map { route -> String in
             // "/v1/alerts/:alert" → "/v1/alerts/{alert}"
             let parts = route.split(separator: " ", maxSplits: 1)
