@@ -28,9 +28,12 @@ public struct AuditReport: Sendable {
 /// compared. It takes no lock and may run while the writer appends.
 public struct Auditor {
     public let directory: DataDirectory
+    /// Where the rows live (default: the data folder's SQLite database).
+    public let engine: (any LedgerEngine)?
 
-    public init(directory: DataDirectory) {
+    public init(directory: DataDirectory, engine: (any LedgerEngine)? = nil) {
         self.directory = directory
+        self.engine = engine
     }
 
     public func run() throws(TemoinError) -> AuditReport {
@@ -39,11 +42,9 @@ public struct Auditor {
         // checkpoint out only after committing it, so what was read here is never ahead of the
         // snapshot, whatever the writer does meanwhile (Docs/storage.md). Read after, it could be.
         let outside = try? FileSystem.read(directory.checkpointFile, limit: 1 << 16)
-        let db = try SQLiteConnection(path: directory.database, readOnly: true)
-        try LedgerSchema.configure(db, readOnly: true)
-        let store = LedgerStore(db: db)
-        try db.execute("BEGIN")
-        defer { try? db.execute("COMMIT") }
+        let store = try (engine ?? directory.engine).openReading()
+        try store.beginRead()
+        defer { store.endRead() }
         var pass = AuditPass(directory: directory, store: store, outsideCheckpoint: outside)
         try pass.run()
         return pass.report
@@ -53,7 +54,7 @@ public struct Auditor {
 /// The state of one audit: a streaming pass over the entries, then the checkpoints.
 struct AuditPass {
     let directory: DataDirectory
-    let store: LedgerStore
+    let store: any LedgerStoreReading
     let hasher = SHA256.merkle
     var report = AuditReport()
     var key: VerifierKey?
@@ -76,7 +77,7 @@ struct AuditPass {
         var missing: [(ClosedRange<UInt64>, UInt64)] = []
     }
 
-    init(directory: DataDirectory, store: LedgerStore, outsideCheckpoint: [UInt8]?) {
+    init(directory: DataDirectory, store: any LedgerStoreReading, outsideCheckpoint: [UInt8]?) {
         self.directory = directory
         self.store = store
         self.outsideCheckpoint = outsideCheckpoint
@@ -87,8 +88,9 @@ struct AuditPass {
     }
 
     mutating func run() throws(TemoinError) {
-        let sizes = try store.db.statement("SELECT size FROM checkpoints ORDER BY size")
-        while try sizes.step() { checkpointSizes.insert(try sizes.count(0)) }
+        var sizes = Set<UInt64>()
+        try store.forEachCheckpointRow { row throws(TemoinError) in sizes.insert(row.size) }
+        checkpointSizes = sizes
         try auditEntriesAndNodes()
         try auditNodeCount()
         for (alert, p) in missingBlobs where !erased.contains(alert) { report.problems.append(p) }
@@ -97,22 +99,20 @@ struct AuditPass {
     }
 
     mutating func auditEntriesAndNodes() throws(TemoinError) {
-        let rows = try store.db.statement("SELECT idx, kind, alert, subject, leaf_hash, bytes FROM entries ORDER BY idx")
-        let nodeQuery = try store.db.statement("SELECT hash FROM nodes WHERE level = ? AND idx = ? -- audit")
         var expected: UInt64 = 0
-        while try rows.step() {
-            let index = try rows.count(0)
+        try store.forEachEntryRow { row throws(TemoinError) in
+            let index = row.index
             let place = "entry \(index)"
             if index != expected {
                 problem(place, "entries \(expected)…\(index - 1) are missing")
                 expected = index
             }
-            let bytes = rows.blob(5)
+            let bytes = row.bytes
             let leaf = hasher.leafHash(bytes)
-            if Hash(rows.blob(4)) != leaf { problem(place, "stored leaf hash does not match the entry bytes") }
+            if Hash(row.leafHash) != leaf { problem(place, "stored leaf hash does not match the entry bytes") }
             if let entry = try? Entry(parsing: bytes) {
-                if entry.kind.rawValue != rows.text(1) || entry.alert != rows.text(2)
-                    || LedgerWriter.subject(of: entry) != rows.text(3) {
+                if entry.kind.rawValue != row.kind || entry.alert != row.alert
+                    || LedgerWriter.subject(of: entry) != row.subject {
                     problem(place, "index columns do not match the entry bytes")
                 }
                 check(entry, index: index, leaf: leaf, place: place)
@@ -121,10 +121,8 @@ struct AuditPass {
             }
             for (id, hash) in range.append(leaf, hasher: hasher) {
                 report.nodes += 1
-                nodeQuery.reset()
-                try nodeQuery.bind(.int(Int64(id.level)), .int(Int64(id.index)))
-                if try nodeQuery.step() {
-                    if Hash(nodeQuery.blob(0)) != hash { problem("\(id)", "stored node does not match its recomputed hash") }
+                if let stored = try store.storedNode(id) {
+                    if Hash(stored) != hash { problem("\(id)", "stored node does not match its recomputed hash") }
                 } else {
                     problem("\(id)", "stored node is missing")
                 }
@@ -241,32 +239,29 @@ struct AuditPass {
     }
 
     mutating func auditNodeCount() throws(TemoinError) {
-        let s = try store.db.statement("SELECT COUNT(*) FROM nodes")
-        _ = try s.step()
-        let stored = try s.count(0)
+        let stored = try store.nodeCount()
         if stored != report.nodes {
             problem("nodes", "\(stored) stored nodes where the entries give \(report.nodes)")
         }
     }
 
     mutating func auditCheckpoints() throws(TemoinError) {
-        let rows = try store.db.statement("SELECT size, root, note FROM checkpoints ORDER BY size")
         var previous: Checkpoint?
         var last: UInt64 = 0
-        while try rows.step() {
+        try store.forEachCheckpointRow { row throws(TemoinError) in
             report.checkpoints += 1
-            let size = try rows.count(0)
+            let size = row.size
             last = size
             let place = "checkpoint \(size)"
-            guard let signed = try? SignedCheckpoint(parsing: rows.blob(2)) else {
+            guard let signed = try? SignedCheckpoint(parsing: row.note) else {
                 problem(place, "not a well-formed signed checkpoint")
-                continue
+                return
             }
             let c = signed.checkpoint
             if let key {
                 do throws(TemoinError) { try signed.verify(key: key, using: Ed25519()) } catch { problem(place, error.reason) }
             }
-            if c.size != size || Hash(rows.blob(1)) != c.root { problem(place, "columns do not match the signed note") }
+            if c.size != size || Hash(row.root) != c.root { problem(place, "columns do not match the signed note") }
             if size > report.entries {
                 problem(place, "covers \(size) entries but only \(report.entries) are stored: entries were deleted")
             } else if roots[size] != c.root {

@@ -6,7 +6,7 @@ import TemoinCrypto
 /// Durability contract: `put` returns only once the file, its name and any folder it created
 /// are fsynced, so a ledger entry committed after `put` never names a blob a crash can lose.
 /// Erasing one alert's folder never touches another alert's evidence.
-public struct BlobStore: Sendable {
+public struct BlobStore: BlobStoring {
     public let root: String
     /// Tests only: injected write failures.
     public let faults: StorageFaults?

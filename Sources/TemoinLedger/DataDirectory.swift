@@ -13,6 +13,8 @@ public struct DataDirectory: Sendable {
     }
 
     public var database: String { path + "/ledger.sqlite" }
+    /// The embedded default engine: the SQLite database in this folder.
+    public var engine: any LedgerEngine { SQLiteLedgerEngine(path: database) }
     /// The last signed checkpoint, kept outside the database files.
     public var checkpointFile: String { path + "/checkpoint" }
     public var keysFolder: String { path + "/keys" }

@@ -12,24 +12,22 @@ public final class LedgerReader: Sendable {
     private let pool: ConnectionPool
 
     /// `connections`: how many read-only connections may be open at once (more callers wait).
-    public init(directory: DataDirectory, connections: Int = 4) throws(TemoinError) {
+    /// `engine`: where the rows live (default: the data folder's SQLite database).
+    public init(directory: DataDirectory, engine: (any LedgerEngine)? = nil, connections: Int = 4) throws(TemoinError) {
         try directory.requireInitialized()
         self.directory = directory
-        pool = ConnectionPool(maximum: max(1, connections)) { () throws(TemoinError) in
-            let db = try SQLiteConnection(path: directory.database, readOnly: true)
-            try LedgerSchema.configure(db, readOnly: true)
-            return LedgerStore(db: db)
-        }
+        let engine = engine ?? directory.engine
+        pool = ConnectionPool(maximum: max(1, connections)) { () throws(TemoinError) in try engine.openReading() }
         // Open one now, so a missing or unreadable database is reported here, not at first use.
         try pool.with { _ throws(TemoinError) in }
     }
 
     /// Runs `body` with a connection of its own inside one read transaction, so it sees one
     /// state of the ledger.
-    func read<T>(_ body: (LedgerStore) throws(TemoinError) -> T) throws(TemoinError) -> T {
+    func read<T>(_ body: (any LedgerStoreReading) throws(TemoinError) -> T) throws(TemoinError) -> T {
         try pool.with { store throws(TemoinError) in
-            try store.db.execute("BEGIN")
-            defer { try? store.db.execute("COMMIT") }
+            try store.beginRead()
+            defer { store.endRead() }
             return try body(store)
         }
     }
@@ -39,7 +37,7 @@ public final class LedgerReader: Sendable {
         try read { store throws(TemoinError) in try Self.latestCheckpoint(store) }
     }
 
-    static func latestCheckpoint(_ store: LedgerStore) throws(TemoinError) -> SignedCheckpoint {
+    static func latestCheckpoint(_ store: any LedgerStoreReading) throws(TemoinError) -> SignedCheckpoint {
         guard let c = try store.latestCheckpoint() else { throw store.corrupt("there is no checkpoint") }
         return c
     }
@@ -48,7 +46,7 @@ public final class LedgerReader: Sendable {
         try read { store throws(TemoinError) in try Self.entry(at: index, store) }
     }
 
-    static func entry(at index: UInt64, _ store: LedgerStore) throws(TemoinError) -> StoredEntry {
+    static func entry(at index: UInt64, _ store: any LedgerStoreReading) throws(TemoinError) -> StoredEntry {
         guard let e = try store.entry(at: index) else {
             throw TemoinError(.usage, code: "ledger.no-such-entry", "there is no entry \(index) in this ledger")
         }
@@ -156,22 +154,22 @@ public final class LedgerReader: Sendable {
 final class ConnectionPool: @unchecked Sendable {
     private let condition = NSCondition()
     private let maximum: Int
-    private let open: () throws(TemoinError) -> LedgerStore
-    private var idle: [LedgerStore] = []
+    private let open: () throws(TemoinError) -> any LedgerStoreReading
+    private var idle: [any LedgerStoreReading] = []
     private var count = 0
 
-    init(maximum: Int, open: @escaping () throws(TemoinError) -> LedgerStore) {
+    init(maximum: Int, open: @escaping () throws(TemoinError) -> any LedgerStoreReading) {
         self.maximum = maximum
         self.open = open
     }
 
-    func with<T>(_ body: (LedgerStore) throws(TemoinError) -> T) throws(TemoinError) -> T {
+    func with<T>(_ body: (any LedgerStoreReading) throws(TemoinError) -> T) throws(TemoinError) -> T {
         let store = try checkOut()
         defer { checkIn(store) }
         return try body(store)
     }
 
-    private func checkOut() throws(TemoinError) -> LedgerStore {
+    private func checkOut() throws(TemoinError) -> any LedgerStoreReading {
         condition.lock()
         while idle.isEmpty && count >= maximum { condition.wait() }
         if let store = idle.popLast() {
@@ -191,7 +189,7 @@ final class ConnectionPool: @unchecked Sendable {
         }
     }
 
-    private func checkIn(_ store: LedgerStore) {
+    private func checkIn(_ store: any LedgerStoreReading) {
         condition.lock()
         idle.append(store)
         condition.signal()

@@ -16,14 +16,113 @@ public struct StoredEntry: Sendable, Hashable {
     public func parsed() throws(TemoinError) -> Entry { try Entry(parsing: bytes) }
 }
 
-/// Reads the ledger through one connection: entries, stored nodes, checkpoints, proofs.
-/// Every proof costs O(log n) indexed reads; nothing rebuilds the tree.
-final class LedgerStore {
+/// The SQLite engine: one database file in the data folder, in WAL mode with `synchronous=FULL`
+/// (Docs/storage.md). Reading sessions are read-only connections.
+public struct SQLiteLedgerEngine: LedgerEngine {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public func openWriting(create: Bool) throws(TemoinError) -> any LedgerStoreWriting {
+        try openWritingStore(create: create)
+    }
+
+    func openWritingStore(create: Bool) throws(TemoinError) -> LedgerStore {
+        let db = try SQLiteConnection(path: path, create: create)
+        try LedgerSchema.configure(db, readOnly: false)
+        try LedgerSchema.migrate(db)
+        return LedgerStore(db: db)
+    }
+
+    public func openReading() throws(TemoinError) -> any LedgerStoreReading {
+        let db = try SQLiteConnection(path: path, readOnly: true)
+        try LedgerSchema.configure(db, readOnly: true)
+        return LedgerStore(db: db)
+    }
+}
+
+/// The ledger's rows in SQLite, through one connection: entries, stored nodes, checkpoints, side
+/// rows. Every proof costs O(log n) indexed reads; nothing rebuilds the tree.
+final class LedgerStore: LedgerStoreWriting {
     let db: SQLiteConnection
-    let hasher = SHA256.merkle
 
     init(db: SQLiteConnection) {
         self.db = db
+    }
+
+    var location: String { db.path }
+
+    func beginRead() throws(TemoinError) { try db.execute("BEGIN") }
+    func endRead() { try? db.execute("COMMIT") }
+
+    var inTransaction: Bool { !db.isAutocommit }
+    func beginWrite() throws(TemoinError) { try db.execute("BEGIN IMMEDIATE") }
+    func commit() throws(TemoinError) { try db.execute("COMMIT") }
+    func rollback() throws(TemoinError) { try db.execute("ROLLBACK") }
+    func savepoint() throws(TemoinError) { try db.execute("SAVEPOINT grp") }
+    func releaseSavepoint() throws(TemoinError) { try db.execute("RELEASE grp") }
+    func rollbackToSavepoint() throws(TemoinError) {
+        try db.execute("ROLLBACK TO grp")
+        try db.execute("RELEASE grp")
+    }
+
+    func insertEntry(index: UInt64, kind: String, alert: String?, subject: String?, leafHash: Hash,
+                     bytes: [UInt8]) throws(TemoinError) {
+        try db.statement("INSERT INTO entries (idx, kind, alert, subject, leaf_hash, bytes) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(.int(Int64(index)), .text(kind), alert.map { .text($0) } ?? .null,
+                  subject.map { .text($0) } ?? .null, .blob(leafHash.bytes), .blob(bytes)).run()
+    }
+
+    func insertNode(_ id: NodeID, hash: Hash) throws(TemoinError) {
+        try db.statement("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)")
+            .bind(.int(Int64(id.level)), .int(Int64(id.index)), .blob(hash.bytes)).run()
+    }
+
+    func insertCheckpoint(size: UInt64, root: Hash, note: [UInt8], time: Timestamp) throws(TemoinError) {
+        try db.statement("INSERT INTO checkpoints (size, root, note, time) VALUES (?, ?, ?, ?)")
+            .bind(.int(Int64(size)), .blob(root.bytes), .blob(note), .text(time.description)).run()
+    }
+
+    func insertSideRow(_ row: SideRow, entry: UInt64, alert: String?) throws(TemoinError) {
+        switch row {
+        case .location(let salt, let fix):
+            try db.statement("INSERT INTO locations (entry, alert, salt, fix) VALUES (?, ?, ?, ?)")
+                .bind(.int(Int64(entry)), .text(alert ?? ""), .blob(salt), .text(fix)).run()
+        case .deviceLabel(let device, let label):
+            try db.statement("INSERT OR REPLACE INTO devices (device, label) VALUES (?, ?)").bind(.text(device), .text(label)).run()
+        }
+    }
+
+    func forEachEntryRow(_ body: (StoredEntryRow) throws(TemoinError) -> Void) throws(TemoinError) {
+        let rows = try db.statement("SELECT idx, kind, alert, subject, leaf_hash, bytes FROM entries ORDER BY idx")
+        defer { rows.reset() }
+        while try rows.step() {
+            try body(StoredEntryRow(index: try rows.count(0), kind: rows.text(1), alert: rows.text(2), subject: rows.text(3),
+                                    leafHash: rows.blob(4), bytes: rows.blob(5)))
+        }
+    }
+
+    func storedNode(_ id: NodeID) throws(TemoinError) -> [UInt8]? {
+        let s = try db.statement("SELECT hash FROM nodes WHERE level = ? AND idx = ?").bind(.int(Int64(id.level)), .int(Int64(id.index)))
+        defer { s.reset() }
+        return try s.step() ? s.blob(0) : nil
+    }
+
+    func nodeCount() throws(TemoinError) -> UInt64 {
+        let s = try db.statement("SELECT COUNT(*) FROM nodes")
+        defer { s.reset() }
+        _ = try s.step()
+        return try s.count(0)
+    }
+
+    func forEachCheckpointRow(_ body: (StoredCheckpointRow) throws(TemoinError) -> Void) throws(TemoinError) {
+        let rows = try db.statement("SELECT size, root, note FROM checkpoints ORDER BY size")
+        defer { rows.reset() }
+        while try rows.step() {
+            try body(StoredCheckpointRow(size: try rows.count(0), root: rows.blob(1), note: rows.blob(2)))
+        }
     }
 
     /// The number of entries stored.
@@ -56,10 +155,6 @@ final class LedgerStore {
         guard try s.step() else { throw corrupt("\(id) is missing") }
         guard let h = Hash(s.blob(0)) else { throw corrupt("\(id) is malformed") }
         return h
-    }
-
-    var prover: MerkleProver<TemoinError> {
-        MerkleProver(hasher: hasher) { id throws(TemoinError) in try self.node(id) }
     }
 
     func latestCheckpoint() throws(TemoinError) -> SignedCheckpoint? {
@@ -150,7 +245,17 @@ final class LedgerStore {
         return StoredEntry(index: try s.count(0), leafHash: leaf, bytes: s.blob(2))
     }
 
+}
+
+extension LedgerStoreReading {
+    var hasher: MerkleHasher { SHA256.merkle }
+
+    /// Proofs from the stored nodes: O(log n) reads each.
+    var prover: MerkleProver<TemoinError> {
+        MerkleProver(hasher: hasher) { id throws(TemoinError) in try self.node(id) }
+    }
+
     func corrupt(_ what: String) -> TemoinError {
-        TemoinError(.invalidEvidence, code: "ledger.corrupt", "the ledger database is damaged: \(what)", context: db.path)
+        TemoinError(.invalidEvidence, code: "ledger.corrupt", "the ledger database is damaged: \(what)", context: location)
     }
 }

@@ -82,11 +82,10 @@ public actor LedgerWriter {
     nonisolated public let verifierKey: VerifierKey
 
     private let lock: FileLock
-    private let db: SQLiteConnection
     /// The writer's jobs run on a thread of their own: commits block on fsync.
     private nonisolated let executor = ThreadExecutor(name: "temoin-ledger-writer")
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    private let store: LedgerStore
+    private let store: any LedgerStoreWriting
     private nonisolated let signer: Ed25519NoteSigner
     private let clock: Clock
     private let hasher = SHA256.merkle
@@ -101,13 +100,11 @@ public actor LedgerWriter {
     public var maximumBatch = 1024
 
     /// Opens an existing ledger for appending, after the start-up checks of Docs/storage.md.
-    public init(directory: DataDirectory, clock: @escaping Clock = systemClock) throws(TemoinError) {
+    /// `engine`: where the rows live (default: the data folder's SQLite database).
+    public init(directory: DataDirectory, engine: (any LedgerEngine)? = nil, clock: @escaping Clock = systemClock) throws(TemoinError) {
         try directory.requireInitialized()
         lock = try FileLock(path: directory.writerLockFile, purpose: "writer")
-        db = try SQLiteConnection(path: directory.database)
-        try LedgerSchema.configure(db, readOnly: false)
-        try LedgerSchema.migrate(db)
-        store = LedgerStore(db: db)
+        store = try (engine ?? directory.engine).openWriting(create: false)
         self.directory = directory
         self.clock = clock
         let state = try LedgerWriter.startUp(directory: directory, store: store)
@@ -120,13 +117,10 @@ public actor LedgerWriter {
     }
 
     /// Creates a new ledger in an empty database: genesis entry and first checkpoint.
-    init(creating directory: DataDirectory, origin: String, logKey: Ed25519PrivateKey,
+    init(creating directory: DataDirectory, engine: (any LedgerEngine)? = nil, origin: String, logKey: Ed25519PrivateKey,
          exportCertificate: Certificate, clock: @escaping Clock) async throws(TemoinError) {
         lock = try FileLock(path: directory.writerLockFile, purpose: "init")
-        db = try SQLiteConnection(path: directory.database, create: true)
-        try LedgerSchema.configure(db, readOnly: false)
-        try LedgerSchema.migrate(db)
-        store = LedgerStore(db: db)
+        store = try (engine ?? directory.engine).openWriting(create: true)
         guard try store.entryCount() == 0 else {
             throw TemoinError(.usage, code: "ledger.not-empty", "the ledger already has entries", context: directory.database)
         }
@@ -155,7 +149,7 @@ public actor LedgerWriter {
 
     /// O(log n) start-up: genesis, the latest checkpoint, the right border of the tree, and the
     /// checkpoint kept outside the database.
-    static func startUp(directory: DataDirectory, store: LedgerStore) throws(TemoinError) -> StartState {
+    static func startUp(directory: DataDirectory, store: any LedgerStoreReading) throws(TemoinError) -> StartState {
         guard let genesisRow = try store.entry(at: 0) else { throw store.corrupt("there is no genesis entry") }
         let genesis = try genesisRow.parsed()
         guard genesis.kind == .genesis, let origin = genesis["origin"], let keyText = genesis["log-key"] else {
@@ -187,7 +181,7 @@ public actor LedgerWriter {
     }
 
     /// Refuses a database that is behind, or has forked from, the checkpoint kept outside it.
-    static func checkOutsideCheckpoint(directory: DataDirectory, store: LedgerStore, key: VerifierKey,
+    static func checkOutsideCheckpoint(directory: DataDirectory, store: any LedgerStoreReading, key: VerifierKey,
                                        latest: SignedCheckpoint) throws(TemoinError) {
         guard FileSystem.exists(directory.checkpointFile) else {
             throw TemoinError(.invalidEvidence, code: "ledger.checkpoint-file-missing",
@@ -220,10 +214,7 @@ public actor LedgerWriter {
     }
 
     /// Side rows written in the same transaction as an entry (not part of the ledger).
-    public enum SideRow: Sendable {
-        case location(salt: [UInt8], fix: String)
-        case deviceLabel(device: String, label: String)
-    }
+    public typealias SideRow = TemoinLedger.SideRow
 
     /// A receipt for a committed entry, signed by the log key (deterministic: the same entry
     /// always gets the same receipt bytes). Signed on the caller's thread, not the writer's.
@@ -271,6 +262,7 @@ public actor LedgerWriter {
     /// Tests only: caps the database's size in pages (`PRAGMA max_page_count`), so the next
     /// growth fails as a full disk would (SQLITE_FULL); nil lifts the cap.
     func limitDatabasePages(_ pages: Int?) throws(TemoinError) {
+        guard let db = (store as? LedgerStore)?.db else { return }
         if let pages {
             let current = try db.pragma("page_count").flatMap { Int($0) } ?? 0
             try db.execute("PRAGMA max_page_count = \(max(pages, current))")
@@ -314,20 +306,19 @@ public actor LedgerWriter {
         let savedRange = range, savedHeads = heads, savedTime = lastTime
         var results = [Result<[(UInt64, Hash, Entry, Bool)], TemoinError>]()
         do throws(TemoinError) {
-            try db.execute("BEGIN IMMEDIATE")
+            try store.beginWrite()
             for group in groups {
                 let groupRange = range, groupHeads = heads
-                try db.execute("SAVEPOINT grp")
+                try store.savepoint()
                 do throws(TemoinError) {
                     var appended = [(UInt64, Hash, Entry, Bool)]()
                     for draft in group { appended.append(try insert(draft)) }
-                    try db.execute("RELEASE grp")
+                    try store.releaseSavepoint()
                     results.append(.success(appended))
                 } catch {
                     // A failure of the database itself ends the whole transaction (rolled back below).
                     if error.category == .environment || error.category == .invalidEvidence { throw error }
-                    try db.execute("ROLLBACK TO grp")
-                    try db.execute("RELEASE grp")
+                    try store.rollbackToSavepoint()
                     range = groupRange
                     heads = groupHeads
                     results.append(.failure(error))
@@ -336,7 +327,7 @@ public actor LedgerWriter {
             let anyNew = results.contains { r in (try? r.get())?.contains { $0.3 } ?? false }
             if !anyNew {
                 // Nothing new to commit, nothing to sign: repeats are answered with the latest checkpoint.
-                try db.execute("ROLLBACK")
+                try store.rollback()
                 guard let latest else {
                     throw TemoinError(.environment, code: "ledger.no-checkpoint", "the ledger has no checkpoint yet")
                 }
@@ -346,7 +337,7 @@ public actor LedgerWriter {
                 }
             }
             let signed = try signCheckpoint()
-            try db.execute("COMMIT")
+            try store.commit()
             latest = signed
             writeOutsideCheckpoint(signed)
             return results.map { r in
@@ -354,7 +345,7 @@ public actor LedgerWriter {
                                           origin: origin, signer: signer) } }
             }
         } catch {
-            if !db.isAutocommit { try? db.execute("ROLLBACK") }
+            if store.inTransaction { try? store.rollback() }
             if latest?.checkpoint.size != range.size {
                 range = savedRange
                 heads = savedHeads
@@ -373,21 +364,10 @@ public actor LedgerWriter {
         let built = try build(draft)
         let index = range.size
         let leaf = hasher.leafHash(built.bytes)
-        try db.statement("INSERT INTO entries (idx, kind, alert, subject, leaf_hash, bytes) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(.int(Int64(index)), .text(built.kind.rawValue), built.alert.map { .text($0) } ?? .null,
-                  LedgerWriter.subject(of: built).map { .text($0) } ?? .null, .blob(leaf.bytes), .blob(built.bytes)).run()
-        for (id, hash) in range.append(leaf, hasher: hasher) {
-            try db.statement("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)")
-                .bind(.int(Int64(id.level)), .int(Int64(id.index)), .blob(hash.bytes)).run()
-        }
-        switch draft.sideRow {
-        case .location(let salt, let fix):
-            try db.statement("INSERT INTO locations (entry, alert, salt, fix) VALUES (?, ?, ?, ?)")
-                .bind(.int(Int64(index)), .text(built.alert ?? ""), .blob(salt), .text(fix)).run()
-        case .deviceLabel(let device, let label):
-            try db.statement("INSERT OR REPLACE INTO devices (device, label) VALUES (?, ?)").bind(.text(device), .text(label)).run()
-        case nil: break
-        }
+        try store.insertEntry(index: index, kind: built.kind.rawValue, alert: built.alert, subject: LedgerWriter.subject(of: built),
+                              leafHash: leaf, bytes: built.bytes)
+        for (id, hash) in range.append(leaf, hasher: hasher) { try store.insertNode(id, hash: hash) }
+        if let row = draft.sideRow { try store.insertSideRow(row, entry: index, alert: built.alert) }
         // A closed alert's head leaves the cache (later entries of it, exports and accesses, are
         // rare and read it from the index): the cache holds open alerts only.
         if let alert = built.alert { heads[alert] = built.kind == .alertClosed ? nil : leaf }
@@ -488,8 +468,7 @@ public actor LedgerWriter {
                                                                  secondRoot: root, proof: proof)
         }
         let signed = try SignedCheckpoint(signing: Checkpoint(origin: origin, size: size, root: root), with: signer)
-        try db.statement("INSERT INTO checkpoints (size, root, note, time) VALUES (?, ?, ?, ?)")
-            .bind(.int(Int64(size)), .blob(root.bytes), .blob(signed.bytes), .text(lastTime.description)).run()
+        try store.insertCheckpoint(size: size, root: root, note: signed.bytes, time: lastTime)
         return signed
     }
 }

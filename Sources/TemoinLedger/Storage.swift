@@ -1,0 +1,155 @@
+public import TemoinCore
+
+// The storage contract (Docs/storage.md §Storage contract). The ledger's logic — Merkle tree,
+// chains, idempotency, checkpoints, signatures, the audit — lives above these protocols and is
+// the same whatever the engine: entries' bytes, leaf hashes, proofs and checkpoints do not depend
+// on it. An engine stores rows and gives them back exactly; `StorageConformanceTests` is the suite
+// every engine must pass unchanged (SQLite today; PostgreSQL next).
+
+/// An engine that holds one ledger: it opens the one writing session and any number of reading
+/// sessions.
+public protocol LedgerEngine: Sendable {
+    /// Creates the ledger's schema if `create`, or brings it to the latest version; checks the
+    /// engine's durability settings (SQLite: WAL, `synchronous=FULL`). At most one writing session
+    /// exists at a time: the caller (`LedgerWriter`) holds the data folder's writer lock.
+    func openWriting(create: Bool) throws(TemoinError) -> any LedgerStoreWriting
+
+    /// A reading session. Sessions are independent: each may be used by one thread at a time,
+    /// many may be open at once, and none ever waits for the writer's commit (nor the writer for
+    /// it).
+    func openReading() throws(TemoinError) -> any LedgerStoreReading
+}
+
+/// An entry row exactly as stored, with the columns indexed beside its bytes (the audit compares
+/// them with the bytes: a row edited in place must not pass unseen).
+public struct StoredEntryRow: Sendable {
+    public let index: UInt64
+    public let kind: String?
+    public let alert: String?
+    public let subject: String?
+    /// As stored: not checked to be 32 bytes.
+    public let leafHash: [UInt8]
+    public let bytes: [UInt8]
+}
+
+/// A checkpoint row exactly as stored.
+public struct StoredCheckpointRow: Sendable {
+    public let size: UInt64
+    public let root: [UInt8]
+    public let note: [UInt8]
+}
+
+/// Reading one ledger.
+///
+/// Contract:
+/// - **Snapshots.** Between `beginRead()` and `endRead()` every call sees one committed state
+///   of the ledger, whatever the writer commits meanwhile; outside of them, each call sees the
+///   latest committed state. A reading session never sees uncommitted rows of the writer.
+/// - **Exact rows.** Bytes and hashes come back exactly as they were inserted.
+/// - **Damage is reported, never trapped on**: a row that cannot be what was stored (a malformed
+///   hash, a negative index) is a `ledger.corrupt` error (`.invalidEvidence`).
+/// - **Threads.** A session is used by one thread at a time (`LedgerReader` pools them).
+public protocol LedgerStoreReading: AnyObject {
+    /// Where the rows live, for error messages (a file, a database name).
+    var location: String { get }
+
+    func beginRead() throws(TemoinError)
+    func endRead()
+
+    /// The number of entries stored (the largest index + 1).
+    func entryCount() throws(TemoinError) -> UInt64
+    func entry(at index: UInt64) throws(TemoinError) -> StoredEntry?
+    /// The hash of a perfect subtree: level 0 is a leaf hash, above it a stored node. A missing or
+    /// malformed one is `ledger.corrupt`.
+    func node(_ id: NodeID) throws(TemoinError) -> Hash
+    func latestCheckpoint() throws(TemoinError) -> SignedCheckpoint?
+    func checkpoint(size: UInt64) throws(TemoinError) -> SignedCheckpoint?
+
+    /// The latest entry of an alert.
+    func alertHead(_ alert: String) throws(TemoinError) -> StoredEntry?
+    /// The first entry of an alert (its `alert.opened`).
+    func firstEntry(alert: String) throws(TemoinError) -> StoredEntry?
+    /// The `device.enrolled` entry of a device.
+    func enrollment(device: String) throws(TemoinError) -> StoredEntry?
+    /// Every entry of one kind of an alert, in log order.
+    func entries(alert: String, kind: EntryKind) throws(TemoinError) -> [StoredEntry]
+    /// The first `audio.chunk` entry of (alert, seq).
+    func chunkEntry(alert: String, seq: UInt64) throws(TemoinError) -> StoredEntry?
+    /// The index of the `key.rotated` entry that introduced `key`.
+    func rotation(key: String) throws(TemoinError) -> UInt64?
+    /// Alerts with an `alert.opened` entry and no `alert.closed` entry, in any order.
+    func openAlerts() throws(TemoinError) -> [String]
+    /// Indices of every entry of an alert, in log order.
+    func entryIndices(alert: String) throws(TemoinError) -> [UInt64]
+
+    // The audit's raw view: rows as stored, damaged ones included.
+    /// Every entry row in index order.
+    func forEachEntryRow(_ body: (StoredEntryRow) throws(TemoinError) -> Void) throws(TemoinError)
+    /// A stored node's bytes as stored, or nil if there is none.
+    func storedNode(_ id: NodeID) throws(TemoinError) -> [UInt8]?
+    /// How many node rows are stored.
+    func nodeCount() throws(TemoinError) -> UInt64
+    /// Every checkpoint row in size order.
+    func forEachCheckpointRow(_ body: (StoredCheckpointRow) throws(TemoinError) -> Void) throws(TemoinError)
+}
+
+/// Side rows stored in the same transaction as an entry, outside the ledger (erasable).
+public enum SideRow: Sendable {
+    /// A location fix; the ledger holds only its salted commitment.
+    case location(salt: [UInt8], fix: String)
+    /// A device's label for staff.
+    case deviceLabel(device: String, label: String)
+}
+
+/// The one writing session of a ledger.
+///
+/// Contract:
+/// - **Transactions.** `beginWrite()` starts the only write transaction (exclusive: no other
+///   writer, readers go on). Reads inside it see its own uncommitted rows.
+/// - **Durability.** When `commit()` returns, every row of the transaction is durable: a crash or
+///   power loss afterwards loses none of it. A crash before it returns leaves either all of the
+///   transaction or none of it — never a part.
+/// - **Groups.** `savepoint()`/`rollbackToSavepoint()`/`releaseSavepoint()` nest one level: a
+///   group rolled back leaves no row, and the rest of the transaction goes on.
+/// - **Uniqueness.** An entry index, a node (level, index) and a checkpoint size are each stored
+///   once: inserting one again fails (`sqlite.constraint` for SQLite) and the transaction stays
+///   usable only to be rolled back.
+/// - **Append-only.** Nothing here updates or deletes an entry, node or checkpoint; the engine
+///   refuses it (SQLite: triggers) so that even its own SQL console cannot rewrite history unseen.
+/// - **Threads.** One thread at a time (the writer's own).
+public protocol LedgerStoreWriting: LedgerStoreReading {
+    var inTransaction: Bool { get }
+    func beginWrite() throws(TemoinError)
+    func commit() throws(TemoinError)
+    func rollback() throws(TemoinError)
+    func savepoint() throws(TemoinError)
+    func releaseSavepoint() throws(TemoinError)
+    func rollbackToSavepoint() throws(TemoinError)
+
+    /// `kind`, `alert` and `subject` are the indexed columns of the entry (`LedgerWriter.subject`).
+    func insertEntry(index: UInt64, kind: String, alert: String?, subject: String?, leafHash: Hash,
+                     bytes: [UInt8]) throws(TemoinError)
+    func insertNode(_ id: NodeID, hash: Hash) throws(TemoinError)
+    func insertCheckpoint(size: UInt64, root: Hash, note: [UInt8], time: Timestamp) throws(TemoinError)
+    /// `entry`: the index of the entry the side row belongs to.
+    func insertSideRow(_ row: SideRow, entry: UInt64, alert: String?) throws(TemoinError)
+}
+
+/// Write-once blobs addressed by (alert, SHA-256).
+///
+/// Contract:
+/// - **Durability.** `put` returns only once the bytes and their name are durable: an entry
+///   committed after `put` never names a blob a crash can lose.
+/// - **Write once.** Putting the same bytes again is a no-op that checks what is stored; a stored
+///   blob whose bytes no longer match its hash is `blob.corrupt`.
+/// - **Per alert.** Erasing one alert's blobs never touches another alert's.
+/// - **Threads.** Any number of threads at once; `put` blocks on the disk (callers keep it off the
+///   cooperative pool: `BlockingIO`).
+public protocol BlobStoring: Sendable {
+    @discardableResult
+    func put(alert: String, bytes: [UInt8]) throws(TemoinError) -> Hash
+    func read(alert: String, hash: Hash) throws(TemoinError) -> [UInt8]
+    /// The SHA-256 of what is stored under `hash` (streamed).
+    func digest(alert: String, hash: Hash) throws(TemoinError) -> Hash
+    func exists(alert: String, hash: Hash) -> Bool
+}
