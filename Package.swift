@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "TemoinServer",
             dependencies: [
-                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport",
+                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport", "TemoinAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,11 +110,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The HTTP API's request and response bodies, shared by the server and the device client.
+        .target(name: "TemoinAPI", swiftSettings: swiftSettings),
+
         // The phone's side, as a library: keys, signed statements, upload with retries, witness checks.
-        .target(name: "TemoinDevice", dependencies: ["TemoinCore", "TemoinCrypto"], swiftSettings: swiftSettings),
+        .target(name: "TemoinDevice", dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAPI"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "temoin-device",
-            dependencies: ["TemoinDevice", "TemoinCore", "TemoinCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TemoinDevice", "TemoinAPI", "TemoinCore", "TemoinCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
 

@@ -24,7 +24,7 @@ public struct Checkpoint: Sendable, Hashable {
         let lines = text.dropLast().split(separator: 0x0a, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         guard lines.count >= 3 else { throw .malformed("checkpoint.too-short", "a checkpoint has origin, size and root lines") }
         guard !lines[0].isEmpty else { throw .malformed("checkpoint.empty-origin", "checkpoint origin is empty") }
-        guard let size = Decimal.parse(lines[1], max: UInt64.max) else {
+        guard let size = StrictDecimal.parse(lines[1], max: UInt64.max) else {
             throw .malformed("checkpoint.bad-size", "checkpoint size is not a canonical decimal")
         }
         guard let root = Hash(base64: lines[2]) else {

@@ -109,7 +109,7 @@ public enum Base64 {
 }
 
 /// Canonical unsigned decimal: digits only, no sign, no leading zero unless the value is 0.
-public enum Decimal {
+public enum StrictDecimal {
     public static func parse(_ text: some StringProtocol, max: UInt64 = UInt64(Int64.max)) -> UInt64? {
         let utf8 = Array(text.utf8)
         guard !utf8.isEmpty, utf8.count <= 20 else { return nil }

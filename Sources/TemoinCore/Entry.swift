@@ -103,7 +103,7 @@ public enum EntryFieldType: String, Sendable {
         switch self {
         case .hash: return value.utf8.count == 64 && Hex.decode(value) != nil
         case .id128: return value.utf8.count == 32 && Hex.decode(value) != nil
-        case .uint: return Decimal.parse(value) != nil
+        case .uint: return StrictDecimal.parse(value) != nil
         case .time: return Timestamp(rfc3339: value) != nil
         case .base64: return !value.isEmpty && Base64.decode(value) != nil
         case .signature: return value == "none" || (!value.isEmpty && Base64.decode(value) != nil)
@@ -202,7 +202,7 @@ public struct Entry: Sendable, Hashable {
     }
 
     public func hash(_ name: String) -> Hash? { self[name].flatMap { Hash(hex: $0) } }
-    public func uint(_ name: String) -> UInt64? { self[name].flatMap { Decimal.parse($0) } }
+    public func uint(_ name: String) -> UInt64? { self[name].flatMap { StrictDecimal.parse($0) } }
     public func time(_ name: String) -> Timestamp? { self[name].flatMap { Timestamp(rfc3339: $0) } }
 
     /// The alert this entry belongs to, if its kind belongs to an alert.

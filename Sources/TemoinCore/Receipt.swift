@@ -37,10 +37,10 @@ public struct Receipt: Sendable, Hashable {
         guard lines.count == 5, lines[0] == Receipt.contextLine else {
             throw .malformed("receipt.bad-format", "a receipt has five lines and starts with '\(Receipt.contextLine)'")
         }
-        guard Decimal.parse(lines[1]) == nil, !lines[1].isEmpty else {
+        guard StrictDecimal.parse(lines[1]) == nil, !lines[1].isEmpty else {
             throw .malformed("receipt.bad-origin", "a receipt's origin cannot be a number")
         }
-        guard let index = Decimal.parse(lines[2]), let leaf = Hash(base64: lines[3]), let time = Timestamp(rfc3339: lines[4]) else {
+        guard let index = StrictDecimal.parse(lines[2]), let leaf = Hash(base64: lines[3]), let time = Timestamp(rfc3339: lines[4]) else {
             throw .malformed("receipt.bad-format", "a receipt's index, leaf hash or time is malformed")
         }
         self.init(origin: lines[1], index: index, leafHash: leaf, time: time)

@@ -40,7 +40,7 @@ public struct TlogProof: Sendable, Hashable {
             extra = e
             rest = rest.dropFirst()
         }
-        guard let line = rest.first, line.hasPrefix("index "), let index = Decimal.parse(line.dropFirst(6), max: UInt64.max) else {
+        guard let line = rest.first, line.hasPrefix("index "), let index = StrictDecimal.parse(line.dropFirst(6), max: UInt64.max) else {
             throw .malformed("proof.bad-index", "a tlog-proof has an 'index N' line")
         }
         var path = [Hash]()

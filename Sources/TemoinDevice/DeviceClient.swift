@@ -4,16 +4,7 @@ import FoundationNetworking
 #endif
 public import TemoinCore
 public import TemoinCrypto
-
-/// The server's answer to an accepted request, as sent (Docs/api.md).
-public struct ReceiptResponse: Codable, Sendable {
-    public let status: String
-    public let index: UInt64
-    public let leafHash: String
-    public let receipt: String
-    public let checkpoint: String
-    public let keptIndex: UInt64?
-}
+public import TemoinAPI
 
 /// A problem document (RFC 9457) the server sent back.
 public struct ServerProblem: Error, Decodable, Sendable, CustomStringConvertible {
@@ -56,38 +47,35 @@ public actor DeviceClient {
     /// Opens an alert, with an optional first location fix (an RFC 5870 geo URI).
     public func openAlert(_ alert: String, openedAt: Timestamp, firstFix: String? = nil) async throws -> ReceiptResponse {
         let statement = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: openedAt)
-        struct Fix: Encodable { let capturedAt: String; let fix: String; let signature: String }
-        struct Open: Encodable { let device: String; let openedAt: String; let signature: String; let location: Fix? }
-        let fix = try firstFix.map { text -> Fix in
+        let fix = try firstFix.map { text -> LocationRequest in
             let s = try DeviceStatement(kind: .location, origin: origin, alert: alert, capturedAt: openedAt, sha256: SHA256.hash(Array(text.utf8)))
-            return Fix(capturedAt: openedAt.description, fix: text, signature: Base64.encode(try key.sign(s.bytes)))
+            return LocationRequest(capturedAt: openedAt.description, fix: text, signature: Base64.encode(try key.sign(s.bytes)))
         }
-        let body = Open(device: device, openedAt: openedAt.description, signature: Base64.encode(try key.sign(statement.bytes)), location: fix)
+        let body = OpenAlertRequest(device: device, openedAt: openedAt.description, signature: Base64.encode(try key.sign(statement.bytes)),
+                                    location: fix)
         return try await send("PUT", "v1/alerts/\(alert)", body: JSONEncoder().encode(body), headers: ["Content-Type": "application/json"])
     }
 
     public func putChunk(_ alert: String, seq: UInt64, wav: [UInt8], capturedAt: Timestamp, isFinal: Bool) async throws -> ReceiptResponse {
         let statement = try DeviceStatement(kind: .audioChunk, origin: origin, alert: alert, seq: seq, capturedAt: capturedAt,
                                             sha256: SHA256.hash(wav))
-        let headers = ["Content-Type": "audio/wav", "Temoin-Captured-At": capturedAt.description,
-                       "Temoin-Signature": Base64.encode(try key.sign(statement.bytes)), "Temoin-Final": isFinal ? "true" : "false"]
+        let headers = ["Content-Type": "audio/wav", ChunkHeader.capturedAt: capturedAt.description,
+                       ChunkHeader.signature: Base64.encode(try key.sign(statement.bytes)), ChunkHeader.final: isFinal ? "true" : "false"]
         return try await send("PUT", "v1/alerts/\(alert)/chunks/\(seq)", body: Data(wav), headers: headers)
     }
 
     public func addLocation(_ alert: String, fix: String, capturedAt: Timestamp) async throws -> ReceiptResponse {
         let statement = try DeviceStatement(kind: .location, origin: origin, alert: alert, capturedAt: capturedAt,
                                             sha256: SHA256.hash(Array(fix.utf8)))
-        return try await send("POST", "v1/alerts/\(alert)/locations", json: [
-            "capturedAt": capturedAt.description, "fix": fix, "signature": Base64.encode(try key.sign(statement.bytes)),
-        ])
+        let body = LocationRequest(capturedAt: capturedAt.description, fix: fix, signature: Base64.encode(try key.sign(statement.bytes)))
+        return try await send("POST", "v1/alerts/\(alert)/locations", body: JSONEncoder().encode(body), headers: ["Content-Type": "application/json"])
     }
 
     public func closeAlert(_ alert: String, lastSeq: UInt64, closedAt: Timestamp) async throws -> ReceiptResponse {
         let statement = try DeviceStatement(kind: .alertClosed, origin: origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
-        struct Close: Encodable { let closedAt: String; let lastSeq: UInt64; let signature: String }
         return try await send("POST", "v1/alerts/\(alert)/close",
-                              body: JSONEncoder().encode(Close(closedAt: closedAt.description, lastSeq: lastSeq,
-                                                               signature: Base64.encode(try key.sign(statement.bytes)))),
+                              body: JSONEncoder().encode(CloseAlertRequest(closedAt: closedAt.description, lastSeq: lastSeq,
+                                                                           signature: Base64.encode(try key.sign(statement.bytes)))),
                               headers: ["Content-Type": "application/json"])
     }
 
@@ -149,10 +137,6 @@ public actor DeviceClient {
     }
 
     // MARK: HTTP
-
-    private func send(_ method: String, _ path: String, json: [String: String]) async throws -> ReceiptResponse {
-        try await send(method, path, body: JSONEncoder().encode(json), headers: ["Content-Type": "application/json"])
-    }
 
     /// Sends a request until it gets an answer that is not a transient failure, then checks it.
     private func send(_ method: String, _ path: String, body: Data, headers: [String: String]) async throws -> ReceiptResponse {

@@ -29,7 +29,7 @@ public enum Ledger {
     /// Makes a new data folder: keys (files readable by this user only), the database, the
     /// genesis entry, the enrollment of the local ingest device, and the first checkpoints.
     /// Refuses a folder that exists and is not empty.
-    public static func initialize(directory: DataDirectory, origin: String?, clock: @escaping Clock = systemClock)
+    public static func initialize(directory: DataDirectory, origin: String?, clock: @escaping WallClock = systemClock)
         async throws(TemoinError) -> Created
     {
         let origin = origin ?? randomOrigin()

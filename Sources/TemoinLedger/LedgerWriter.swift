@@ -62,9 +62,9 @@ public struct Appended: Sendable {
 }
 
 /// Where the writer gets the time; tests may fix it.
-public typealias Clock = @Sendable () -> Timestamp
+public typealias WallClock = @Sendable () -> Timestamp
 
-public let systemClock: Clock = {
+public let systemClock: WallClock = {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Timestamp(millisecondsSinceEpoch: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
@@ -87,7 +87,7 @@ public actor LedgerWriter {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     private let store: any LedgerStoreWriting
     private nonisolated let signer: Ed25519NoteSigner
-    private let clock: Clock
+    private let clock: WallClock
     private let hasher = SHA256.merkle
     private var range: CompactRange
     private var latest: SignedCheckpoint?
@@ -101,7 +101,7 @@ public actor LedgerWriter {
 
     /// Opens an existing ledger for appending, after the start-up checks of Docs/storage.md.
     /// `engine`: where the rows live (default: the data folder's SQLite database).
-    public init(directory: DataDirectory, engine: (any LedgerEngine)? = nil, clock: @escaping Clock = systemClock) throws(TemoinError) {
+    public init(directory: DataDirectory, engine: (any LedgerEngine)? = nil, clock: @escaping WallClock = systemClock) throws(TemoinError) {
         try directory.requireInitialized()
         lock = try FileLock(path: directory.writerLockFile, purpose: "writer")
         store = try (engine ?? directory.engine).openWriting(create: false)
@@ -118,7 +118,7 @@ public actor LedgerWriter {
 
     /// Creates a new ledger in an empty database: genesis entry and first checkpoint.
     init(creating directory: DataDirectory, engine: (any LedgerEngine)? = nil, origin: String, logKey: Ed25519PrivateKey,
-         exportCertificate: Certificate, clock: @escaping Clock) async throws(TemoinError) {
+         exportCertificate: Certificate, clock: @escaping WallClock) async throws(TemoinError) {
         lock = try FileLock(path: directory.writerLockFile, purpose: "init")
         store = try (engine ?? directory.engine).openWriting(create: true)
         guard try store.entryCount() == 0 else {

@@ -80,7 +80,7 @@ public struct PhoneStream: Sendable, Equatable {
         guard parts.first == "opus-phone" else { throw .malformed("opus.bad-codec", "not a phone stream description") }
         for part in parts.dropFirst() {
             let kv = part.split(separator: "=", maxSplits: 1)
-            guard kv.count == 2, let v = Decimal.parse(kv[1], max: UInt64(UInt32.max)) else {
+            guard kv.count == 2, let v = StrictDecimal.parse(kv[1], max: UInt64(UInt32.max)) else {
                 throw .malformed("opus.bad-codec", "codec parameter '\(part)' is not key=number")
             }
             values[String(kv[0])] = v

@@ -4,6 +4,7 @@ import Hummingbird
 import TemoinCore
 import TemoinCrypto
 import TemoinLedger
+import TemoinAPI
 import TemoinExport
 
 /// Administration through a running service, so `temoin enroll` and `temoin recording` work
@@ -14,16 +15,6 @@ struct AdminAPI: Sendable {
     let service: DeviceService
     let publicLog: PublicLog
 
-    struct EnrollRequest: Decodable {
-        let publicKey: String
-        let label: String?
-    }
-
-    struct Enrolled: Encodable {
-        let device: String
-        let index: UInt64
-    }
-
     func authorize(_ request: Request) throws(TemoinError) {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
               SHA256.hash(Array(header.dropFirst(7).utf8)) == tokenHash else {
@@ -31,14 +22,14 @@ struct AdminAPI: Sendable {
         }
     }
 
-    func enroll(_ r: EnrollRequest) async throws -> Enrolled {
+    func enroll(_ r: EnrollRequest) async throws -> EnrolledResponse {
         guard let key = Base64.decode(r.publicKey), key.count == 32 else {
             throw TemoinError(.usage, code: "enroll.bad-key", "publicKey is a raw 32-byte Ed25519 key in base64")
         }
         let device = DeviceID.derive(publicKey: key)
         var draft = EntryDraft(kind: .deviceEnrolled, [("device", device), ("device-key", Base64.encode(key))])
         if let label = r.label { draft.sideRow = .deviceLabel(device: device, label: label) }
-        return Enrolled(device: device, index: try await service.writer.append(draft).index)
+        return EnrolledResponse(device: device, index: try await service.writer.append(draft).index)
     }
 
     /// The recording of an alert; the access is appended to the ledger first.

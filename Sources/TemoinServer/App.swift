@@ -7,6 +7,7 @@ import TemoinCore
 import TemoinCrypto
 public import TemoinLedger
 import TemoinIngest
+import TemoinAPI
 
 /// Read-only access for the public endpoints, through the service's read side: requests read
 /// concurrently, each on a connection of its own, never behind a commit.
@@ -123,20 +124,20 @@ public enum TemoinService {
         router.put("v1/alerts/:alert/chunks/:seq") { request, context in
             try await counted {
                 let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
-                guard let seq = Decimal.parse(try context.parameters.require("seq"), max: DeviceStatement.maximumSequence) else {
+                guard let seq = StrictDecimal.parse(try context.parameters.require("seq"), max: DeviceStatement.maximumSequence) else {
                     throw TemoinError(.usage, code: "chunk.bad-seq",
                                       "the sequence number is a decimal from 0 to \(DeviceStatement.maximumSequence)")
                 }
                 let format = try mediaType(request.headers[.contentType])
-                guard let captured = request.headers[HTTPField.Name("Temoin-Captured-At")!],
-                      let signature = request.headers[HTTPField.Name("Temoin-Signature")!] else {
+                guard let captured = request.headers[HTTPField.Name(ChunkHeader.capturedAt)!],
+                      let signature = request.headers[HTTPField.Name(ChunkHeader.signature)!] else {
                     throw TemoinError(.usage, code: "chunk.missing-header", "a chunk needs Temoin-Captured-At and Temoin-Signature headers")
                 }
                 // Everything that can be checked without the body is checked before it is read:
                 // headers, and that the alert exists, so no one buffers megabytes for nothing.
                 let capturedAt = try DeviceService.parseTime(captured, "Temoin-Captured-At")
                 let signatureBytes = try DeviceService.parseSignature(signature)
-                let isFinal = try parseFinal(request.headers[HTTPField.Name("Temoin-Final")!])
+                let isFinal = try parseFinal(request.headers[HTTPField.Name(ChunkHeader.final)!])
                 if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maximumBody {
                     throw TemoinError(.usage, code: "input.too-large", "the chunk is larger than \(maximumBody) bytes")
                 }
@@ -216,7 +217,7 @@ public enum TemoinService {
                     throw TemoinError(.usage, code: "query.bad", "unknown query parameter '\(name.prefix(64))'; give ?\(usage)")
                 }
                 guard numbers[name] == nil else { throw TemoinError(.usage, code: "query.bad", "\(name) is given twice") }
-                guard kv.count == 2, let value = Decimal.parse(kv[1]) else {
+                guard kv.count == 2, let value = StrictDecimal.parse(kv[1]) else {
                     throw TemoinError(.usage, code: "query.bad", "\(name) is a decimal from 0 to \(Int64.max)")
                 }
                 numbers[name] = value
@@ -241,10 +242,10 @@ public enum TemoinService {
         case "audio/wav", "audio/wave", "audio/x-wav", "audio/vnd.wave":
             return .wav
         case "audio/l16":
-            guard let rate = parameters["rate"].flatMap({ Decimal.parse($0, max: 48000) }), rate >= 8000 else {
+            guard let rate = parameters["rate"].flatMap({ StrictDecimal.parse($0, max: 48000) }), rate >= 8000 else {
                 throw TemoinError(.usage, code: "audio.unsupported-media", "audio/L16 needs a rate parameter from 8000 to 48000")
             }
-            guard let channels = parameters["channels"].map({ Decimal.parse($0, max: 2) }) ?? 1, channels >= 1 else {
+            guard let channels = parameters["channels"].map({ StrictDecimal.parse($0, max: 2) }) ?? 1, channels >= 1 else {
                 throw TemoinError(.usage, code: "audio.unsupported-media", "audio/L16 has 1 or 2 channels")
             }
             return .l16(sampleRate: Int(rate), channels: Int(channels), bigEndian: true)

@@ -5,43 +5,7 @@ import TemoinCore
 import TemoinCrypto
 import TemoinLedger
 import TemoinIngest
-
-/// What the phone sends to open an alert (`PUT /v1/alerts/{alert}`).
-struct OpenAlertRequest: Decodable {
-    let device: String
-    let openedAt: String
-    let signature: String
-    /// An optional first location fix, with its own signed statement.
-    let location: LocationRequest?
-}
-
-/// A location fix (`POST /v1/alerts/{alert}/locations`); `fix` is an RFC 5870 geo URI.
-struct LocationRequest: Decodable {
-    let capturedAt: String
-    let fix: String
-    let signature: String
-}
-
-/// The end of an alert (`POST /v1/alerts/{alert}/close`).
-struct CloseAlertRequest: Decodable {
-    let closedAt: String
-    let lastSeq: UInt64
-    let signature: String
-}
-
-/// The answer to every accepted device request.
-struct ReceiptResponse: Encodable {
-    /// `appended`, `duplicate` (already stored: same receipt) or `conflict` (quarantined, recorded).
-    let status: String
-    let index: UInt64
-    let leafHash: String
-    /// The signed receipt (temoin/receipt/v1), byte for byte.
-    let receipt: String
-    /// A signed checkpoint that covers the entry.
-    let checkpoint: String
-    /// For a conflict: the entry of the chunk that was kept.
-    let keptIndex: UInt64?
-}
+import TemoinAPI
 
 /// The device API: every statement verified against the enrolled key before anything is stored,
 /// every answer a signed receipt given only after the entry is durable.

@@ -140,7 +140,7 @@ public struct BundleVerifier {
         var entries: [UInt64: Entry] = [:]
         var entryBytes: [String: [UInt8]] = [:]
         for name in present.sorted() where name.hasPrefix("entries/") && name.hasSuffix(".entry") {
-            guard let index = Decimal.parse(name.dropFirst(8).dropLast(6)), BundleLayout.entry(index) == name else { continue }
+            guard let index = StrictDecimal.parse(name.dropFirst(8).dropLast(6)), BundleLayout.entry(index) == name else { continue }
             guard let bytes = bundle.bytes(name, limit: Entry.maximumSize), let entry = try? Entry(parsing: bytes) else {
                 fail("entry", name, "entrée illisible", "unreadable entry")
                 continue

@@ -3,6 +3,7 @@ import Foundation
 import TemoinCore
 import TemoinCrypto
 import TemoinDevice
+import TemoinAPI
 
 #if canImport(Glibc)
 import Glibc
