@@ -54,7 +54,7 @@ public final class OpusEncoderState {
     public init(settings: OpusSettings, snapshot: EncoderSnapshot) throws(TemoinError) {
         let fresh = try OpusEncoderState(settings: settings)
         guard snapshot.state.count == fresh.size else {
-            throw TemoinError(.environment, code: "opus.bad-snapshot",
+            throw TemoinError(.opusBadSnapshot, 
                               "the encoder snapshot does not fit this libopus (\(snapshot.state.count) bytes, expected \(fresh.size))")
         }
         self.settings = settings
@@ -118,7 +118,7 @@ public final class OpusEncoderState {
 
     /// The one place where libopus status codes become errors.
     static func error(_ rc: Int32, _ what: String) -> TemoinError {
-        TemoinError(.environment, code: "opus.failure", "libopus failed to \(what): \(String(cString: opus_strerror(rc)))")
+        TemoinError(.opusFailure, "libopus failed to \(what): \(String(cString: opus_strerror(rc)))")
     }
 }
 
@@ -140,7 +140,7 @@ public final class OpusDecoderState {
     public func decode(_ packet: [UInt8]) throws(TemoinError) -> [Float] {
         var out = [Float](repeating: 0, count: 5760)
         let n = opus_decode_float(decoder, packet, Int32(packet.count), &out, 5760, 0)
-        guard n >= 0 else { throw TemoinError(.unusableInput, code: "opus.bad-packet", "an Opus packet does not decode: \(String(cString: opus_strerror(n)))") }
+        guard n >= 0 else { throw TemoinError(.opusBadPacket, "an Opus packet does not decode: \(String(cString: opus_strerror(n)))") }
         return Array(out.prefix(Int(n)))
     }
 

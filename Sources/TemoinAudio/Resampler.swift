@@ -19,7 +19,7 @@ public enum Resampler {
             }
         }
         if let message {
-            throw TemoinError(.environment, code: "soxr.failure", "libsoxr failed to resample: \(String(cString: message))")
+            throw TemoinError(.soxrFailure, "libsoxr failed to resample: \(String(cString: message))")
         }
         return Array(out.prefix(done)) + [Float](repeating: 0, count: expected - done)
     }

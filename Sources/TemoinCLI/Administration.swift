@@ -19,7 +19,7 @@ enum Administration {
         } catch where error.code == "ledger.locked" {
             guard let text = directory.readServiceURL(), let url = URL(string: text),
                   let token = try? directory.loadOrCreateAdminToken() else {
-                throw TemoinError(.environment, code: "admin.no-service",
+                throw TemoinError(.adminNoService, 
                                   "another process holds the ledger and no running service can be reached", context: directory.path)
             }
             return .service(url, token: token)
@@ -38,14 +38,16 @@ enum Administration {
         do {
             (data, response) = try await URLSession.shared.data(for: request)
         } catch {
-            throw TemoinError(.environment, code: "admin.no-service", "the running service at \(base) does not answer: \(error.localizedDescription)")
+            throw TemoinError(.adminNoService, "the running service at \(base) does not answer: \(error.localizedDescription)")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
             struct Problem: Decodable { let code: String; let detail: String }
             let p = try? JSONDecoder().decode(Problem.self, from: data)
             let category: TemoinError.Category = status >= 500 ? .environment : .usage
-            throw TemoinError(category, code: p?.code ?? "admin.http-\(status)", p?.detail ?? "the service answered HTTP \(status)")
+            // The service and this command are one build: they know the same codes.
+            throw TemoinError(p.flatMap { ErrorCode(rawValue: $0.code) } ?? .adminHTTPFailed, category: category,
+                              p?.detail ?? "the service answered HTTP \(status)")
         }
         return data
     }

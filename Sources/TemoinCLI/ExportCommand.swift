@@ -19,7 +19,7 @@ struct Export: AsyncParsableCommand {
         switch try Administration.route(options.directory) {
         case .local(let w): writer = w
         case .service:
-            throw TemoinError(.usage, code: "export.service-running",
+            throw TemoinError(.exportServiceRunning, 
                               "exports are written with the service stopped for now (the export API comes with staff roles)")
         }
         let exported = try await Exporter(directory: options.directory).export(
@@ -44,7 +44,7 @@ struct Keys: AsyncParsableCommand {
 
         func run() async throws {
             guard case .local(let writer) = try Administration.route(options.directory) else {
-                throw TemoinError(.usage, code: "keys.service-running", "stop the service to change the export key")
+                throw TemoinError(.keysServiceRunning, "stop the service to change the export key")
             }
             let index = try await Exporter(directory: options.directory).useExportCertificate(
                 keyPEM: readInput(key, limit: 1 << 16), certificatePEM: readInput(cert, limit: 1 << 20), writer: writer)

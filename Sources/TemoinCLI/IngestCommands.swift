@@ -15,16 +15,16 @@ import TemoinIngest
 package func readInput(_ path: String, limit: Int = 2 << 30) throws -> [UInt8] {
     let url = URL(fileURLWithPath: path)
     guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
-        throw TemoinError(.usage, code: "input.not-found", "cannot read the input file", context: path)
+        throw TemoinError(.inputNotFound, "cannot read the input file", context: path)
     }
     guard (attributes[.type] as? FileAttributeType) == .typeRegular else {
-        throw TemoinError(.usage, code: "input.not-a-file", "the input is not a regular file", context: path)
+        throw TemoinError(.inputNotAFile, "the input is not a regular file", context: path)
     }
     guard let size = attributes[.size] as? Int, size <= limit else {
-        throw TemoinError(.unusableInput, code: "input.too-large", "the input file is larger than \(limit) bytes", context: path)
+        throw TemoinError(.inputTooLarge, "the input file is larger than \(limit) bytes", context: path)
     }
     guard let data = try? Data(contentsOf: url, options: .alwaysMapped) else {
-        throw TemoinError(.usage, code: "input.unreadable", "cannot read the input file", context: path)
+        throw TemoinError(.inputUnreadable, "cannot read the input file", context: path)
     }
     return [UInt8](data)
 }
@@ -138,11 +138,11 @@ struct RecordingCommand: AsyncParsableCommand {
             let served = try await Administration.post(url, "v1/admin/alerts/\(alert)/recording", token: token, json: nil,
                                                        headers: ["Temoin-Operator": localOperatorID()])
             guard Array(served) == recording.bytes else {
-                throw TemoinError(.invalidEvidence, code: "recording.differs", "the service's recording differs from the ledger's")
+                throw TemoinError(.recordingDiffers, "the service's recording differs from the ledger's")
             }
         }
         guard FileManager.default.createFile(atPath: out, contents: Data(recording.bytes)) else {
-            throw TemoinError(.usage, code: "output.unwritable", "cannot write the recording", context: out)
+            throw TemoinError(.outputUnwritable, "cannot write the recording", context: out)
         }
         let seconds = Double(recording.durationSamples) / 48000
         Output.line("Enregistrement écrit / recording written: \(out) (\(seconds) s, \(recording.bytes.count) octets/bytes)")

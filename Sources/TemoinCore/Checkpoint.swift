@@ -20,21 +20,21 @@ public struct Checkpoint: Sendable, Hashable {
     }
 
     public init(parsing text: [UInt8]) throws(TemoinError) {
-        guard text.last == 0x0a else { throw .malformed("checkpoint.no-final-newline", "checkpoint text ends with a newline") }
+        guard text.last == 0x0a else { throw .malformed(.checkpointNoFinalNewline, "checkpoint text ends with a newline") }
         let lines = text.dropLast().split(separator: 0x0a, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        guard lines.count >= 3 else { throw .malformed("checkpoint.too-short", "a checkpoint has origin, size and root lines") }
-        guard !lines[0].isEmpty else { throw .malformed("checkpoint.empty-origin", "checkpoint origin is empty") }
+        guard lines.count >= 3 else { throw .malformed(.checkpointTooShort, "a checkpoint has origin, size and root lines") }
+        guard !lines[0].isEmpty else { throw .malformed(.checkpointEmptyOrigin, "checkpoint origin is empty") }
         guard let size = StrictDecimal.parse(lines[1], max: UInt64.max) else {
-            throw .malformed("checkpoint.bad-size", "checkpoint size is not a canonical decimal")
+            throw .malformed(.checkpointBadSize, "checkpoint size is not a canonical decimal")
         }
         guard let root = Hash(base64: lines[2]) else {
-            throw .malformed("checkpoint.bad-root", "checkpoint root is not a base64 SHA-256 hash")
+            throw .malformed(.checkpointBadRoot, "checkpoint root is not a base64 SHA-256 hash")
         }
         guard lines.dropFirst(3).allSatisfy({ !$0.isEmpty }) else {
-            throw .malformed("checkpoint.empty-extension", "checkpoint extension lines must not be empty")
+            throw .malformed(.checkpointEmptyExtension, "checkpoint extension lines must not be empty")
         }
         self.init(origin: lines[0], size: size, root: root, extensions: Array(lines.dropFirst(3)))
-        guard self.text == text else { throw .malformed("checkpoint.not-canonical", "checkpoint text is not canonical") }
+        guard self.text == text else { throw .malformed(.checkpointNotCanonical, "checkpoint text is not canonical") }
     }
 }
 
@@ -62,7 +62,7 @@ public struct SignedCheckpoint: Sendable, Hashable {
     /// Checks the log's signature and that the origin is the key's name.
     public func verify(key: VerifierKey, using ed25519: any Ed25519Verifying) throws(TemoinError) {
         guard checkpoint.origin == key.name else {
-            throw TemoinError(.invalidEvidence, code: "checkpoint.wrong-origin",
+            throw TemoinError(.checkpointWrongOrigin, 
                               "checkpoint origin '\(checkpoint.origin)' is not the log '\(key.name)'")
         }
         try note.verify(key: key, using: ed25519)

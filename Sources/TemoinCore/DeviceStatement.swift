@@ -28,17 +28,17 @@ public struct DeviceStatement: Sendable, Hashable {
 
     public init(kind: EntryKind, origin: String, alert: String, seq: UInt64? = nil, capturedAt: Timestamp, sha256: Hash? = nil) throws(TemoinError) {
         guard [.alertOpened, .audioChunk, .location, .alertClosed].contains(kind) else {
-            throw .malformed("statement.bad-kind", "devices make no \(kind.rawValue) statement")
+            throw .malformed(.statementBadKind, "devices make no \(kind.rawValue) statement")
         }
         guard (seq != nil) == (kind == .audioChunk || kind == .alertClosed) else {
-            throw .malformed("statement.seq", "a \(kind.rawValue) statement \(kind == .audioChunk || kind == .alertClosed ? "needs" : "has no") seq")
+            throw .malformed(.statementSeq, "a \(kind.rawValue) statement \(kind == .audioChunk || kind == .alertClosed ? "needs" : "has no") seq")
         }
         guard (sha256 != nil) == (kind == .audioChunk || kind == .location) else {
-            throw .malformed("statement.sha256", "a \(kind.rawValue) statement \(kind == .audioChunk || kind == .location ? "needs" : "has no") sha256")
+            throw .malformed(.statementSha256, "a \(kind.rawValue) statement \(kind == .audioChunk || kind == .location ? "needs" : "has no") sha256")
         }
-        guard EntryFieldType.id128.accepts(alert) else { throw .malformed("statement.alert", "alert ids are 32 lowercase hex digits") }
+        guard EntryFieldType.id128.accepts(alert) else { throw .malformed(.statementAlert, "alert ids are 32 lowercase hex digits") }
         if let seq, seq > DeviceStatement.maximumSequence {
-            throw .malformed("statement.seq", "sequence numbers go from 0 to \(DeviceStatement.maximumSequence)")
+            throw .malformed(.statementSeq, "sequence numbers go from 0 to \(DeviceStatement.maximumSequence)")
         }
         self.kind = kind
         self.origin = origin
@@ -59,7 +59,7 @@ public struct DeviceStatement: Sendable, Hashable {
 
     /// The statement an entry's `statement-sig` signs, rebuilt from the entry and the log's origin.
     public init(entry: Entry, origin: String) throws(TemoinError) {
-        guard let alert = entry.alert else { throw .malformed("statement.bad-kind", "\(entry.kind.rawValue) has no device statement") }
+        guard let alert = entry.alert else { throw .malformed(.statementBadKind, "\(entry.kind.rawValue) has no device statement") }
         switch entry.kind {
         case .alertOpened:
             try self.init(kind: .alertOpened, origin: origin, alert: alert, capturedAt: entry.time("opened-at")!)
@@ -70,7 +70,7 @@ public struct DeviceStatement: Sendable, Hashable {
             try self.init(kind: .alertClosed, origin: origin, alert: alert, seq: entry.uint("last-seq"),
                           capturedAt: entry.time("closed-at")!)
         default:
-            throw .malformed("statement.bad-kind", "\(entry.kind.rawValue) entries carry no statement that can be rebuilt from them")
+            throw .malformed(.statementBadKind, "\(entry.kind.rawValue) entries carry no statement that can be rebuilt from them")
         }
     }
 }

@@ -142,16 +142,16 @@ public struct Entry: Sendable, Hashable {
         var values = [String?](repeating: nil, count: fields.count)
         for (name, value) in pairs {
             guard let i = fields.firstIndex(where: { $0.name == name }) else {
-                throw .malformed("entry.unknown-field", "\(kind.rawValue) has no field '\(name)'")
+                throw .malformed(.entryUnknownField, "\(kind.rawValue) has no field '\(name)'")
             }
-            guard values[i] == nil else { throw .malformed("entry.duplicate-field", "field '\(name)' given twice") }
+            guard values[i] == nil else { throw .malformed(.entryDuplicateField, "field '\(name)' given twice") }
             guard fields[i].type.accepts(value) else {
-                throw .malformed("entry.bad-value", "field '\(name)' is not a valid \(fields[i].type.rawValue)")
+                throw .malformed(.entryBadValue, "field '\(name)' is not a valid \(fields[i].type.rawValue)")
             }
             values[i] = value
         }
         if let missing = values.firstIndex(where: { $0 == nil }) {
-            throw .malformed("entry.missing-field", "\(kind.rawValue) needs field '\(fields[missing].name)'")
+            throw .malformed(.entryMissingField, "\(kind.rawValue) needs field '\(fields[missing].name)'")
         }
         self.kind = kind
         self.values = values.map { $0! }
@@ -159,41 +159,41 @@ public struct Entry: Sendable, Hashable {
         for (field, value) in zip(fields, self.values) { text += field.name + " " + value + "\n" }
         bytes = Array(text.utf8)
         guard bytes.count <= Entry.maximumSize else {
-            throw .malformed("entry.too-large", "entry is larger than \(Entry.maximumSize) bytes")
+            throw .malformed(.entryTooLarge, "entry is larger than \(Entry.maximumSize) bytes")
         }
     }
 
     /// Parses leaf bytes; refuses anything that is not exactly the canonical encoding.
     public init(parsing bytes: [UInt8]) throws(TemoinError) {
         guard bytes.count <= Entry.maximumSize else {
-            throw .malformed("entry.too-large", "entry is larger than \(Entry.maximumSize) bytes")
+            throw .malformed(.entryTooLarge, "entry is larger than \(Entry.maximumSize) bytes")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw .malformed("entry.not-utf8", "entry is not valid UTF-8")
+            throw .malformed(.entryNotUtf8, "entry is not valid UTF-8")
         }
-        guard text.utf8.last == 0x0a else { throw .malformed("entry.no-final-newline", "entry does not end with a newline") }
+        guard text.utf8.last == 0x0a else { throw .malformed(.entryNoFinalNewline, "entry does not end with a newline") }
         var lines = text.utf8.split(separator: 0x0a, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         lines.removeLast()
         guard lines.first == Entry.versionLine else {
-            throw .malformed("entry.bad-version", "entry does not start with '\(Entry.versionLine)'")
+            throw .malformed(.entryBadVersion, "entry does not start with '\(Entry.versionLine)'")
         }
         guard lines.count >= 2, lines[1].hasPrefix("kind "), let kind = EntryKind(rawValue: String(lines[1].dropFirst(5))) else {
-            throw .malformed("entry.bad-kind", "entry has no known kind on its second line")
+            throw .malformed(.entryBadKind, "entry has no known kind on its second line")
         }
         let fields = kind.fields
         guard lines.count == fields.count + 2 else {
-            throw .malformed("entry.field-count", "\(kind.rawValue) has \(fields.count) fields, the entry has \(lines.count - 2) lines")
+            throw .malformed(.entryFieldCount, "\(kind.rawValue) has \(fields.count) fields, the entry has \(lines.count - 2) lines")
         }
         var pairs = [(String, String)]()
         for (field, line) in zip(fields, lines.dropFirst(2)) {
             let prefix = field.name + " "
             guard line.hasPrefix(prefix) else {
-                throw .malformed("entry.field-order", "expected field '\(field.name)' in canonical order")
+                throw .malformed(.entryFieldOrder, "expected field '\(field.name)' in canonical order")
             }
             pairs.append((field.name, String(line.dropFirst(prefix.count))))
         }
         try self.init(kind: kind, pairs)
-        guard self.bytes == bytes else { throw .malformed("entry.not-canonical", "entry bytes are not canonical") }
+        guard self.bytes == bytes else { throw .malformed(.entryNotCanonical, "entry bytes are not canonical") }
     }
 
     /// The value of a field, or nil if this kind has no such field.

@@ -20,7 +20,7 @@ public struct GeoURI: Sendable, Equatable {
 
     public init(parsing text: String) throws(TemoinError) {
         func bad(_ why: String) -> TemoinError {
-            .init(.usage, code: "location.bad-fix", "the fix must be an RFC 5870 geo URI (geo:lat,lon;u=accuracy): \(why)")
+            .init(.locationBadFix, "the fix must be an RFC 5870 geo URI (geo:lat,lon;u=accuracy): \(why)")
         }
         let bytes = Array(text.utf8)
         guard bytes.count <= GeoURI.maximumLength, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {

@@ -131,13 +131,13 @@ public struct MerkleVerifier: Sendable {
 
     public func verifyInclusion(index: UInt64, size: UInt64, leafHash: Hash, proof: [Hash], root: Hash) throws(TemoinError) {
         guard index < size else {
-            throw fail("merkle.index-out-of-range", "entry index \(index) is not below tree size \(size)")
+            throw fail(.merkleIndexOutOfRange, "entry index \(index) is not below tree size \(size)")
         }
         var fn = index
         var sn = size - 1
         var r = leafHash
         for p in proof {
-            guard sn != 0 else { throw fail("merkle.proof-too-long", "inclusion proof has more hashes than the tree has levels") }
+            guard sn != 0 else { throw fail(.merkleProofTooLong, "inclusion proof has more hashes than the tree has levels") }
             if fn & 1 == 1 || fn == sn {
                 r = hasher.nodeHash(p, r)
                 while fn & 1 == 0 && fn != 0 {
@@ -150,23 +150,23 @@ public struct MerkleVerifier: Sendable {
             fn >>= 1
             sn >>= 1
         }
-        guard sn == 0 else { throw fail("merkle.proof-too-short", "inclusion proof has fewer hashes than the tree has levels") }
-        guard r == root else { throw fail("merkle.root-mismatch", "inclusion proof does not lead to the root") }
+        guard sn == 0 else { throw fail(.merkleProofTooShort, "inclusion proof has fewer hashes than the tree has levels") }
+        guard r == root else { throw fail(.merkleRootMismatch, "inclusion proof does not lead to the root") }
     }
 
     public func verifyConsistency(first: UInt64, second: UInt64, firstRoot: Hash, secondRoot: Hash, proof: [Hash]) throws(TemoinError) {
         guard first <= second else {
-            throw fail("merkle.sizes-out-of-order", "first tree size \(first) is larger than second \(second)")
+            throw fail(.merkleSizesOutOfOrder, "first tree size \(first) is larger than second \(second)")
         }
         guard first > 0 else {
-            throw fail("merkle.empty-first-tree", "a consistency proof from the empty tree proves nothing")
+            throw fail(.merkleEmptyFirstTree, "a consistency proof from the empty tree proves nothing")
         }
         if first == second {
-            guard proof.isEmpty else { throw fail("merkle.proof-too-long", "a proof between equal sizes must be empty") }
-            guard firstRoot == secondRoot else { throw fail("merkle.root-mismatch", "equal sizes with different roots") }
+            guard proof.isEmpty else { throw fail(.merkleProofTooLong, "a proof between equal sizes must be empty") }
+            guard firstRoot == secondRoot else { throw fail(.merkleRootMismatch, "equal sizes with different roots") }
             return
         }
-        guard !proof.isEmpty else { throw fail("merkle.proof-too-short", "consistency proof is empty") }
+        guard !proof.isEmpty else { throw fail(.merkleProofTooShort, "consistency proof is empty") }
         var path = proof
         if first & (first - 1) == 0 { path.insert(firstRoot, at: 0) }
         var fn = first - 1
@@ -178,7 +178,7 @@ public struct MerkleVerifier: Sendable {
         var fr = path[0]
         var sr = path[0]
         for c in path.dropFirst() {
-            guard sn != 0 else { throw fail("merkle.proof-too-long", "consistency proof has too many hashes") }
+            guard sn != 0 else { throw fail(.merkleProofTooLong, "consistency proof has too many hashes") }
             if fn & 1 == 1 || fn == sn {
                 fr = hasher.nodeHash(c, fr)
                 sr = hasher.nodeHash(c, sr)
@@ -192,13 +192,13 @@ public struct MerkleVerifier: Sendable {
             fn >>= 1
             sn >>= 1
         }
-        guard sn == 0 else { throw fail("merkle.proof-too-short", "consistency proof has too few hashes") }
-        guard fr == firstRoot else { throw fail("merkle.root-mismatch", "consistency proof does not lead to the first root") }
-        guard sr == secondRoot else { throw fail("merkle.root-mismatch", "consistency proof does not lead to the second root") }
+        guard sn == 0 else { throw fail(.merkleProofTooShort, "consistency proof has too few hashes") }
+        guard fr == firstRoot else { throw fail(.merkleRootMismatch, "consistency proof does not lead to the first root") }
+        guard sr == secondRoot else { throw fail(.merkleRootMismatch, "consistency proof does not lead to the second root") }
     }
 
-    private func fail(_ code: String, _ reason: String) -> TemoinError {
-        TemoinError(.invalidEvidence, code: code, reason)
+    private func fail(_ code: ErrorCode, _ reason: String) -> TemoinError {
+        TemoinError(code, category: .invalidEvidence, reason)
     }
 }
 

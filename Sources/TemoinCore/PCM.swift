@@ -15,10 +15,10 @@ public struct PCMFormat: Sendable, Hashable, CustomStringConvertible {
 
     public init(encoding: Encoding, sampleRate: Int, channels: Int, bigEndian: Bool = false) throws(TemoinError) {
         guard PCMFormat.rates.contains(sampleRate) else {
-            throw .malformed("audio.bad-rate", "sample rate \(sampleRate) Hz is outside 8000–48000 Hz")
+            throw .malformed(.audioBadRate, "sample rate \(sampleRate) Hz is outside 8000–48000 Hz")
         }
         guard (1...PCMFormat.maximumChannels).contains(channels) else {
-            throw .malformed("audio.bad-channels", "\(channels) channels: 1 to \(PCMFormat.maximumChannels) are accepted")
+            throw .malformed(.audioBadChannels, "\(channels) channels: 1 to \(PCMFormat.maximumChannels) are accepted")
         }
         self.encoding = encoding
         self.sampleRate = sampleRate
@@ -106,9 +106,9 @@ public struct PCMAudio: Sendable {
     /// Raw s16 PCM (`audio/L16`: big-endian per RFC 2586; little-endian with `bigEndian: false`).
     public static func raw(_ bytes: [UInt8], sampleRate: Int, channels: Int, bigEndian: Bool) throws(TemoinError) -> PCMAudio {
         let format = try PCMFormat(encoding: .signed16, sampleRate: sampleRate, channels: channels, bigEndian: bigEndian)
-        guard !bytes.isEmpty else { throw .malformed("audio.empty", "the audio holds no samples") }
+        guard !bytes.isEmpty else { throw .malformed(.audioEmpty, "the audio holds no samples") }
         guard bytes.count % format.blockAlign == 0 else {
-            throw .malformed("audio.partial-frame", "raw PCM length \(bytes.count) is not a whole number of \(format.blockAlign)-byte frames")
+            throw .malformed(.audioPartialFrame, "raw PCM length \(bytes.count) is not a whole number of \(format.blockAlign)-byte frames")
         }
         return PCMAudio(format: format, data: bytes[...])
     }

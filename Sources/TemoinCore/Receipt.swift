@@ -32,19 +32,19 @@ public struct Receipt: Sendable, Hashable {
     }
 
     public init(parsing text: [UInt8]) throws(TemoinError) {
-        guard text.last == 0x0a else { throw .malformed("receipt.no-final-newline", "a receipt ends with a newline") }
+        guard text.last == 0x0a else { throw .malformed(.receiptNoFinalNewline, "a receipt ends with a newline") }
         let lines = text.dropLast().split(separator: 0x0a, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         guard lines.count == 5, lines[0] == Receipt.contextLine else {
-            throw .malformed("receipt.bad-format", "a receipt has five lines and starts with '\(Receipt.contextLine)'")
+            throw .malformed(.receiptBadFormat, "a receipt has five lines and starts with '\(Receipt.contextLine)'")
         }
         guard StrictDecimal.parse(lines[1]) == nil, !lines[1].isEmpty else {
-            throw .malformed("receipt.bad-origin", "a receipt's origin cannot be a number")
+            throw .malformed(.receiptBadOrigin, "a receipt's origin cannot be a number")
         }
         guard let index = StrictDecimal.parse(lines[2]), let leaf = Hash(base64: lines[3]), let time = Timestamp(rfc3339: lines[4]) else {
-            throw .malformed("receipt.bad-format", "a receipt's index, leaf hash or time is malformed")
+            throw .malformed(.receiptBadFormat, "a receipt's index, leaf hash or time is malformed")
         }
         self.init(origin: lines[1], index: index, leafHash: leaf, time: time)
-        guard self.text == text else { throw .malformed("receipt.not-canonical", "receipt text is not canonical") }
+        guard self.text == text else { throw .malformed(.receiptNotCanonical, "receipt text is not canonical") }
     }
 }
 
@@ -68,7 +68,7 @@ public struct SignedReceipt: Sendable, Hashable {
     /// Checks the log's signature, and that the receipt names this log.
     public func verify(key: VerifierKey, using ed25519: any Ed25519Verifying) throws(TemoinError) {
         guard receipt.origin == key.name else {
-            throw TemoinError(.invalidEvidence, code: "receipt.wrong-origin", "the receipt names another log")
+            throw TemoinError(.receiptWrongOrigin, "the receipt names another log")
         }
         try note.verify(key: key, using: ed25519)
     }

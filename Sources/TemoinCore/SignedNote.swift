@@ -20,9 +20,9 @@ public struct VerifierKey: Sendable, Hashable, CustomStringConvertible {
 
     public init(name: String, publicKey: [UInt8], hash: any SHA256Function) throws(TemoinError) {
         guard VerifierKey.isValidName(name) else {
-            throw .malformed("note.bad-key-name", "key names must be non-empty, without spaces or '+'")
+            throw .malformed(.noteBadKeyName, "key names must be non-empty, without spaces or '+'")
         }
-        guard publicKey.count == 32 else { throw .malformed("note.bad-key", "an Ed25519 public key has 32 bytes") }
+        guard publicKey.count == 32 else { throw .malformed(.noteBadKey, "an Ed25519 public key has 32 bytes") }
         self.name = name
         self.publicKey = publicKey
         keyID = VerifierKey.keyID(name: name, type: VerifierKey.ed25519Type, publicKey: publicKey, hash: hash)
@@ -34,14 +34,14 @@ public struct VerifierKey: Sendable, Hashable, CustomStringConvertible {
         let parts = s.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[1].utf8.count == 8, let idBytes = Hex.decode(parts[1]),
               let typeAndKey = Base64.decode(parts[2]) else {
-            throw .malformed("note.bad-verifier-key", "a verifier key reads name+keyid+base64")
+            throw .malformed(.noteBadVerifierKey, "a verifier key reads name+keyid+base64")
         }
         guard typeAndKey.count == 33, typeAndKey[0] == VerifierKey.ed25519Type else {
-            throw .malformed("note.unsupported-key", "only Ed25519 verifier keys (type 0x01) are supported")
+            throw .malformed(.noteUnsupportedKey, "only Ed25519 verifier keys (type 0x01) are supported")
         }
         try self.init(name: String(parts[0]), publicKey: Array(typeAndKey[1...]), hash: hash)
         let id = idBytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        guard id == keyID else { throw .malformed("note.key-id-mismatch", "the verifier key's id does not match its key") }
+        guard id == keyID else { throw .malformed(.noteKeyIDMismatch, "the verifier key's id does not match its key") }
     }
 
     /// key ID = SHA-256(key name ‖ 0x0A ‖ type ‖ public key)[:4], big-endian.
@@ -86,7 +86,7 @@ public struct SignedNote: Sendable, Hashable {
     /// Signs `text` (which must end in a newline) with `signer`.
     public init(signing text: [UInt8], with signer: any NoteSigner) throws(TemoinError) {
         guard text.last == 0x0a, SignedNote.isClean(text) else {
-            throw .malformed("note.bad-text", "a note text is UTF-8 without control characters and ends in a newline")
+            throw .malformed(.noteBadText, "a note text is UTF-8 without control characters and ends in a newline")
         }
         let key = signer.verifierKey
         self.init(text: text, signatures: [Signature(name: key.name, keyID: key.keyID, signature: try signer.sign(text))])
@@ -105,11 +105,11 @@ public struct SignedNote: Sendable, Hashable {
 
     /// Parses a note; refuses control characters, invalid UTF-8, malformed or missing signatures.
     public init(parsing bytes: [UInt8]) throws(TemoinError) {
-        guard bytes.count <= SignedNote.maximumSize else { throw .malformed("note.too-large", "note is too large") }
+        guard bytes.count <= SignedNote.maximumSize else { throw .malformed(.noteTooLarge, "note is too large") }
         guard SignedNote.isClean(bytes), String(validating: bytes, as: UTF8.self) != nil else {
-            throw .malformed("note.bad-characters", "a note is UTF-8 without control characters other than newline")
+            throw .malformed(.noteBadCharacters, "a note is UTF-8 without control characters other than newline")
         }
-        guard bytes.last == 0x0a else { throw .malformed("note.no-final-newline", "a note ends with a newline") }
+        guard bytes.last == 0x0a else { throw .malformed(.noteNoFinalNewline, "a note ends with a newline") }
         // The text ends at the last blank line.
         var split: Int?
         var i = bytes.count - 2
@@ -117,27 +117,27 @@ public struct SignedNote: Sendable, Hashable {
             if bytes[i] == 0x0a, bytes[i + 1] == 0x0a { split = i; break }
             i -= 1
         }
-        guard let split else { throw .malformed("note.no-signatures", "a note needs a blank line and signature lines") }
+        guard let split else { throw .malformed(.noteNoSignatures, "a note needs a blank line and signature lines") }
         text = Array(bytes[...split])
         var signatures = [Signature]()
         let block = bytes[(split + 2)...]
         for line in block.split(separator: 0x0a, omittingEmptySubsequences: false).dropLast() {
             let s = String(decoding: line, as: UTF8.self)
-            guard s.hasPrefix("— ") else { throw .malformed("note.bad-signature-line", "signature lines start with '— '") }
+            guard s.hasPrefix("— ") else { throw .malformed(.noteBadSignatureLine, "signature lines start with '— '") }
             let rest = s.dropFirst(2).split(separator: " ", omittingEmptySubsequences: false)
             guard rest.count == 2, VerifierKey.isValidName(String(rest[0])),
                   let raw = Base64.decode(rest[1]), raw.count > 4 else {
-                throw .malformed("note.bad-signature-line", "a signature line reads '— name base64(keyid ‖ signature)'")
+                throw .malformed(.noteBadSignatureLine, "a signature line reads '— name base64(keyid ‖ signature)'")
             }
             let id = raw.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
             signatures.append(Signature(name: String(rest[0]), keyID: id, signature: Array(raw.dropFirst(4))))
         }
-        guard !signatures.isEmpty else { throw .malformed("note.no-signatures", "a note needs at least one signature") }
+        guard !signatures.isEmpty else { throw .malformed(.noteNoSignatures, "a note needs at least one signature") }
         guard signatures.count <= SignedNote.maximumSignatures else {
-            throw .malformed("note.too-many-signatures", "a note has more than \(SignedNote.maximumSignatures) signatures")
+            throw .malformed(.noteTooManySignatures, "a note has more than \(SignedNote.maximumSignatures) signatures")
         }
         self.signatures = signatures
-        guard self.bytes == bytes else { throw .malformed("note.not-canonical", "note bytes are not canonical") }
+        guard self.bytes == bytes else { throw .malformed(.noteNotCanonical, "note bytes are not canonical") }
     }
 
     /// Verifies the note against one trusted key: signatures from other keys are ignored,
@@ -146,12 +146,12 @@ public struct SignedNote: Sendable, Hashable {
         var verified = false
         for s in signatures where s.name == key.name && s.keyID == key.keyID {
             guard ed25519.isValid(signature: s.signature, of: text, publicKey: key.publicKey) else {
-                throw TemoinError(.invalidEvidence, code: "note.bad-signature", "the signature by \(key.name) does not verify")
+                throw TemoinError(.noteBadSignature, "the signature by \(key.name) does not verify")
             }
             verified = true
         }
         guard verified else {
-            throw TemoinError(.invalidEvidence, code: "note.unsigned", "the note has no signature by the trusted key \(key.name)")
+            throw TemoinError(.noteUnsigned, "the note has no signature by the trusted key \(key.name)")
         }
     }
 

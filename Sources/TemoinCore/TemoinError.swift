@@ -15,14 +15,23 @@ public struct TemoinError: Error, Sendable, Equatable, CustomStringConvertible {
         case environment
     }
 
-    public let code: String
+    /// What failed: a case of `ErrorCode`, never a string made up at the throw site.
+    public let id: ErrorCode
     public let category: Category
     public let reason: String
     public let context: String?
 
-    public init(_ category: Category, code: String, _ reason: String, context: String? = nil) {
-        self.category = category
-        self.code = code
+    /// The stable code (`ErrorCode.rawValue`): what logs, problem documents and tests match on.
+    public var code: String { id.rawValue }
+
+    /// The HTTP status of a request refused with this error.
+    public var httpStatus: Int { id.specificHTTPStatus ?? category.httpStatus }
+
+    /// `category`: only where the thrower knows better than the code's usual category (an Ogg
+    /// page that is bad in a bundle is damaged evidence, from a phone unusable input).
+    public init(_ id: ErrorCode, category: Category? = nil, _ reason: String, context: String? = nil) {
+        self.id = id
+        self.category = category ?? id.category
         self.reason = reason
         self.context = context
     }
@@ -39,11 +48,11 @@ public struct TemoinError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The same error with (more) context prepended.
     public func at(_ where: String) -> TemoinError {
-        TemoinError(category, code: code, reason, context: context.map { "\(`where`): \($0)" } ?? `where`)
+        TemoinError(id, category: category, reason, context: context.map { "\(`where`): \($0)" } ?? `where`)
     }
 
     /// An unusable-input error: the common case of a parser refusing its input.
-    public static func malformed(_ code: String, _ reason: String) -> TemoinError {
-        TemoinError(.unusableInput, code: code, reason)
+    public static func malformed(_ code: ErrorCode, _ reason: String) -> TemoinError {
+        TemoinError(code, category: .unusableInput, reason)
     }
 }

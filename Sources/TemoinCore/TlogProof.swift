@@ -24,33 +24,33 @@ public struct TlogProof: Sendable, Hashable {
     }
 
     public init(parsing bytes: [UInt8]) throws(TemoinError) {
-        guard bytes.count <= SignedNote.maximumSize + 8192 else { throw .malformed("proof.too-large", "proof is too large") }
+        guard bytes.count <= SignedNote.maximumSize + 8192 else { throw .malformed(.proofTooLarge, "proof is too large") }
         guard let blank = (0..<max(0, bytes.count - 1)).first(where: { bytes[$0] == 0x0a && bytes[$0 + 1] == 0x0a }) else {
-            throw .malformed("proof.no-checkpoint", "a tlog-proof has a blank line before its checkpoint")
+            throw .malformed(.proofNoCheckpoint, "a tlog-proof has a blank line before its checkpoint")
         }
         let head = bytes[...blank].dropLast().split(separator: 0x0a, omittingEmptySubsequences: false)
             .map { String(decoding: $0, as: UTF8.self) }
         guard head.first == TlogProof.header else {
-            throw .malformed("proof.bad-header", "a tlog-proof starts with '\(TlogProof.header)'")
+            throw .malformed(.proofBadHeader, "a tlog-proof starts with '\(TlogProof.header)'")
         }
         var rest = head.dropFirst()
         var extra: [UInt8]?
         if let line = rest.first, line.hasPrefix("extra ") {
-            guard let e = Base64.decode(line.dropFirst(6)) else { throw .malformed("proof.bad-extra", "extra is not base64") }
+            guard let e = Base64.decode(line.dropFirst(6)) else { throw .malformed(.proofBadExtra, "extra is not base64") }
             extra = e
             rest = rest.dropFirst()
         }
         guard let line = rest.first, line.hasPrefix("index "), let index = StrictDecimal.parse(line.dropFirst(6), max: UInt64.max) else {
-            throw .malformed("proof.bad-index", "a tlog-proof has an 'index N' line")
+            throw .malformed(.proofBadIndex, "a tlog-proof has an 'index N' line")
         }
         var path = [Hash]()
         for l in rest.dropFirst() {
-            guard let h = Hash(base64: l) else { throw .malformed("proof.bad-hash", "proof lines are base64 SHA-256 hashes") }
+            guard let h = Hash(base64: l) else { throw .malformed(.proofBadHash, "proof lines are base64 SHA-256 hashes") }
             path.append(h)
         }
         self.init(extra: extra, index: index, path: path,
                   checkpoint: try SignedCheckpoint(parsing: Array(bytes[(blank + 2)...])))
-        guard self.bytes == bytes else { throw .malformed("proof.not-canonical", "proof bytes are not canonical") }
+        guard self.bytes == bytes else { throw .malformed(.proofNotCanonical, "proof bytes are not canonical") }
     }
 
     /// Checks the checkpoint's signature, then that `entry` is at `index` in the checkpointed tree.

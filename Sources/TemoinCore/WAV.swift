@@ -13,7 +13,7 @@ public enum WAV {
 
     public static func parse(_ bytes: [UInt8]) throws(TemoinError) -> PCMAudio {
         guard bytes.count >= 12, tag(bytes, 0) == "RIFF", tag(bytes, 8) == "WAVE" else {
-            throw .malformed("wav.not-wav", "not a WAV file (no RIFF/WAVE header)")
+            throw .malformed(.wavNotWav, "not a WAV file (no RIFF/WAVE header)")
         }
         var offset = 12
         var format: PCMFormat?
@@ -24,29 +24,29 @@ public enum WAV {
             let available = bytes.count - body
             switch id {
             case "fmt ":
-                guard format == nil else { throw .malformed("wav.two-formats", "the WAV file has two fmt chunks") }
-                guard size <= available else { throw .malformed("wav.truncated", "the fmt chunk is cut short") }
+                guard format == nil else { throw .malformed(.wavTwoFormats, "the WAV file has two fmt chunks") }
+                guard size <= available else { throw .malformed(.wavTruncated, "the fmt chunk is cut short") }
                 format = try parseFormat(bytes[body..<body + size])
             case "data":
-                guard let format else { throw .malformed("wav.data-before-format", "the data chunk comes before the fmt chunk") }
+                guard let format else { throw .malformed(.wavDataBeforeFormat, "the data chunk comes before the fmt chunk") }
                 guard size <= available else {
-                    throw .malformed("wav.truncated", "the data chunk declares \(size) bytes but only \(available) are present: the file is truncated")
+                    throw .malformed(.wavTruncated, "the data chunk declares \(size) bytes but only \(available) are present: the file is truncated")
                 }
-                guard size > 0 else { throw .malformed("audio.empty", "the WAV file holds no samples") }
+                guard size > 0 else { throw .malformed(.audioEmpty, "the WAV file holds no samples") }
                 guard size % format.blockAlign == 0 else {
-                    throw .malformed("audio.partial-frame", "the data chunk (\(size) bytes) is not a whole number of \(format.blockAlign)-byte frames")
+                    throw .malformed(.audioPartialFrame, "the data chunk (\(size) bytes) is not a whole number of \(format.blockAlign)-byte frames")
                 }
                 return PCMAudio(format: format, data: bytes[body..<body + size])
             default:
-                guard size <= available else { throw .malformed("wav.truncated", "chunk '\(printable(id))' is cut short") }
+                guard size <= available else { throw .malformed(.wavTruncated, "chunk '\(printable(id))' is cut short") }
             }
             offset = body + size + (size & 1)
         }
-        throw .malformed(format == nil ? "wav.no-format" : "wav.no-data", format == nil ? "the WAV file has no fmt chunk" : "the WAV file has no data chunk")
+        throw .malformed(format == nil ? .wavNoFormat : .wavNoData, format == nil ? "the WAV file has no fmt chunk" : "the WAV file has no data chunk")
     }
 
     static func parseFormat(_ b: ArraySlice<UInt8>) throws(TemoinError) -> PCMFormat {
-        guard b.count >= 16 else { throw .malformed("wav.bad-format", "the fmt chunk is shorter than 16 bytes") }
+        guard b.count >= 16 else { throw .malformed(.wavBadFormat, "the fmt chunk is shorter than 16 bytes") }
         let s = b.startIndex
         var code = le16(b, s)
         let channels = Int(le16(b, s + 2))
@@ -56,12 +56,12 @@ public enum WAV {
         let bits = Int(le16(b, s + 14))
         if code == extensibleTag {
             guard b.count >= 40, le16(b, s + 16) >= 22 else {
-                throw .malformed("wav.bad-format", "WAVE_FORMAT_EXTENSIBLE without its 22-byte extension")
+                throw .malformed(.wavBadFormat, "WAVE_FORMAT_EXTENSIBLE without its 22-byte extension")
             }
             let valid = Int(le16(b, s + 18))
-            guard valid <= bits, valid > 0 else { throw .malformed("wav.bad-format", "valid bits \(valid) exceed the container's \(bits)") }
+            guard valid <= bits, valid > 0 else { throw .malformed(.wavBadFormat, "valid bits \(valid) exceed the container's \(bits)") }
             guard Array(b[(s + 26)..<(s + 40)]) == guidTail else {
-                throw .malformed("wav.unsupported", "the WAVE_FORMAT_EXTENSIBLE sub-format is not PCM or IEEE float")
+                throw .malformed(.wavUnsupported, "the WAVE_FORMAT_EXTENSIBLE sub-format is not PCM or IEEE float")
             }
             code = le16(b, s + 24)
         }
@@ -74,11 +74,11 @@ public enum WAV {
         case (floatTag, 32): encoding = .float32
         case (floatTag, 64): encoding = .float64
         default:
-            throw .malformed("wav.unsupported", "WAV format \(code) with \(bits)-bit samples is not supported (PCM 8/16/24/32-bit or float 32/64-bit)")
+            throw .malformed(.wavUnsupported, "WAV format \(code) with \(bits)-bit samples is not supported (PCM 8/16/24/32-bit or float 32/64-bit)")
         }
         let format = try PCMFormat(encoding: encoding, sampleRate: rate, channels: channels)
         guard blockAlign == format.blockAlign, byteRate == rate * blockAlign else {
-            throw .malformed("wav.bad-format", "inconsistent fmt chunk (block align \(blockAlign), byte rate \(byteRate))")
+            throw .malformed(.wavBadFormat, "inconsistent fmt chunk (block align \(blockAlign), byte rate \(byteRate))")
         }
         return format
     }

@@ -15,7 +15,7 @@ public struct Ed25519PrivateKey: Sendable {
 
     /// From the 32-byte RFC 8032 seed.
     public init(seed: [UInt8]) throws(TemoinError) {
-        guard seed.count == 32 else { throw TemoinError(.unusableInput, code: "key.bad-seed", "an Ed25519 seed has 32 bytes") }
+        guard seed.count == 32 else { throw TemoinError(.keyBadSeed, "an Ed25519 seed has 32 bytes") }
         guard let k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, seed, 32) else {
             throw OpenSSL.error("load an Ed25519 seed")
         }
@@ -67,7 +67,7 @@ public struct Ed25519: Ed25519Verifying {
             return PKey(k)
         }
         guard EVP_PKEY_get_base_id(key.pointer) == EVP_PKEY_ED25519 else {
-            throw TemoinError(.unusableInput, code: "key.wrong-type", "the file does not hold an Ed25519 public key")
+            throw TemoinError(.keyWrongType, "the file does not hold an Ed25519 public key")
         }
         var out = [UInt8](repeating: 0, count: 32)
         var length = 32

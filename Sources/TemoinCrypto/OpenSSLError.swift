@@ -12,7 +12,7 @@ enum OpenSSL {
             reasons.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         let detail = reasons.isEmpty ? "no detail from OpenSSL" : reasons.joined(separator: "; ")
-        return TemoinError(category, code: "openssl.failure", "OpenSSL failed to \(operation)", context: detail)
+        return TemoinError(.opensslFailure, category: category, "OpenSSL failed to \(operation)", context: detail)
     }
 
     /// Throws unless `status` is 1 (OpenSSL's success).

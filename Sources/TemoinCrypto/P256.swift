@@ -20,7 +20,7 @@ public struct P256PrivateKey: Sendable {
         guard EVP_PKEY_get_group_name(key.pointer, &name, name.count, &length) == 1,
               String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self) == "prime256v1" else {
             OpenSSL.clearErrors()
-            throw TemoinError(.unusableInput, code: "key.wrong-curve", "the export key must be on the P-256 curve")
+            throw TemoinError(.keyWrongCurve, "the export key must be on the P-256 curve")
         }
     }
 

@@ -36,7 +36,7 @@ final class PKey: @unchecked Sendable {
             return PKey(key)
         }
         guard EVP_PKEY_get_base_id(key.pointer) == type else {
-            throw TemoinError(.unusableInput, code: "key.wrong-type", "the file does not hold an \(what) private key")
+            throw TemoinError(.keyWrongType, "the file does not hold an \(what) private key")
         }
         return key
     }

@@ -86,7 +86,7 @@ public actor DeviceClient {
         let proof = try TlogProof(parsing: Array(data))
         try proof.checkpoint.verify(key: logKey, using: Ed25519())
         try witness(proof.checkpoint)
-        guard let leaf = Hash(base64: receipt.leafHash) else { throw TemoinError(.invalidEvidence, code: "receipt.bad-leaf", "bad leaf hash") }
+        guard let leaf = Hash(base64: receipt.leafHash) else { throw TemoinError(.receiptBadLeaf, "bad leaf hash") }
         try MerkleVerifier(hasher: SHA256.merkle).verifyInclusion(
             index: proof.index, size: proof.checkpoint.checkpoint.size, leafHash: leaf, proof: proof.path, root: proof.checkpoint.checkpoint.root)
         return proof
@@ -99,12 +99,12 @@ public actor DeviceClient {
         let receipt = try SignedReceipt(parsing: Array(r.receipt.utf8))
         try receipt.verify(key: logKey, using: Ed25519())
         guard receipt.receipt.index == r.index, receipt.receipt.leafHash.base64 == r.leafHash else {
-            throw TemoinError(.invalidEvidence, code: "receipt.mismatch", "the receipt does not say what the response says")
+            throw TemoinError(.receiptMismatch, "the receipt does not say what the response says")
         }
         let checkpoint = try SignedCheckpoint(parsing: Array(r.checkpoint.utf8))
         try checkpoint.verify(key: logKey, using: Ed25519())
         guard r.index < checkpoint.checkpoint.size else {
-            throw TemoinError(.invalidEvidence, code: "receipt.not-covered", "the checkpoint does not cover the receipt's entry")
+            throw TemoinError(.receiptNotCovered, "the checkpoint does not cover the receipt's entry")
         }
         try await witness(checkpoint, fetchProofs: true)
     }
@@ -122,7 +122,7 @@ public actor DeviceClient {
         if let p = previous?.checkpoint {
             if p.size == c.checkpoint.size {
                 guard p.root == c.checkpoint.root else {
-                    throw TemoinError(.invalidEvidence, code: "log.forked", "two checkpoints of size \(p.size) with different roots: the log forked")
+                    throw TemoinError(.logForked, "two checkpoints of size \(p.size) with different roots: the log forked")
                 }
             } else if p.size > 0 {
                 let (data, status) = try await retrying("GET", "v1/proofs/consistency?first=\(p.size)&second=\(c.checkpoint.size)")
@@ -161,7 +161,7 @@ public actor DeviceClient {
                 log("retrying \(method) \(path): \(error.code)")
             }
             guard ContinuousClock.now + delay < deadline else {
-                throw TemoinError(.environment, code: "device.gave-up", "the server did not answer \(method) \(path) in time")
+                throw TemoinError(.deviceGaveUp, "the server did not answer \(method) \(path) in time")
             }
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))

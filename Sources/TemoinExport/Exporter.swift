@@ -26,18 +26,19 @@ public struct Exporter {
     public func export(alert: String, to folder: String, requester: String, reference: String,
                        writer: LedgerWriter, reader: LedgerReader? = nil) async throws -> Exported {
         guard EntryFieldType.id128.accepts(alert) else {
-            throw TemoinError(.usage, code: "alert.bad-id", "alert ids are 32 lowercase hex digits")
+            throw TemoinError(.alertBadID, "alert ids are 32 lowercase hex digits")
         }
         for (name, value) in [("requester", requester), ("reference", reference)] {
             guard EntryFieldType.text.accepts(value) else {
-                throw TemoinError(.usage, code: "export.bad-\(name)", "the \(name) must be 1 to 1024 characters on one line")
+                throw TemoinError(name == "requester" ? .exportBadRequester : .exportBadReference,
+                                  "the \(name) must be 1 to 1024 characters on one line")
             }
         }
         guard !FileSystem.exists(folder) else {
-            throw TemoinError(.usage, code: "export.exists", "the export folder already exists; choose a new one", context: folder)
+            throw TemoinError(.exportExists, "the export folder already exists; choose a new one", context: folder)
         }
         let reader = try reader ?? LedgerReader(directory: directory, connections: 1)
-        guard let head = try reader.alertEntries(alert).last else { throw TemoinError(.usage, code: "alert.unknown", "there is no alert \(alert) in this ledger") }
+        guard let head = try reader.alertEntries(alert).last else { throw TemoinError(.alertUnknown, "there is no alert \(alert) in this ledger") }
         let certificate = try directory.loadExportCertificate()
         let exportKey = try P256PrivateKey(pem: FileSystem.read(directory.exportKeyFile, limit: 1 << 16))
         let appended = try await writer.append(EntryDraft(kind: .exportCreated, [
@@ -53,7 +54,7 @@ public struct Exporter {
         let all = try reader.entries(alert: alert)
         guard let opening = all.first?.entry, let device = opening["device"],
               let enrollment = try reader.enrollmentIndex(device: device) else {
-            throw TemoinError(.invalidEvidence, code: "export.no-enrollment", "the alert's device enrollment is missing")
+            throw TemoinError(.exportNoEnrollment, "the alert's device enrollment is missing")
         }
         var indices = Set(all.map(\.index))
         indices.insert(0)
@@ -70,7 +71,7 @@ public struct Exporter {
             guard let seq = e.uint("seq"), let hash = e.hash("original-sha256") else { continue }
             let bytes = try directory.blobs.read(alert: alert, hash: hash)
             guard let name = e.kind == .audioChunk ? BundleLayout.original(e) : BundleLayout.conflict(e, looksLikeWAV: BundleLayout.looksLikeWAV(bytes)) else {
-                throw TemoinError(.invalidEvidence, code: "export.bad-entry", "entry \(seq) names no original")
+                throw TemoinError(.exportBadEntry, "entry \(seq) names no original")
             }
             files[name] = bytes
         }
@@ -110,20 +111,20 @@ public struct Exporter {
         let key = try P256PrivateKey(pem: keyPEM)
         let certificate = try Certificate(pem: certificatePEM)
         guard try certificate.matches(key) else {
-            throw TemoinError(.usage, code: "keys.mismatch", "the certificate is not the key's certificate")
+            throw TemoinError(.keysMismatch, "the certificate is not the key's certificate")
         }
         guard try certificate.allowsDigitalSignature else {
-            throw TemoinError(.usage, code: "keys.no-signature-usage", "the certificate's keyUsage does not allow digital signatures")
+            throw TemoinError(.keysNoSignatureUsage, "the certificate's keyUsage does not allow digital signatures")
         }
         // A bundle's signature is judged at the time the log recorded the export: a certificate
         // outside its validity period now would make every export signed with it fail.
         let now = Int64(Date().timeIntervalSince1970)
         let validity = try certificate.validity
         guard validity.notBefore <= now else {
-            throw TemoinError(.usage, code: "keys.not-yet-valid", "the certificate is not valid yet (notBefore \(Timestamp(millisecondsSinceEpoch: validity.notBefore * 1000)))")
+            throw TemoinError(.keysNotYetValid, "the certificate is not valid yet (notBefore \(Timestamp(millisecondsSinceEpoch: validity.notBefore * 1000)))")
         }
         guard now <= validity.notAfter else {
-            throw TemoinError(.usage, code: "keys.expired", "the certificate has expired (notAfter \(Timestamp(millisecondsSinceEpoch: validity.notAfter * 1000)))")
+            throw TemoinError(.keysExpired, "the certificate has expired (notAfter \(Timestamp(millisecondsSinceEpoch: validity.notAfter * 1000)))")
         }
         let appended = try await writer.append(EntryDraft(kind: .keyRotated, [("key-role", "export"), ("key", certificate.sha256.hex)]))
         try FileSystem.writeDurably(try key.pem, to: directory.exportKeyFile, replace: true)

@@ -8,10 +8,10 @@ extension LedgerReader {
     /// packets (each checked against its entry).
     public func recording(alert: String) throws(TemoinError) -> Recording {
         guard EntryFieldType.id128.accepts(alert) else {
-            throw TemoinError(.usage, code: "alert.bad-id", "alert ids are 32 lowercase hex digits")
+            throw TemoinError(.alertBadID, "alert ids are 32 lowercase hex digits")
         }
         let all = try entries(alert: alert)
-        guard !all.isEmpty else { throw TemoinError(.usage, code: "alert.unknown", "there is no alert \(alert) in this ledger") }
+        guard !all.isEmpty else { throw TemoinError(.alertUnknown, "there is no alert \(alert) in this ledger") }
         var chunks = [RecordingChunk]()
         for (_, e) in all where e.kind == .audioChunk {
             let stream = try directory.blobs.read(alert: alert, hash: e.hash("opus-sha256")!)

@@ -47,7 +47,7 @@ public enum OriginalFormat: Sendable, Hashable {
     }
 
     static func tooLong(_ duration: UInt64, _ maximum: UInt64) -> TemoinError {
-        .malformed("audio.too-long", "the chunk lasts \(duration / 1000) ms, more than \(maximum / 1000) ms")
+        .malformed(.audioTooLong, "the chunk lasts \(duration / 1000) ms, more than \(maximum / 1000) ms")
     }
 }
 
@@ -182,7 +182,7 @@ public actor AudioIngestor {
         switch try await submit(chunk) {
         case .appended(let a): return a
         case .duplicate, .conflict:
-            throw TemoinError(.usage, code: "audio.already-stored", "chunk \(chunk.seq) of alert \(chunk.alert) is already stored")
+            throw TemoinError(.audioAlreadyStored, "chunk \(chunk.seq) of alert \(chunk.alert) is already stored")
         }
     }
 
@@ -279,16 +279,16 @@ actor AlertEncoder {
 
     func submit(_ chunk: ChunkUpload) async throws -> IngestOutcome {
         guard chunk.original.count <= limits.maximumChunkBytes else {
-            throw TemoinError(.unusableInput, code: "audio.too-large", "the chunk is larger than \(limits.maximumChunkBytes) bytes")
+            throw TemoinError(.audioTooLarge, "the chunk is larger than \(limits.maximumChunkBytes) bytes")
         }
         // Ogg Opus is read once: its packets may be kept as sent, its samples re-encoded otherwise.
         let limit = limits.maximumChunkMicroseconds
         let ogg = chunk.format == .oggOpus ? try OggOpusReader.decode(chunk.original, maximumMicroseconds: limit) : nil
         let audio = try ogg.map { (samples: $0.samples, rate: 48000, durationMicroseconds: $0.durationMicroseconds) }
             ?? chunk.format.decode(chunk.original, maximumMicroseconds: limit)
-        guard audio.durationMicroseconds > 0 else { throw TemoinError(.unusableInput, code: "audio.empty", "the chunk holds no audio") }
+        guard audio.durationMicroseconds > 0 else { throw TemoinError(.audioEmpty, "the chunk holds no audio") }
         guard try reader.opening(alert: chunk.alert) != nil else {
-            throw TemoinError(.usage, code: "ledger.alert-not-open", "alert \(chunk.alert) has no alert.opened entry")
+            throw TemoinError(.ledgerAlertNotOpen, "alert \(chunk.alert) has no alert.opened entry")
         }
         let deadline = ContinuousClock.now + limits.reorderWait
         await acquire()
@@ -497,16 +497,16 @@ actor AlertEncoder {
             guard cursor > 0 else { break }
             cursor -= 1
         }
-        guard !parts.isEmpty else { throw TemoinError(.unusableInput, code: "audio.empty", "nothing to prime with") }
+        guard !parts.isEmpty else { throw TemoinError(.audioEmpty, "nothing to prime with") }
         return Array(parts.reversed().joined().suffix(wanted))
     }
 
     /// The original bytes of a chunk, only if they still hash to what its entry says.
     private func verifiedOriginal(_ e: Entry) throws -> [UInt8] {
-        guard let hash = e.hash("original-sha256") else { throw TemoinError(.invalidEvidence, code: "entry.missing-field", "no original-sha256") }
+        guard let hash = e.hash("original-sha256") else { throw TemoinError(.entryMissingField, category: .invalidEvidence, "no original-sha256") }
         let bytes = try blobs.read(alert: alert, hash: hash)
         guard SHA256.hash(bytes) == hash else {
-            throw TemoinError(.invalidEvidence, code: "blob.mismatch", "the original of chunk \(e["seq"] ?? "?") does not match its entry")
+            throw TemoinError(.blobMismatch, "the original of chunk \(e["seq"] ?? "?") does not match its entry")
         }
         return bytes
     }
@@ -526,7 +526,7 @@ actor AlertEncoder {
             let channels = frames > 0 ? Int((UInt64(bytes.count) / 2 + frames / 2) / frames) : 1
             format = .l16(sampleRate: rate, channels: min(2, max(1, channels)), bigEndian: token == "l16")
         default:
-            throw TemoinError(.unusableInput, code: "audio.unknown-format", "unknown original format")
+            throw TemoinError(.audioUnknownFormat, "unknown original format")
         }
         let audio = try format.decode(bytes, maximumMicroseconds: limits.maximumChunkMicroseconds)
         var samples = try Resampler.resample(audio.samples, from: audio.rate, to: settings.sampleRate)

@@ -24,7 +24,7 @@ public struct BlobStore: BlobStoring {
     @discardableResult
     public func put(alert: String, bytes: [UInt8]) throws(TemoinError) -> Hash {
         guard EntryFieldType.id128.accepts(alert) else {
-            throw TemoinError(.unusableInput, code: "blob.bad-alert", "alert ids are 32 lowercase hex digits")
+            throw TemoinError(.blobBadAlert, "alert ids are 32 lowercase hex digits")
         }
         let hash = SHA256.hash(bytes)
         let folder = root + "/" + alert
@@ -36,7 +36,7 @@ public struct BlobStore: BlobStoring {
         } catch where error.code == "fs.exists" {
             // Write-once: the name is the content hash; make sure what is there is really it.
             guard try digest(alert: alert, hash: hash) == hash else {
-                throw TemoinError(.invalidEvidence, code: "blob.corrupt", "a stored blob does not match its name", context: target)
+                throw TemoinError(.blobCorrupt, "a stored blob does not match its name", context: target)
             }
         }
         return hash

@@ -30,7 +30,7 @@ public struct DataDirectory: Sendable {
     /// Throws a clear error unless this looks like an initialized data folder.
     func requireInitialized() throws(TemoinError) {
         guard FileSystem.exists(database) else {
-            throw TemoinError(.usage, code: "data.not-initialized",
+            throw TemoinError(.dataNotInitialized, 
                               "no ledger in this folder: run 'temoin init --data \(path)' first", context: path)
         }
     }

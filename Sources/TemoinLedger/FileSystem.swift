@@ -10,16 +10,16 @@ package import TemoinCore
 package enum FileSystem {
     package static func fail(_ operation: String, _ path: String, errno code: Int32 = errno) -> TemoinError {
         let reason = String(cString: strerror(code))
-        let id: String
+        let id: ErrorCode
         switch code {
-        case ENOSPC, EDQUOT: id = "fs.disk-full"
-        case EACCES, EPERM: id = "fs.permission"
-        case ENOENT: id = "fs.not-found"
-        case EEXIST: id = "fs.exists"
-        case EIO: id = "fs.io-error"
-        default: id = "fs.error"
+        case ENOSPC, EDQUOT: id = .fsDiskFull
+        case EACCES, EPERM: id = .fsPermission
+        case ENOENT: id = .fsNotFound
+        case EEXIST: id = .fsExists
+        case EIO: id = .fsIoError
+        default: id = .fsError
         }
-        return TemoinError(.environment, code: id, "cannot \(operation): \(reason)", context: path)
+        return TemoinError(id, category: .environment, "cannot \(operation): \(reason)", context: path)
     }
 
     package static func exists(_ path: String) -> Bool {
@@ -132,7 +132,7 @@ package enum FileSystem {
             if n == 0 { break }
             out.append(contentsOf: buffer.prefix(n))
             guard out.count <= limit else {
-                throw TemoinError(.unusableInput, code: "fs.too-large", "file is larger than \(limit) bytes", context: path)
+                throw TemoinError(.fsTooLarge, "file is larger than \(limit) bytes", context: path)
             }
         }
         return out
@@ -172,7 +172,7 @@ final class FileLock {
             let code = errno
             close(fd)
             if code == EWOULDBLOCK {
-                throw TemoinError(.environment, code: "ledger.locked",
+                throw TemoinError(.ledgerLocked, 
                                   "another process is already appending to this ledger (\(purpose)); stop it or use it", context: path)
             }
             throw FileSystem.fail("lock", path, errno: code)

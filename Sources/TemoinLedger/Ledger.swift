@@ -21,7 +21,7 @@ public enum Ledger {
     public static func validateOrigin(_ origin: String) throws(TemoinError) {
         guard !origin.isEmpty, origin.utf8.count <= 255, !origin.contains("+"),
               origin.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
-            throw TemoinError(.usage, code: "init.bad-origin",
+            throw TemoinError(.initBadOrigin, 
                               "the origin must be 1 to 255 printable ASCII characters without spaces or '+', e.g. example.org/temoin")
         }
     }
@@ -36,10 +36,10 @@ public enum Ledger {
         try validateOrigin(origin)
         if FileSystem.exists(directory.path) {
             guard FileSystem.isDirectory(directory.path) else {
-                throw TemoinError(.usage, code: "init.not-a-folder", "the data path exists and is not a folder", context: directory.path)
+                throw TemoinError(.initNotAFolder, "the data path exists and is not a folder", context: directory.path)
             }
             guard try FileSystem.list(directory.path).isEmpty else {
-                throw TemoinError(.usage, code: "init.not-empty", "the data folder is not empty; choose a new or empty folder",
+                throw TemoinError(.initNotEmpty, "the data folder is not empty; choose a new or empty folder",
                                   context: directory.path)
             }
         }
@@ -67,7 +67,7 @@ public enum Ledger {
         } catch let e as TemoinError {
             throw e
         } catch {
-            throw TemoinError(.environment, code: "init.failed", "could not enroll the ingest device: \(error)")
+            throw TemoinError(.initFailed, "could not enroll the ingest device: \(error)")
         }
         return Created(origin: origin, verifierKey: key, ingestDevice: device, exportCertificateSHA256: certificate.sha256)
     }

@@ -48,7 +48,7 @@ public final class LedgerReader: Sendable {
 
     static func entry(at index: UInt64, _ store: any LedgerStoreReading) throws(TemoinError) -> StoredEntry {
         guard let e = try store.entry(at: index) else {
-            throw TemoinError(.usage, code: "ledger.no-such-entry", "there is no entry \(index) in this ledger")
+            throw TemoinError(.ledgerNoSuchEntry, "there is no entry \(index) in this ledger")
         }
         return e
     }
@@ -59,14 +59,14 @@ public final class LedgerReader: Sendable {
             let checkpoint: SignedCheckpoint
             if let size {
                 guard let c = try store.checkpoint(size: size) else {
-                    throw TemoinError(.usage, code: "ledger.no-such-checkpoint", "no checkpoint was signed at size \(size)")
+                    throw TemoinError(.ledgerNoSuchCheckpoint, "no checkpoint was signed at size \(size)")
                 }
                 checkpoint = c
             } else {
                 checkpoint = try Self.latestCheckpoint(store)
             }
             guard index < checkpoint.checkpoint.size else {
-                throw TemoinError(.usage, code: "ledger.no-such-entry",
+                throw TemoinError(.ledgerNoSuchEntry, 
                                   "entry \(index) is not covered by the checkpoint of size \(checkpoint.checkpoint.size)")
             }
             let path = try store.prover.inclusionProof(index: index, size: checkpoint.checkpoint.size)
@@ -79,7 +79,7 @@ public final class LedgerReader: Sendable {
         try read { store throws(TemoinError) in
             let size = try Self.latestCheckpoint(store).checkpoint.size
             guard first > 0, first <= second, second <= size else {
-                throw TemoinError(.usage, code: "ledger.bad-sizes", "sizes must satisfy 0 < first <= second <= \(size)")
+                throw TemoinError(.ledgerBadSizes, "sizes must satisfy 0 < first <= second <= \(size)")
             }
             return try store.prover.consistencyProof(first: first, second: second)
         }

@@ -97,7 +97,7 @@ enum LedgerSchema {
         let synchronous = try db.pragma("synchronous")
         let recursive = try db.pragma("recursive_triggers")
         guard journal?.lowercased() == "wal", synchronous == "2", recursive == "1" else {
-            throw TemoinError(.environment, code: "ledger.unsafe-settings",
+            throw TemoinError(.ledgerUnsafeSettings, 
                               "the database does not run in WAL mode with synchronous=FULL and recursive triggers "
                                   + "(journal_mode=\(journal ?? "?"), synchronous=\(synchronous ?? "?"), recursive_triggers=\(recursive ?? "?"))",
                               context: db.path)
@@ -107,10 +107,10 @@ enum LedgerSchema {
     /// Brings a writable database to the latest schema, in one transaction.
     static func migrate(_ db: SQLiteConnection) throws(TemoinError) {
         guard let versionText = try db.pragma("user_version"), let version = Int(versionText) else {
-            throw TemoinError(.environment, code: "ledger.schema", "cannot read the schema version", context: db.path)
+            throw TemoinError(.ledgerSchema, "cannot read the schema version", context: db.path)
         }
         guard version <= migrations.count else {
-            throw TemoinError(.environment, code: "ledger.schema-too-new",
+            throw TemoinError(.ledgerSchemaTooNew, 
                               "the database schema (\(version)) is newer than this program knows (\(migrations.count))", context: db.path)
         }
         guard version < migrations.count else { return }

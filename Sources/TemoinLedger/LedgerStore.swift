@@ -256,6 +256,6 @@ extension LedgerStoreReading {
     }
 
     func corrupt(_ what: String) -> TemoinError {
-        TemoinError(.invalidEvidence, code: "ledger.corrupt", "the ledger database is damaged: \(what)", context: location)
+        TemoinError(.ledgerCorrupt, "the ledger database is damaged: \(what)", context: location)
     }
 }

@@ -122,7 +122,7 @@ public actor LedgerWriter {
         lock = try FileLock(path: directory.writerLockFile, purpose: "init")
         store = try (engine ?? directory.engine).openWriting(create: true)
         guard try store.entryCount() == 0 else {
-            throw TemoinError(.usage, code: "ledger.not-empty", "the ledger already has entries", context: directory.database)
+            throw TemoinError(.ledgerNotEmpty, "the ledger already has entries", context: directory.database)
         }
         self.directory = directory
         self.origin = origin
@@ -158,7 +158,7 @@ public actor LedgerWriter {
         let genesisKey = try VerifierKey(parsing: keyText)
         let signer = try Ed25519NoteSigner(name: origin, privateKey: directory.loadLogKey())
         guard signer.verifierKey == genesisKey else {
-            throw TemoinError(.invalidEvidence, code: "ledger.wrong-log-key",
+            throw TemoinError(.ledgerWrongLogKey, 
                               "the log key file does not match the key named in the genesis entry", context: directory.logKeyFile)
         }
         guard let latest = try store.latestCheckpoint() else { throw store.corrupt("there is no checkpoint") }
@@ -166,13 +166,13 @@ public actor LedgerWriter {
         let size = latest.checkpoint.size
         let count = try store.entryCount()
         guard count == size else {
-            throw TemoinError(.invalidEvidence, code: "ledger.size-mismatch",
+            throw TemoinError(.ledgerSizeMismatch, 
                               "the database holds \(count) entries but its last checkpoint covers \(size): entries were removed or added outside the writer",
                               context: directory.database)
         }
         let range = try CompactRange(size: size) { id throws(TemoinError) in try store.node(id) }
         guard range.root(hasher: store.hasher) == latest.checkpoint.root else {
-            throw TemoinError(.invalidEvidence, code: "ledger.root-mismatch",
+            throw TemoinError(.ledgerRootMismatch, 
                               "the stored tree does not match the last signed checkpoint", context: directory.database)
         }
         try checkOutsideCheckpoint(directory: directory, store: store, key: genesisKey, latest: latest)
@@ -184,20 +184,20 @@ public actor LedgerWriter {
     static func checkOutsideCheckpoint(directory: DataDirectory, store: any LedgerStoreReading, key: VerifierKey,
                                        latest: SignedCheckpoint) throws(TemoinError) {
         guard FileSystem.exists(directory.checkpointFile) else {
-            throw TemoinError(.invalidEvidence, code: "ledger.checkpoint-file-missing",
+            throw TemoinError(.ledgerCheckpointFileMissing, 
                               "the copy of the last checkpoint kept outside the database is missing", context: directory.checkpointFile)
         }
         let outside = try SignedCheckpoint(parsing: FileSystem.read(directory.checkpointFile, limit: 1 << 16))
         try outside.verify(key: key, using: Ed25519())
         let size = outside.checkpoint.size
         guard size <= latest.checkpoint.size else {
-            throw TemoinError(.invalidEvidence, code: "ledger.database-behind",
+            throw TemoinError(.ledgerDatabaseBehind, 
                               "the database is behind the last signed checkpoint (it covers \(latest.checkpoint.size) entries, "
                                   + "the checkpoint outside it \(size)): it may have been restored from an old backup; refusing to append",
                               context: directory.database)
         }
         guard try store.prover.root(size: size) == outside.checkpoint.root else {
-            throw TemoinError(.invalidEvidence, code: "ledger.database-forked",
+            throw TemoinError(.ledgerDatabaseForked, 
                               "the database does not contain the tree of the last signed checkpoint kept outside it: it was rewritten",
                               context: directory.database)
         }
@@ -329,7 +329,7 @@ public actor LedgerWriter {
                 // Nothing new to commit, nothing to sign: repeats are answered with the latest checkpoint.
                 try store.rollback()
                 guard let latest else {
-                    throw TemoinError(.environment, code: "ledger.no-checkpoint", "the ledger has no checkpoint yet")
+                    throw TemoinError(.ledgerNoCheckpoint, "the ledger has no checkpoint yet")
                 }
                 return results.map { r in
                     r.map { $0.map { Appended(index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: latest, isNew: $0.3,
@@ -388,7 +388,7 @@ public actor LedgerWriter {
                 if names.map({ parsed[$0] }) == wanted { return e }
             }
             if exclusive, !stored.isEmpty {
-                throw TemoinError(.usage, code: "alert.conflict",
+                throw TemoinError(.alertConflict, 
                                   "alert \(alert) already has a \(draft.kind.rawValue) entry with another statement")
             }
             return nil
@@ -413,39 +413,39 @@ public actor LedgerWriter {
     private func build(_ draft: EntryDraft) throws(TemoinError) -> Entry {
         var fields = draft.fields
         if draft.kind == .genesis, range.size != 0 {
-            throw TemoinError(.usage, code: "ledger.genesis-again", "only entry 0 is a genesis entry")
+            throw TemoinError(.ledgerGenesisAgain, "only entry 0 is a genesis entry")
         }
         if let alert = draft.alert {
             var head = heads[alert]
             if head == nil { head = try store.alertHead(alert)?.leafHash }
             if draft.kind == .alertOpened {
                 guard head == nil else {
-                    throw TemoinError(.usage, code: "ledger.alert-already-open", "alert \(alert) is already in the ledger")
+                    throw TemoinError(.ledgerAlertAlreadyOpen, "alert \(alert) is already in the ledger")
                 }
                 guard let device = fields.first(where: { $0.0 == "device" })?.1,
                       let enrollment = try store.enrollment(device: device) else {
-                    throw TemoinError(.usage, code: "ledger.unknown-device", "the device of alert \(alert) is not enrolled")
+                    throw TemoinError(.ledgerUnknownDevice, "the device of alert \(alert) is not enrolled")
                 }
                 fields.append(("prev", enrollment.leafHash.hex))
             } else {
                 guard let head else {
-                    throw TemoinError(.usage, code: "ledger.alert-not-open", "alert \(alert) has no alert.opened entry")
+                    throw TemoinError(.ledgerAlertNotOpen, "alert \(alert) has no alert.opened entry")
                 }
                 fields.append(("prev", head.hex))
             }
         } else if draft.kind.belongsToAlert {
-            throw TemoinError(.unusableInput, code: "entry.missing-field", "\(draft.kind.rawValue) needs field 'alert'")
+            throw TemoinError(.entryMissingField, "\(draft.kind.rawValue) needs field 'alert'")
         }
         if draft.kind == .deviceEnrolled {
             // Every enrollment passes here (service, command line, init): a key of small order or
             // a non-canonical one would let one fixed signature verify any statement.
             guard let key = fields.first(where: { $0.0 == "device-key" }).flatMap({ Base64.decode($0.1) }),
                   Ed25519Encoding.isAcceptablePublicKey(key) else {
-                throw TemoinError(.usage, code: "enroll.bad-key",
+                throw TemoinError(.enrollBadKey, 
                                   "the device key is not a canonical Ed25519 public key of large order")
             }
             if let device = fields.first(where: { $0.0 == "device" })?.1, try store.enrollment(device: device) != nil {
-                throw TemoinError(.usage, code: "ledger.device-already-enrolled", "device \(device) is already enrolled")
+                throw TemoinError(.ledgerDeviceAlreadyEnrolled, "device \(device) is already enrolled")
             }
         }
         lastTime = max(lastTime, clock())
@@ -459,7 +459,7 @@ public actor LedgerWriter {
         let root = range.root(hasher: hasher)
         let prover = store.prover
         guard try prover.root(size: size) == root else {
-            throw TemoinError(.invalidEvidence, code: "ledger.root-check-failed",
+            throw TemoinError(.ledgerRootCheckFailed, 
                               "the stored nodes do not give the root about to be signed; nothing was committed")
         }
         if let previous = latest?.checkpoint, previous.size > 0, previous.size < size {

@@ -20,7 +20,7 @@ final class SQLiteConnection {
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(db)
-            throw TemoinError(.environment, code: "sqlite.open", "cannot open the ledger database: \(message)", context: path)
+            throw TemoinError(.sqliteOpen, "cannot open the ledger database: \(message)", context: path)
         }
         handle = db
         self.path = path
@@ -38,17 +38,17 @@ final class SQLiteConnection {
         let message = String(cString: sqlite3_errmsg(handle))
         let primary = rc & 0xff
         let category: TemoinError.Category = primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB ? .invalidEvidence : .environment
-        let code: String
+        let code: ErrorCode
         switch primary {
-        case SQLITE_FULL: code = "sqlite.disk-full"
-        case SQLITE_IOERR: code = "sqlite.io-error"
-        case SQLITE_BUSY, SQLITE_LOCKED: code = "sqlite.busy"
-        case SQLITE_CONSTRAINT: code = "sqlite.constraint"
-        case SQLITE_CORRUPT, SQLITE_NOTADB: code = "sqlite.corrupt"
-        case SQLITE_READONLY: code = "sqlite.read-only"
-        default: code = "sqlite.error"
+        case SQLITE_FULL: code = .sqliteDiskFull
+        case SQLITE_IOERR: code = .sqliteIoError
+        case SQLITE_BUSY, SQLITE_LOCKED: code = .sqliteBusy
+        case SQLITE_CONSTRAINT: code = .sqliteConstraint
+        case SQLITE_CORRUPT, SQLITE_NOTADB: code = .sqliteCorrupt
+        case SQLITE_READONLY: code = .sqliteReadOnly
+        default: code = .sqliteError
         }
-        return TemoinError(category, code: code, "SQLite failed to \(what): \(message) (code \(rc))", context: path)
+        return TemoinError(code, category: category, "SQLite failed to \(what): \(message) (code \(rc))", context: path)
     }
 
     /// Runs SQL without results. Transaction control first resets every cached statement:
@@ -148,7 +148,7 @@ final class Statement {
     func count(_ column: Int32) throws(TemoinError) -> UInt64 {
         let v = sqlite3_column_int64(handle, column)
         guard let u = UInt64(exactly: v) else {
-            throw TemoinError(.invalidEvidence, code: "ledger.corrupt", "the ledger database is damaged: a negative index or size (\(v))")
+            throw TemoinError(.ledgerCorrupt, "the ledger database is damaged: a negative index or size (\(v))")
         }
         return u
     }

@@ -25,7 +25,7 @@ public enum OggDemux {
         ogg_sync_init(sync)
         defer { ogg_sync_clear(sync) }
         guard !bytes.isEmpty, let buffer = ogg_sync_buffer(sync, bytes.count) else {
-            throw .malformed("ogg.no-pages", "the recording is empty")
+            throw .malformed(.oggNoPages, "the recording is empty")
         }
         bytes.withUnsafeBytes { buffer.update(from: $0.bindMemory(to: CChar.self).baseAddress!, count: bytes.count) }
         ogg_sync_wrote(sync, bytes.count)
@@ -36,19 +36,19 @@ public enum OggDemux {
         while true {
             let r = ogg_sync_pageout(sync, &page)
             if r == 0 { break }
-            guard r > 0 else { throw TemoinError(.invalidEvidence, code: "ogg.bad-page", "the recording has a damaged page") }
+            guard r > 0 else { throw TemoinError(.oggBadPage, category: .invalidEvidence, "the recording has a damaged page") }
             if !started {
                 ogg_stream_init(stream, ogg_page_serialno(&page))
                 started = true
             }
             guard ogg_stream_pagein(stream, &page) == 0 else {
-                throw TemoinError(.invalidEvidence, code: "ogg.two-streams", "the recording holds more than one stream")
+                throw TemoinError(.oggTwoStreams, "the recording holds more than one stream")
             }
             var packet = ogg_packet()
             while true {
                 let p = ogg_stream_packetout(stream, &packet)
                 if p == 0 { break }
-                guard p > 0 else { throw TemoinError(.invalidEvidence, code: "ogg.gap", "pages are missing in the recording") }
+                guard p > 0 else { throw TemoinError(.oggGap, "pages are missing in the recording") }
                 out.append(Array(UnsafeBufferPointer(start: packet.packet, count: packet.bytes)))
             }
         }

@@ -23,11 +23,11 @@ public enum OpusPacketStream {
         var packets = [[UInt8]]()
         var i = 0
         while i < bytes.count {
-            guard i + 4 <= bytes.count else { throw .malformed("opus.bad-stream", "the packet stream ends inside a length") }
+            guard i + 4 <= bytes.count else { throw .malformed(.opusBadStream, "the packet stream ends inside a length") }
             let n = Int(bytes[i]) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
             i += 4
             guard n >= 1, n <= maximumPacket, i + n <= bytes.count else {
-                throw .malformed("opus.bad-stream", "a packet length (\(n)) is impossible or runs past the end")
+                throw .malformed(.opusBadStream, "a packet length (\(n)) is impossible or runs past the end")
             }
             packets.append(Array(bytes[i..<i + n]))
             i += n
@@ -91,11 +91,11 @@ public enum OggOpus {
     }
 
     public static func mux(serial: UInt32, header: Header, packets: [[UInt8]], finalGranule: Int64? = nil) throws(TemoinError) -> [UInt8] {
-        guard !packets.isEmpty else { throw .malformed("ogg.no-audio", "a recording needs at least one audio packet") }
+        guard !packets.isEmpty else { throw .malformed(.oggNoAudio, "a recording needs at least one audio packet") }
         let stream = UnsafeMutablePointer<ogg_stream_state>.allocate(capacity: 1)
         defer { stream.deallocate() }
         guard ogg_stream_init(stream, Int32(bitPattern: serial)) == 0 else {
-            throw TemoinError(.environment, code: "ogg.failure", "libogg could not start a stream")
+            throw TemoinError(.oggFailure, "libogg could not start a stream")
         }
         defer { ogg_stream_clear(stream) }
         var out = [UInt8]()
@@ -111,7 +111,7 @@ public enum OggOpus {
                 p.packetno = packetNumber
                 return ogg_stream_packetin(stream, &p)
             }
-            guard rc == 0 else { throw TemoinError(.environment, code: "ogg.failure", "libogg refused a packet") }
+            guard rc == 0 else { throw TemoinError(.oggFailure, "libogg refused a packet") }
             packetNumber += 1
         }
         func flush() {
@@ -128,7 +128,7 @@ public enum OggOpus {
         var granule: Int64 = 0
         for (i, packet) in packets.enumerated() {
             guard let n = OpusPacket.sampleCount(packet) else {
-                throw .malformed("opus.bad-packet", "audio packet \(i) has an invalid Opus TOC")
+                throw .malformed(.opusBadPacket, "audio packet \(i) has an invalid Opus TOC")
             }
             granule += Int64(n)
             let last = i == packets.count - 1

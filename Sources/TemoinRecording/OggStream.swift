@@ -26,10 +26,10 @@ extension OggDemux {
         var packet = ogg_packet()
         while true {
             guard let buffer = ogg_sync_buffer(sync, block) else {
-                throw TemoinError(.environment, code: "ogg.failure", "libogg could not allocate a buffer")
+                throw TemoinError(.oggFailure, "libogg could not allocate a buffer")
             }
             let n = pread(fd, buffer, block, offset)
-            guard n >= 0 else { throw TemoinError(.environment, code: "ogg.read", "the recording could not be read") }
+            guard n >= 0 else { throw TemoinError(.oggRead, "the recording could not be read") }
             if n == 0 { break }
             any = true
             offset += off_t(n)
@@ -37,26 +37,26 @@ extension OggDemux {
             while true {
                 let r = ogg_sync_pageout(sync, &page)
                 if r == 0 { break }
-                guard r > 0 else { throw TemoinError(.invalidEvidence, code: "ogg.bad-page", "the recording has a damaged page") }
+                guard r > 0 else { throw TemoinError(.oggBadPage, category: .invalidEvidence, "the recording has a damaged page") }
                 if !started {
                     ogg_stream_init(stream, ogg_page_serialno(&page))
                     started = true
                 }
                 guard ogg_stream_pagein(stream, &page) == 0 else {
-                    throw TemoinError(.invalidEvidence, code: "ogg.two-streams", "the recording holds more than one stream")
+                    throw TemoinError(.oggTwoStreams, "the recording holds more than one stream")
                 }
                 while true {
                     let p = ogg_stream_packetout(stream, &packet)
                     if p == 0 { break }
-                    guard p > 0 else { throw TemoinError(.invalidEvidence, code: "ogg.gap", "pages are missing in the recording") }
+                    guard p > 0 else { throw TemoinError(.oggGap, "pages are missing in the recording") }
                     guard try body(UnsafeRawBufferPointer(start: packet.packet, count: packet.bytes)) else { return }
                 }
                 guard stream.pointee.body_fill - stream.pointee.body_returned <= maximumPacket else {
-                    throw TemoinError(.invalidEvidence, code: "ogg.packet-too-large", "the recording holds a packet larger than any Opus packet")
+                    throw TemoinError(.oggPacketTooLarge, "the recording holds a packet larger than any Opus packet")
                 }
             }
         }
-        guard any else { throw .malformed("ogg.no-pages", "the recording is empty") }
+        guard any else { throw .malformed(.oggNoPages, "the recording is empty") }
     }
 }
 
@@ -72,11 +72,11 @@ public final class OggOpusWriter {
     private var granule: Int64 = 0
 
     public init(serial: UInt32, header: OggOpus.Header, audioPackets: Int, sink: @escaping (UnsafeRawBufferPointer) -> Void) throws(TemoinError) {
-        guard audioPackets > 0 else { throw .malformed("ogg.no-audio", "a recording needs at least one audio packet") }
+        guard audioPackets > 0 else { throw .malformed(.oggNoAudio, "a recording needs at least one audio packet") }
         stream = UnsafeMutablePointer<ogg_stream_state>.allocate(capacity: 1)
         guard ogg_stream_init(stream, Int32(bitPattern: serial)) == 0 else {
             stream.deallocate()
-            throw TemoinError(.environment, code: "ogg.failure", "libogg could not start a stream")
+            throw TemoinError(.oggFailure, "libogg could not start a stream")
         }
         self.sink = sink
         self.audioPackets = audioPackets
@@ -97,9 +97,9 @@ public final class OggOpusWriter {
 
     /// Adds the next audio packet; for the last one, `finalGranule` trims the stream.
     public func append(_ packet: UnsafeRawBufferPointer, finalGranule: Int64? = nil) throws(TemoinError) {
-        guard written < audioPackets else { throw .malformed("ogg.too-many-packets", "more audio packets than announced") }
+        guard written < audioPackets else { throw .malformed(.oggTooManyPackets, "more audio packets than announced") }
         guard let n = OpusPacket.sampleCount(Array(packet.prefix(2))) else {
-            throw .malformed("opus.bad-packet", "audio packet \(written) has an invalid Opus TOC")
+            throw .malformed(.opusBadPacket, "audio packet \(written) has an invalid Opus TOC")
         }
         granule += Int64(n)
         let last = written == audioPackets - 1
@@ -108,7 +108,7 @@ public final class OggOpusWriter {
         if last || written % OggOpus.packetsPerPage == 0 { flush() }
     }
 
-    private static let refused = TemoinError(.environment, code: "ogg.failure", "libogg refused a packet")
+    private static let refused = TemoinError(.oggFailure, "libogg refused a packet")
 
     private func put(_ data: UnsafeRawBufferPointer, granule: Int64, bos: Bool, eos: Bool) -> Bool {
         var p = ogg_packet()

@@ -22,14 +22,14 @@ public struct OpusSettings: Sendable, Hashable {
     /// `bitrate` nil: the default for the encoder rate.
     public init(inputRate: Int, bitrate: Int? = nil, complexity: Int = 10) throws(TemoinError) {
         guard PCMFormat.rates.contains(inputRate) else {
-            throw .malformed("audio.bad-rate", "sample rate \(inputRate) Hz is outside 8000–48000 Hz")
+            throw .malformed(.audioBadRate, "sample rate \(inputRate) Hz is outside 8000–48000 Hz")
         }
         let bitrate = bitrate ?? OpusSettings.defaultBitrate(forRate: OpusSettings.encoderRate(for: inputRate))
         guard (6000...510_000).contains(bitrate) else {
-            throw TemoinError(.usage, code: "opus.bad-bitrate", "the Opus bitrate must be 6000 to 510000 bit/s")
+            throw TemoinError(.opusBadBitrate, "the Opus bitrate must be 6000 to 510000 bit/s")
         }
         guard (0...10).contains(complexity) else {
-            throw TemoinError(.usage, code: "opus.bad-complexity", "the Opus complexity must be 0 to 10")
+            throw TemoinError(.opusBadComplexity, "the Opus complexity must be 0 to 10")
         }
         self.inputRate = inputRate
         sampleRate = OpusSettings.encoderRate(for: inputRate)
@@ -58,22 +58,22 @@ public struct OpusSettings: Sendable, Hashable {
     public init(codecDescription text: String) throws(TemoinError) {
         var values: [String: Int] = [:]
         let parts = text.split(separator: " ")
-        guard parts.first == "opus" else { throw .malformed("opus.bad-codec", "the codec field does not describe Opus") }
+        guard parts.first == "opus" else { throw .malformed(.opusBadCodec, "the codec field does not describe Opus") }
         for part in parts.dropFirst() {
             let kv = part.split(separator: "=", maxSplits: 1)
-            guard kv.count == 2 else { throw .malformed("opus.bad-codec", "codec parameter '\(part)' is not key=value") }
+            guard kv.count == 2 else { throw .malformed(.opusBadCodec, "codec parameter '\(part)' is not key=value") }
             if kv[0] == "application" {
-                guard kv[1] == "voip" else { throw .malformed("opus.bad-codec", "only the voip application is used") }
+                guard kv[1] == "voip" else { throw .malformed(.opusBadCodec, "only the voip application is used") }
                 continue
             }
-            guard let v = Int(kv[1]) else { throw .malformed("opus.bad-codec", "codec parameter '\(part)' is not a number") }
+            guard let v = Int(kv[1]) else { throw .malformed(.opusBadCodec, "codec parameter '\(part)' is not a number") }
             values[String(kv[0])] = v
         }
         guard let input = values["input-rate"], let bitrate = values["bitrate"], let complexity = values["complexity"] else {
-            throw .malformed("opus.bad-codec", "the codec field lacks input-rate, bitrate or complexity")
+            throw .malformed(.opusBadCodec, "the codec field lacks input-rate, bitrate or complexity")
         }
         try self.init(inputRate: input, bitrate: bitrate, complexity: complexity)
-        guard codecDescription == text else { throw .malformed("opus.bad-codec", "the codec field is not canonical") }
+        guard codecDescription == text else { throw .malformed(.opusBadCodec, "the codec field is not canonical") }
     }
 }
 

@@ -23,15 +23,15 @@ public struct RecordingChunk: Sendable {
     public init(entry: Entry, packetStream: [UInt8], sha256: (([UInt8]) -> Hash)) throws(TemoinError) {
         guard entry.kind == .audioChunk, let seq = entry.uint("seq"), let start = entry.time("capture-start"),
               let duration = entry.uint("duration-us"), let codec = entry["codec"], let library = entry["codec-library"] else {
-            throw .malformed("recording.not-a-chunk", "the entry is not an audio.chunk entry")
+            throw .malformed(.recordingNotAChunk, "the entry is not an audio.chunk entry")
         }
         guard sha256(packetStream) == entry.hash("opus-sha256") else {
-            throw TemoinError(.invalidEvidence, code: "recording.opus-hash", "the stored Opus packets of chunk \(seq) do not match their hash")
+            throw TemoinError(.recordingOpusHash, "the stored Opus packets of chunk \(seq) do not match their hash")
         }
         let packets = try OpusPacketStream.decode(packetStream)
         guard UInt64(packets.count) == entry.uint("opus-packets"),
               UInt64(packets.reduce(0) { $0 + $1.count }) == entry.uint("opus-bytes") else {
-            throw TemoinError(.invalidEvidence, code: "recording.opus-count", "the Opus packets of chunk \(seq) do not match the entry's counts")
+            throw TemoinError(.recordingOpusCount, "the Opus packets of chunk \(seq) do not match the entry's counts")
         }
         self.init(seq: seq, captureStart: start, durationMicroseconds: duration, codec: codec, library: library, packets: packets)
     }
@@ -77,20 +77,20 @@ public struct PhoneStream: Sendable, Equatable {
     public init(codecDescription text: String) throws(TemoinError) {
         var values: [String: UInt64] = [:]
         let parts = text.split(separator: " ")
-        guard parts.first == "opus-phone" else { throw .malformed("opus.bad-codec", "not a phone stream description") }
+        guard parts.first == "opus-phone" else { throw .malformed(.opusBadCodec, "not a phone stream description") }
         for part in parts.dropFirst() {
             let kv = part.split(separator: "=", maxSplits: 1)
             guard kv.count == 2, let v = StrictDecimal.parse(kv[1], max: UInt64(UInt32.max)) else {
-                throw .malformed("opus.bad-codec", "codec parameter '\(part)' is not key=number")
+                throw .malformed(.opusBadCodec, "codec parameter '\(part)' is not key=number")
             }
             values[String(kv[0])] = v
         }
         guard let serial = values["serial"], let preSkip = values["preskip"], let rate = values["input-rate"], let channels = values["channels"],
               (1...2).contains(channels) else {
-            throw .malformed("opus.bad-codec", "a phone stream description needs serial, preskip, input-rate and channels (1 or 2)")
+            throw .malformed(.opusBadCodec, "a phone stream description needs serial, preskip, input-rate and channels (1 or 2)")
         }
         self.init(serial: UInt32(serial), preSkip: Int(preSkip), inputRate: Int(rate), channels: Int(channels))
-        guard codecDescription == text else { throw .malformed("opus.bad-codec", "the codec field is not canonical") }
+        guard codecDescription == text else { throw .malformed(.opusBadCodec, "the codec field is not canonical") }
     }
 }
 
@@ -132,7 +132,7 @@ public struct Recording: Sendable {
         for c in unsorted where bySeq[c.seq] == nil { bySeq[c.seq] = c }
         let chunks = bySeq.values.sorted { $0.seq < $1.seq }
         guard let first = chunks.first, !first.packets.isEmpty else {
-            throw .malformed("recording.no-audio", "alert \(alert) has no audio yet")
+            throw .malformed(.recordingNoAudio, "alert \(alert) has no audio yet")
         }
         let stream = try StreamHeader(codec: first.codec)
         var packets = [[UInt8]]()

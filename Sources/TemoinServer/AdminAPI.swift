@@ -18,13 +18,13 @@ struct AdminAPI: Sendable {
     func authorize(_ request: Request) throws(TemoinError) {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
               SHA256.hash(Array(header.dropFirst(7).utf8)) == tokenHash else {
-            throw TemoinError(.usage, code: "admin.unauthorized", "administration needs the token of keys/admin.token")
+            throw TemoinError(.adminUnauthorized, "administration needs the token of keys/admin.token")
         }
     }
 
     func enroll(_ r: EnrollRequest) async throws -> EnrolledResponse {
         guard let key = Base64.decode(r.publicKey), key.count == 32 else {
-            throw TemoinError(.usage, code: "enroll.bad-key", "publicKey is a raw 32-byte Ed25519 key in base64")
+            throw TemoinError(.enrollBadKey, "publicKey is a raw 32-byte Ed25519 key in base64")
         }
         let device = DeviceID.derive(publicKey: key)
         var draft = EntryDraft(kind: .deviceEnrolled, [("device", device), ("device-key", Base64.encode(key))])
@@ -35,7 +35,7 @@ struct AdminAPI: Sendable {
     /// The recording of an alert; the access is appended to the ledger first.
     func recording(alert: String, operatorID: String) async throws -> [UInt8] {
         guard EntryFieldType.id128.accepts(operatorID) else {
-            throw TemoinError(.usage, code: "admin.bad-operator", "Temoin-Operator is a 32-hex-digit pseudonymous id")
+            throw TemoinError(.adminBadOperator, "Temoin-Operator is a 32-hex-digit pseudonymous id")
         }
         let bytes = try publicLog.recording(alert: alert)
         _ = try await service.writer.append(EntryDraft(kind: .access, [

@@ -125,13 +125,13 @@ public enum TemoinService {
             try await counted {
                 let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
                 guard let seq = StrictDecimal.parse(try context.parameters.require("seq"), max: DeviceStatement.maximumSequence) else {
-                    throw TemoinError(.usage, code: "chunk.bad-seq",
+                    throw TemoinError(.chunkBadSeq, 
                                       "the sequence number is a decimal from 0 to \(DeviceStatement.maximumSequence)")
                 }
                 let format = try mediaType(request.headers[.contentType])
                 guard let captured = request.headers[HTTPField.Name(ChunkHeader.capturedAt)!],
                       let signature = request.headers[HTTPField.Name(ChunkHeader.signature)!] else {
-                    throw TemoinError(.usage, code: "chunk.missing-header", "a chunk needs Temoin-Captured-At and Temoin-Signature headers")
+                    throw TemoinError(.chunkMissingHeader, "a chunk needs Temoin-Captured-At and Temoin-Signature headers")
                 }
                 // Everything that can be checked without the body is checked before it is read:
                 // headers, and that the alert exists, so no one buffers megabytes for nothing.
@@ -139,7 +139,7 @@ public enum TemoinService {
                 let signatureBytes = try DeviceService.parseSignature(signature)
                 let isFinal = try parseFinal(request.headers[HTTPField.Name(ChunkHeader.final)!])
                 if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maximumBody {
-                    throw TemoinError(.usage, code: "input.too-large", "the chunk is larger than \(maximumBody) bytes")
+                    throw TemoinError(.inputTooLarge, category: .usage, "the chunk is larger than \(maximumBody) bytes")
                 }
                 let device = try await service.device(of: alert)
                 let body = try await request.body.collect(upTo: maximumBody)
@@ -196,7 +196,7 @@ public enum TemoinService {
         switch header {
         case nil, "false": return false
         case "true": return true
-        default: throw TemoinError(.usage, code: "chunk.bad-header", "Temoin-Final is true or false")
+        default: throw TemoinError(.chunkBadHeader, "Temoin-Final is true or false")
         }
     }
 
@@ -214,23 +214,23 @@ public enum TemoinService {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 let name = String(kv[0])
                 guard allowed.contains(name) else {
-                    throw TemoinError(.usage, code: "query.bad", "unknown query parameter '\(name.prefix(64))'; give ?\(usage)")
+                    throw TemoinError(.queryBad, "unknown query parameter '\(name.prefix(64))'; give ?\(usage)")
                 }
-                guard numbers[name] == nil else { throw TemoinError(.usage, code: "query.bad", "\(name) is given twice") }
+                guard numbers[name] == nil else { throw TemoinError(.queryBad, "\(name) is given twice") }
                 guard kv.count == 2, let value = StrictDecimal.parse(kv[1]) else {
-                    throw TemoinError(.usage, code: "query.bad", "\(name) is a decimal from 0 to \(Int64.max)")
+                    throw TemoinError(.queryBad, "\(name) is a decimal from 0 to \(Int64.max)")
                 }
                 numbers[name] = value
             }
             for name in required where numbers[name] == nil {
-                throw TemoinError(.usage, code: "query.bad", "\(name) is missing; give ?\(usage)")
+                throw TemoinError(.queryBad, "\(name) is missing; give ?\(usage)")
             }
         }
     }
 
     /// The chunk formats a device may send, from its Content-Type.
     static func mediaType(_ header: String?) throws(TemoinError) -> OriginalFormat {
-        guard let header else { throw TemoinError(.usage, code: "audio.unsupported-media", "a chunk needs a Content-Type") }
+        guard let header else { throw TemoinError(.audioUnsupportedMedia, "a chunk needs a Content-Type") }
         let parts = header.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
         let type = parts.first?.lowercased() ?? ""
         var parameters: [String: String] = [:]
@@ -243,16 +243,16 @@ public enum TemoinService {
             return .wav
         case "audio/l16":
             guard let rate = parameters["rate"].flatMap({ StrictDecimal.parse($0, max: 48000) }), rate >= 8000 else {
-                throw TemoinError(.usage, code: "audio.unsupported-media", "audio/L16 needs a rate parameter from 8000 to 48000")
+                throw TemoinError(.audioUnsupportedMedia, "audio/L16 needs a rate parameter from 8000 to 48000")
             }
             guard let channels = parameters["channels"].map({ StrictDecimal.parse($0, max: 2) }) ?? 1, channels >= 1 else {
-                throw TemoinError(.usage, code: "audio.unsupported-media", "audio/L16 has 1 or 2 channels")
+                throw TemoinError(.audioUnsupportedMedia, "audio/L16 has 1 or 2 channels")
             }
             return .l16(sampleRate: Int(rate), channels: Int(channels), bigEndian: true)
         case "audio/ogg", "audio/opus":
             return .oggOpus
         default:
-            throw TemoinError(.usage, code: "audio.unsupported-media",
+            throw TemoinError(.audioUnsupportedMedia, 
                               "chunks are audio/wav, audio/L16;rate=…;channels=… or audio/ogg (Opus)")
         }
     }

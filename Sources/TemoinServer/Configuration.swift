@@ -35,12 +35,12 @@ public struct ServiceConfiguration: Sendable {
 
     public func validate() throws(TemoinError) {
         guard allowNonLoopback || ServiceConfiguration.isLoopback(host) else {
-            throw TemoinError(.usage, code: "serve.not-loopback",
+            throw TemoinError(.serveNotLoopback, 
                               "plain HTTP binds to loopback only; put a TLS reverse proxy in front (Docs/deployment.md) or pass --allow-non-loopback")
         }
-        guard (0...65535).contains(port) else { throw TemoinError(.usage, code: "serve.bad-port", "the port must be 0 to 65535") }
+        guard (0...65535).contains(port) else { throw TemoinError(.serveBadPort, "the port must be 0 to 65535") }
         guard maximumBodyBytes > 0, requestsPerMinute > 0, maximumAlertSeconds > 0, encoderIdleSeconds > 0, readConnections > 0 else {
-            throw TemoinError(.usage, code: "serve.bad-limit", "limits must be positive")
+            throw TemoinError(.serveBadLimit, "limits must be positive")
         }
     }
 }

@@ -20,21 +20,21 @@ struct DeviceService: Sendable {
 
     static func parseAlert(_ text: String) throws(TemoinError) -> String {
         guard EntryFieldType.id128.accepts(text) else {
-            throw TemoinError(.usage, code: "alert.bad-id", "alert ids are 128 random bits as 32 lowercase hex digits")
+            throw TemoinError(.alertBadID, "alert ids are 128 random bits as 32 lowercase hex digits")
         }
         return text
     }
 
     static func parseTime(_ text: String, _ what: String) throws(TemoinError) -> Timestamp {
         guard let t = Timestamp(rfc3339: text) else {
-            throw TemoinError(.usage, code: "time.bad", "\(what) must read YYYY-MM-DDTHH:MM:SS.mmmZ (UTC)")
+            throw TemoinError(.timeBad, "\(what) must read YYYY-MM-DDTHH:MM:SS.mmmZ (UTC)")
         }
         return t
     }
 
     static func parseSignature(_ text: String) throws(TemoinError) -> [UInt8] {
         guard let s = Base64.decode(text), s.count == 64 else {
-            throw TemoinError(.usage, code: "statement.bad-signature-encoding", "the signature must be 64 bytes in base64")
+            throw TemoinError(.statementBadSignatureEncoding, "the signature must be 64 bytes in base64")
         }
         return s
     }
@@ -44,15 +44,15 @@ struct DeviceService: Sendable {
     /// and cannot spend a real phone's quota.
     func verify(_ statements: [(DeviceStatement, [UInt8])], device: String) async throws {
         guard let key = try reader.deviceKey(device: device) else {
-            throw TemoinError(.usage, code: "device.unknown", "this device is not enrolled")
+            throw TemoinError(.deviceUnknown, "this device is not enrolled")
         }
         for (statement, signature) in statements {
             guard Ed25519().isValid(signature: signature, of: statement.bytes, publicKey: key) else {
-                throw TemoinError(.usage, code: "statement.bad-signature", "the device signature does not verify; nothing was stored")
+                throw TemoinError(.statementBadSignature, "the device signature does not verify; nothing was stored")
             }
         }
         guard await limiter.allow(device) else {
-            throw TemoinError(.usage, code: "rate.limited", "too many requests from this device; retry shortly")
+            throw TemoinError(.rateLimited, "too many requests from this device; retry shortly")
         }
     }
 
@@ -63,7 +63,7 @@ struct DeviceService: Sendable {
     /// A sequence number from outside: 0 to `DeviceStatement.maximumSequence`.
     static func parseSequence(_ value: UInt64, _ what: String) throws(TemoinError) -> UInt64 {
         guard value <= DeviceStatement.maximumSequence else {
-            throw TemoinError(.usage, code: "chunk.bad-seq", "\(what) is a decimal from 0 to \(DeviceStatement.maximumSequence)")
+            throw TemoinError(.chunkBadSeq, "\(what) is a decimal from 0 to \(DeviceStatement.maximumSequence)")
         }
         return value
     }
@@ -71,7 +71,7 @@ struct DeviceService: Sendable {
     /// The device an alert belongs to, from its `alert.opened` entry.
     func device(of alert: String) async throws -> String {
         guard let opening = try reader.opening(alert: alert), let device = try opening.parsed()["device"] else {
-            throw TemoinError(.usage, code: "alert.unknown", "alert \(alert) was never opened")
+            throw TemoinError(.alertUnknown, "alert \(alert) was never opened")
         }
         return device
     }
@@ -105,7 +105,7 @@ struct DeviceService: Sendable {
     func open(alert: String, _ r: OpenAlertRequest) async throws -> (created: Bool, ReceiptResponse) {
         let openedAt = try Self.parseTime(r.openedAt, "openedAt")
         let signature = try Self.parseSignature(r.signature)
-        guard EntryFieldType.id128.accepts(r.device) else { throw TemoinError(.usage, code: "device.unknown", "this device is not enrolled") }
+        guard EntryFieldType.id128.accepts(r.device) else { throw TemoinError(.deviceUnknown, "this device is not enrolled") }
         let statement = try DeviceStatement(kind: .alertOpened, origin: writer.origin, alert: alert, capturedAt: openedAt)
         let location = try r.location.map { l throws in try locationDraft(alert: alert, l) }
         try await verify([(statement, signature)] + (location.map { [($0.statement, $0.signature)] } ?? []), device: r.device)

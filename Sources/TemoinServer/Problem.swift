@@ -35,7 +35,7 @@ public final class KnownRoutes: Sendable {
     }
 }
 
-/// An RFC 9457 problem document. `code` is Témoin's stable error code.
+/// An RFC 9457 problem document. `code` is Témoin's stable error code; the status comes with it.
 struct Problem: Error, Encodable {
     let type: String
     let title: String
@@ -43,40 +43,22 @@ struct Problem: Error, Encodable {
     let detail: String
     let code: String
 
-    init(status: HTTPResponse.Status, code: String, detail: String) {
-        type = "urn:temoin:problem:\(code)"
+    init(status: HTTPResponse.Status, code: ErrorCode, detail: String) {
+        type = "urn:temoin:problem:\(code.rawValue)"
         title = status.reasonPhrase
         self.status = status.code
         self.detail = detail
-        self.code = code
+        self.code = code.rawValue
     }
 
     init(_ error: TemoinError) {
-        self.init(status: Problem.status(for: error), code: error.code, detail: error.reason)
+        self.init(status: Problem.status(for: error), code: error.id, detail: error.reason)
     }
 
-    /// The HTTP status of each kind of failure.
+    /// The HTTP status of a failure: the one its code always gets (`ErrorCode.specificHTTPStatus`),
+    /// otherwise its category's (400 malformed, 422 unusable content, 503 environment, 500 damage).
     static func status(for e: TemoinError) -> HTTPResponse.Status {
-        switch e.code {
-        case "device.unknown": return .forbidden
-        case "statement.bad-signature", "admin.unauthorized": return .unauthorized
-        case "ledger.device-already-enrolled": return .conflict
-        case "alert.unknown", "ledger.alert-not-open": return .notFound
-        case "alert.conflict", "ledger.alert-already-open": return .conflict
-        case "audio.too-large", "input.too-large": return .contentTooLarge
-        case "audio.unsupported-media": return .unsupportedMediaType
-        case "rate.limited": return .tooManyRequests
-        case "ledger.locked", "sqlite.busy": return .serviceUnavailable
-        default: break
-        }
-        switch e.category {
-        // The request was malformed (400), or well-formed but its content cannot be used (422):
-        // the same for every kind of audio, statement and field.
-        case .usage: return .badRequest
-        case .unusableInput: return .unprocessableContent
-        case .environment: return .serviceUnavailable
-        case .invalidEvidence: return .internalServerError
-        }
+        HTTPResponse.Status(code: e.id.specificHTTPStatus ?? e.category.httpStatus)
     }
 
     var response: Response {
@@ -108,31 +90,31 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return Problem(e).response
         } catch let e as any HTTPResponseError where e.status == .notFound && !known.methods(for: request.uri.path).isEmpty {
             let allowed = known.methods(for: request.uri.path)
-            var response = Problem(status: .methodNotAllowed, code: "http.method-not-allowed",
+            var response = Problem(status: .methodNotAllowed, code: .httpMethodNotAllowed,
                                    detail: "\(request.method.rawValue) is not allowed here; use \(allowed.joined(separator: " or "))").response
             response.headers[.allow] = allowed.joined(separator: ", ")
             return response
         } catch let e as any HTTPResponseError {
-            let code: String
+            let code: ErrorCode
             switch e.status {
-            case .notFound: code = "http.not-found"
-            case .contentTooLarge: code = "http.too-large"
-            case .methodNotAllowed: code = "http.method-not-allowed"
-            default: code = "http.error"
+            case .notFound: code = .httpNotFound
+            case .contentTooLarge: code = .httpTooLarge
+            case .methodNotAllowed: code = .httpMethodNotAllowed
+            default: code = .httpError
             }
             let detail = (e as? HTTPError)?.body ?? (e.status == .contentTooLarge ? "the request body is larger than this service accepts" : e.status.reasonPhrase)
             return Problem(status: e.status, code: code, detail: detail).response
         } catch is DecodingError {
-            return Problem(status: .badRequest, code: "json.invalid", detail: "the JSON body is malformed or lacks a field").response
+            return Problem(status: .badRequest, code: .jsonInvalid, detail: "the JSON body is malformed or lacks a field").response
         } catch is HTTPParserError {
             // Broken framing (chunk sizes, line ends, a body shorter than its Content-Length): the
             // client's fault, never a 5xx that a phone would retry as the server's.
-            return Problem(status: .badRequest, code: "http.malformed", detail: "the HTTP request is malformed or incomplete").response
+            return Problem(status: .badRequest, code: .httpMalformed, detail: "the HTTP request is malformed or incomplete").response
         } catch is ChannelError {
-            return Problem(status: .badRequest, code: "http.malformed", detail: "the HTTP request is malformed or incomplete").response
+            return Problem(status: .badRequest, code: .httpMalformed, detail: "the HTTP request is malformed or incomplete").response
         } catch {
             context.logger.error("unexpected failure", metadata: ["error": "\(String(describing: type(of: error)))"])
-            return Problem(status: .internalServerError, code: "internal", detail: "internal error").response
+            return Problem(status: .internalServerError, code: .internalFailure, detail: "internal error").response
         }
     }
 }

@@ -47,7 +47,7 @@ final class BundleFolder {
     init(path: String) throws(TemoinError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw TemoinError(.usage, code: "verify.no-folder",
+            throw TemoinError(.verifyNoFolder, 
                               "le dossier de l'export est introuvable ou n'est pas un dossier / the bundle folder does not exist or is not a folder",
                               context: path)
         }

@@ -60,7 +60,7 @@ public struct BundleVerifier {
         let (items, truncated) = bundle.list()
         let topLevel = Set(items.compactMap { $0.path.contains(0x2f) ? nil : $0.name })
         guard topLevel.contains("manifest.json") || topLevel.contains("manifest.json.p7s") else {
-            throw TemoinError(.usage, code: "verify.not-a-bundle",
+            throw TemoinError(.verifyNotABundle, 
                               "ce dossier n'est pas un export Témoin (ni manifest.json ni manifest.json.p7s) / this folder is not a Témoin export bundle (no manifest.json, no manifest.json.p7s)",
                               context: folder)
         }

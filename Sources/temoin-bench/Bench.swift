@@ -20,7 +20,7 @@ struct Bench: AsyncParsableCommand {
 
     static func temporaryFolder(_ hint: String) throws -> String {
         var template = Array("/tmp/temoin-bench-\(hint)-XXXXXX".utf8CString)
-        guard let p = mkdtemp(&template) else { throw TemoinError(.environment, code: "bench.tmp", "cannot create a temporary folder") }
+        guard let p = mkdtemp(&template) else { throw TemoinError(.benchTmp, "cannot create a temporary folder") }
         return String(cString: p) + "/data"
     }
 

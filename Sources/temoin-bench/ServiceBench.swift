@@ -69,7 +69,7 @@ struct ServiceBench: AsyncParsableCommand {
             base = directory.readServiceURL().flatMap { URL(string: $0) }
             try await Task.sleep(for: .milliseconds(20))
         }
-        guard let base else { throw TemoinError(.environment, code: "bench.no-service", "the service did not start") }
+        guard let base else { throw TemoinError(.benchNoService, "the service did not start") }
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = devices * 2
         let session = URLSession(configuration: configuration)
@@ -91,7 +91,7 @@ struct ServiceBench: AsyncParsableCommand {
             let (_, response) = try await session.data(for: request)
             let elapsed = Bench.seconds(ContinuousClock.now - start)
             guard (response as? HTTPURLResponse)?.statusCode == 201 else {
-                throw TemoinError(.environment, code: "bench.refused", "a chunk was refused: HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+                throw TemoinError(.benchRefused, "a chunk was refused: HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)")
             }
             return elapsed
         }

@@ -54,7 +54,7 @@ struct VerifyBench: AsyncParsableCommand {
             var verifier = BundleVerifier(folder: bundle, trustedKey: key)
             var passed = false
             verifyTimes.append(Bench.seconds(try clock.measure { passed = try verifier.run().passed }))
-            guard passed else { throw TemoinError(.invalidEvidence, code: "bench.invalid", "the bundle did not verify") }
+            guard passed else { throw TemoinError(.benchInvalid, "the bundle did not verify") }
             let sha = Process()
             sha.executableURL = URL(fileURLWithPath: "/bin/sh")
             sha.arguments = ["-c", "cd '\(bundle)' && find . -type f -print0 | xargs -0 sha256sum > /dev/null"]

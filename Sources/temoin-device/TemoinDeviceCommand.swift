@@ -28,7 +28,10 @@ struct TemoinDeviceCommand: AsyncParsableCommand {
             Glibc.exit(e.exitCode)
         } catch let p as ServerProblem {
             stderr("refusé par le serveur / refused by the server: \(p)")
-            Glibc.exit(p.code.hasPrefix("statement") || p.code.hasPrefix("receipt") ? 1 : 2)
+            // The server refused the phone's signed statement itself: the evidence as sent is invalid.
+            let refusedStatement: Set<ErrorCode> = [.statementBadSignature, .statementBadSignatureEncoding, .statementAlert,
+                                                    .statementBadKind, .statementSeq, .statementSha256]
+            Glibc.exit(ErrorCode(rawValue: p.code).map { refusedStatement.contains($0) } == true ? 1 : 2)
         } catch {
             if exitCode(for: error) == .success {
                 print(fullMessage(for: error))
@@ -50,12 +53,12 @@ struct Keygen: AsyncParsableCommand {
 
     func run() async throws {
         guard !FileManager.default.fileExists(atPath: out) else {
-            throw TemoinError(.usage, code: "keygen.exists", "the key file already exists; choose another name", context: out)
+            throw TemoinError(.keygenExists, "the key file already exists; choose another name", context: out)
         }
         let key = try Ed25519PrivateKey.generate()
         guard FileManager.default.createFile(atPath: out, contents: Data(try key.pem), attributes: [.posixPermissions: 0o600]),
               FileManager.default.createFile(atPath: out + ".pub", contents: Data(try key.publicKeyPEM)) else {
-            throw TemoinError(.usage, code: "keygen.unwritable", "cannot write the key files", context: out)
+            throw TemoinError(.keygenUnwritable, "cannot write the key files", context: out)
         }
         print(DeviceID.derive(publicKey: key.publicKey))
     }
@@ -86,28 +89,28 @@ struct Alert: AsyncParsableCommand {
 
     func run() async throws {
         guard let url = URL(string: server), url.scheme == "http" || url.scheme == "https" else {
-            throw TemoinError(.usage, code: "device.bad-url", "the server URL must start with http:// or https://")
+            throw TemoinError(.deviceBadUrl, "the server URL must start with http:// or https://")
         }
         let keyText = FileManager.default.fileExists(atPath: logKey)
             ? String(decoding: try Data(contentsOf: URL(fileURLWithPath: logKey)), as: UTF8.self) : logKey
         let verifierKey = try VerifierKey(parsing: keyText.trimmingCharacters(in: .whitespacesAndNewlines))
         guard let keyData = FileManager.default.contents(atPath: key) else {
-            throw TemoinError(.usage, code: "device.no-key", "cannot read the device key", context: key)
+            throw TemoinError(.deviceNoKey, "cannot read the device key", context: key)
         }
         guard let wavData = FileManager.default.contents(atPath: wav) else {
-            throw TemoinError(.usage, code: "device.no-wav", "cannot read the WAV file", context: wav)
+            throw TemoinError(.deviceNoWav, "cannot read the WAV file", context: wav)
         }
         let audio = try WAV.parse([UInt8](wavData))
         let client = DeviceClient(server: url, key: try Ed25519PrivateKey(pem: [UInt8](keyData)), logKey: verifierKey) { stderr($0) }
         await client.setRetry(.seconds(retrySeconds))
         let alertID = alert ?? Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
-        guard EntryFieldType.id128.accepts(alertID) else { throw TemoinError(.usage, code: "alert.bad-id", "alert ids are 32 lowercase hex digits") }
+        guard EntryFieldType.id128.accepts(alertID) else { throw TemoinError(.alertBadID, "alert ids are 32 lowercase hex digits") }
         FileHandle.standardOutput.write(Data((alertID + "\n").utf8))
 
         let receiptsFile = try receipts.map { path -> FileHandle in
             if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             guard let h = FileHandle(forWritingAtPath: path) else {
-                throw TemoinError(.usage, code: "device.receipts", "cannot write the receipts file", context: path)
+                throw TemoinError(.deviceReceipts, "cannot write the receipts file", context: path)
             }
             h.seekToEndOfFile()
             return h

@@ -58,7 +58,7 @@ struct TemoinVerifyCommand: ParsableCommand {
             return try verifyLoneProof(key: key)
         }
         guard let folder else {
-            throw TemoinError(.usage, code: "verify.no-folder", "donnez un DOSSIER d'export, ou --entry et --proof / give a bundle FOLDER, or --entry and --proof")
+            throw TemoinError(.verifyNoFolder, "donnez un DOSSIER d'export, ou --entry et --proof / give a bundle FOLDER, or --entry and --proof")
         }
         var verifier = BundleVerifier(folder: folder, trustedKey: key)
         let report = try verifier.run()
@@ -83,7 +83,7 @@ struct TemoinVerifyCommand: ParsableCommand {
     func verifyLoneProof(key: VerifierKey) throws -> Int32 {
         guard let entry, let proof, let entryBytes = Self.read(entry, limit: Entry.maximumSize),
               let proofBytes = Self.read(proof, limit: 1 << 16) else {
-            throw TemoinError(.usage, code: "verify.no-input",
+            throw TemoinError(.verifyNoInput, 
                               "--entry et --proof nomment deux fichiers lisibles (entrée de 16 Kio au plus) / --entry and --proof name two readable files (an entry is at most 16 KiB)")
         }
         let parsed = try TlogProof(parsing: proofBytes)

@@ -83,7 +83,7 @@ func startService(_ data: String, port: Int) async throws -> Background {
         last = await server.finish().2
         try await Task.sleep(for: .milliseconds(250))
     }
-    throw TemoinError(.environment, code: "test.no-service", "the service did not start: \(last)")
+    throw TestFailure("the service did not start: \(last)")
 }
 
 struct ServiceProcessTests {

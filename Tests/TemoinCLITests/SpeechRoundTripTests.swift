@@ -6,7 +6,7 @@ import Testing
 func system(_ tool: String, _ arguments: [String]) throws -> String {
     let r = try Tool.run(URL(fileURLWithPath: "/usr/bin/env"), [tool] + arguments)
     guard r.status == 0 else {
-        throw TemoinError(.environment, code: "test.tool", "\(tool) \(arguments) failed: \(r.stderr)")
+        throw TestFailure("\(tool) \(arguments) failed: \(r.stderr)")
     }
     return r.text + r.stderr
 }
@@ -114,4 +114,10 @@ struct SpeechRoundTripTests {
         #expect(try Tool.run("temoin", ["recording", "--data", t.data, "--alert", "00000000000000000000000000000000", "--out", bad]).status == 2)
         #expect(try Tool.run("temoin", ["recording", "--data", t.data, "--alert", "nothex", "--out", bad]).status == 2)
     }
+}
+
+/// A failure of the test's own set-up (a tool, a process), not of Témoin.
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

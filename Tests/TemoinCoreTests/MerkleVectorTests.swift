@@ -63,7 +63,7 @@ struct MerkleVectorTests {
         if let root = hash(v.root), let leaf = hash(v.leafHash) {
             let proof = (v.proof ?? []).map(hash)
             if proof.contains(where: { $0 == nil }) {
-                outcome = .failure(TemoinError(.invalidEvidence, code: "test.bad-hash", "not a hash"))
+                outcome = .failure(TemoinError(.proofBadHash, category: .invalidEvidence, "not a hash"))
             } else {
                 outcome = Result { () throws(TemoinError) in
                     try verifier.verifyInclusion(index: v.leafIdx, size: v.treeSize, leafHash: leaf,
@@ -71,7 +71,7 @@ struct MerkleVectorTests {
                 }
             }
         } else {
-            outcome = .failure(TemoinError(.invalidEvidence, code: "test.bad-hash", "not a hash"))
+            outcome = .failure(TemoinError(.proofBadHash, category: .invalidEvidence, "not a hash"))
         }
         switch outcome {
         case .success: #expect(!v.wantErr, "\(file): \(v.desc) should have been refused")
