@@ -148,9 +148,15 @@ public actor AudioIngestor {
         try await channel(chunk.alert).submit(chunk)
     }
 
-    /// Records the chunks up to `lastSeq` that never came as `chunk.missing` (at close).
-    public func recordMissing(alert: String, through lastSeq: UInt64, reason: String) async throws {
-        try await channel(alert).recordMissing(through: lastSeq, reason: reason)
+    /// Closes an alert in one group, under the alert's lock: the chunks up to `lastSeq` that never
+    /// came (`chunk.missing`, reason `closed`) and the `alert.closed` entry `close` makes from the
+    /// sequence number the alert expects next. Both are committed together or not at all, and
+    /// nothing is appended if the alert already has a close: the stored close is returned (with
+    /// `.oncePerAlert` on the draft, which this function sets). `lastSeq` nil: record nothing
+    /// missing (the server's timeout close).
+    public func close(alert: String, recordingMissingThrough lastSeq: UInt64?,
+                      _ close: @Sendable (_ next: UInt64) -> EntryDraft) async throws -> Appended {
+        try await channel(alert).close(recordingMissingThrough: lastSeq, close)
     }
 
     /// Forgets in-memory encoders, as a restart would (tests).
@@ -249,16 +255,15 @@ actor AlertEncoder {
         if let stored = try await writer.chunkEntry(alert: chunk.alert, seq: chunk.seq) {
             return try await repeated(chunk, stored: stored)
         }
-        if chunk.seq > next {
-            try await appendMissing(first: next, last: chunk.seq - 1, reason: "silence")
-            next = chunk.seq
-        }
+        // The gap before an early chunk is recorded in the chunk's own commit: one request, one
+        // group (a failure or a crash leaves neither the gap nor the chunk).
+        let gap = chunk.seq > next ? missingDraft(first: next, last: chunk.seq - 1, reason: "silence") : nil
         if chunk.seq < next {
             // Late: after it was recorded missing. Encoded on its own, the stream's state untouched.
             let settings = try encoder?.settings ?? OpusSettings(inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity)
-            return .appended(try await encodeAndAppend(chunk, audio: audio, encoder: OpusEncoderState(settings: settings)))
+            return .appended(try await encodeAndAppend(chunk, audio: audio, encoder: OpusEncoderState(settings: settings), gap: nil))
         }
-        if let ogg, let kept = try await keepPhoneStream(chunk, ogg: ogg) {
+        if let ogg, let kept = try await keepPhoneStream(chunk, ogg: ogg, gap: gap) {
             next = chunk.seq + 1
             return .appended(kept)
         }
@@ -266,7 +271,7 @@ actor AlertEncoder {
             inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity))
         let before = encoder.snapshot
         do {
-            let appended = try await encodeAndAppend(chunk, audio: audio, encoder: encoder)
+            let appended = try await encodeAndAppend(chunk, audio: audio, encoder: encoder, gap: gap)
             self.encoder = encoder
             next = chunk.seq + 1
             return .appended(appended)
@@ -280,7 +285,7 @@ actor AlertEncoder {
     /// DESIGN §3: Ogg Opus chunks that continue one logical stream (OpusHead in chunk 0 only, the
     /// same serial, the next page number, whole packets, no gap) are kept as the phone encoded them;
     /// anything else is decoded and re-encoded. Returns nil when the chunk must be re-encoded.
-    private func keepPhoneStream(_ chunk: ChunkUpload, ogg: OggOpusReader.Decoded) async throws -> Appended? {
+    private func keepPhoneStream(_ chunk: ChunkUpload, ogg: OggOpusReader.Decoded, gap: EntryDraft?) async throws -> Appended? {
         guard ogg.wholePackets, !ogg.packets.isEmpty else { return nil }
         let stream: PhoneStream, vendor: String
         if let head = ogg.head {
@@ -290,14 +295,15 @@ actor AlertEncoder {
                 .trimmingCharacters(in: .whitespaces)
             vendor = printable.isEmpty ? "phone" : String(printable.prefix(200))
         } else {
-            guard let p = phone, p.stream.serial == ogg.serial, p.nextPage == ogg.firstPageSequence, p.lastSeq + 1 == chunk.seq else { return nil }
+            guard gap == nil, let p = phone, p.stream.serial == ogg.serial, p.nextPage == ogg.firstPageSequence,
+                  p.lastSeq + 1 == chunk.seq else { return nil }
             stream = p.stream
             vendor = p.vendor
         }
         let packets = OpusPacketStream.encode(ogg.packets)
         let originalHash = try blobs.put(alert: chunk.alert, bytes: chunk.original)
         let opusHash = try blobs.put(alert: chunk.alert, bytes: packets)
-        let appended = try await writer.append(EntryDraft(kind: .audioChunk, [
+        let appended = try await append(gap: gap, EntryDraft(kind: .audioChunk, [
             ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
             ("duration-us", String(ogg.durationMicroseconds)), ("original-format", chunk.format.token),
             ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
@@ -328,23 +334,36 @@ actor AlertEncoder {
         return .conflict(kept: stored, recorded: StoredEntry(index: recorded.index, leafHash: recorded.leafHash, bytes: recorded.entry.bytes))
     }
 
-    private func appendMissing(first: UInt64, last: UInt64, reason: String) async throws {
-        _ = try await writer.append(EntryDraft(kind: .chunkMissing, [
+    private func missingDraft(first: UInt64, last: UInt64, reason: String) -> EntryDraft {
+        EntryDraft(kind: .chunkMissing, [
             ("alert", alert), ("first-seq", String(first)), ("last-seq", String(last)), ("reason", reason),
-        ]))
+        ])
     }
 
-    func recordMissing(through lastSeq: UInt64, reason: String) async throws {
+    /// A chunk's entry, with the gap before it if there is one: one group, all or nothing.
+    private func append(gap: EntryDraft?, _ draft: EntryDraft) async throws -> Appended {
+        guard let gap else { return try await writer.append(draft) }
+        return try await writer.append(group: [gap, draft])[1]
+    }
+
+    func close(recordingMissingThrough lastSeq: UInt64?, _ makeClose: @Sendable (UInt64) -> EntryDraft) async throws -> Appended {
         await acquire()
         defer { release() }
         try await load()
-        guard next <= lastSeq else { return }
-        try await appendMissing(first: next, last: lastSeq, reason: reason)
-        next = lastSeq + 1
+        var close = makeClose(next)
+        close.idempotency = .oncePerAlert
+        guard let lastSeq, next <= lastSeq else { return try await writer.append(close) }
+        var missing = missingDraft(first: next, last: lastSeq, reason: "closed")
+        // Built and committed under the alert's lock with the close; if a close is already
+        // stored (a retry, a concurrent close, the sweeper), neither draft is appended.
+        missing.idempotency = .notAfter(.alertClosed)
+        let appended = try await writer.append(group: [missing, close])
+        if appended[0].isNew { next = lastSeq + 1 }
+        return appended[1]
     }
 
     private func encodeAndAppend(_ chunk: ChunkUpload, audio: (samples: [Float], rate: Int, durationMicroseconds: UInt64),
-                                 encoder: OpusEncoderState) async throws -> Appended {
+                                 encoder: OpusEncoderState, gap: EntryDraft?) async throws -> Appended {
         let settings = encoder.settings
         var samples = try Resampler.resample(audio.samples, from: audio.rate, to: settings.sampleRate)
         if chunk.isFinal {
@@ -363,7 +382,7 @@ actor AlertEncoder {
             ("codec", settings.codecDescription), ("codec-library", OpusSettings.libraryVersion),
             ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
         ])
-        return try await writer.append(draft)
+        return try await append(gap: gap, draft)
     }
 
     /// Rebuilds the alert's state from the ledger, once: the next sequence number (chunks and

@@ -34,6 +34,10 @@ public enum Idempotency: Sendable, Equatable {
     case sameFields([String], exclusive: Bool)
     /// At most one entry of this kind per alert: a later draft yields the first (`alert.closed`).
     case oncePerAlert
+    /// Appended only while the alert has no entry of `kind`; otherwise the draft is not appended
+    /// and is answered with that entry (the `chunk.missing` of a close, grouped with the close:
+    /// a retried close after a committed one appends nothing).
+    case notAfter(EntryKind)
 }
 
 /// A durably committed entry and a checkpoint that covers it.
@@ -418,9 +422,13 @@ public actor LedgerWriter {
     /// The entry a draft repeats, by its `Idempotency` (rows of this transaction included).
     private func repeated(_ draft: EntryDraft) throws(TemoinError) -> StoredEntry? {
         guard let rule = draft.idempotency, let alert = draft.alert else { return nil }
-        let stored = try store.entries(alert: alert, kind: draft.kind)
+        var kind = draft.kind
+        if case .notAfter(let other) = rule { kind = other }
+        let stored = try store.entries(alert: alert, kind: kind)
         switch rule {
         case .oncePerAlert:
+            return stored.first
+        case .notAfter:
             return stored.first
         case .sameFields(let names, let exclusive):
             let wanted = names.map { name in draft.fields.first { $0.0 == name }?.1 }

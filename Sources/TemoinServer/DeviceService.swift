@@ -196,8 +196,9 @@ struct DeviceService: Sendable {
         return try await response(writer.append(location.draft))
     }
 
-    /// Closes an alert: the chunks up to `lastSeq` that never came are recorded missing first.
-    /// An alert is closed once: a repeated (or concurrent) close gets the entry already stored.
+    /// Closes an alert: the chunks up to `lastSeq` that never came are recorded missing in the same
+    /// group as the close (all or nothing). An alert is closed once: a repeated (or concurrent)
+    /// close gets the entry already stored, and appends nothing.
     func close(alert: String, _ r: CloseAlertRequest) async throws -> (created: Bool, ReceiptResponse) {
         let device = try await device(of: alert)
         let closedAt = try Self.parseTime(r.closedAt, "closedAt")
@@ -205,13 +206,12 @@ struct DeviceService: Sendable {
         let lastSeq = try Self.parseSequence(r.lastSeq, "lastSeq")
         let statement = try DeviceStatement(kind: .alertClosed, origin: writer.origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
         try await verify(statement, signature: signature, device: device)
-        try await ingestor.recordMissing(alert: alert, through: lastSeq, reason: "closed")
-        var draft = EntryDraft(kind: .alertClosed, [
-            ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt.description),
-            ("last-seq", String(lastSeq)), ("statement-sig", Base64.encode(signature)),
-        ])
-        draft.idempotency = .oncePerAlert
-        return try await response(writer.append(draft))
+        return try await response(ingestor.close(alert: alert, recordingMissingThrough: lastSeq) { _ in
+            EntryDraft(kind: .alertClosed, [
+                ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt.description),
+                ("last-seq", String(lastSeq)), ("statement-sig", Base64.encode(signature)),
+            ])
+        })
     }
 
     /// Closes alerts open longer than the limit (closed-by server, reason timeout).
@@ -220,13 +220,14 @@ struct DeviceService: Sendable {
             for alert in try await writer.openAlerts() {
                 guard let opening = try await writer.opening(alert: alert)?.parsed(),
                       now.millisecondsSinceEpoch - opening.time.millisecondsSinceEpoch > Int64(configuration.maximumAlertSeconds) * 1000 else { continue }
-                let next = try await ingestor.nextSequence(alert: alert)
-                var draft = EntryDraft(kind: .alertClosed, [
-                    ("alert", alert), ("closed-by", "server"), ("reason", "timeout"), ("closed-at", now.description),
-                    ("last-seq", String(next == 0 ? 0 : next - 1)), ("statement-sig", "none"),
-                ])
-                draft.idempotency = .oncePerAlert
-                _ = try await writer.append(draft)
+                // `last-seq` is read under the alert's lock, in the close's own step: a chunk
+                // committed meanwhile cannot make it stale.
+                _ = try await ingestor.close(alert: alert, recordingMissingThrough: nil) { next in
+                    EntryDraft(kind: .alertClosed, [
+                        ("alert", alert), ("closed-by", "server"), ("reason", "timeout"), ("closed-at", now.description),
+                        ("last-seq", String(next == 0 ? 0 : next - 1)), ("statement-sig", "none"),
+                    ])
+                }
                 logger.info("alert closed by the server after its time limit", metadata: ["alert": "\(alert)"])
             }
         } catch {
