@@ -321,16 +321,16 @@ actor AlertEncoder {
     private func repeated(_ chunk: ChunkUpload, stored: StoredEntry) async throws -> IngestOutcome {
         let hash = SHA256.hash(chunk.original)
         if try stored.parsed().hash("original-sha256") == hash { return .duplicate(stored) }
-        for (e, parsed) in try await writer.alertEntries(chunk.alert)
-        where parsed.kind == .chunkConflict && parsed.uint("seq") == chunk.seq && parsed.hash("original-sha256") == hash {
-            return .conflict(kept: stored, recorded: e)
-        }
-        try blobs.put(alert: chunk.alert, bytes: chunk.original)
-        let recorded = try await writer.append(EntryDraft(kind: .chunkConflict, [
+        var draft = EntryDraft(kind: .chunkConflict, [
             ("alert", chunk.alert), ("seq", String(chunk.seq)), ("original-sha256", hash.hex),
             ("original-size", String(chunk.original.count)), ("kept-entry", String(stored.index)),
             ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
-        ]))
+        ])
+        // The same bytes for this sequence number again: the conflict already recorded (found by
+        // its key, one indexed read); the blob is write-once, so putting it again only checks it.
+        draft.idempotency = .sameStatement
+        try blobs.put(alert: chunk.alert, bytes: chunk.original)
+        let recorded = try await writer.append(draft)
         return .conflict(kept: stored, recorded: StoredEntry(index: recorded.index, leafHash: recorded.leafHash, bytes: recorded.entry.bytes))
     }
 

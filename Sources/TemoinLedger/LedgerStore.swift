@@ -118,6 +118,13 @@ final class LedgerStore {
         return try storedEntry(s)
     }
 
+    /// The entry that holds a statement, by its `StatementKey`.
+    func statementEntry(key: Hash) throws(TemoinError) -> UInt64? {
+        let s = try db.statement("SELECT entry FROM statements WHERE key = ?").bind(.blob(key.bytes))
+        defer { s.reset() }
+        return try s.step() ? s.count(0) : nil
+    }
+
     func rotation(key: String) throws(TemoinError) -> UInt64? {
         let s = try db.statement("SELECT idx FROM entries WHERE subject = ? AND kind = ? ORDER BY idx LIMIT 1")
             .bind(.text(key), .text(EntryKind.keyRotated.rawValue))

@@ -184,8 +184,9 @@ struct DeviceService: Sendable {
             ("statement-sig", Base64.encode(signature)),
         ])
         draft.sideRow = .location(salt: salt, fix: fix.text)
-        // The same signed fix posted again is the same statement: one entry, the same receipt.
-        draft.idempotency = .sameFields(["statement-sig"], exclusive: false)
+        // The same fix at the same time posted again is the same statement, whatever its
+        // signature: one entry, the same receipt (found by its statement key, one indexed read).
+        draft.idempotency = .sameStatement
         return (statement, signature, draft)
     }
 
