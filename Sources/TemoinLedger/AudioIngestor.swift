@@ -84,6 +84,12 @@ public struct AudioLimits: Sendable {
     public var complexity = 10
     /// How long an early chunk waits for the ones before it before they are recorded missing.
     public var reorderWait: Duration = .seconds(30)
+    /// Bytes stored for one alert at most (originals, conflicting bodies and Opus streams). 8 GiB:
+    /// twice a phone sending 48 kHz stereo 16-bit PCM for the 6 h an alert may last (4.1 GB).
+    public var maximumAlertBytes: UInt64 = 8 << 30
+    /// Distinct conflicting bodies kept for one sequence number at most (each one is evidence of
+    /// something, but not without bound).
+    public var maximumConflictsPerSequence = 8
 
     public init() {}
 }
@@ -176,6 +182,18 @@ actor AlertEncoder {
     private var loaded = false
     /// Sequence numbers of early chunks waiting for their predecessors (with how many requests).
     private var earlyWaiters: [UInt64: Int] = [:]
+    /// Bytes stored for the alert (`AudioLimits.maximumAlertBytes`), and conflicting bodies per
+    /// sequence number: read from the ledger by `load()`, kept up to date under the lock.
+    private var storedBytes: UInt64 = 0
+    private var conflicts: [UInt64: Int] = [:]
+
+    /// Refuses a chunk that would take the alert past its storage bound; nothing is stored.
+    private func checkAlertQuota(adding bytes: Int) throws {
+        guard storedBytes + UInt64(bytes) <= limits.maximumAlertBytes else {
+            throw TemoinError(.usage, code: "quota.alert-bytes",
+                              "alert \(alert) already holds \(storedBytes) bytes, the most this service stores for one alert is \(limits.maximumAlertBytes); nothing was stored")
+        }
+    }
 
     private func lowerEarlyChunkWaits(below seq: UInt64) -> Bool {
         earlyWaiters.keys.contains { $0 >= next && $0 < seq }
@@ -301,6 +319,7 @@ actor AlertEncoder {
             vendor = p.vendor
         }
         let packets = OpusPacketStream.encode(ogg.packets)
+        try checkAlertQuota(adding: chunk.original.count + packets.count)
         let originalHash = try blobs.put(alert: chunk.alert, bytes: chunk.original)
         let opusHash = try blobs.put(alert: chunk.alert, bytes: packets)
         let appended = try await append(gap: gap, EntryDraft(kind: .audioChunk, [
@@ -313,6 +332,7 @@ actor AlertEncoder {
             ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
         ]))
         phone = (stream, vendor, ogg.lastPageSequence + 1, chunk.seq)
+        storedBytes += UInt64(chunk.original.count + packets.count)
         return appended
     }
 
@@ -321,6 +341,15 @@ actor AlertEncoder {
     private func repeated(_ chunk: ChunkUpload, stored: StoredEntry) async throws -> IngestOutcome {
         let hash = SHA256.hash(chunk.original)
         if try stored.parsed().hash("original-sha256") == hash { return .duplicate(stored) }
+        if let recorded = try await writer.conflictEntry(alert: chunk.alert, seq: chunk.seq, originalSHA256: hash) {
+            return .conflict(kept: stored, recorded: recorded)
+        }
+        // A new conflicting body: bounded per sequence number, and counted in the alert's bytes.
+        guard conflicts[chunk.seq, default: 0] < limits.maximumConflictsPerSequence else {
+            throw TemoinError(.usage, code: "chunk.too-many-conflicts",
+                              "sequence number \(chunk.seq) of alert \(alert) already has \(limits.maximumConflictsPerSequence) conflicting bodies; nothing was stored")
+        }
+        try checkAlertQuota(adding: chunk.original.count)
         var draft = EntryDraft(kind: .chunkConflict, [
             ("alert", chunk.alert), ("seq", String(chunk.seq)), ("original-sha256", hash.hex),
             ("original-size", String(chunk.original.count)), ("kept-entry", String(stored.index)),
@@ -331,6 +360,10 @@ actor AlertEncoder {
         draft.idempotency = .sameStatement
         try blobs.put(alert: chunk.alert, bytes: chunk.original)
         let recorded = try await writer.append(draft)
+        if recorded.isNew {
+            conflicts[chunk.seq, default: 0] += 1
+            storedBytes += UInt64(chunk.original.count)
+        }
         return .conflict(kept: stored, recorded: StoredEntry(index: recorded.index, leafHash: recorded.leafHash, bytes: recorded.entry.bytes))
     }
 
@@ -371,6 +404,7 @@ actor AlertEncoder {
         }
         let packets = try encoder.encode(samples)
         let stream = OpusPacketStream.encode(packets)
+        try checkAlertQuota(adding: chunk.original.count + stream.count)
         let originalHash = try blobs.put(alert: chunk.alert, bytes: chunk.original)
         let opusHash = try blobs.put(alert: chunk.alert, bytes: stream)
         let draft = EntryDraft(kind: .audioChunk, [
@@ -382,7 +416,9 @@ actor AlertEncoder {
             ("codec", settings.codecDescription), ("codec-library", OpusSettings.libraryVersion),
             ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
         ])
-        return try await append(gap: gap, draft)
+        let appended = try await append(gap: gap, draft)
+        storedBytes += UInt64(chunk.original.count + stream.count)
+        return appended
     }
 
     /// Rebuilds the alert's state from the ledger, once: the next sequence number (chunks and
@@ -394,6 +430,9 @@ actor AlertEncoder {
         var lastChunk: Entry?
         var chunks: [UInt64: Entry] = [:]
         for (_, e) in try await writer.alertEntries(alert) {
+            if e.kind == .audioChunk || e.kind == .chunkConflict { storedBytes += e.uint("original-size") ?? 0 }
+            if e.kind == .audioChunk { storedBytes += (e.uint("opus-bytes") ?? 0) + 4 * (e.uint("opus-packets") ?? 0) }
+            if e.kind == .chunkConflict, let seq = e.uint("seq") { conflicts[seq, default: 0] += 1 }
             if e.kind == .chunkMissing, let last = e.uint("last-seq"), last + 1 > next { next = last + 1 }
             if e.kind == .audioChunk, let seq = e.uint("seq") {
                 chunks[seq] = e

@@ -244,6 +244,15 @@ public actor LedgerWriter {
         try store.chunkEntry(alert: alert, seq: seq)
     }
 
+    /// The `chunk.conflict` entry that recorded these bytes for (alert, seq), if one was committed
+    /// (by its statement key: one indexed read).
+    public func conflictEntry(alert: String, seq: UInt64, originalSHA256: Hash) throws(TemoinError) -> StoredEntry? {
+        guard let key = StatementKey.of(kind: .chunkConflict, origin: origin, fix: nil, field: { name in
+            ["alert": alert, "seq": String(seq), "original-sha256": originalSHA256.hex][name]
+        }), let index = try store.statementEntry(key: key) else { return nil }
+        return try store.entry(at: index)
+    }
+
     /// Every entry of an alert, parsed, in log order.
     public func alertEntries(_ alert: String) throws(TemoinError) -> [(StoredEntry, Entry)] {
         try store.entryIndices(alert: alert).map { i throws(TemoinError) in

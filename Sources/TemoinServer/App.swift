@@ -45,7 +45,8 @@ public enum TemoinService {
         try configuration.validate()
         let writer = try LedgerWriter(directory: directory)
         let service = DeviceService(writer: writer, ingestor: AudioIngestor(writer: writer, limits: configuration.audio, faults: configuration.storageFaults),
-                                    limiter: RateLimiter(perMinute: configuration.requestsPerMinute), metrics: ServiceMetrics(),
+                                    limiter: RateLimiter(perMinute: configuration.requestsPerMinute),
+                                    quota: ByteQuota(bytesPerHour: configuration.deviceBytesPerHour), metrics: ServiceMetrics(),
                                     configuration: configuration)
         let router = try buildRouter(directory: directory, service: service, publicLog: PublicLog(directory: directory))
         // What a restarted service reports before its first append.

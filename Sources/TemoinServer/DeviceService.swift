@@ -48,6 +48,7 @@ struct DeviceService: Sendable {
     let writer: LedgerWriter
     let ingestor: AudioIngestor
     let limiter: RateLimiter
+    let quota: ByteQuota
     let metrics: ServiceMetrics
     let configuration: ServiceConfiguration
 
@@ -150,10 +151,32 @@ struct DeviceService: Sendable {
         let statement = try DeviceStatement(kind: .audioChunk, origin: writer.origin, alert: alert, seq: seq,
                                             capturedAt: capturedAt, sha256: SHA256.hash(body))
         try await verify(statement, signature: signature, device: device)
+        // The device's storage quota, counted after verification and before anything is stored;
+        // a request that stores nothing gives its bytes back.
+        var charged = body.count
+        if let wait = await quota.reserve(device, bytes: body.count) {
+            // Over the quota, a retry of what is already stored is still answered (it stores nothing).
+            let hash = SHA256.hash(body)
+            let isStored = try await writer.chunkEntry(alert: alert, seq: seq)?.parsed().hash("original-sha256") == hash
+            let isRecorded = try await writer.conflictEntry(alert: alert, seq: seq, originalSHA256: hash) != nil
+            guard isStored || isRecorded else {
+                throw Problem(status: .tooManyRequests, code: "quota.device-bytes",
+                              detail: "this device is over its storage quota (\(configuration.deviceBytesPerHour) bytes an hour); nothing was stored; retry in \(wait) s",
+                              retryAfter: wait)
+            }
+            charged = 0
+        }
         metrics.chunkBytes.increment(by: Int64(body.count))
         let start = ContinuousClock.now
-        let outcome = try await ingestor.submit(ChunkUpload(alert: alert, seq: seq, captureStart: capturedAt, original: body,
+        let outcome: IngestOutcome
+        do {
+            outcome = try await ingestor.submit(ChunkUpload(alert: alert, seq: seq, captureStart: capturedAt, original: body,
                                                             format: format, statementSignature: signature, isFinal: isFinal))
+        } catch {
+            await quota.refund(device, bytes: charged)
+            throw error
+        }
+        if case .duplicate = outcome { await quota.refund(device, bytes: charged) }
         switch outcome {
         case .appended(let a):
             metrics.chunksAppended.increment()

@@ -42,13 +42,18 @@ struct Problem: Error, Encodable {
     let status: Int
     let detail: String
     let code: String
+    /// Seconds for `Retry-After` on a 429 (1 unless said).
+    var retryAfter: Int?
 
-    init(status: HTTPResponse.Status, code: String, detail: String) {
+    private enum CodingKeys: String, CodingKey { case type, title, status, detail, code }
+
+    init(status: HTTPResponse.Status, code: String, detail: String, retryAfter: Int? = nil) {
         type = "urn:temoin:problem:\(code)"
         title = status.reasonPhrase
         self.status = status.code
         self.detail = detail
         self.code = code
+        self.retryAfter = retryAfter
     }
 
     init(_ error: TemoinError) {
@@ -63,9 +68,9 @@ struct Problem: Error, Encodable {
         case "ledger.device-already-enrolled": return .conflict
         case "alert.unknown", "ledger.alert-not-open": return .notFound
         case "alert.conflict", "ledger.alert-already-open": return .conflict
-        case "audio.too-large", "input.too-large": return .contentTooLarge
+        case "audio.too-large", "input.too-large", "quota.alert-bytes", "chunk.too-many-conflicts": return .contentTooLarge
         case "audio.unsupported-media": return .unsupportedMediaType
-        case "rate.limited": return .tooManyRequests
+        case "rate.limited", "quota.device-bytes": return .tooManyRequests
         case "ledger.locked", "sqlite.busy": return .serviceUnavailable
         default: break
         }
@@ -83,7 +88,7 @@ struct Problem: Error, Encodable {
         let body = (try? JSONEncoder().encode(self)) ?? Data()
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
-        if status == 429 { headers[.retryAfter] = "1" }
+        if status == 429 { headers[.retryAfter] = String(max(1, retryAfter ?? 1)) }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
