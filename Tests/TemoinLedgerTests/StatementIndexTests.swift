@@ -28,6 +28,62 @@ struct StatementIndexTests {
         #expect(try f.audit().passed)
     }
 
+    /// Every kind a phone retries is recognised by its content: an open, a chunk, a close signed
+    /// again (another valid signature) are the same statement.
+    @Test func everyRetriedStatementIsRecognisedWhateverItsSignature() async throws {
+        let f = try await LedgerFixture()
+        let w = try f.writer()
+        let ingestor = AudioIngestor(writer: w)
+        let a = AudioIngestTests.alert
+        func open(_ signature: UInt8) -> EntryDraft {
+            var d = EntryDraft(kind: .alertOpened, [("alert", a), ("device", f.created.ingestDevice), ("opened-at", "2026-11-29T17:00:00.000Z"),
+                                                    ("statement-sig", Base64.encode([UInt8](repeating: signature, count: 64)))])
+            d.idempotency = .sameFields(["device", "opened-at"], exclusive: true)
+            return d
+        }
+        let opened = try await w.append(open(1))
+        #expect(try await w.append(open(2)).index == opened.index)
+        func chunk(_ signature: UInt8) -> ChunkUpload {
+            let u = AudioIngestTests().upload(0)
+            return ChunkUpload(alert: a, seq: 0, captureStart: u.captureStart, original: u.original, format: .wav,
+                               statementSignature: [UInt8](repeating: signature, count: 64))
+        }
+        let stored = try await ingestor.ingest(chunk(3))
+        guard case .duplicate(let again) = try await ingestor.submit(chunk(4)) else {
+            Issue.record("the same chunk signed again is a duplicate")
+            return
+        }
+        #expect(again.index == stored.index)
+        func close(_ signature: UInt8) -> @Sendable (UInt64) -> EntryDraft {
+            { _ in
+                EntryDraft(kind: .alertClosed, [("alert", a), ("closed-by", "device"), ("reason", "released"),
+                                                ("closed-at", "2026-11-29T17:01:00.000Z"), ("last-seq", "0"),
+                                                ("statement-sig", Base64.encode([UInt8](repeating: signature, count: 64)))])
+            }
+        }
+        let closed = try await ingestor.close(alert: a, recordingMissingThrough: 0, close(5))
+        #expect(try await ingestor.close(alert: a, recordingMissingThrough: 0, close(6)).index == closed.index)
+        #expect(try f.audit().passed)
+    }
+
+    /// A repeat is found through an index, not by reading the alert's entries (the cost that grew
+    /// with every fix a phone posted): SQLite's own plan for each look-up says so.
+    @Test func repeatsAreFoundThroughIndexes() async throws {
+        let f = try await LedgerFixture()
+        _ = try await f.populate(alerts: 1, chunks: 1)
+        let db = try f.rawDatabase()
+        func plan(_ sql: String) throws -> String {
+            let s = try db.statement("EXPLAIN QUERY PLAN " + sql)
+            var out = [String]()
+            while try s.step() { out.append(s.text(3) ?? "") }
+            return out.joined(separator: "; ")
+        }
+        #expect(try plan("SELECT entry FROM statements WHERE key = ?").contains("PRIMARY KEY"))
+        let byKind = try plan("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? AND kind = ? ORDER BY idx")
+        #expect(byKind.contains("entries_by_alert_kind"), "\(byKind)")
+        #expect(!byKind.contains("TEMP B-TREE"), "\(byKind)")
+    }
+
     @Test func concurrentRetriesOfOneLocationWithDifferentSignaturesYieldOneEntry() async throws {
         let f = try await LedgerFixture()
         let w = try await f.populate(alerts: 1, chunks: 0)
