@@ -108,9 +108,9 @@ struct AuditPass {
         let rows = try store.db.statement("SELECT idx, kind, alert, subject, leaf_hash, bytes FROM entries ORDER BY idx")
         let nodeQuery = try store.db.statement("SELECT hash FROM nodes WHERE level = ? AND idx = ? -- audit")
         let locationQuery = try store.db.statement("SELECT alert, salt, fix FROM locations WHERE entry = ? -- audit")
-        let index = try store.db.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'statements'")
-        hasStatementIndex = try index.step()
-        index.reset()
+        let indexTable = try store.db.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'statements'")
+        hasStatementIndex = try indexTable.step()
+        indexTable.reset()
         let keyQuery = hasStatementIndex ? try store.db.statement("SELECT entry FROM statements WHERE key = ? -- audit") : nil
         var expected: UInt64 = 0
         while try rows.step() {
