@@ -81,3 +81,11 @@ extension AuditReport {
     /// True if some problem names `place` (prefix match) — tamper tests assert the place.
     func names(_ place: String) -> Bool { problems.contains { $0.place.hasPrefix(place) } }
 }
+
+/// Runs blocking work (an audit loop) on a thread of its own, so it never holds one of the
+/// cooperative pool's two threads that concurrent tests' services need to answer.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
