@@ -24,6 +24,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Durée maximale d'une alerte / an alert open longer is closed by the server (seconds).") var maxAlertSeconds = 6 * 3600
     @Option(help: "Attente d'un segment manquant / how long an early chunk waits for missing ones (seconds).") var reorderWaitSeconds = 30
     @Option(help: "Débit Opus / Opus bitrate (default: by rate).") var bitrate: Int?
+    @Option(help: "Octets par heure et par appareil / MiB of chunks a device may store per rolling hour.") var deviceMibPerHour = 1024
+    @Option(help: "Octets par alerte / MiB one alert may hold.") var maxAlertMib = 8192
+    @Option(help: "Corps en conflit par numéro / conflicting bodies kept per sequence number.") var maxConflictsPerSeq = 8
 
     func run() async throws {
         var configuration = ServiceConfiguration()
@@ -37,6 +40,9 @@ struct Serve: AsyncParsableCommand {
         configuration.audio.bitrate = bitrate
         configuration.requestsPerMinute = requestsPerMinute
         configuration.maximumAlertSeconds = maxAlertSeconds
+        configuration.deviceBytesPerHour = max(0, deviceMibPerHour) << 20
+        configuration.audio.maximumAlertBytes = UInt64(max(0, maxAlertMib)) << 20
+        configuration.audio.maximumConflictsPerSequence = maxConflictsPerSeq
         var logger = Logger(label: "temoin")
         logger.logLevel = .info
         let app = try await TemoinService.buildApplication(directory: options.directory, configuration: configuration, logger: logger) { port in

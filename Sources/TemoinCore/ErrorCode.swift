@@ -36,6 +36,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case chunkBadHeader = "chunk.bad-header"  // usage
     case chunkBadSeq = "chunk.bad-seq"  // usage
     case chunkMissingHeader = "chunk.missing-header"  // usage
+    case chunkTooManyConflicts = "chunk.too-many-conflicts"  // usage
     case dataNotInitialized = "data.not-initialized"  // usage
     case deviceBadUrl = "device.bad-url"  // usage
     case deviceGaveUp = "device.gave-up"  // environment
@@ -167,6 +168,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case proofNotCanonical = "proof.not-canonical"  // unusableInput
     case proofTooLarge = "proof.too-large"  // unusableInput
     case queryBad = "query.bad"  // usage
+    case quotaAlertBytes = "quota.alert-bytes"  // usage
+    case quotaDeviceBytes = "quota.device-bytes"  // usage
     case rateLimited = "rate.limited"  // usage
     case receiptBadFormat = "receipt.bad-format"  // unusableInput
     case receiptBadLeaf = "receipt.bad-leaf"  // invalidEvidence
@@ -215,7 +218,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// The kind of failure this usually is (a thrower may say otherwise for its context).
     public var category: TemoinError.Category {
         switch self {
-        case .adminBadOperator, .adminUnauthorized, .alertBadID, .alertConflict, .alertUnknown, .audioAlreadyStored, .audioUnsupportedMedia, .chunkBadHeader, .chunkBadSeq, .chunkMissingHeader, .dataNotInitialized, .deviceBadUrl, .deviceNoKey, .deviceNoWav, .deviceReceipts, .deviceUnknown, .enrollBadKey, .exportBadReference, .exportBadRequester, .exportExists, .exportServiceRunning, .httpError, .httpMalformed, .httpMethodNotAllowed, .httpNotFound, .httpTooLarge, .initBadOrigin, .initNotAFolder, .initNotEmpty, .inputNotAFile, .inputNotFound, .inputUnreadable, .jsonInvalid, .keygenExists, .keygenUnwritable, .keysExpired, .keysMismatch, .keysNoSignatureUsage, .keysNotYetValid, .keysServiceRunning, .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes, .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry, .ledgerNotEmpty, .ledgerUnknownDevice, .locationBadFix, .opusBadBitrate, .opusBadComplexity, .outputUnwritable, .queryBad, .rateLimited, .serveBadLimit, .serveBadPort, .serveNotLoopback, .statementBadSignature, .statementBadSignatureEncoding, .timeBad, .verifyNoFolder, .verifyNoInput, .verifyNotABundle:
+        case .adminBadOperator, .adminUnauthorized, .alertBadID, .alertConflict, .alertUnknown, .audioAlreadyStored, .audioUnsupportedMedia, .chunkBadHeader, .chunkBadSeq, .chunkMissingHeader, .chunkTooManyConflicts, .dataNotInitialized, .deviceBadUrl, .deviceNoKey, .deviceNoWav, .deviceReceipts, .deviceUnknown, .enrollBadKey, .exportBadReference, .exportBadRequester, .exportExists, .exportServiceRunning, .httpError, .httpMalformed, .httpMethodNotAllowed, .httpNotFound, .httpTooLarge, .initBadOrigin, .initNotAFolder, .initNotEmpty, .inputNotAFile, .inputNotFound, .inputUnreadable, .jsonInvalid, .keygenExists, .keygenUnwritable, .keysExpired, .keysMismatch, .keysNoSignatureUsage, .keysNotYetValid, .keysServiceRunning, .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes, .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry, .ledgerNotEmpty, .ledgerUnknownDevice, .locationBadFix, .opusBadBitrate, .opusBadComplexity, .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes, .rateLimited, .serveBadLimit, .serveBadPort, .serveNotLoopback, .statementBadSignature, .statementBadSignatureEncoding, .timeBad, .verifyNoFolder, .verifyNoInput, .verifyNotABundle:
             return .usage
         case .audioBadChannels, .audioBadRate, .audioEmpty, .audioPartialFrame, .audioTooLarge, .audioTooLong, .audioUnknownFormat, .blobBadAlert, .checkpointBadRoot, .checkpointBadSize, .checkpointEmptyExtension, .checkpointEmptyOrigin, .checkpointNoFinalNewline, .checkpointNotCanonical, .checkpointTooShort, .entryBadKind, .entryBadValue, .entryBadVersion, .entryDuplicateField, .entryFieldCount, .entryFieldOrder, .entryMissingField, .entryNoFinalNewline, .entryNotCanonical, .entryNotUtf8, .entryTooLarge, .entryUnknownField, .fsTooLarge, .inputTooLarge, .keyBadSeed, .keyWrongCurve, .keyWrongType, .noteBadCharacters, .noteBadKey, .noteBadKeyName, .noteBadSignatureLine, .noteBadText, .noteBadVerifierKey, .noteKeyIDMismatch, .noteNoFinalNewline, .noteNoSignatures, .noteNotCanonical, .noteTooLarge, .noteTooManySignatures, .noteUnsupportedKey, .oggBadHead, .oggBadPage, .oggNoAudio, .oggNoPages, .oggNotOgg, .oggTooManyPackets, .opusBadCodec, .opusBadPacket, .opusBadStream, .proofBadExtra, .proofBadHash, .proofBadHeader, .proofBadIndex, .proofNoCheckpoint, .proofNotCanonical, .proofTooLarge, .receiptBadFormat, .receiptBadOrigin, .receiptNoFinalNewline, .receiptNotCanonical, .recordingNoAudio, .recordingNotAChunk, .statementAlert, .statementBadKind, .statementSeq, .statementSha256, .wavBadFormat, .wavDataBeforeFormat, .wavNoData, .wavNoFormat, .wavNotWav, .wavTruncated, .wavTwoFormats, .wavUnsupported:
             return .unusableInput
@@ -241,11 +244,11 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             return 405
         case .alertConflict, .ledgerAlertAlreadyOpen, .ledgerDeviceAlreadyEnrolled:
             return 409
-        case .audioTooLarge, .httpTooLarge, .inputTooLarge:
+        case .audioTooLarge, .chunkTooManyConflicts, .httpTooLarge, .inputTooLarge, .quotaAlertBytes:
             return 413
         case .audioUnsupportedMedia:
             return 415
-        case .rateLimited:
+        case .quotaDeviceBytes, .rateLimited:
             return 429
         case .ledgerLocked, .sqliteBusy:
             return 503

@@ -85,6 +85,12 @@ public struct AudioLimits: Sendable {
     public var complexity = 10
     /// How long an early chunk waits for the ones before it before they are recorded missing.
     public var reorderWait: Duration = .seconds(30)
+    /// Bytes stored for one alert at most (originals, conflicting bodies and Opus streams). 8 GiB:
+    /// twice a phone sending 48 kHz stereo 16-bit PCM for the 6 h an alert may last (4.1 GB).
+    public var maximumAlertBytes: UInt64 = 8 << 30
+    /// Distinct conflicting bodies kept for one sequence number at most (each one is evidence of
+    /// something, but not without bound).
+    public var maximumConflictsPerSequence = 8
 
     public init() {}
 }
@@ -191,9 +197,15 @@ public actor AudioIngestor {
         try await using(chunk.alert) { try await $0.submit(chunk) }
     }
 
-    /// Records the chunks up to `lastSeq` that never came as `chunk.missing` (at close).
-    public func recordMissing(alert: String, through lastSeq: UInt64, reason: String) async throws {
-        try await using(alert) { try await $0.recordMissing(through: lastSeq, reason: reason) }
+    /// Closes an alert in one group, under the alert's lock: the chunks up to `lastSeq` that never
+    /// came (`chunk.missing`, reason `closed`) and the `alert.closed` entry `close` makes from the
+    /// sequence number the alert expects next. Both are committed together or not at all, and
+    /// nothing is appended if the alert already has a close: the stored close is returned (with
+    /// `.oncePerAlert` on the draft, which this function sets). `lastSeq` nil: record nothing
+    /// missing (the server's timeout close).
+    public func close(alert: String, recordingMissingThrough lastSeq: UInt64?,
+                      _ close: @Sendable @escaping (_ next: UInt64) -> EntryDraft) async throws -> Appended {
+        try await using(alert) { try await $0.close(recordingMissingThrough: lastSeq, close) }
     }
 
     /// Forgets in-memory encoders, as a restart would (tests).
@@ -226,6 +238,18 @@ actor AlertEncoder {
     private var loaded = false
     /// Sequence numbers of early chunks waiting for their predecessors (with how many requests).
     private var earlyWaiters: [UInt64: Int] = [:]
+    /// Bytes stored for the alert (`AudioLimits.maximumAlertBytes`), and conflicting bodies per
+    /// sequence number: read from the ledger by `load()`, kept up to date under the lock.
+    private var storedBytes: UInt64 = 0
+    private var conflicts: [UInt64: Int] = [:]
+
+    /// Refuses a chunk that would take the alert past its storage bound; nothing is stored.
+    private func checkAlertQuota(adding bytes: Int) throws {
+        guard storedBytes + UInt64(bytes) <= limits.maximumAlertBytes else {
+            throw TemoinError(.quotaAlertBytes, 
+                              "alert \(alert) already holds \(storedBytes) bytes, the most this service stores for one alert is \(limits.maximumAlertBytes); nothing was stored")
+        }
+    }
 
     private func lowerEarlyChunkWaits(below seq: UInt64) -> Bool {
         earlyWaiters.keys.contains { $0 >= next && $0 < seq }
@@ -325,16 +349,15 @@ actor AlertEncoder {
         if let stored = try reader.chunkEntry(alert: chunk.alert, seq: chunk.seq) {
             return try await repeated(chunk, stored: stored)
         }
-        if chunk.seq > next {
-            try await appendMissing(first: next, last: chunk.seq - 1, reason: "silence")
-            next = chunk.seq
-        }
+        // The gap before an early chunk is recorded in the chunk's own commit: one request, one
+        // group (a failure or a crash leaves neither the gap nor the chunk).
+        let gap = chunk.seq > next ? missingDraft(first: next, last: chunk.seq - 1, reason: "silence") : nil
         if chunk.seq < next {
             // Late: after it was recorded missing. Encoded on its own, the stream's state untouched.
             let settings = try encoder?.settings ?? OpusSettings(inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity)
-            return .appended(try await encodeAndAppend(chunk, audio: audio, encoder: OpusEncoderState(settings: settings)))
+            return .appended(try await encodeAndAppend(chunk, audio: audio, encoder: OpusEncoderState(settings: settings), gap: nil))
         }
-        if let ogg, let kept = try await keepPhoneStream(chunk, ogg: ogg) {
+        if let ogg, let kept = try await keepPhoneStream(chunk, ogg: ogg, gap: gap) {
             next = chunk.seq + 1
             return .appended(kept)
         }
@@ -342,7 +365,7 @@ actor AlertEncoder {
             inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity))
         let before = encoder.snapshot
         do {
-            let appended = try await encodeAndAppend(chunk, audio: audio, encoder: encoder)
+            let appended = try await encodeAndAppend(chunk, audio: audio, encoder: encoder, gap: gap)
             self.encoder = encoder
             next = chunk.seq + 1
             return .appended(appended)
@@ -356,7 +379,7 @@ actor AlertEncoder {
     /// DESIGN §3: Ogg Opus chunks that continue one logical stream (OpusHead in chunk 0 only, the
     /// same serial, the next page number, whole packets, no gap) are kept as the phone encoded them;
     /// anything else is decoded and re-encoded. Returns nil when the chunk must be re-encoded.
-    private func keepPhoneStream(_ chunk: ChunkUpload, ogg: OggOpusReader.Decoded) async throws -> Appended? {
+    private func keepPhoneStream(_ chunk: ChunkUpload, ogg: OggOpusReader.Decoded, gap: EntryDraft?) async throws -> Appended? {
         guard ogg.wholePackets, !ogg.packets.isEmpty else { return nil }
         let stream: PhoneStream, vendor: String
         if let head = ogg.head {
@@ -366,14 +389,16 @@ actor AlertEncoder {
                 .trimmingCharacters(in: .whitespaces)
             vendor = printable.isEmpty ? "phone" : String(printable.prefix(200))
         } else {
-            guard let p = phone, p.stream.serial == ogg.serial, p.nextPage == ogg.firstPageSequence, p.lastSeq + 1 == chunk.seq else { return nil }
+            guard gap == nil, let p = phone, p.stream.serial == ogg.serial, p.nextPage == ogg.firstPageSequence,
+                  p.lastSeq + 1 == chunk.seq else { return nil }
             stream = p.stream
             vendor = p.vendor
         }
         let packets = OpusPacketStream.encode(ogg.packets)
+        try checkAlertQuota(adding: chunk.original.count + packets.count)
         let hashes = try await put([chunk.original, packets])
         let originalHash = hashes[0], opusHash = hashes[1]
-        let appended = try await writer.append(EntryDraft(kind: .audioChunk, [
+        let appended = try await append(gap: gap, EntryDraft(kind: .audioChunk, [
             ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
             ("duration-us", String(ogg.durationMicroseconds)), ("original-format", chunk.format.token),
             ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
@@ -383,6 +408,7 @@ actor AlertEncoder {
             ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
         ]))
         phone = (stream, vendor, ogg.lastPageSequence + 1, chunk.seq)
+        storedBytes += UInt64(chunk.original.count + packets.count)
         return appended
     }
 
@@ -391,38 +417,68 @@ actor AlertEncoder {
     private func repeated(_ chunk: ChunkUpload, stored: StoredEntry) async throws -> IngestOutcome {
         let hash = SHA256.hash(chunk.original)
         if try stored.parsed().hash("original-sha256") == hash { return .duplicate(stored) }
-        for e in try reader.alertEntries(chunk.alert) {
-            let parsed = try e.parsed()
-            if parsed.kind == .chunkConflict && parsed.uint("seq") == chunk.seq && parsed.hash("original-sha256") == hash {
-                return .conflict(kept: stored, recorded: e)
-            }
+        if let recorded = try conflictEntry(seq: chunk.seq, originalSHA256: hash) {
+            return .conflict(kept: stored, recorded: recorded)
         }
-        _ = try await put([chunk.original])
-        let recorded = try await writer.append(EntryDraft(kind: .chunkConflict, [
+        // A new conflicting body: bounded per sequence number, and counted in the alert's bytes.
+        guard conflicts[chunk.seq, default: 0] < limits.maximumConflictsPerSequence else {
+            throw TemoinError(.chunkTooManyConflicts, 
+                              "sequence number \(chunk.seq) of alert \(alert) already has \(limits.maximumConflictsPerSequence) conflicting bodies; nothing was stored")
+        }
+        try checkAlertQuota(adding: chunk.original.count)
+        var draft = EntryDraft(kind: .chunkConflict, [
             ("alert", chunk.alert), ("seq", String(chunk.seq)), ("original-sha256", hash.hex),
             ("original-size", String(chunk.original.count)), ("kept-entry", String(stored.index)),
             ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
-        ]))
+        ])
+        // The same bytes for this sequence number again: the conflict already recorded (found by
+        // its key, one indexed read); the blob is write-once, so putting it again only checks it.
+        draft.idempotency = .sameStatement
+        _ = try await put([chunk.original])
+        let recorded = try await writer.append(draft)
+        if recorded.isNew {
+            conflicts[chunk.seq, default: 0] += 1
+            storedBytes += UInt64(chunk.original.count)
+        }
         return .conflict(kept: stored, recorded: StoredEntry(index: recorded.index, leafHash: recorded.leafHash, bytes: recorded.entry.bytes))
     }
 
-    private func appendMissing(first: UInt64, last: UInt64, reason: String) async throws {
-        _ = try await writer.append(EntryDraft(kind: .chunkMissing, [
-            ("alert", alert), ("first-seq", String(first)), ("last-seq", String(last)), ("reason", reason),
-        ]))
+    /// The `chunk.conflict` entry that recorded these bytes for `seq`, if one was committed (by its
+    /// statement key: one indexed read on the read side).
+    private func conflictEntry(seq: UInt64, originalSHA256: Hash) throws(TemoinError) -> StoredEntry? {
+        try reader.conflictEntry(alert: alert, seq: seq, originalSHA256: originalSHA256, origin: writer.origin)
     }
 
-    func recordMissing(through lastSeq: UInt64, reason: String) async throws {
+    private func missingDraft(first: UInt64, last: UInt64, reason: String) -> EntryDraft {
+        EntryDraft(kind: .chunkMissing, [
+            ("alert", alert), ("first-seq", String(first)), ("last-seq", String(last)), ("reason", reason),
+        ])
+    }
+
+    /// A chunk's entry, with the gap before it if there is one: one group, all or nothing.
+    private func append(gap: EntryDraft?, _ draft: EntryDraft) async throws -> Appended {
+        guard let gap else { return try await writer.append(draft) }
+        return try await writer.append(group: [gap, draft])[1]
+    }
+
+    func close(recordingMissingThrough lastSeq: UInt64?, _ makeClose: @Sendable (UInt64) -> EntryDraft) async throws -> Appended {
         await acquire()
         defer { release() }
         try await load()
-        guard next <= lastSeq else { return }
-        try await appendMissing(first: next, last: lastSeq, reason: reason)
-        next = lastSeq + 1
+        var close = makeClose(next)
+        close.idempotency = .oncePerAlert
+        guard let lastSeq, next <= lastSeq else { return try await writer.append(close) }
+        var missing = missingDraft(first: next, last: lastSeq, reason: "closed")
+        // Built and committed under the alert's lock with the close; if a close is already
+        // stored (a retry, a concurrent close, the sweeper), neither draft is appended.
+        missing.idempotency = .notAfter(.alertClosed)
+        let appended = try await writer.append(group: [missing, close])
+        if appended[0].isNew { next = lastSeq + 1 }
+        return appended[1]
     }
 
     private func encodeAndAppend(_ chunk: ChunkUpload, audio: (samples: [Float], rate: Int, durationMicroseconds: UInt64),
-                                 encoder: OpusEncoderState) async throws -> Appended {
+                                 encoder: OpusEncoderState, gap: EntryDraft?) async throws -> Appended {
         let settings = encoder.settings
         var samples = try Resampler.resample(audio.samples, from: audio.rate, to: settings.sampleRate)
         if chunk.isFinal {
@@ -430,6 +486,7 @@ actor AlertEncoder {
         }
         let packets = try encoder.encode(samples)
         let stream = OpusPacketStream.encode(packets)
+        try checkAlertQuota(adding: chunk.original.count + stream.count)
         let hashes = try await put([chunk.original, stream])
         let originalHash = hashes[0], opusHash = hashes[1]
         let draft = EntryDraft(kind: .audioChunk, [
@@ -441,7 +498,9 @@ actor AlertEncoder {
             ("codec", settings.codecDescription), ("codec-library", OpusSettings.libraryVersion),
             ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
         ])
-        return try await writer.append(draft)
+        let appended = try await append(gap: gap, draft)
+        storedBytes += UInt64(chunk.original.count + stream.count)
+        return appended
     }
 
     /// Rebuilds the alert's state from the ledger, once: the next sequence number (chunks and
@@ -453,6 +512,9 @@ actor AlertEncoder {
         var lastChunk: Entry?
         var chunks: [UInt64: Entry] = [:]
         for e in try reader.alertEntries(alert).map({ e throws(TemoinError) in try e.parsed() }) {
+            if e.kind == .audioChunk || e.kind == .chunkConflict { storedBytes += e.uint("original-size") ?? 0 }
+            if e.kind == .audioChunk { storedBytes += (e.uint("opus-bytes") ?? 0) + 4 * (e.uint("opus-packets") ?? 0) }
+            if e.kind == .chunkConflict, let seq = e.uint("seq") { conflicts[seq, default: 0] += 1 }
             if e.kind == .chunkMissing, let last = e.uint("last-seq"), last + 1 > next { next = last + 1 }
             if e.kind == .audioChunk, let seq = e.uint("seq") {
                 chunks[seq] = e

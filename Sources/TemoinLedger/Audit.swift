@@ -66,6 +66,12 @@ struct AuditPass {
     var enrollments: [String: Hash] = [:]
     var erased: Set<String> = []
     var missingBlobs: [(alert: String, AuditProblem)] = []
+    /// Location entries whose row (salt and fix) is gone: damage unless the alert was erased.
+    var missingLocations: [(alert: String, AuditProblem)] = []
+    /// The first entry of each statement key (`StatementKey`), across the ledger.
+    var statementKeys: [Hash: UInt64] = [:]
+    /// Whether the database has the statement index (migration 6).
+    var hasStatementIndex = false
     let outsideCheckpoint: [UInt8]?
     /// What each alert's chain has shown so far, for the rules of `checkAlertRules`.
     var alerts: [String: AlertState] = [:]
@@ -94,11 +100,14 @@ struct AuditPass {
         try auditEntriesAndNodes()
         try auditNodeCount()
         for (alert, p) in missingBlobs where !erased.contains(alert) { report.problems.append(p) }
+        for (alert, p) in missingLocations where !erased.contains(alert) { report.problems.append(p) }
+        try auditSideTables()
         try auditCheckpoints()
         try auditOutsideCheckpoint()
     }
 
     mutating func auditEntriesAndNodes() throws(TemoinError) {
+        hasStatementIndex = try store.hasStatementIndex()
         var expected: UInt64 = 0
         try store.forEachEntryRow { row throws(TemoinError) in
             let index = row.index
@@ -115,7 +124,27 @@ struct AuditPass {
                     || LedgerWriter.subject(of: entry) != row.subject {
                     problem(place, "index columns do not match the entry bytes")
                 }
-                check(entry, index: index, leaf: leaf, place: place)
+                var fix: String?
+                if entry.kind == .location {
+                    if let row = try store.locationRow(entry: index) {
+                        fix = row.fix
+                        checkLocation(entry, alert: row.alert, salt: row.salt, fix: fix, place: place)
+                    } else if let alert = entry.alert {
+                        missingLocations.append((alert, AuditProblem(place: place, problem: "its location row (salt and fix) is missing")))
+                    }
+                }
+                let key = origin.flatMap { StatementKey.of(entry, origin: $0, fix: fix) }
+                check(entry, index: index, leaf: leaf, key: key, place: place)
+                if let key, hasStatementIndex {
+                    // The index the writer finds repeats by must name the first entry of each statement.
+                    let first = statementKeys[key] ?? index
+                    if let named = try store.statementEntry(key: key) {
+                        if named != first { problem(place, "the statement index names entry \(named) for its statement, not entry \(first)") }
+                    } else {
+                        problem(place, "its statement is missing from the statement index")
+                    }
+                }
+                if let key, statementKeys[key] == nil { statementKeys[key] = index }
             } else {
                 do throws(TemoinError) { _ = try Entry(parsing: bytes) } catch { problem(place, "malformed entry: \(error.reason)") }
             }
@@ -133,8 +162,39 @@ struct AuditPass {
         }
     }
 
-    /// Rules each entry must keep: genesis first, chains, enrollments, blobs.
-    mutating func check(_ entry: Entry, index: UInt64, leaf: Hash, place: String) {
+    /// The log's origin, from the genesis entry: statements are rebuilt with it.
+    var origin: String? { key?.name }
+
+    /// A location row against its entry: the same alert, and salt ‖ fix hashing to the commitment
+    /// (a fix changed in the table would otherwise be read as the phone's).
+    mutating func checkLocation(_ entry: Entry, alert: String?, salt: [UInt8], fix: String?, place: String) {
+        if alert != entry.alert { problem(place, "its location row names another alert") }
+        guard let fix, let commitment = entry.hash("commitment"), SHA256.hash(salt + Array(fix.utf8)) == commitment else {
+            problem(place, "its location row (salt and fix) does not match the entry's commitment: the fix was changed")
+            return
+        }
+    }
+
+    /// Rows of the side tables that no entry accounts for.
+    mutating func auditSideTables() throws(TemoinError) {
+        for entry in try store.orphanLocationRows() {
+            problem("location row \(entry)", "names no location entry")
+        }
+        guard hasStatementIndex else { return }
+        // Every row must be the key of the entry it names, re-derived above (a missing row was
+        // named at its entry).
+        try store.forEachStatementRow { row throws(TemoinError) in
+            let entry = row.entry
+            guard let key = Hash(row.key), let first = statementKeys[key] else {
+                problem("statement index", "a row names entry \(entry) for a statement that no entry holds")
+                return
+            }
+            if entry < 0 || UInt64(entry) != first { problem("statement index", "a row names entry \(entry) for the statement of entry \(first)") }
+        }
+    }
+
+    /// Rules each entry must keep: genesis first, chains, enrollments, blobs, statements.
+    mutating func check(_ entry: Entry, index: UInt64, leaf: Hash, key statementKey: Hash?, place: String) {
         if index == 0 {
             guard entry.kind == .genesis, let text = entry["log-key"], let k = try? VerifierKey(parsing: text),
                   k.name == entry["origin"] else {
@@ -176,7 +236,7 @@ struct AuditPass {
             problem(place, "prev does not name the previous entry of alert \(alert): the chain is broken")
         }
         heads[alert] = leaf
-        checkAlertRules(entry, alert: alert, index: index, place: place)
+        checkAlertRules(entry, alert: alert, index: index, key: statementKey, place: place)
         for field in ["original-sha256", "opus-sha256"] {
             guard let hash = entry.hash(field) else { continue }
             let blobPlace = "blob \(alert)/\(hash.hex)"
@@ -198,13 +258,21 @@ struct AuditPass {
 
     /// The rules an alert's chain keeps whatever the order requests arrived in: one close at
     /// most; one `audio.chunk` per sequence number (other bytes are `chunk.conflict`s naming the
-    /// kept one); one entry per device statement; `chunk.missing` ranges that never overlap.
-    mutating func checkAlertRules(_ entry: Entry, alert: String, index: UInt64, place: String) {
+    /// kept one, one per distinct content); one entry per device statement, by what it says
+    /// (`StatementKey`) and by its signature; `chunk.missing` ranges that never overlap.
+    mutating func checkAlertRules(_ entry: Entry, alert: String, index: UInt64, key: Hash?, place: String) {
         var state = alerts[alert] ?? AlertState()
         defer { alerts[alert] = state }
+        var repeatsOne = false
+        if let key, let first = statementKeys[key] {
+            repeatsOne = true
+            problem(place, entry.kind == .chunkConflict
+                ? "records the same conflicting bytes for sequence number \(entry["seq"] ?? "?") again (entry \(first))"
+                : "repeats what the device statement of entry \(first) says: one statement must yield one entry")
+        }
         if let sig = entry["statement-sig"], sig != "none" {
             if let first = state.statements[sig] {
-                problem(place, "repeats the device statement of entry \(first): one statement must yield one entry")
+                if !repeatsOne { problem(place, "repeats the device statement of entry \(first): one statement must yield one entry") }
             } else {
                 state.statements[sig] = index
             }

@@ -136,6 +136,18 @@ public final class LedgerReader: Sendable {
         try read { store throws(TemoinError) in try store.chunkEntry(alert: alert, seq: seq) }
     }
 
+    /// The `chunk.conflict` entry that recorded these bytes for (alert, seq), if one was committed
+    /// (by its statement key: one indexed read). `origin`: the log's.
+    public func conflictEntry(alert: String, seq: UInt64, originalSHA256: Hash, origin: String) throws(TemoinError) -> StoredEntry? {
+        guard let key = StatementKey.of(kind: .chunkConflict, origin: origin, fix: nil, field: { name in
+            ["alert": alert, "seq": String(seq), "original-sha256": originalSHA256.hex][name]
+        }) else { return nil }
+        return try read { store throws(TemoinError) in
+            guard let index = try store.statementEntry(key: key) else { return nil }
+            return try store.entry(at: index)
+        }
+    }
+
     /// Alerts opened and not closed.
     public func openAlerts() throws(TemoinError) -> [String] {
         try read { store throws(TemoinError) in try store.openAlerts() }

@@ -84,7 +84,25 @@ enum LedgerSchema {
         """
         DROP TABLE codec_states;
         """,
+        // 6: what each stored device statement said (its key, `StatementKey`: the statement's
+        // bytes without the signature, hashed), so that a retried statement is found by one
+        // indexed read whatever its signature; not evidence (the audit re-derives every key).
+        // Entries by alert and kind, so "the close of this alert" reads one row. Ledgers written
+        // before get their keys from `StatementKey.backfill`, in the same transaction.
+        """
+        CREATE TABLE statements (
+            key BLOB PRIMARY KEY,
+            entry INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX entries_by_alert_kind ON entries(alert, kind, idx) WHERE alert IS NOT NULL;
+        """,
     ]
+
+    /// Work a migration needs beyond SQL (computing hashes), run right after its step, in the
+    /// same transaction. Keyed by the migration's number (1-based).
+    static func backfill(after migration: Int, _ db: SQLiteConnection) throws(TemoinError) {
+        if migration == 6 { try StatementKey.backfill(db) }
+    }
 
     /// Sets and reads back the pragmas the ledger's guarantees depend on; refuses to run otherwise.
     static func configure(_ db: SQLiteConnection, readOnly: Bool) throws(TemoinError) {
@@ -116,7 +134,10 @@ enum LedgerSchema {
         guard version < migrations.count else { return }
         try db.execute("BEGIN IMMEDIATE")
         do throws(TemoinError) {
-            for step in migrations[version...] { try db.execute(step) }
+            for (number, step) in zip((version + 1)..., migrations[version...]) {
+                try db.execute(step)
+                try backfill(after: number, db)
+            }
             try db.execute("PRAGMA user_version=\(migrations.count)")
             try db.execute("COMMIT")
         } catch {

@@ -117,6 +117,40 @@ final class LedgerStore: LedgerStoreWriting {
         return try s.count(0)
     }
 
+    func insertStatementKey(_ key: Hash, entry: UInt64) throws(TemoinError) {
+        try db.statement("INSERT OR IGNORE INTO statements (key, entry) VALUES (?, ?)").bind(.blob(key.bytes), .int(Int64(entry))).run()
+    }
+
+    func hasStatementIndex() throws(TemoinError) -> Bool {
+        let s = try db.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'statements'")
+        defer { s.reset() }
+        return try s.step()
+    }
+
+    func forEachStatementRow(_ body: (_ row: (key: [UInt8], entry: Int64)) throws(TemoinError) -> Void) throws(TemoinError) {
+        let rows = try db.statement("SELECT key, entry FROM statements ORDER BY entry")
+        defer { rows.reset() }
+        while try rows.step() { try body((rows.blob(0), rows.int(1))) }
+    }
+
+    func locationRow(entry: UInt64) throws(TemoinError) -> (alert: String?, salt: [UInt8], fix: String?)? {
+        let s = try db.statement("SELECT alert, salt, fix FROM locations WHERE entry = ?").bind(.int(Int64(entry)))
+        defer { s.reset() }
+        guard try s.step() else { return nil }
+        return (s.text(0), s.blob(1), s.text(2))
+    }
+
+    func orphanLocationRows() throws(TemoinError) -> [Int64] {
+        let s = try db.statement("""
+            SELECT l.entry FROM locations l LEFT JOIN entries e ON e.idx = l.entry
+            WHERE e.kind IS NULL OR e.kind != 'location' ORDER BY l.entry
+            """)
+        defer { s.reset() }
+        var out = [Int64]()
+        while try s.step() { out.append(s.int(0)) }
+        return out
+    }
+
     func forEachCheckpointRow(_ body: (StoredCheckpointRow) throws(TemoinError) -> Void) throws(TemoinError) {
         let rows = try db.statement("SELECT size, root, note FROM checkpoints ORDER BY size")
         defer { rows.reset() }
@@ -209,6 +243,13 @@ final class LedgerStore: LedgerStoreWriting {
             .bind(.text(alert), .text(EntryKind.audioChunk.rawValue), .text(String(seq)))
         defer { s.reset() }
         return try storedEntry(s)
+    }
+
+    /// The entry that holds a statement, by its `StatementKey`.
+    func statementEntry(key: Hash) throws(TemoinError) -> UInt64? {
+        let s = try db.statement("SELECT entry FROM statements WHERE key = ?").bind(.blob(key.bytes))
+        defer { s.reset() }
+        return try s.step() ? s.count(0) : nil
     }
 
     func rotation(key: String) throws(TemoinError) -> UInt64? {

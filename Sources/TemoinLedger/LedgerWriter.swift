@@ -34,6 +34,14 @@ public enum Idempotency: Sendable, Equatable {
     case sameFields([String], exclusive: Bool)
     /// At most one entry of this kind per alert: a later draft yields the first (`alert.closed`).
     case oncePerAlert
+    /// An entry holding the same statement (`StatementKey`: what the device signed, not the
+    /// signature; for a `chunk.conflict`, the same bytes for the same sequence number) is the
+    /// same statement, found by one indexed read.
+    case sameStatement
+    /// Appended only while the alert has no entry of `kind`; otherwise the draft is not appended
+    /// and is answered with that entry (the `chunk.missing` of a close, grouped with the close:
+    /// a retried close after a committed one appends nothing).
+    case notAfter(EntryKind)
 }
 
 /// A durably committed entry and a checkpoint that covers it: everything a caller needs to
@@ -368,19 +376,46 @@ public actor LedgerWriter {
                               leafHash: leaf, bytes: built.bytes)
         for (id, hash) in range.append(leaf, hasher: hasher) { try store.insertNode(id, hash: hash) }
         if let row = draft.sideRow { try store.insertSideRow(row, entry: index, alert: built.alert) }
+        if let key = statementKey(draft) {
+            // The first entry of a statement keeps its key (a draft without a rule that repeats
+            // one is stored, and the audit names it).
+            try store.insertStatementKey(key, entry: index)
+        }
         // A closed alert's head leaves the cache (later entries of it, exports and accesses, are
         // rare and read it from the index): the cache holds open alerts only.
         if let alert = built.alert { heads[alert] = built.kind == .alertClosed ? nil : leaf }
         return (index, leaf, built, true)
     }
 
+    /// The key of the statement a draft holds (`StatementKey`), if it holds one.
+    private func statementKey(_ draft: EntryDraft) -> Hash? {
+        var fix: String?
+        if case .location(_, let f) = draft.sideRow { fix = f }
+        return StatementKey.of(kind: draft.kind, origin: origin, fix: fix) { name in draft.fields.first { $0.0 == name }?.1 }
+    }
+
     /// The entry a draft repeats, by its `Idempotency` (rows of this transaction included).
     private func repeated(_ draft: EntryDraft) throws(TemoinError) -> StoredEntry? {
         guard let rule = draft.idempotency, let alert = draft.alert else { return nil }
-        let stored = try store.entries(alert: alert, kind: draft.kind)
+        if rule == .sameStatement {
+            guard let key = statementKey(draft),
+                  let index = try store.statementEntry(key: key), let stored = try store.entry(at: index) else { return nil }
+            let parsed = try stored.parsed()
+            guard parsed.kind == draft.kind, parsed.alert == alert else {
+                throw store.corrupt("the statement index names entry \(index), which is not a \(draft.kind.rawValue) of alert \(alert)")
+            }
+            return stored
+        }
+        var kind = draft.kind
+        if case .notAfter(let other) = rule { kind = other }
+        let stored = try store.entries(alert: alert, kind: kind)
         switch rule {
         case .oncePerAlert:
             return stored.first
+        case .notAfter:
+            return stored.first
+        case .sameStatement:
+            return nil
         case .sameFields(let names, let exclusive):
             let wanted = names.map { name in draft.fields.first { $0.0 == name }?.1 }
             for e in stored {

@@ -91,6 +91,20 @@ public protocol LedgerStoreReading: AnyObject {
     func nodeCount() throws(TemoinError) -> UInt64
     /// Every checkpoint row in size order.
     func forEachCheckpointRow(_ body: (StoredCheckpointRow) throws(TemoinError) -> Void) throws(TemoinError)
+
+    // The statement index (how the writer recognises a retried statement by its content).
+    /// The entry the index names for a statement key, if any.
+    func statementEntry(key: Hash) throws(TemoinError) -> UInt64?
+    /// False only for a ledger written before the index existed and opened read-only.
+    func hasStatementIndex() throws(TemoinError) -> Bool
+    /// Every (key, entry) row of the index, in entry order, as stored.
+    func forEachStatementRow(_ body: (_ row: (key: [UInt8], entry: Int64)) throws(TemoinError) -> Void) throws(TemoinError)
+
+    // Side rows (erasable).
+    /// The location row of a `location` entry, as stored.
+    func locationRow(entry: UInt64) throws(TemoinError) -> (alert: String?, salt: [UInt8], fix: String?)?
+    /// Entries named by location rows that are not `location` entries (or do not exist).
+    func orphanLocationRows() throws(TemoinError) -> [Int64]
 }
 
 /// Side rows stored in the same transaction as an entry, outside the ledger (erasable).
@@ -133,6 +147,9 @@ public protocol LedgerStoreWriting: LedgerStoreReading {
     func insertCheckpoint(size: UInt64, root: Hash, note: [UInt8], time: Timestamp) throws(TemoinError)
     /// `entry`: the index of the entry the side row belongs to.
     func insertSideRow(_ row: SideRow, entry: UInt64, alert: String?) throws(TemoinError)
+    /// Records that `entry` holds the statement of `key`; a key already recorded keeps its first
+    /// entry (the call is then a no-op).
+    func insertStatementKey(_ key: Hash, entry: UInt64) throws(TemoinError)
 }
 
 /// Write-once blobs addressed by (alert, SHA-256).

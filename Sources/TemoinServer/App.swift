@@ -46,7 +46,8 @@ public enum TemoinService {
         let reader = try LedgerReader(directory: directory, connections: configuration.readConnections)
         let ingestor = try AudioIngestor(writer: writer, reader: reader, limits: configuration.audio, faults: configuration.storageFaults)
         let service = DeviceService(writer: writer, ingestor: ingestor,
-                                    limiter: RateLimiter(perMinute: configuration.requestsPerMinute), metrics: ServiceMetrics(),
+                                    limiter: RateLimiter(perMinute: configuration.requestsPerMinute),
+                                    quota: ByteQuota(bytesPerHour: configuration.deviceBytesPerHour), metrics: ServiceMetrics(),
                                     configuration: configuration)
         let router = try buildRouter(directory: directory, service: service, publicLog: PublicLog(reader: reader))
         // What a restarted service reports before its first append.

@@ -13,6 +13,11 @@ public struct ServiceConfiguration: Sendable {
     public var maximumBodyBytes = 16 << 20
     /// Requests per device per minute (token bucket, bursts up to this many).
     public var requestsPerMinute = 600
+    /// Bytes of chunks a device may store per rolling hour (a bucket of this many bytes that
+    /// refills continuously). 1 GiB: 1.5 times a phone sending 48 kHz stereo 16-bit PCM all hour
+    /// (0.69 GB), about 70 times one sending Ogg Opus at 32 kbit/s. The per-alert bound and the
+    /// bound on conflicting bodies per sequence number are in `audio` (`AudioLimits`).
+    public var deviceBytesPerHour = 1 << 30
     /// An alert still open this long after it opened is closed by the server.
     public var maximumAlertSeconds = 6 * 3600
     /// How often the server looks for alerts to close (and encoders to release).
@@ -39,8 +44,12 @@ public struct ServiceConfiguration: Sendable {
                               "plain HTTP binds to loopback only; put a TLS reverse proxy in front (Docs/deployment.md) or pass --allow-non-loopback")
         }
         guard (0...65535).contains(port) else { throw TemoinError(.serveBadPort, "the port must be 0 to 65535") }
-        guard maximumBodyBytes > 0, requestsPerMinute > 0, maximumAlertSeconds > 0, encoderIdleSeconds > 0, readConnections > 0 else {
+        guard maximumBodyBytes > 0, requestsPerMinute > 0, maximumAlertSeconds > 0, encoderIdleSeconds > 0, readConnections > 0,
+              audio.maximumConflictsPerSequence >= 0 else {
             throw TemoinError(.serveBadLimit, "limits must be positive")
+        }
+        guard deviceBytesPerHour >= maximumBodyBytes, audio.maximumAlertBytes >= UInt64(maximumBodyBytes) else {
+            throw TemoinError(.serveBadLimit,  "the storage quotas must hold at least one chunk of the largest size accepted")
         }
     }
 }

@@ -15,6 +15,7 @@ struct DeviceService: Sendable {
     /// The read side: lookups never queue behind the writer's commits.
     var reader: LedgerReader { ingestor.reader }
     let limiter: RateLimiter
+    let quota: ByteQuota
     let metrics: ServiceMetrics
     let configuration: ServiceConfiguration
 
@@ -123,10 +124,32 @@ struct DeviceService: Sendable {
         let statement = try DeviceStatement(kind: .audioChunk, origin: writer.origin, alert: alert, seq: seq,
                                             capturedAt: capturedAt, sha256: SHA256.hash(body))
         try await verify(statement, signature: signature, device: device)
+        // The device's storage quota, counted after verification and before anything is stored;
+        // a request that stores nothing gives its bytes back.
+        var charged = body.count
+        if let wait = await quota.reserve(device, bytes: body.count) {
+            // Over the quota, a retry of what is already stored is still answered (it stores nothing).
+            let hash = SHA256.hash(body)
+            let isStored = try reader.chunkEntry(alert: alert, seq: seq)?.parsed().hash("original-sha256") == hash
+            let isRecorded = try reader.conflictEntry(alert: alert, seq: seq, originalSHA256: hash, origin: writer.origin) != nil
+            guard isStored || isRecorded else {
+                throw Problem(status: .tooManyRequests, code: .quotaDeviceBytes,
+                              detail: "this device is over its storage quota (\(configuration.deviceBytesPerHour) bytes an hour); nothing was stored; retry in \(wait) s",
+                              retryAfter: wait)
+            }
+            charged = 0
+        }
         metrics.chunkBytes.increment(by: Int64(body.count))
         let start = ContinuousClock.now
-        let outcome = try await ingestor.submit(ChunkUpload(alert: alert, seq: seq, captureStart: capturedAt, original: body,
+        let outcome: IngestOutcome
+        do {
+            outcome = try await ingestor.submit(ChunkUpload(alert: alert, seq: seq, captureStart: capturedAt, original: body,
                                                             format: format, statementSignature: signature, isFinal: isFinal))
+        } catch {
+            await quota.refund(device, bytes: charged)
+            throw error
+        }
+        if case .duplicate = outcome { await quota.refund(device, bytes: charged) }
         switch outcome {
         case .appended(let a):
             metrics.chunksAppended.increment()
@@ -157,8 +180,9 @@ struct DeviceService: Sendable {
             ("statement-sig", Base64.encode(signature)),
         ])
         draft.sideRow = .location(salt: salt, fix: fix.text)
-        // The same signed fix posted again is the same statement: one entry, the same receipt.
-        draft.idempotency = .sameFields(["statement-sig"], exclusive: false)
+        // The same fix at the same time posted again is the same statement, whatever its
+        // signature: one entry, the same receipt (found by its statement key, one indexed read).
+        draft.idempotency = .sameStatement
         return (statement, signature, draft)
     }
 
@@ -169,8 +193,9 @@ struct DeviceService: Sendable {
         return try response(await writer.append(location.draft))
     }
 
-    /// Closes an alert: the chunks up to `lastSeq` that never came are recorded missing first.
-    /// An alert is closed once: a repeated (or concurrent) close gets the entry already stored.
+    /// Closes an alert: the chunks up to `lastSeq` that never came are recorded missing in the same
+    /// group as the close (all or nothing). An alert is closed once: a repeated (or concurrent)
+    /// close gets the entry already stored, and appends nothing.
     func close(alert: String, _ r: CloseAlertRequest) async throws -> (created: Bool, ReceiptResponse) {
         let device = try await device(of: alert)
         let closedAt = try Self.parseTime(r.closedAt, "closedAt")
@@ -178,13 +203,12 @@ struct DeviceService: Sendable {
         let lastSeq = try Self.parseSequence(r.lastSeq, "lastSeq")
         let statement = try DeviceStatement(kind: .alertClosed, origin: writer.origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
         try await verify(statement, signature: signature, device: device)
-        try await ingestor.recordMissing(alert: alert, through: lastSeq, reason: "closed")
-        var draft = EntryDraft(kind: .alertClosed, [
-            ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt.description),
-            ("last-seq", String(lastSeq)), ("statement-sig", Base64.encode(signature)),
-        ])
-        draft.idempotency = .oncePerAlert
-        let closed = try response(await writer.append(draft))
+        let closed = try response(await ingestor.close(alert: alert, recordingMissingThrough: lastSeq) { _ in
+            EntryDraft(kind: .alertClosed, [
+                ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt.description),
+                ("last-seq", String(lastSeq)), ("statement-sig", Base64.encode(signature)),
+            ])
+        })
         // Its encoder and buffers are no longer needed (rebuilt from the ledger if a late chunk comes).
         await ingestor.release(alert: alert)
         return closed
@@ -196,13 +220,14 @@ struct DeviceService: Sendable {
             for alert in try reader.openAlerts() {
                 guard let opening = try reader.opening(alert: alert)?.parsed(),
                       now.millisecondsSinceEpoch - opening.time.millisecondsSinceEpoch > Int64(configuration.maximumAlertSeconds) * 1000 else { continue }
-                let next = try await ingestor.nextSequence(alert: alert)
-                var draft = EntryDraft(kind: .alertClosed, [
-                    ("alert", alert), ("closed-by", "server"), ("reason", "timeout"), ("closed-at", now.description),
-                    ("last-seq", String(next == 0 ? 0 : next - 1)), ("statement-sig", "none"),
-                ])
-                draft.idempotency = .oncePerAlert
-                _ = try await writer.append(draft)
+                // `last-seq` is read under the alert's lock, in the close's own step: a chunk
+                // committed meanwhile cannot make it stale.
+                _ = try await ingestor.close(alert: alert, recordingMissingThrough: nil) { next in
+                    EntryDraft(kind: .alertClosed, [
+                        ("alert", alert), ("closed-by", "server"), ("reason", "timeout"), ("closed-at", now.description),
+                        ("last-seq", String(next == 0 ? 0 : next - 1)), ("statement-sig", "none"),
+                    ])
+                }
                 await ingestor.release(alert: alert)
                 logger.info("alert closed by the server after its time limit", metadata: ["alert": "\(alert)"])
             }

@@ -42,13 +42,18 @@ struct Problem: Error, Encodable {
     let status: Int
     let detail: String
     let code: String
+    /// Seconds for `Retry-After` on a 429 (1 unless said).
+    var retryAfter: Int?
 
-    init(status: HTTPResponse.Status, code: ErrorCode, detail: String) {
+    private enum CodingKeys: String, CodingKey { case type, title, status, detail, code }
+
+    init(status: HTTPResponse.Status, code: ErrorCode, detail: String, retryAfter: Int? = nil) {
         type = "urn:temoin:problem:\(code.rawValue)"
         title = status.reasonPhrase
         self.status = status.code
         self.detail = detail
         self.code = code.rawValue
+        self.retryAfter = retryAfter
     }
 
     init(_ error: TemoinError) {
@@ -65,7 +70,7 @@ struct Problem: Error, Encodable {
         let body = (try? JSONEncoder().encode(self)) ?? Data()
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
-        if status == 429 { headers[.retryAfter] = "1" }
+        if status == 429 { headers[.retryAfter] = String(max(1, retryAfter ?? 1)) }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -59,10 +59,7 @@ struct FaultInjectionTests {
         // Use up the free space left in the last pages, so the next chunk is the one that hits the wall.
         for n in 0..<100_000 {
             do {
-                _ = try await w.append(EntryDraft(kind: .location, [
-                    ("alert", filler), ("captured-at", "2026-11-29T17:00:00.000Z"),
-                    ("commitment", SHA256.hash(Array("filler \(n)".utf8)).hex), ("statement-sig", "none"),
-                ]))
+                _ = try await w.append(LedgerFixture.location(filler, fix: "geo:1,\(n % 180)", signature: nil, rule: nil))
             } catch let e as TemoinError where e.code == "sqlite.disk-full" {
                 break
             }

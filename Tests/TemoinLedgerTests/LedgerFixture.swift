@@ -49,6 +49,22 @@ final class LedgerFixture: @unchecked Sendable {
         ]))
     }
 
+    /// A location entry as the service makes it: a salted commitment, the fix in its side row.
+    static func location(_ alert: String, fix: String = "geo:48.8566,2.3522;u=10", at: String = "2026-11-29T17:00:00.000Z",
+                         signature given: [UInt8]? = [], rule: Idempotency? = .sameStatement) -> EntryDraft {
+        // A signature of its own for each statement unless the test gives one (nil: `none`).
+        let made = Array(SHA256.hash(Array("sig \(fix) \(at)".utf8)).bytes)
+        let signature = given == [] ? made + made : given
+        let salt = Array(SHA256.hash(Array("salt \(fix) \(at) \(signature ?? [])".utf8)).bytes)
+        var d = EntryDraft(kind: .location, [
+            ("alert", alert), ("captured-at", at), ("commitment", SHA256.hash(salt + Array(fix.utf8)).hex),
+            ("statement-sig", signature.map { Base64.encode($0) } ?? "none"),
+        ])
+        d.sideRow = .location(salt: salt, fix: fix)
+        d.idempotency = rule
+        return d
+    }
+
     /// Opens `alerts` alerts and appends `chunks` chunks to each; returns the writer (still open).
     @discardableResult
     func populate(alerts: Int = 2, chunks: Int = 3) async throws -> LedgerWriter {
@@ -64,4 +80,12 @@ final class LedgerFixture: @unchecked Sendable {
 extension AuditReport {
     /// True if some problem names `place` (prefix match) — tamper tests assert the place.
     func names(_ place: String) -> Bool { problems.contains { $0.place.hasPrefix(place) } }
+}
+
+/// Runs blocking work (an audit loop) on a thread of its own, so it never holds one of the
+/// cooperative pool's two threads that concurrent tests' services need to answer.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 @testable import TemoinServer
 import TemoinAudio
 import TemoinRecording
@@ -366,6 +369,48 @@ struct PhoneOpusStreamTests {
         #expect(chunks[0]["codec"]?.hasPrefix("opus-phone ") == true)
         #expect(chunks[1]["codec"]?.hasPrefix("opus application=voip") == true)
         #expect(abs(try s.reader().recording(alert: a).durationSamples - 2 * 48000) <= 2000)
+        await s.stop()
+    }
+}
+
+/// A stolen enrolled phone cannot fill the disk: its bytes per rolling hour are bounded.
+struct StorageQuotaServiceTests {
+    func put(_ s: LiveServer, _ a: String, _ seq: Int, _ bytes: [UInt8]) async throws -> (Int, String, String?) {
+        let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: UInt64(seq),
+                                                                       capturedAt: LiveServer.at(seq), sha256: SHA256.hash(bytes)).bytes))
+        var request = URLRequest(url: URL(string: s.url.absoluteString + "/v1/alerts/\(a)/chunks/\(seq)")!)
+        request.httpMethod = "PUT"
+        request.httpBody = Data(bytes)
+        for (k, v) in ["Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(seq).description, "Temoin-Signature": signature] {
+            request.setValue(v, forHTTPHeaderField: k)
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        return (http.statusCode, String(decoding: data, as: UTF8.self), http.value(forHTTPHeaderField: "Retry-After"))
+    }
+
+    @Test func aDeviceOverItsHourlyBytesIsRefusedWith429AndNothingIsStored() async throws {
+        let chunk = LiveServer.chunk(0).count
+        let s = try await LiveServer {
+            $0.maximumBodyBytes = 40_000
+            $0.audio.maximumChunkBytes = 40_000
+            $0.deviceBytesPerHour = 3 * chunk + chunk / 2
+        }
+        let a = LiveServer.alert()
+        _ = try await s.client().openAlert(a, openedAt: LiveServer.t0)
+        var (status, body, retry) = try await put(s, a, 0, LiveServer.chunk(0))
+        #expect(status == 201, "\(body)")
+        // A retried chunk stores nothing and costs nothing.
+        for _ in 0..<3 { #expect(try await put(s, a, 0, LiveServer.chunk(0)).0 == 200) }
+        for seq in 1...2 { #expect(try await put(s, a, seq, LiveServer.chunk(seq)).0 == 201) }
+        let size = try s.size()
+        (status, body, retry) = try await put(s, a, 3, LiveServer.chunk(3))
+        #expect(status == 429)
+        #expect(body.contains("\"code\":\"quota.device-bytes\""))
+        #expect((retry.flatMap { Int($0) } ?? 0) > 60, "Retry-After says when the bytes will be there: \(retry ?? "none")")
+        #expect(try s.size() == size, "nothing stored")
+        // What was accepted is still answered.
+        #expect(try await put(s, a, 1, LiveServer.chunk(1)).0 == 200)
         await s.stop()
     }
 }

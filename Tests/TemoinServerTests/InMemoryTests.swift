@@ -28,7 +28,7 @@ struct InMemoryApp {
         _ = try await writer.append(EntryDraft(kind: .deviceEnrolled, [
             ("device", DeviceID.derive(publicKey: phone.publicKey)), ("device-key", Base64.encode(phone.publicKey)),
         ]))
-        let service = DeviceService(writer: writer, ingestor: try AudioIngestor(writer: writer), limiter: RateLimiter(perMinute: 600),
+        let service = DeviceService(writer: writer, ingestor: try AudioIngestor(writer: writer), limiter: RateLimiter(perMinute: 600), quota: ByteQuota(bytesPerHour: 1 << 30),
                                     metrics: ServiceMetrics(), configuration: ServiceConfiguration())
         responder = try TemoinService.buildRouter(directory: directory, service: service, publicLog: PublicLog(reader: service.reader))
             .buildResponder()

@@ -122,7 +122,8 @@ struct OpenAPITests {
         let api = try String(contentsOf: Self.spec.deletingLastPathComponent().appendingPathComponent("api.md"), encoding: .utf8)
         for code in ["device.unknown", "statement.bad-signature", "admin.unauthorized", "ledger.device-already-enrolled", "alert.unknown",
                      "alert.conflict", "audio.too-large", "audio.unsupported-media", "rate.limited", "ledger.locked",
-                     "http.method-not-allowed", "query.bad", "chunk.bad-seq"] {
+                     "http.method-not-allowed", "query.bad", "chunk.bad-seq", "quota.device-bytes", "quota.alert-bytes",
+                     "chunk.too-many-conflicts"] {
             #expect(api.contains("`\(code)`"), "Docs/api.md names \(code)")
         }
     }
@@ -133,7 +134,7 @@ struct OpenAPITests {
         let directory = DataDirectory(root.path)
         _ = try await Ledger.initialize(directory: directory, origin: "test.example/openapi")
         let writer = try LedgerWriter(directory: directory)
-        let service = DeviceService(writer: writer, ingestor: try AudioIngestor(writer: writer), limiter: RateLimiter(perMinute: 1),
+        let service = DeviceService(writer: writer, ingestor: try AudioIngestor(writer: writer), limiter: RateLimiter(perMinute: 1), quota: ByteQuota(bytesPerHour: 1 << 30),
                                     metrics: ServiceMetrics(), configuration: ServiceConfiguration())
         let router = try TemoinService.buildRouter(directory: directory, service: service, publicLog: PublicLog(reader: service.reader))
         let registered = Set(router.routes.map { "\($0.method) \($0.path)" }.map { route -> String in
