@@ -25,6 +25,14 @@ struct ServiceBench: AsyncParsableCommand {
     @Option(help: "Concurrent phones (alerts).") var devices = 16
     @Option(help: "Audio seconds per phone at full load.") var seconds = 60
     @Option(help: "Chunk length in seconds.") var chunkSeconds = 5
+    @Option(help: "CPUs the server is pinned to (taskset list, e.g. 1); pin the phones with `taskset -c 0 temoin-bench …`.")
+    var serverCpus: String?
+    @Flag(help: "Full load again with staff-like reads alongside: 1000 inclusion proofs and 10 recordings a second.")
+    var staffReads = false
+    @Option(help: "Realistic load for this many seconds: each phone sends one chunk every chunk-seconds (0: skip).")
+    var realisticSeconds = 0
+    @Option(help: "Then this many alerts opened, streamed (one chunk) and closed one after another; server RSS before and after.")
+    var sequentialAlerts = 0
 
     func run() async throws {
         let audio = try WAV.parse(readInput(file))
@@ -58,9 +66,12 @@ struct ServiceBench: AsyncParsableCommand {
         let phoneKeys = keys
         let server = Process()
         // The service under test is the `temoin` built next to this benchmark.
-        server.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("temoin")
-        server.arguments = ["serve", "--data", folder, "--port", "0", "--requests-per-minute", "100000"]
+        let temoin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("temoin").path
+        let serve = [temoin, "serve", "--data", folder, "--port", "0", "--requests-per-minute", "1000000", "--device-mib-per-hour", "1000000"]
+        // taskset execs the service: the process measured is the service itself.
+        server.executableURL = URL(fileURLWithPath: serverCpus == nil ? temoin : "/usr/bin/taskset")
+        server.arguments = serverCpus.map { ["-c", $0] + serve } ?? Array(serve.dropFirst())
         server.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try server.run()
         defer { kill(server.processIdentifier, SIGTERM) }
@@ -76,12 +87,13 @@ struct ServiceBench: AsyncParsableCommand {
         let origin = created.origin
         let alerts = (0..<devices).map { Bench.alertID(10_000 + $0) }
 
-        @Sendable func put(_ d: Int, _ seq: Int) async throws -> Double {
+        @Sendable func put(_ d: Int, _ seq: Int, alert: String? = nil) async throws -> Double {
+            let alert = alert ?? alerts[d]
             let capture = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(seq * chunkSeconds) * 1000)
             let wav = sent[seq % sent.count]
-            let statement = try DeviceStatement(kind: .audioChunk, origin: origin, alert: alerts[d], seq: UInt64(seq), capturedAt: capture,
+            let statement = try DeviceStatement(kind: .audioChunk, origin: origin, alert: alert, seq: UInt64(seq), capturedAt: capture,
                                                 sha256: SHA256.hash(wav))
-            var request = URLRequest(url: base.appendingPathComponent("v1/alerts/\(alerts[d])/chunks/\(seq)"))
+            var request = URLRequest(url: base.appendingPathComponent("v1/alerts/\(alert)/chunks/\(seq)"))
             request.httpMethod = "PUT"
             request.httpBody = Data(wav)
             request.setValue("audio/wav", forHTTPHeaderField: "Content-Type")
@@ -154,6 +166,116 @@ struct ServiceBench: AsyncParsableCommand {
         let memory = Self.memory(of: server.processIdentifier)
         let serverCPU = Self.cpuSeconds(of: server.processIdentifier)
         let f = await fullLatencies.sorted(), h = await halfLatencies.sorted()
+        var nextSeq = sent.count + rounds
+
+        // Full load again, with staff reading alongside (proofs and recordings).
+        var withReads: (latencies: [Double], proofs: Int, recordings: Int)?
+        if staffReads {
+            let token = try String(decoding: FileSystem.read(directory.adminTokenFile), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let first = nextSeq
+            let log = LatencyLog()
+            let reads = ReadCounter()
+            let loadDone = ManagedFlag()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // 1000 proofs a second in 20 ms batches of 20, and 10 recordings a second.
+                    var tick = 0
+                    while !(await loadDone.value) {
+                        let start = ContinuousClock.now
+                        let t = tick
+                        let size = try await withThrowingTaskGroup(of: Int.self) { batch in
+                            for i in 0..<20 {
+                                batch.addTask {
+                                    let (_, r) = try await session.data(from: base.appendingPathComponent("v1/proofs/inclusion")
+                                        .appending(queryItems: [URLQueryItem(name: "index", value: String((t * 20 + i) % 50))]))
+                                    return (r as? HTTPURLResponse)?.statusCode == 200 ? 1 : 0
+                                }
+                            }
+                            if t % 5 == 0 {
+                                batch.addTask {
+                                    var request = URLRequest(url: base.appendingPathComponent("v1/admin/alerts/\(alerts[t / 5 % devices])/recording"))
+                                    request.httpMethod = "POST"
+                                    request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+                                    request.setValue("bench", forHTTPHeaderField: "Temoin-Operator")
+                                    let (_, r) = try await session.data(for: request)
+                                    return (r as? HTTPURLResponse)?.statusCode == 200 ? 1000 : 0
+                                }
+                            }
+                            return try await batch.reduce(0, +)
+                        }
+                        await reads.add(proofs: size % 1000, recordings: size / 1000)
+                        tick += 1
+                        let rest = 0.020 - Bench.seconds(ContinuousClock.now - start)
+                        if rest > 0 { try await Task.sleep(for: .milliseconds(Int(rest * 1000))) }
+                    }
+                }
+                group.addTask {
+                    try await withThrowingTaskGroup(of: Void.self) { phones in
+                        for d in 0..<devices {
+                            phones.addTask { for seq in first..<first + sent.count { await log.add(try await put(d, seq)) } }
+                        }
+                        try await phones.waitForAll()
+                    }
+                    await loadDone.set()
+                }
+                try await group.waitForAll()
+            }
+            let counts = await reads.counts
+            withReads = (await log.sorted(), counts.proofs, counts.recordings)
+            nextSeq += sent.count
+        }
+
+        // Realistic load: each phone sends one chunk every chunk-seconds, as a phone in an alert does.
+        var realistic: (latencies: [Double], cpu: Double, audio: Double)?
+        if realisticSeconds > 0 {
+            let first = nextSeq, count = max(1, realisticSeconds / chunkSeconds)
+            let log = LatencyLog()
+            let cpu0 = Self.cpuSeconds(of: server.processIdentifier)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for d in 0..<devices {
+                    group.addTask {
+                        try await Task.sleep(for: .milliseconds(chunkSeconds * 1000 * d / devices))
+                        let start = ContinuousClock.now
+                        for r in 0..<count {
+                            await log.add(try await put(d, first + r))
+                            let due = start + .seconds(chunkSeconds * (r + 1))
+                            if due > ContinuousClock.now { try await Task.sleep(until: due) }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            realistic = (await log.sorted(), Self.cpuSeconds(of: server.processIdentifier) - cpu0, Double(devices * count * chunkSeconds))
+            nextSeq += count
+        }
+
+        // Many alerts one after another: memory must come back (encoders are released at close).
+        var sequential: (before: Int, after: Int, seconds: Double)?
+        if sequentialAlerts > 0 {
+            let before = Self.memory(of: server.processIdentifier).now
+            let start = ContinuousClock.now
+            for n in 0..<sequentialAlerts {
+                let d = n % devices, alert = Bench.alertID(1_000_000 + n)
+                let opened = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000)
+                let statement = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: opened)
+                var request = URLRequest(url: base.appendingPathComponent("v1/alerts/\(alert)"))
+                request.httpMethod = "PUT"
+                request.httpBody = try JSONEncoder().encode([
+                    "device": DeviceID.derive(publicKey: phoneKeys[d].publicKey), "openedAt": opened.description,
+                    "signature": Base64.encode(try phoneKeys[d].sign(statement.bytes)),
+                ])
+                _ = try await session.data(for: request)
+                _ = try await put(d, 0, alert: alert)
+                let close = try DeviceStatement(kind: .alertClosed, origin: origin, alert: alert, seq: 0, capturedAt: opened)
+                var closing = URLRequest(url: base.appendingPathComponent("v1/alerts/\(alert)/close"))
+                closing.httpMethod = "POST"
+                closing.httpBody = try JSONEncoder().encode(CloseBody(closedAt: opened.description, lastSeq: 0,
+                                                                      signature: Base64.encode(try phoneKeys[d].sign(close.bytes))))
+                _ = try await session.data(for: closing)
+            }
+            sequential = (before, Self.memory(of: server.processIdentifier).now, Bench.seconds(ContinuousClock.now - start))
+        }
         Output.line("input=\(file) \(audio.format) encoder=\(settings.codecDescription)")
         Output.line("phones=\(devices) chunk-seconds=\(chunkSeconds) audio-seconds=\(Int(audioSeconds))")
         Output.line("libopus alone (2 workers): \(format3(aloneRate)) audio-s/s; encode time per chunk \(format3(encodePerChunk * 1e3)) ms")
@@ -163,6 +285,31 @@ struct ServiceBench: AsyncParsableCommand {
         Output.line("idle round trip (GET /healthz, same client): p50=\(format3(idle[10] * 1e3)) ms max=\(format3(idle[19] * 1e3)) ms")
         Output.line("receipt latency, half load: p50=\(format3(h[h.count / 2] * 1e3)) ms p99=\(format3(h[min(h.count - 1, h.count * 99 / 100)] * 1e3)) ms (\(h.count) chunks)")
         Output.line("server memory: peak RSS \(memory.peak / 1024) MiB, now \(memory.now / 1024) MiB; server CPU \(format3(serverCPU)) s")
+        Output.line("placement: server on CPUs \(serverCpus ?? "any"), phones on \(Self.affinity())")
+        if let w = withReads {
+            let p99 = w.latencies[w.latencies.count * 99 / 100]
+            Output.line("full load with staff reads: p99=\(format3(p99 * 1e3)) ms vs \(format3(f[f.count * 99 / 100] * 1e3)) ms without "
+                + "(\(format3((p99 / f[f.count * 99 / 100] - 1) * 100)) %); \(w.proofs) proofs, \(w.recordings) recordings served")
+        }
+        if let r = realistic {
+            let perAudioSecond = r.cpu / r.audio * 1e3
+            let aloneMs = Bench.seconds(alone) * 2 / audioSeconds * 1e3
+            Output.line("realistic load (\(devices) phones, a \(chunkSeconds) s chunk every \(chunkSeconds) s): server CPU \(format3(perAudioSecond)) ms "
+                + "per audio-s vs libopus alone \(format3(aloneMs)) ms (ratio \(format3(aloneMs / perAudioSecond))); "
+                + "p50=\(format3(r.latencies[r.latencies.count / 2] * 1e3)) ms p99=\(format3(r.latencies[r.latencies.count * 99 / 100] * 1e3)) ms "
+                + "(encode per chunk \(format3(encodePerChunk * 1e3)) ms)")
+        }
+        if let s = sequential {
+            Output.line("\(sequentialAlerts) alerts one after another in \(format3(s.seconds)) s: server RSS \(s.before / 1024) MiB before, "
+                + "\(s.after / 1024) MiB after (\(s.after / 1024 - s.before / 1024) MiB)")
+        }
+    }
+
+    /// The CPUs this process may run on (as taskset set them), from /proc/self/status.
+    static func affinity() -> String {
+        guard let data = FileHandle(forReadingAtPath: "/proc/self/status")?.readDataToEndOfFile() else { return "?" }
+        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+        return line.map { $0.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) } ?? "?"
     }
 
     /// User + system CPU seconds of a process (/proc/PID/stat fields 14 and 15).
@@ -186,4 +333,22 @@ struct ServiceBench: AsyncParsableCommand {
         }
         return (peak, now)
     }
+}
+
+/// Requests served alongside the load.
+actor ReadCounter {
+    private(set) var counts = (proofs: 0, recordings: 0)
+    func add(proofs: Int, recordings: Int) { counts = (counts.proofs + proofs, counts.recordings + recordings) }
+}
+
+/// A flag set once by one task and read by another.
+actor ManagedFlag {
+    private(set) var value = false
+    func set() { value = true }
+}
+
+struct CloseBody: Encodable {
+    let closedAt: String
+    let lastSeq: UInt64
+    let signature: String
 }
