@@ -150,6 +150,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Test support, never shipped: one way to run child processes that cannot deadlock on full
+        // pipes.
+        .target(name: "TemoinTestSupport", path: "Tests/TemoinTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "TemoinTestSupportTests", dependencies: ["TemoinTestSupport"], swiftSettings: swiftSettings),
+
         .testTarget(
             name: "TemoinCoreTests",
             dependencies: ["TemoinCore", "TemoinCrypto"],
@@ -158,23 +163,23 @@ let package = Package(
         ),
         .testTarget(
             name: "TemoinCryptoTests",
-            dependencies: ["TemoinCore", "TemoinCrypto"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TemoinAudioTests",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TemoinLedgerTests",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport", "TemoinVerify"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport", "TemoinVerify", "TemoinTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TemoinServerTests",
             dependencies: [
-                "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest",
+                "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -184,7 +189,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TemoinCLITests",
-            dependencies: ["TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport"],
+            dependencies: ["TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport", "TemoinTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]
