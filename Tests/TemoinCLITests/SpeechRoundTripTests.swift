@@ -1,14 +1,15 @@
 import Foundation
 import TemoinCore
+import TemoinTestSupport
 import Testing
 
 /// Runs a tool from the system (not ours) and returns its output; fails the test if it fails.
 func system(_ tool: String, _ arguments: [String]) throws -> String {
-    let r = try Tool.run(URL(fileURLWithPath: "/usr/bin/env"), [tool] + arguments)
+    let r = try runProcess(tool, arguments)
     guard r.status == 0 else {
-        throw TemoinError(.environment, code: "test.tool", "\(tool) \(arguments) failed: \(r.stderr)")
+        throw TemoinError(.environment, code: "test.tool", "\(tool) \(arguments) failed: \(r.errorText)")
     }
-    return r.text + r.stderr
+    return r.text + r.errorText
 }
 
 /// Real speech from espeak-ng, converted by sox, through `temoin ingest` and `temoin recording`,

@@ -1,6 +1,7 @@
 import Foundation
 import TemoinCore
 import TemoinCrypto
+import TemoinTestSupport
 import Testing
 
 struct KeyTests {
@@ -59,15 +60,8 @@ struct KeyTests {
     }
 
     func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        return String(decoding: data, as: UTF8.self)
+        let r = try runProcess(tool, arguments)
+        #expect(r.status == 0)
+        return r.text
     }
 }

@@ -6,19 +6,15 @@ import TemoinAudio
 import TemoinCore
 import TemoinCrypto
 import TemoinVerify
+import TemoinTestSupport
 import Testing
 
 struct OperatorCertificateTests {
     /// An ECDSA P-256 key and certificate made by the operator with stock openssl.
     static func openssl(_ dir: URL, usage: String = "critical,digitalSignature,nonRepudiation") throws -> (key: [UInt8], cert: [UInt8]) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "365",
-                       "-subj", "/O=Association/CN=Exports", "-addext", "keyUsage=\(usage)",
-                       "-keyout", dir.appendingPathComponent("k.pem").path, "-out", dir.appendingPathComponent("c.pem").path]
-        p.standardError = Pipe()
-        try p.run()
-        p.waitUntilExit()
+        _ = try runProcess("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "365",
+                                                "-subj", "/O=Association/CN=Exports", "-addext", "keyUsage=\(usage)",
+                                                "-keyout", dir.appendingPathComponent("k.pem").path, "-out", dir.appendingPathComponent("c.pem").path])
         return try ([UInt8](Data(contentsOf: dir.appendingPathComponent("k.pem"))), [UInt8](Data(contentsOf: dir.appendingPathComponent("c.pem"))))
     }
 
@@ -75,15 +71,7 @@ struct OperatorCertificateTests {
     }
 
     static func run(_ arguments: [String], in dir: URL) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = arguments
-        p.currentDirectoryURL = dir
-        p.standardOutput = Pipe()
-        p.standardError = Pipe()
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
+        try runProcess("/usr/bin/openssl", arguments, directory: dir.path).status
     }
 
     /// One alert with one chunk, exported with whatever export certificate is installed.

@@ -4,6 +4,7 @@ import TemoinAudio
 import TemoinCore
 import TemoinCrypto
 import TemoinVerify
+import TemoinTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -105,11 +106,7 @@ struct BundleFileSetTests {
         close(file)
         close(fd)
         #expect(try verify(folder, f).failsNaming("originals/" + component))
-        let rm = Process()
-        rm.executableURL = URL(fileURLWithPath: "/bin/rm")
-        rm.arguments = ["-rf", folder + "/originals/" + component]
-        try rm.run()
-        rm.waitUntilExit()
+        _ = try await runProcess("/bin/rm", ["-rf", folder + "/originals/" + component])
     }
 
     @Test func aBundleReachedThroughASymbolicLinkVerifies() async throws {

@@ -7,6 +7,7 @@ import TemoinCrypto
 import TemoinDevice
 import TemoinLedger
 import TemoinExport
+import TemoinTestSupport
 import Testing
 
 struct DeviceAPITests {
@@ -48,11 +49,7 @@ struct DeviceAPITests {
         let dir = s.root.appendingPathComponent("ogg")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try Data(LiveServer.chunk(0) ).write(to: dir.appendingPathComponent("in.wav"))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["opusenc", "--quiet", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("c.opus").path]
-        try p.run()
-        p.waitUntilExit()
+        _ = try await runProcess("opusenc", ["--quiet", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("c.opus").path])
         let ogg = try [UInt8](Data(contentsOf: dir.appendingPathComponent("c.opus")))
         let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
                                                                        capturedAt: LiveServer.at(0), sha256: SHA256.hash(ogg)).bytes))
@@ -313,11 +310,7 @@ struct PhoneOpusStreamTests {
         }
         try Data(WAV.encode(format: try PCMFormat(encoding: .signed16, sampleRate: 16000, channels: 1), data: wav[...]))
             .write(to: dir.appendingPathComponent("in.wav"))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["opusenc", "--quiet", "--max-delay", "200", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("o.opus").path]
-        try p.run()
-        p.waitUntilExit()
+        _ = try runProcess("opusenc", ["--quiet", "--max-delay", "200", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("o.opus").path])
         return try [UInt8](Data(contentsOf: dir.appendingPathComponent("o.opus")))
     }
 
