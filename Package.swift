@@ -151,13 +151,13 @@ let package = Package(
         ),
 
         // Test support, never shipped: one way to run child processes that cannot deadlock on full
-        // pipes.
+        // pipes, and the tags the test targets share (Docs/testing.md).
         .target(name: "TemoinTestSupport", path: "Tests/TemoinTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "TemoinTestSupportTests", dependencies: ["TemoinTestSupport"], swiftSettings: swiftSettings),
 
         .testTarget(
             name: "TemoinCoreTests",
-            dependencies: ["TemoinCore", "TemoinCrypto"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinTestSupport"],
             exclude: ["Vectors"],
             swiftSettings: swiftSettings
         ),

@@ -6,6 +6,7 @@ import TemoinTestSupport
 import Testing
 
 /// Ogg Opus chunks as a phone would send them, made with opusenc (opus-tools), not by us.
+@Suite(.tags(.process))
 struct OggOpusReaderTests {
     static func opusenc(seconds: Double) throws -> [UInt8] {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("temoin-ogg-\(UUID().uuidString)")

@@ -43,6 +43,7 @@ final class TempFolder: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
+@Suite(.tags(.process))
 struct CommandLineTests {
     @Test func theTemoinExecutableIsBuilt() {
         #expect(FileManager.default.isExecutableFile(atPath: Tool.buildFolder.appendingPathComponent("temoin").path),

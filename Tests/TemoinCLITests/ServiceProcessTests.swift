@@ -40,6 +40,7 @@ func startService(_ data: String, port: Int) async throws -> ChildProcess {
     throw TemoinError(.environment, code: "test.no-service", "the service did not start: \(last)")
 }
 
+@Suite(.tags(.process, .slow), .notInFastRuns)
 struct ServiceProcessTests {
     static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Samples/speech-fr-en-16k.wav").path

@@ -14,6 +14,7 @@ func system(_ tool: String, _ arguments: [String]) throws -> String {
 
 /// Real speech from espeak-ng, converted by sox, through `temoin ingest` and `temoin recording`,
 /// checked with opusinfo, ffprobe and opusdec.
+@Suite(.tags(.process))
 struct SpeechRoundTripTests {
     static let sentences = [
         ("fr", "Il est entré dans l'appartement à vingt-deux heures. Il a cassé la porte de la chambre. Appelez la police, s'il vous plaît."),
@@ -43,7 +44,7 @@ struct SpeechRoundTripTests {
         return sxy / (sxx * syy).squareRoot()
     }
 
-    @Test(arguments: cases)
+    @Test(.tags(.slow), .notInFastRuns, arguments: cases)
     func speechComesBackAsAStandardOggOpusFileOfTheSameLength(_ language: String, _ rate: Int, _ channels: Int) throws {
         let t = TempFolder()
         try FileManager.default.createDirectory(at: t.url, withIntermediateDirectories: true)

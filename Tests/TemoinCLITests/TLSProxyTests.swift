@@ -8,6 +8,7 @@ import Glibc
 #endif
 
 /// The reverse-proxy setup of Docs/deployment.md, run as written (paths and ports replaced).
+@Suite(.tags(.process, .slow), .notInFastRuns)
 struct TLSProxyTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

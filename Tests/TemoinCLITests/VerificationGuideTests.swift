@@ -4,6 +4,7 @@ import TemoinTestSupport
 import Testing
 
 /// The commands of Docs/verifying.md, run on a fresh export made by the temoin executable.
+@Suite(.tags(.process, .slow), .notInFastRuns)
 struct VerificationGuideTests {
     @Test func theByHandCommandsOfTheGuideWorkOnAFreshExport() throws {
         let t = TempFolder()

@@ -37,7 +37,7 @@ struct CMSTests {
         #expect(throws: TemoinError.self) { try CMS.verify(Array("not DER".utf8), content: manifest, trusting: certificate) }
     }
 
-    @Test func stockOpenSSLVerifiesItAsTheVerificationGuideSays() throws {
+    @Test(.tags(.process)) func stockOpenSSLVerifiesItAsTheVerificationGuideSays() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("temoin-cms-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }

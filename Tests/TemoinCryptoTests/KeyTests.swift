@@ -42,7 +42,7 @@ struct KeyTests {
         _ = try P256PrivateKey(pem: p256.pem)
     }
 
-    @Test func theExportCertificateHasTheRequiredKeyUsageAndOpenSSLAcceptsIt() throws {
+    @Test(.tags(.process)) func theExportCertificateHasTheRequiredKeyUsageAndOpenSSLAcceptsIt() throws {
         let key = try P256PrivateKey.generate()
         let cert = try Certificate.selfSigned(key: key, commonName: "Temoin export test")
         let again = try Certificate(pem: cert.pem)

@@ -82,7 +82,7 @@ struct ExportTests {
         #expect(visited == entries.values.filter { $0.alert != nil }.count)
     }
 
-    @Test func anAlertWhosePhoneStreamWasKeptAsSentExportsAndVerifies() async throws {
+    @Test(.tags(.process)) func anAlertWhosePhoneStreamWasKeptAsSentExportsAndVerifies() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
         let alert = AudioIngestTests.alert
@@ -127,6 +127,7 @@ extension FileManager {
     }
 }
 
+@Suite(.tags(.process))
 struct PhoneStreamRestartTests {
     @Test func aPhoneStreamKeptAsSentContinuesAfterARestart() async throws {
         let f = try await LedgerFixture()

@@ -18,7 +18,7 @@ struct OperatorCertificateTests {
         return try ([UInt8](Data(contentsOf: dir.appendingPathComponent("k.pem"))), [UInt8](Data(contentsOf: dir.appendingPathComponent("c.pem"))))
     }
 
-    @Test func anOperatorsOwnCertificateIsRecordedAndExportsSignedWithItVerify() async throws {
+    @Test(.tags(.process)) func anOperatorsOwnCertificateIsRecordedAndExportsSignedWithItVerify() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
         try FileManager.default.createDirectory(at: f.root.appendingPathComponent("own"), withIntermediateDirectories: true)
@@ -60,7 +60,7 @@ struct OperatorCertificateTests {
         #expect(try f.audit().passed)
     }
 
-    @Test func aCertificateThatDoesNotAllowSignaturesIsRefused() async throws {
+    @Test(.tags(.process)) func aCertificateThatDoesNotAllowSignaturesIsRefused() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
         let own = try Self.openssl(f.root, usage: "critical,keyEncipherment")
@@ -85,7 +85,7 @@ struct OperatorCertificateTests {
 
     /// Signatures are judged when the log recorded the export: a certificate that has since
     /// expired still proves the bundle (DESIGN §4), though OpenSSL at today's date refuses it.
-    @Test func aBundleStillVerifiesAfterItsCertificateHasExpired() async throws {
+    @Test(.tags(.process, .slow), .notInFastRuns) func aBundleStillVerifiesAfterItsCertificateHasExpired() async throws {
         let f = try await LedgerFixture()
         let now = Int64(Date().timeIntervalSince1970)
         // The log's clock stands still at `now`, so the export is recorded inside the validity period however slow the machine.
@@ -106,7 +106,7 @@ struct OperatorCertificateTests {
     }
 
     /// A certificate issued by the operator's CA is trusted by the fingerprint the log pins, with no CA store.
-    @Test func aCertificateIssuedByACAVerifiesByItsPinnedFingerprint() async throws {
+    @Test(.tags(.process)) func aCertificateIssuedByACAVerifiesByItsPinnedFingerprint() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
         let dir = f.root.appendingPathComponent("ca")

@@ -91,7 +91,7 @@ struct BundleFileSetTests {
         }
     }
 
-    @Test func aPathLongerThanPATH_MAXInsideFails() async throws {
+    @Test(.tags(.process)) func aPathLongerThanPATH_MAXInsideFails() async throws {
         let (f, _, folder) = try await ExportTests.exported()
         let component = String(repeating: "a", count: 200)
         var fd = open(folder + "/originals", O_RDONLY | O_DIRECTORY)

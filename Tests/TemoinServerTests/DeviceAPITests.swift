@@ -41,7 +41,7 @@ struct DeviceAPITests {
         await s.stop()
     }
 
-    @Test func anOggOpusChunkFromThePhoneIsKeptAsReceived() async throws {
+    @Test(.tags(.process)) func anOggOpusChunkFromThePhoneIsKeptAsReceived() async throws {
         let s = try await LiveServer()
         let c = s.client()
         let a = LiveServer.alert()
@@ -178,7 +178,7 @@ struct DeviceAPITests {
         await s.stop()
     }
 
-    @Test func theServerClosesAnAlertLeftOpenPastTheLimit() async throws {
+    @Test(.tags(.slow), .notInFastRuns) func theServerClosesAnAlertLeftOpenPastTheLimit() async throws {
         let s = try await LiveServer {
             $0.maximumAlertSeconds = 1
             $0.sweepSeconds = 1
@@ -300,6 +300,7 @@ struct LimitsAndPublicAPITests {
 }
 
 /// DESIGN §3: a phone's own Opus stream, sent as Ogg pages chunk by chunk, is kept packet for packet.
+@Suite(.tags(.process))
 struct PhoneOpusStreamTests {
     static func opusenc(_ s: LiveServer, seconds: Int) throws -> [UInt8] {
         let dir = s.root.appendingPathComponent("ogg-\(UUID().uuidString.prefix(6))")

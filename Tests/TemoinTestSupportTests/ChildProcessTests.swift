@@ -5,6 +5,7 @@ import Testing
 import Glibc
 #endif
 
+@Suite(.tags(.process))
 struct ChildProcessTests {
     /// Writes 4 MiB to each output, interleaved, before reading its input; then says how much it
     /// read. A helper that writes all the input before reading, or reads one output to its end
