@@ -153,31 +153,36 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Test support, never shipped: one way to run child processes that cannot deadlock on full
+        // pipes, and the tags the test targets share (Docs/testing.md).
+        .target(name: "TemoinTestSupport", path: "Tests/TemoinTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "TemoinTestSupportTests", dependencies: ["TemoinTestSupport"], swiftSettings: swiftSettings),
+
         .testTarget(
             name: "TemoinCoreTests",
-            dependencies: ["TemoinCore", "TemoinCrypto"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinTestSupport"],
             exclude: ["Vectors"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TemoinCryptoTests",
-            dependencies: ["TemoinCore", "TemoinCrypto"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TemoinAudioTests",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TemoinLedgerTests",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport", "TemoinVerify"],
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport", "TemoinVerify", "TemoinTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TemoinServerTests",
             dependencies: [
-                "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest",
+                "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -187,7 +192,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TemoinCLITests",
-            dependencies: ["TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport"],
+            dependencies: ["TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport", "TemoinTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -2,9 +2,11 @@ import Foundation
 import TemoinAudio
 import TemoinRecording
 import TemoinCore
+import TemoinTestSupport
 import Testing
 
 /// Ogg Opus chunks as a phone would send them, made with opusenc (opus-tools), not by us.
+@Suite(.tags(.process))
 struct OggOpusReaderTests {
     static func opusenc(seconds: Double) throws -> [UInt8] {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("temoin-ogg-\(UUID().uuidString)")
@@ -16,12 +18,8 @@ struct OggOpusReaderTests {
             return [UInt8(v & 0xff), UInt8(v >> 8)]
         }
         try Data(WAV.encode(format: format, data: samples[...])).write(to: dir.appendingPathComponent("in.wav"))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["opusenc", "--quiet", "--bitrate", "32", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("out.opus").path]
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "opusenc (opus-tools) is installed by Scripts/install-packages")
+        let r = try runProcess("opusenc", ["--quiet", "--bitrate", "32", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("out.opus").path])
+        #expect(r.status == 0, "opusenc (opus-tools) is installed by Scripts/install-packages")
         return try [UInt8](Data(contentsOf: dir.appendingPathComponent("out.opus")))
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import TemoinCore
 import TemoinCrypto
+import TemoinTestSupport
 import Testing
 
 /// Runs the built `temoin` executable as a user would.
@@ -26,17 +27,13 @@ struct Tool {
     }
 
     static func run(_ executable: URL, _ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: o, stderr: String(decoding: e, as: UTF8.self))
+        let r = try runProcess(executable.path, arguments)
+        return Result(status: r.status, stdout: Data(r.stdout), stderr: r.errorText)
+    }
+
+    /// Starts one of our executables in the background (a service, a phone).
+    static func start(_ name: String, _ arguments: [String]) throws -> ChildProcess {
+        try ChildProcess(buildFolder.appendingPathComponent(name).path, arguments)
     }
 }
 
@@ -46,6 +43,7 @@ final class TempFolder: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
+@Suite(.tags(.process))
 struct CommandLineTests {
     @Test func theTemoinExecutableIsBuilt() {
         #expect(FileManager.default.isExecutableFile(atPath: Tool.buildFolder.appendingPathComponent("temoin").path),
@@ -85,17 +83,9 @@ struct CommandLineTests {
 
     /// Entry bytes read independently of our code, with the sqlite3 tool when present.
     func readEntry(_ data: String, _ index: Int) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c",
-                             "import sqlite3,sys;sys.stdout.buffer.write(sqlite3.connect(sys.argv[1]).execute('select bytes from entries where idx=?',(int(sys.argv[2]),)).fetchone()[0])",
-                             data + "/ledger.sqlite", String(index)]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let d = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Array(d)
+        try runProcess("python3", ["-c",
+                                   "import sqlite3,sys;sys.stdout.buffer.write(sqlite3.connect(sys.argv[1]).execute('select bytes from entries where idx=?',(int(sys.argv[2]),)).fetchone()[0])",
+                                   data + "/ledger.sqlite", String(index)]).stdout
     }
 
     @Test(arguments: [

@@ -1,57 +1,11 @@
 import Foundation
 import TemoinCore
 import TemoinCrypto
+import TemoinTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A background process of ours, with its output collected.
-final class Background: @unchecked Sendable {
-    let process = Process()
-    let out = Pipe(), err = Pipe()
-
-    init(_ name: String, _ arguments: [String], absolute: Bool = false) throws {
-        process.executableURL = absolute ? URL(fileURLWithPath: name) : Tool.buildFolder.appendingPathComponent(name)
-        process.arguments = arguments
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-    }
-
-    /// Sends `signal`, then reaps the process with waitpid (Foundation's waitUntilExit can miss
-    /// the exit of a killed child from a concurrency thread).
-    func kill(_ signal: Int32) async {
-        let pid = process.processIdentifier
-        Glibc.kill(pid, signal)
-        for _ in 0..<500 {
-            var status: Int32 = 0
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid || (r == -1 && errno == ECHILD) { return }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-    }
-
-    /// Waits for the end; returns the exit status and the two outputs.
-    func finish() async -> (Int32, String, String) {
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        var status: Int32 = 0
-        while true {
-            let r = waitpid(process.processIdentifier, &status, WNOHANG)
-            if r == process.processIdentifier { break }
-            if r == -1 {
-                // Foundation reaped it first.
-                process.waitUntilExit()
-                status = process.terminationStatus << 8
-                break
-            }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (code, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-}
 
 /// A loopback port nobody listens on now.
 func freePort() -> Int {
@@ -69,23 +23,24 @@ func freePort() -> Int {
 
 /// Starts `temoin serve` and waits until it answers. A port just freed by a killed server can
 /// stay busy for a moment (lingering sockets): then it tries again.
-func startService(_ data: String, port: Int) async throws -> Background {
+func startService(_ data: String, port: Int) async throws -> ChildProcess {
     var last = ""
     for _ in 0..<20 {
         try? FileManager.default.removeItem(atPath: data + "/service.url")
-        let server = try Background("temoin", ["serve", "--data", data, "--port", String(port)])
+        let server = try Tool.start("temoin", ["serve", "--data", data, "--port", String(port)])
         for _ in 0..<300 {
             if FileManager.default.fileExists(atPath: data + "/service.url") { return server }
-            if !server.process.isRunning { break }
+            if !server.isRunning { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        await server.kill(SIGKILL)
-        last = await server.finish().2
+        await server.stop(SIGKILL)
+        last = (try? await server.wait(timeout: .seconds(10)))?.errorText ?? ""
         try await Task.sleep(for: .milliseconds(250))
     }
     throw TestFailure("the service did not start: \(last)")
 }
 
+@Suite(.tags(.process, .slow), .notInFastRuns)
 struct ServiceProcessTests {
     static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Samples/speech-fr-en-16k.wav").path
@@ -107,7 +62,7 @@ struct ServiceProcessTests {
         let served = t.url.appendingPathComponent("served.opus").path
         #expect(try Tool.run("temoin", ["recording", "--data", t.data, "--alert", alert, "--out", served]).status == 0)
         #expect(try Tool.run("temoin", ["audit", "--data", t.data]).status == 0)
-        await server.kill(SIGTERM)
+        await server.stop(SIGTERM)
         let local = t.url.appendingPathComponent("local.opus").path
         #expect(try Tool.run("temoin", ["recording", "--data", t.data, "--alert", alert, "--out", local]).status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: served)) == Data(contentsOf: URL(fileURLWithPath: local)))
@@ -124,7 +79,7 @@ struct ServiceProcessTests {
         #expect(try Tool.run("temoin", ["enroll", "--data", t.data, "--public-key", keyPath + ".pub"]).status == 0)
         let port = freePort()
         try? FileManager.default.removeItem(atPath: t.data + "/service.url")
-        let server = try Background("temoin", ["serve", "--data", t.data, "--port", String(port), "--reorder-wait-seconds", "6"])
+        let server = try Tool.start("temoin", ["serve", "--data", t.data, "--port", String(port), "--reorder-wait-seconds", "6"])
         for _ in 0..<300 where !FileManager.default.fileExists(atPath: t.data + "/service.url") { try await Task.sleep(for: .milliseconds(20)) }
         let key = try Ed25519PrivateKey(pem: [UInt8](Data(contentsOf: URL(fileURLWithPath: keyPath))))
         let origin = try VerifierKey(parsing: String(contentsOfFile: t.data + "/log-key.txt", encoding: .utf8)
@@ -141,18 +96,17 @@ struct ServiceProcessTests {
                                         sha256: SHA256.hash([UInt8](wav)))
         // Chunk 1 before chunk 0: the service holds it for up to 6 s; SIGTERM arrives meanwhile
         // (after 2 s, so the request is surely in the service even on a loaded machine).
-        let upload = try Background("/usr/bin/curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
-                                                      "-H", "Content-Type: audio/wav", "-H", "Temoin-Captured-At: \(at)",
-                                                      "-H", "Temoin-Signature: \(Base64.encode(try key.sign(chunk.bytes)))",
-                                                      "--data-binary", "@" + t.url.appendingPathComponent("chunk.wav").path, base + "/chunks/1"],
-                                    absolute: true)
+        let upload = try ChildProcess("/usr/bin/curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
+                                                        "-H", "Content-Type: audio/wav", "-H", "Temoin-Captured-At: \(at)",
+                                                        "-H", "Temoin-Signature: \(Base64.encode(try key.sign(chunk.bytes)))",
+                                                        "--data-binary", "@" + t.url.appendingPathComponent("chunk.wav").path, base + "/chunks/1"])
         try await Task.sleep(for: .seconds(2))
-        Glibc.kill(server.process.processIdentifier, SIGTERM)
-        let (curlStatus, httpCode, _) = await upload.finish()
-        #expect(curlStatus == 0)
-        #expect(httpCode == "201", "the request in flight got its receipt")
-        let (serverStatus, _, _) = await server.finish()
-        #expect(serverStatus == 0, "the service stopped cleanly")
+        server.signal(SIGTERM)
+        let uploaded = try await upload.wait(timeout: .seconds(60))
+        #expect(uploaded.status == 0)
+        #expect(uploaded.text == "201", "the request in flight got its receipt")
+        let stopped = try await server.wait(timeout: .seconds(60))
+        #expect(stopped.status == 0, "the service stopped cleanly")
         let entries = try Tool.run("temoin", ["audit", "--data", t.data])
         #expect(entries.status == 0)
         #expect(entries.text.contains("6 entrées"), "genesis, 2 enrollments, opened, missing 0, chunk 1: \(entries.text)")
@@ -177,7 +131,7 @@ struct ServiceProcessTests {
         let port = freePort()
         var server = try await startService(t.data, port: port)
         let devices = try (0..<phones).map { p in
-            try Background("temoin-device", [
+            try Tool.start("temoin-device", [
                 "alert", "--server", "http://127.0.0.1:\(port)", "--key", keys[p], "--log-key", logKey.description,
                 "--wav", Self.sample, "--chunk-seconds", "1", "--retry-seconds", "120",
                 "--receipts", t.url.appendingPathComponent("receipts\(p).jsonl").path,
@@ -186,16 +140,16 @@ struct ServiceProcessTests {
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<6 {
             try await Task.sleep(for: .milliseconds(Int.random(in: 150...700, using: &rng)))
-            await server.kill(SIGKILL)
+            await server.stop(SIGKILL)
             server = try await startService(t.data, port: port)
         }
         var alerts = [String]()
         for d in devices {
-            let (status, out, err) = await d.finish()
-            #expect(status == 0, "\(err.suffix(2000))")
-            alerts.append(String(out.split(separator: "\n").first ?? ""))
+            let phone = try await d.wait(timeout: .seconds(600))
+            #expect(phone.status == 0, "\(phone.errorText.suffix(2000))")
+            alerts.append(String(phone.text.split(separator: "\n").first ?? ""))
         }
-        await server.kill(SIGTERM)
+        await server.stop(SIGTERM)
 
         let audit = try Tool.run("temoin", ["audit", "--data", t.data])
         #expect(audit.status == 0, "\(audit.text)")

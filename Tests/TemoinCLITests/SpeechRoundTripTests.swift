@@ -1,18 +1,20 @@
 import Foundation
 import TemoinCore
+import TemoinTestSupport
 import Testing
 
 /// Runs a tool from the system (not ours) and returns its output; fails the test if it fails.
 func system(_ tool: String, _ arguments: [String]) throws -> String {
-    let r = try Tool.run(URL(fileURLWithPath: "/usr/bin/env"), [tool] + arguments)
+    let r = try runProcess(tool, arguments)
     guard r.status == 0 else {
-        throw TestFailure("\(tool) \(arguments) failed: \(r.stderr)")
+        throw TestFailure("\(tool) \(arguments) failed: \(r.errorText)")
     }
-    return r.text + r.stderr
+    return r.text + r.errorText
 }
 
 /// Real speech from espeak-ng, converted by sox, through `temoin ingest` and `temoin recording`,
 /// checked with opusinfo, ffprobe and opusdec.
+@Suite(.tags(.process))
 struct SpeechRoundTripTests {
     static let sentences = [
         ("fr", "Il est entré dans l'appartement à vingt-deux heures. Il a cassé la porte de la chambre. Appelez la police, s'il vous plaît."),
@@ -42,7 +44,7 @@ struct SpeechRoundTripTests {
         return sxy / (sxx * syy).squareRoot()
     }
 
-    @Test(arguments: cases)
+    @Test(.tags(.slow), .notInFastRuns, arguments: cases)
     func speechComesBackAsAStandardOggOpusFileOfTheSameLength(_ language: String, _ rate: Int, _ channels: Int) throws {
         let t = TempFolder()
         try FileManager.default.createDirectory(at: t.url, withIntermediateDirectories: true)

@@ -1,12 +1,14 @@
 import Foundation
 import TemoinCore
 import TemoinCrypto
+import TemoinTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The reverse-proxy setup of Docs/deployment.md, run as written (paths and ports replaced).
+@Suite(.tags(.process, .slow), .notInFastRuns)
 struct TLSProxyTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -55,8 +57,8 @@ struct TLSProxyTests {
             config = config.replacingOccurrences(of: from, with: to)
         }
         try config.write(toFile: "\(dir)/nginx.conf", atomically: true, encoding: .utf8)
-        let proxy = try Background(nginx, ["-p", dir, "-c", "\(dir)/nginx.conf", "-g", "daemon off;"], absolute: true)
-        defer { Glibc.kill(proxy.process.processIdentifier, SIGTERM) }
+        let proxy = try ChildProcess(nginx, ["-p", dir, "-c", "\(dir)/nginx.conf", "-g", "daemon off;"])
+        defer { proxy.signal(SIGTERM) }
         var up = false
         for _ in 0..<100 where !up {
             up = (try? system("curl", ["-fsS", "--cacert", "\(dir)/ca.pem", "https://127.0.0.1:\(tlsPort)/healthz"]))?.contains("ok") ?? false
@@ -93,6 +95,6 @@ struct TLSProxyTests {
         #expect(receipt.receipt.origin == origin)
         // Plain HTTP to the TLS port is refused.
         #expect((try? system("curl", ["-fsS", "http://127.0.0.1:\(tlsPort)/healthz"])) == nil)
-        await server.kill(SIGTERM)
+        await server.stop(SIGTERM)
     }
 }

@@ -1,8 +1,10 @@
 import Foundation
 import TemoinCore
+import TemoinTestSupport
 import Testing
 
 /// The commands of Docs/verifying.md, run on a fresh export made by the temoin executable.
+@Suite(.tags(.process, .slow), .notInFastRuns)
 struct VerificationGuideTests {
     @Test func theByHandCommandsOfTheGuideWorkOnAFreshExport() throws {
         let t = TempFolder()
@@ -20,17 +22,10 @@ struct VerificationGuideTests {
         let commands = guide.split(separator: "\n").filter { $0.hasPrefix("openssl ") || $0.hasPrefix("python3 ") }.map(String.init)
         #expect(commands.count == 3)
         for command in commands {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/bash")
-            p.arguments = ["-c", "set -o pipefail; " + command]
-            p.currentDirectoryURL = URL(fileURLWithPath: bundle)
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 0, "\(command): \(text)")
+            // Standard error joins standard output, as in a terminal.
+            let r = try runProcess("/bin/bash", ["-c", "exec 2>&1; set -o pipefail; " + command], directory: bundle)
+            let text = r.text
+            #expect(r.status == 0, "\(command): \(text)")
             if command.contains("x509") {
                 let hash = String(text.prefix(64))
                 let genesis = try String(contentsOfFile: bundle + "/entries/0.entry", encoding: .utf8)

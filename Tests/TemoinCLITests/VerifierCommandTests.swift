@@ -1,5 +1,6 @@
 import Foundation
 import TemoinCore
+import TemoinTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -7,6 +8,7 @@ import Glibc
 
 /// `temoin-verify` as a person runs it: clear help, clear refusals, one sentence for the wrong
 /// log's key, both languages everywhere, and bounded memory whatever the bundle holds.
+@Suite(.tags(.process))
 struct VerifierCommandTests {
     /// A fresh export made by the temoin executable, and the log key printed by `temoin init`.
     static func exported(_ t: TempFolder) throws -> (bundle: String, key: String) {
@@ -59,7 +61,7 @@ struct VerifierCommandTests {
 
     /// A 2 GiB original, a 2 GiB recording and a 64 MB recording of one-byte packets: each fails
     /// cleanly with the verifier limited to 256 MiB of address space.
-    @Test func memoryStaysBoundedWhateverTheBundleHolds() throws {
+    @Test(.tags(.slow), .notInFastRuns) func memoryStaysBoundedWhateverTheBundleHolds() throws {
         let t = TempFolder()
         let (bundle, key) = try Self.exported(t)
         func limited() throws -> Tool.Result {

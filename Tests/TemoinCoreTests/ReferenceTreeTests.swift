@@ -1,5 +1,6 @@
 import TemoinCore
 import TemoinCrypto
+import TemoinTestSupport
 import Testing
 
 /// A naive Merkle tree straight from RFC 9162 §2.1, used to cross-check the optimized prover.
@@ -62,7 +63,7 @@ struct ReferenceTreeTests {
         return (ReferenceTree(hasher: hasher, leaves: leaves), store)
     }
 
-    @Test func everyGeneratedProofMatchesTheReferenceTreeUpTo512Leaves() throws {
+    @Test(.tags(.slow), .notInFastRuns) func everyGeneratedProofMatchesTheReferenceTreeUpTo512Leaves() throws {
         let (full, store) = build(Self.maxSize)
         let prover = MerkleProver<Never>(hasher: hasher) { store.nodes[$0]! }
         let verifier = MerkleVerifier(hasher: hasher)

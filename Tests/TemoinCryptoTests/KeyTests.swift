@@ -1,6 +1,7 @@
 import Foundation
 import TemoinCore
 import TemoinCrypto
+import TemoinTestSupport
 import Testing
 
 struct KeyTests {
@@ -41,7 +42,7 @@ struct KeyTests {
         _ = try P256PrivateKey(pem: p256.pem)
     }
 
-    @Test func theExportCertificateHasTheRequiredKeyUsageAndOpenSSLAcceptsIt() throws {
+    @Test(.tags(.process)) func theExportCertificateHasTheRequiredKeyUsageAndOpenSSLAcceptsIt() throws {
         let key = try P256PrivateKey.generate()
         let cert = try Certificate.selfSigned(key: key, commonName: "Temoin export test")
         let again = try Certificate(pem: cert.pem)
@@ -59,15 +60,8 @@ struct KeyTests {
     }
 
     func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        return String(decoding: data, as: UTF8.self)
+        let r = try runProcess(tool, arguments)
+        #expect(r.status == 0)
+        return r.text
     }
 }

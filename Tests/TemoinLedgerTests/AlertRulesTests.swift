@@ -2,6 +2,7 @@ import Foundation
 @testable import TemoinLedger
 import TemoinCore
 import TemoinCrypto
+import TemoinTestSupport
 import Testing
 
 /// The rules an alert's chain keeps (one open, at most one close, one entry per statement and per
@@ -92,7 +93,7 @@ struct AlertRulesTests {
 
     /// The audit reads the checkpoint kept outside the database before its snapshot: run again and
     /// again while the writer appends and rewrites that file, it never reports a healthy ledger.
-    @Test func theAuditNeverCriesWolfWhileTheWriterAppends() async throws {
+    @Test(.tags(.slow), .notInFastRuns) func theAuditNeverCriesWolfWhileTheWriterAppends() async throws {
         let f = try await LedgerFixture()
         let w = try await f.populate(alerts: 1, chunks: 1)
         let done = ManagedAtomicFlag()

@@ -6,6 +6,7 @@ import TemoinAudio
 import TemoinRecording
 import TemoinCore
 import TemoinCrypto
+import TemoinTestSupport
 import Testing
 
 struct AudioIngestTests {
@@ -174,7 +175,7 @@ struct AudioIngestTests {
 
     /// Chunk 0 is lost and 1…5 arrive at once: whichever waiter's time is up first, only 0 is
     /// recorded missing; the waiting chunks are never called missing and all join the stream.
-    @Test func earlyChunksWaitingTogetherAreNeverRecordedMissing() async throws {
+    @Test(.tags(.slow), .notInFastRuns) func earlyChunksWaitingTogetherAreNeverRecordedMissing() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
         var limits = AudioLimits()

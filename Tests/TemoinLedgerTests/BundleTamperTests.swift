@@ -5,6 +5,7 @@ import TemoinRecording
 import TemoinCore
 import TemoinCrypto
 import TemoinVerify
+import TemoinTestSupport
 import Testing
 
 /// Change, drop or add any byte or file of a bundle and verification fails, naming it.
@@ -27,7 +28,7 @@ struct BundleTamperTests {
         #expect(report.notes.contains { $0.contains("conflict") })
     }
 
-    @Test func everyFileFlippedTruncatedOrDeletedIsCaughtAndNamed() async throws {
+    @Test(.tags(.slow), .notInFastRuns) func everyFileFlippedTruncatedOrDeletedIsCaughtAndNamed() async throws {
         let (f, e, folder) = try await ExportTests.exported()
         let key = f.created.verifierKey
         let names = Array(e.files.keys) + ["manifest.json", "manifest.json.p7s"]

@@ -7,6 +7,7 @@ import TemoinRecording
 import TemoinCore
 import TemoinCrypto
 import TemoinVerify
+import TemoinTestSupport
 import Testing
 
 struct ExportTests {
@@ -81,18 +82,14 @@ struct ExportTests {
         #expect(visited == entries.values.filter { $0.alert != nil }.count)
     }
 
-    @Test func anAlertWhosePhoneStreamWasKeptAsSentExportsAndVerifies() async throws {
+    @Test(.tags(.process)) func anAlertWhosePhoneStreamWasKeptAsSentExportsAndVerifies() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
         let alert = AudioIngestTests.alert
         _ = try await f.open(alert, on: w)
         let wav = f.root.appendingPathComponent("in.wav"), opus = f.root.appendingPathComponent("in.opus")
         try Data(AudioIngestTests.chunks[0]).write(to: wav)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["opusenc", "--quiet", wav.path, opus.path]
-        try p.run()
-        p.waitUntilExit()
+        _ = try await runProcess("opusenc", ["--quiet", wav.path, opus.path])
         let ogg = try [UInt8](Data(contentsOf: opus))
         let appended = try await AudioIngestor(writer: w).ingest(ChunkUpload(
             alert: alert, seq: 0, captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000), original: ogg, format: .oggOpus,
@@ -130,6 +127,7 @@ extension FileManager {
     }
 }
 
+@Suite(.tags(.process))
 struct PhoneStreamRestartTests {
     @Test func aPhoneStreamKeptAsSentContinuesAfterARestart() async throws {
         let f = try await LedgerFixture()
@@ -138,11 +136,7 @@ struct PhoneStreamRestartTests {
         let format = try PCMFormat(encoding: .signed16, sampleRate: 16000, channels: 1)
         let samples = (0..<3).flatMap { Array(try! WAV.parse(AudioIngestTests.chunks[$0]).data) }
         try Data(WAV.encode(format: format, data: samples[...])).write(to: wav)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["opusenc", "--quiet", "--max-delay", "200", wav.path, opus.path]
-        try p.run()
-        p.waitUntilExit()
+        _ = try await runProcess("opusenc", ["--quiet", "--max-delay", "200", wav.path, opus.path])
         let file = try [UInt8](Data(contentsOf: opus))
         let pages = OggDemux.pages(file)
         let cuts = [0, 4, 4 + (pages.count - 4) / 2, pages.count]

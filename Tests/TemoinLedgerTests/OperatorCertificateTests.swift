@@ -6,23 +6,19 @@ import TemoinAudio
 import TemoinCore
 import TemoinCrypto
 import TemoinVerify
+import TemoinTestSupport
 import Testing
 
 struct OperatorCertificateTests {
     /// An ECDSA P-256 key and certificate made by the operator with stock openssl.
     static func openssl(_ dir: URL, usage: String = "critical,digitalSignature,nonRepudiation") throws -> (key: [UInt8], cert: [UInt8]) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "365",
-                       "-subj", "/O=Association/CN=Exports", "-addext", "keyUsage=\(usage)",
-                       "-keyout", dir.appendingPathComponent("k.pem").path, "-out", dir.appendingPathComponent("c.pem").path]
-        p.standardError = Pipe()
-        try p.run()
-        p.waitUntilExit()
+        _ = try runProcess("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "365",
+                                                "-subj", "/O=Association/CN=Exports", "-addext", "keyUsage=\(usage)",
+                                                "-keyout", dir.appendingPathComponent("k.pem").path, "-out", dir.appendingPathComponent("c.pem").path])
         return try ([UInt8](Data(contentsOf: dir.appendingPathComponent("k.pem"))), [UInt8](Data(contentsOf: dir.appendingPathComponent("c.pem"))))
     }
 
-    @Test func anOperatorsOwnCertificateIsRecordedAndExportsSignedWithItVerify() async throws {
+    @Test(.tags(.process)) func anOperatorsOwnCertificateIsRecordedAndExportsSignedWithItVerify() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
         try FileManager.default.createDirectory(at: f.root.appendingPathComponent("own"), withIntermediateDirectories: true)
@@ -64,7 +60,7 @@ struct OperatorCertificateTests {
         #expect(try f.audit().passed)
     }
 
-    @Test func aCertificateThatDoesNotAllowSignaturesIsRefused() async throws {
+    @Test(.tags(.process)) func aCertificateThatDoesNotAllowSignaturesIsRefused() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
         let own = try Self.openssl(f.root, usage: "critical,keyEncipherment")
@@ -75,15 +71,7 @@ struct OperatorCertificateTests {
     }
 
     static func run(_ arguments: [String], in dir: URL) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = arguments
-        p.currentDirectoryURL = dir
-        p.standardOutput = Pipe()
-        p.standardError = Pipe()
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
+        try runProcess("/usr/bin/openssl", arguments, directory: dir.path).status
     }
 
     /// One alert with one chunk, exported with whatever export certificate is installed.
@@ -97,7 +85,7 @@ struct OperatorCertificateTests {
 
     /// Signatures are judged when the log recorded the export: a certificate that has since
     /// expired still proves the bundle (DESIGN §4), though OpenSSL at today's date refuses it.
-    @Test func aBundleStillVerifiesAfterItsCertificateHasExpired() async throws {
+    @Test(.tags(.process, .slow), .notInFastRuns) func aBundleStillVerifiesAfterItsCertificateHasExpired() async throws {
         let f = try await LedgerFixture()
         let now = Int64(Date().timeIntervalSince1970)
         // The log's clock stands still at `now`, so the export is recorded inside the validity period however slow the machine.
@@ -118,7 +106,7 @@ struct OperatorCertificateTests {
     }
 
     /// A certificate issued by the operator's CA is trusted by the fingerprint the log pins, with no CA store.
-    @Test func aCertificateIssuedByACAVerifiesByItsPinnedFingerprint() async throws {
+    @Test(.tags(.process)) func aCertificateIssuedByACAVerifiesByItsPinnedFingerprint() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
         let dir = f.root.appendingPathComponent("ca")

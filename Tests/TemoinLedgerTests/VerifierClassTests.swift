@@ -4,6 +4,7 @@ import TemoinAudio
 import TemoinCore
 import TemoinCrypto
 import TemoinVerify
+import TemoinTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -90,7 +91,7 @@ struct BundleFileSetTests {
         }
     }
 
-    @Test func aPathLongerThanPATH_MAXInsideFails() async throws {
+    @Test(.tags(.process)) func aPathLongerThanPATH_MAXInsideFails() async throws {
         let (f, _, folder) = try await ExportTests.exported()
         let component = String(repeating: "a", count: 200)
         var fd = open(folder + "/originals", O_RDONLY | O_DIRECTORY)
@@ -105,11 +106,7 @@ struct BundleFileSetTests {
         close(file)
         close(fd)
         #expect(try verify(folder, f).failsNaming("originals/" + component))
-        let rm = Process()
-        rm.executableURL = URL(fileURLWithPath: "/bin/rm")
-        rm.arguments = ["-rf", folder + "/originals/" + component]
-        try rm.run()
-        rm.waitUntilExit()
+        _ = try await runProcess("/bin/rm", ["-rf", folder + "/originals/" + component])
     }
 
     @Test func aBundleReachedThroughASymbolicLinkVerifies() async throws {

@@ -10,6 +10,7 @@ import TemoinCrypto
 import TemoinDevice
 import TemoinLedger
 import TemoinExport
+import TemoinTestSupport
 import Testing
 
 struct DeviceAPITests {
@@ -43,7 +44,7 @@ struct DeviceAPITests {
         await s.stop()
     }
 
-    @Test func anOggOpusChunkFromThePhoneIsKeptAsReceived() async throws {
+    @Test(.tags(.process)) func anOggOpusChunkFromThePhoneIsKeptAsReceived() async throws {
         let s = try await LiveServer()
         let c = s.client()
         let a = LiveServer.alert()
@@ -51,11 +52,7 @@ struct DeviceAPITests {
         let dir = s.root.appendingPathComponent("ogg")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try Data(LiveServer.chunk(0) ).write(to: dir.appendingPathComponent("in.wav"))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["opusenc", "--quiet", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("c.opus").path]
-        try p.run()
-        p.waitUntilExit()
+        _ = try await runProcess("opusenc", ["--quiet", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("c.opus").path])
         let ogg = try [UInt8](Data(contentsOf: dir.appendingPathComponent("c.opus")))
         let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
                                                                        capturedAt: LiveServer.at(0), sha256: SHA256.hash(ogg)).bytes))
@@ -184,7 +181,7 @@ struct DeviceAPITests {
         await s.stop()
     }
 
-    @Test func theServerClosesAnAlertLeftOpenPastTheLimit() async throws {
+    @Test(.tags(.slow), .notInFastRuns) func theServerClosesAnAlertLeftOpenPastTheLimit() async throws {
         let s = try await LiveServer {
             $0.maximumAlertSeconds = 1
             $0.sweepSeconds = 1
@@ -306,6 +303,7 @@ struct LimitsAndPublicAPITests {
 }
 
 /// DESIGN §3: a phone's own Opus stream, sent as Ogg pages chunk by chunk, is kept packet for packet.
+@Suite(.tags(.process))
 struct PhoneOpusStreamTests {
     static func opusenc(_ s: LiveServer, seconds: Int) throws -> [UInt8] {
         let dir = s.root.appendingPathComponent("ogg-\(UUID().uuidString.prefix(6))")
@@ -316,11 +314,7 @@ struct PhoneOpusStreamTests {
         }
         try Data(WAV.encode(format: try PCMFormat(encoding: .signed16, sampleRate: 16000, channels: 1), data: wav[...]))
             .write(to: dir.appendingPathComponent("in.wav"))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["opusenc", "--quiet", "--max-delay", "200", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("o.opus").path]
-        try p.run()
-        p.waitUntilExit()
+        _ = try runProcess("opusenc", ["--quiet", "--max-delay", "200", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("o.opus").path])
         return try [UInt8](Data(contentsOf: dir.appendingPathComponent("o.opus")))
     }
 

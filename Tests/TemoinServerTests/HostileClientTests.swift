@@ -11,6 +11,7 @@ import TemoinCrypto
 import TemoinDevice
 import TemoinLedger
 import TemoinRecording
+import TemoinTestSupport
 import Testing
 
 /// The service against the anonymous client and the enrolled phone of Docs/security.md: every
@@ -201,7 +202,7 @@ struct HostileClientTests {
 
     /// Broken HTTP framing is the client's fault: a 4xx problem (or a plain 400 from the
     /// parser), never a 5xx that a phone would retry.
-    @Test func malformedFramingIsAClientError() async throws {
+    @Test(.tags(.slow), .notInFastRuns) func malformedFramingIsAClientError() async throws {
         let s = try await LiveServer()
         let port = s.url.port!
         let path = "/v1/alerts/\(LiveServer.alert())"
@@ -227,7 +228,7 @@ struct HostileClientTests {
     }
 
     /// A connection that sends nothing, or a request head in dribbles, is closed by the service.
-    @Test func idleAndSlowConnectionsAreClosed() async throws {
+    @Test(.tags(.slow), .notInFastRuns) func idleAndSlowConnectionsAreClosed() async throws {
         let s = try await LiveServer {
             $0.deadlines.head = .milliseconds(500)
             $0.deadlines.bodySilence = .milliseconds(500)
@@ -253,7 +254,7 @@ struct HostileClientTests {
     /// A request refused before its body ended cannot keep the connection by dribbling the rest:
     /// the whole-request deadline still runs. And a chunk for an alert that does not exist is
     /// refused from its headers, without waiting for (or buffering) its body.
-    @Test func aRefusedRequestCannotDribbleItsBodyForEver() async throws {
+    @Test(.tags(.slow), .notInFastRuns) func aRefusedRequestCannotDribbleItsBodyForEver() async throws {
         // Deadlines with margin for a loaded machine (the suite runs in parallel on 2 cores): the
         // refusal must come well within the whole-request deadline.
         let s = try await LiveServer {
