@@ -16,7 +16,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "temoin-bench",
         abstract: "Mesures de performance / benchmarks (not part of the shipped service: see Docs/performance.md).",
-        subcommands: [Appends.self, Proofs.self, IngestBench.self, ServiceBench.self, VerifyBench.self])
+        subcommands: [Appends.self, Proofs.self, IngestBench.self, ServiceBench.self, VerifyBench.self, RestartBench.self])
 
     static func temporaryFolder(_ hint: String) throws -> String {
         var template = Array("/tmp/temoin-bench-\(hint)-XXXXXX".utf8CString)
