@@ -43,10 +43,14 @@ struct ServiceBench: AsyncParsableCommand {
         let settings = try OpusSettings(inputRate: audio.format.sampleRate)
         let mono = try sent.map { try Resampler.resample(WAV.parse($0).monoSamples(), from: audio.format.sampleRate, to: settings.sampleRate) }
         let clock = ContinuousClock()
+        // Measured in CPU time (this process does nothing else meanwhile): wall time × 2 would
+        // count a core taken by anything else on the machine as libopus's.
+        let cpuBeforeAlone = Self.cpuSeconds(of: getpid())
         let alone = try await Bench.libopusAlone(settings: settings, chunks: mono, streams: devices)
+        let aloneCPU = Self.cpuSeconds(of: getpid()) - cpuBeforeAlone
         let audioSeconds = Double(devices * sent.count * chunkSeconds)
         let aloneRate = audioSeconds / Bench.seconds(alone)
-        let encodePerChunk = Bench.seconds(alone) * 2 / Double(devices * sent.count)
+        let encodePerChunk = aloneCPU / Double(devices * sent.count)
 
         // A ledger with N enrolled phones, served by a separate process.
         let folder = try Bench.temporaryFolder("service")
@@ -140,10 +144,10 @@ struct ServiceBench: AsyncParsableCommand {
         }
         let fullRate = audioSeconds / Bench.seconds(full)
         let serverCPUFull = Self.cpuSeconds(of: server.processIdentifier) - cpuBefore
-        // CPU efficiency: audio-seconds per CPU-second of the whole service, against libopus alone
-        // (two workers busy for the "alone" wall time). Not distorted by the load generator, which
+        // CPU efficiency: CPU-seconds of libopus alone over CPU-seconds of the whole service for the
+        // same audio. Not distorted by the load generator, which
         // shares the machine's two cores.
-        let efficiency = (audioSeconds / serverCPUFull) / (audioSeconds / (Bench.seconds(alone) * 2))
+        let efficiency = aloneCPU / serverCPUFull
 
         // Half load: each phone paced so that together they send half the measured throughput.
         let interval = Double(chunkSeconds * devices) / (fullRate / 2)
@@ -293,7 +297,7 @@ struct ServiceBench: AsyncParsableCommand {
         }
         if let r = realistic {
             let perAudioSecond = r.cpu / r.audio * 1e3
-            let aloneMs = Bench.seconds(alone) * 2 / audioSeconds * 1e3
+            let aloneMs = aloneCPU / audioSeconds * 1e3
             Output.line("realistic load (\(devices) phones, a \(chunkSeconds) s chunk every \(chunkSeconds) s): server CPU \(format3(perAudioSecond)) ms "
                 + "per audio-s vs libopus alone \(format3(aloneMs)) ms (ratio \(format3(aloneMs / perAudioSecond))); "
                 + "p50=\(format3(r.latencies[r.latencies.count / 2] * 1e3)) ms p99=\(format3(r.latencies[r.latencies.count * 99 / 100] * 1e3)) ms "
