@@ -121,6 +121,16 @@ let package = Package(
         ),
         .executableTarget(name: "temoin", dependencies: ["TemoinCLI"], swiftSettings: swiftSettings),
 
+        // Fuzzing (Docs/fuzzing.md): one function per parser of outside bytes, each checking the
+        // parser's invariants. `temoin-fuzz` is the libFuzzer entry point when built by
+        // Scripts/fuzz (-D TEMOIN_FUZZ, -sanitize=fuzzer,address) and a corpus replayer otherwise.
+        .target(
+            name: "TemoinFuzzTargets",
+            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinServer", "TemoinVerify"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "temoin-fuzz", dependencies: ["TemoinFuzzTargets"], swiftSettings: swiftSettings),
+
         .testTarget(
             name: "TemoinCoreTests",
             dependencies: ["TemoinCore", "TemoinCrypto"],
@@ -151,6 +161,12 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TemoinFuzzTests",
+            dependencies: ["TemoinFuzzTargets"],
+            exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
