@@ -1,5 +1,6 @@
 import TemoinCore
 import TemoinCrypto
+import TemoinRecording
 
 enum LogTargets {
     static func entry(_ bytes: [UInt8]) throws(Broken) -> Outcome {
@@ -24,6 +25,9 @@ enum LogTargets {
         }
         try check(rebuilt == entry, "rebuilding from the values gives the same entry")
         _ = entry.time
+        if let codec = entry["codec"] {
+            try self.codec(codec)
+        }
         // The device statement an entry's signature covers is rebuilt from the entry alone.
         if [.alertOpened, .audioChunk, .alertClosed].contains(entry.kind) {
             switch Result(catching: { () throws(TemoinError) in try DeviceStatement(entry: entry, origin: Fixtures.origin) }) {
@@ -38,6 +42,21 @@ enum LogTargets {
             }
         }
         return .accepted
+    }
+
+    /// The `codec` field of an audio.chunk entry, as the recording's OpusHead is rebuilt from it.
+    static func codec(_ codec: String) throws(Broken) {
+        if let settings = try? OpusSettings(codecDescription: codec) {
+            try check(settings.codecDescription == codec, "an Opus codec field has one spelling")
+        }
+        if let phone = try? PhoneStream(codecDescription: codec) {
+            try check(phone.codecDescription == codec, "a phone-stream codec field has one spelling")
+        }
+        if let header = try? StreamHeader(codec: codec) {
+            // OpusHead carries the pre-skip in 16 bits and the input rate in 32 (RFC 7845 §5.1).
+            try check((0...0xFFFF).contains(header.preSkip) && (0...Int(UInt32.max)).contains(header.inputRate),
+                      "a codec field holds only what an OpusHead can carry (pre-skip \(header.preSkip), rate \(header.inputRate))")
+        }
     }
 
     /// Signed notes and what they carry: checkpoints, receipts; and verifier keys.
