@@ -117,6 +117,11 @@ public enum FuzzSeeds {
 
         // The bundle's manifest, its CMS signature (over it, and over it altered), the PEM files.
         add("manifest", "manifest.json", BundleTargets.genuineManifest)
+        add("manifest", "manifest-files.json", try ExportManifest(
+            origin: Fixtures.origin, alert: Fixtures.alert, requester: "Cour d'appel — chambre «\u{00E9}»", reference: "n° 26/01234 \\ \"a\"",
+            created: "2026-11-29T17:00:20.412Z", exportEntry: 0, checkpointSize: 9_223_372_036_854_775_807,
+            files: ["entries/0.entry": String(repeating: "0", count: 64), "recording.opus": String(repeating: "f", count: 64),
+                    "proofs/0.tlog-proof": String(repeating: "1", count: 64)]).encoded())
         let p7s = try CMS.sign(BundleTargets.genuineManifest, key: Fixtures.exportKey, certificate: Fixtures.exportCertificate,
                                signingTime: Fixtures.exportTime)
         add("cms", "genuine.p7s", [0] + p7s)
