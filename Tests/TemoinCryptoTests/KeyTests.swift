@@ -33,7 +33,8 @@ struct KeyTests {
         #expect(try Ed25519.publicKey(pem: key.publicKeyPEM) == key.publicKey)
     }
 
-    /// Found by the fuzz target `pem` (Docs/fuzzing.md): OpenSSL, given no pass-phrase callback,
+    /// Found while writing the fuzz target `pem` (Docs/fuzzing.md) and confirmed by replaying a
+    /// PEM with an ENCRYPTED header through it on a terminal: OpenSSL, given no pass-phrase callback,
     /// prompted "Enter PEM pass phrase:" on the terminal and waited, ignoring SIGTERM — for any PEM
     /// with an ENCRYPTED header, so a bundle's export-cert.pem could stall `temoin-verify`.
     @Test func encryptedPEMIsRefusedWithoutAskingForAPassPhrase() throws {
