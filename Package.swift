@@ -158,6 +158,19 @@ let package = Package(
         .target(name: "TemoinTestSupport", path: "Tests/TemoinTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "TemoinTestSupportTests", dependencies: ["TemoinTestSupport"], swiftSettings: swiftSettings),
 
+        // Fuzzing (Docs/fuzzing.md): one function per parser of outside bytes, each checking the
+        // parser's invariants. `temoin-fuzz` is the libFuzzer entry point when built by
+        // Scripts/fuzz (-D TEMOIN_FUZZ, -sanitize=fuzzer,address) and a corpus replayer otherwise.
+        .target(
+            name: "TemoinFuzzTargets",
+            dependencies: [
+                "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinServer",
+                "TemoinVerify", "TemoinAPI",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "temoin-fuzz", dependencies: ["TemoinFuzzTargets"], swiftSettings: swiftSettings),
+
         .testTarget(
             name: "TemoinCoreTests",
             dependencies: ["TemoinCore", "TemoinCrypto", "TemoinTestSupport"],
@@ -188,6 +201,12 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TemoinFuzzTests",
+            dependencies: ["TemoinFuzzTargets"],
+            exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

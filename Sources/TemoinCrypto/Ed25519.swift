@@ -60,11 +60,8 @@ public struct Ed25519: Ed25519Verifying {
 
     /// Reads a PEM public key (SubjectPublicKeyInfo) and returns its raw 32 bytes.
     public static func publicKey(pem: [UInt8]) throws(TemoinError) -> [UInt8] {
-        let key = try OpenSSL.withBIO(pem) { bio throws(TemoinError) in
-            guard let k = PEM_read_bio_PUBKEY(bio, nil, nil, nil) else {
-                throw OpenSSL.error("read an Ed25519 public key", category: .unusableInput)
-            }
-            return PKey(k)
+        let key = try OpenSSL.readPEM(pem, "read an Ed25519 public key") { bio, argument in
+            PEM_read_bio_PUBKEY(bio, nil, refusePassphrase, argument).map(PKey.init)
         }
         guard EVP_PKEY_get_base_id(key.pointer) == EVP_PKEY_ED25519 else {
             throw TemoinError(.keyWrongType, "the file does not hold an Ed25519 public key")

@@ -1,6 +1,13 @@
 internal import CTemoinOpenSSL
 import TemoinCore
 
+/// The pass-phrase callback of every PEM read (`OpenSSL.readPEM`): notes that a pass phrase was
+/// asked for (`argument` points to a Bool) and gives none.
+func refusePassphrase(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int32, _ writing: Int32, _ argument: UnsafeMutableRawPointer?) -> Int32 {
+    argument?.assumingMemoryBound(to: Bool.self).pointee = true
+    return 0
+}
+
 /// The one place where libcrypto's error queue becomes a Swift error.
 enum OpenSSL {
     /// Drains the error queue into a `TemoinError` naming the operation that failed.
@@ -33,6 +40,25 @@ enum OpenSSL {
             out.append(contentsOf: chunk.prefix(Int(n)))
         }
         return out
+    }
+
+    /// Reads one PEM object with `read`, never asking for a pass phrase. With no callback, OpenSSL
+    /// prompts on the terminal and waits (ignoring SIGTERM) — and any PEM, a certificate in an
+    /// export bundle included, may ask for one with a `Proc-Type: 4,ENCRYPTED` header. Encrypted
+    /// PEM is refused instead (`pem.encrypted`): `read` passes `refusePassphrase` and the argument
+    /// it is given to OpenSSL.
+    static func readPEM<T>(_ bytes: [UInt8], _ operation: String,
+                           _ read: (OpaquePointer, UnsafeMutableRawPointer) -> T?) throws(TemoinError) -> T {
+        var asked = false
+        let value: T? = try withBIO(bytes) { bio in
+            withUnsafeMutablePointer(to: &asked) { read(bio, UnsafeMutableRawPointer($0)) }
+        }
+        if let value { return value }
+        guard !asked else {
+            clearErrors()
+            throw TemoinError(.pemEncrypted,  "the PEM data is encrypted (a pass phrase is never asked for): give it unencrypted")
+        }
+        throw error(operation, category: .unusableInput)
     }
 
     /// A read-only memory BIO over `bytes`, valid during `body`.

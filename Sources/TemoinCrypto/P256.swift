@@ -43,13 +43,11 @@ public struct Certificate: Sendable, Hashable {
 
     /// From PEM text holding exactly one certificate.
     public init(pem: [UInt8]) throws(TemoinError) {
-        let der = try OpenSSL.withBIO(pem) { bio throws(TemoinError) in
-            guard let x = PEM_read_bio_X509(bio, nil, nil, nil) else {
-                throw OpenSSL.error("read a PEM certificate", category: .unusableInput)
-            }
-            defer { X509_free(x) }
-            return try Certificate.encodeDER(x)
+        let x = try OpenSSL.readPEM(pem, "read a PEM certificate") { bio, argument in
+            PEM_read_bio_X509(bio, nil, refusePassphrase, argument)
         }
+        defer { X509_free(x) }
+        let der = try Certificate.encodeDER(x)
         try self.init(der: der)
     }
 

@@ -29,11 +29,8 @@ final class PKey: @unchecked Sendable {
 
     /// Reads a PEM private key (PKCS#8 or traditional) of the expected type.
     static func privateKey(pem: [UInt8], type: Int32, what: String) throws(TemoinError) -> PKey {
-        let key = try OpenSSL.withBIO(pem) { bio throws(TemoinError) in
-            guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
-                throw OpenSSL.error("read the \(what) private key", category: .unusableInput)
-            }
-            return PKey(key)
+        let key = try OpenSSL.readPEM(pem, "read the \(what) private key") { bio, argument in
+            PEM_read_bio_PrivateKey(bio, nil, refusePassphrase, argument).map(PKey.init)
         }
         guard EVP_PKEY_get_base_id(key.pointer) == type else {
             throw TemoinError(.keyWrongType, "the file does not hold an \(what) private key")

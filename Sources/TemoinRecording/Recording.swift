@@ -89,6 +89,11 @@ public struct PhoneStream: Sendable, Equatable {
               (1...2).contains(channels) else {
             throw .malformed(.opusBadCodec, "a phone stream description needs serial, preskip, input-rate and channels (1 or 2)")
         }
+        // OpusHead holds the pre-skip in 16 bits (RFC 7845 §5.1): a larger value could not be
+        // written back, and the rebuilt recording's header would disagree with its granules.
+        guard preSkip <= 0xFFFF else {
+            throw .malformed(.opusBadCodec,  "a phone stream's pre-skip is at most 65535 samples")
+        }
         self.init(serial: UInt32(serial), preSkip: Int(preSkip), inputRate: Int(rate), channels: Int(channels))
         guard codecDescription == text else { throw .malformed(.opusBadCodec, "the codec field is not canonical") }
     }

@@ -3,10 +3,10 @@ import HTTPTypes
 public import Hummingbird
 public import Logging
 import ServiceLifecycle
-import TemoinCore
+package import TemoinCore
 import TemoinCrypto
 public import TemoinLedger
-import TemoinIngest
+package import TemoinIngest
 import TemoinAPI
 
 /// Read-only access for the public endpoints, through the service's read side: requests read
@@ -193,7 +193,7 @@ public enum TemoinService {
     }
 
     /// `Temoin-Final`: absent or `false`, or `true` for the alert's last chunk.
-    static func parseFinal(_ header: String?) throws(TemoinError) -> Bool {
+    package static func parseFinal(_ header: String?) throws(TemoinError) -> Bool {
         switch header {
         case nil, "false": return false
         case "true": return true
@@ -203,14 +203,18 @@ public enum TemoinService {
 
     /// A query string of decimal parameters, read strictly: every parameter named, once, as a
     /// canonical decimal that fits a ledger index (0 to 2^63 − 1); anything else is `query.bad`.
-    struct Query {
-        var numbers: [String: UInt64] = [:]
+    package struct Query {
+        package var numbers: [String: UInt64] = [:]
 
         init(_ request: Request, required: Set<String>, optional: Set<String>) throws(TemoinError) {
+            try self.init(raw: request.uri.query ?? "", required: required, optional: optional)
+        }
+
+        /// `raw` is the query string after `?` (empty when there is none).
+        package init(raw: String, required: Set<String>, optional: Set<String>) throws(TemoinError) {
             let allowed = required.union(optional)
             let usage = required.sorted().map { "\($0)=N" }.joined(separator: "&")
                 + optional.sorted().map { " (optionally &\($0)=N)" }.joined()
-            let raw = request.uri.query ?? ""
             for pair in raw.split(separator: "&", omittingEmptySubsequences: false) where !(raw.isEmpty && pair.isEmpty) {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 let name = String(kv[0])
@@ -230,7 +234,7 @@ public enum TemoinService {
     }
 
     /// The chunk formats a device may send, from its Content-Type.
-    static func mediaType(_ header: String?) throws(TemoinError) -> OriginalFormat {
+    package static func mediaType(_ header: String?) throws(TemoinError) -> OriginalFormat {
         guard let header else { throw TemoinError(.audioUnsupportedMedia, "a chunk needs a Content-Type") }
         let parts = header.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
         let type = parts.first?.lowercased() ?? ""

@@ -1,15 +1,15 @@
 import Foundation
 import HTTPTypes
 import Logging
-import TemoinCore
+package import TemoinCore
 import TemoinCrypto
-import TemoinLedger
-import TemoinIngest
-import TemoinAPI
+package import TemoinLedger
+package import TemoinIngest
+package import TemoinAPI
 
 /// The device API: every statement verified against the enrolled key before anything is stored,
 /// every answer a signed receipt given only after the entry is durable.
-struct DeviceService: Sendable {
+package struct DeviceService: Sendable {
     let writer: LedgerWriter
     let ingestor: AudioIngestor
     /// The read side: lookups never queue behind the writer's commits.
@@ -19,21 +19,21 @@ struct DeviceService: Sendable {
     let metrics: ServiceMetrics
     let configuration: ServiceConfiguration
 
-    static func parseAlert(_ text: String) throws(TemoinError) -> String {
+    package static func parseAlert(_ text: String) throws(TemoinError) -> String {
         guard EntryFieldType.id128.accepts(text) else {
             throw TemoinError(.alertBadID, "alert ids are 128 random bits as 32 lowercase hex digits")
         }
         return text
     }
 
-    static func parseTime(_ text: String, _ what: String) throws(TemoinError) -> Timestamp {
+    package static func parseTime(_ text: String, _ what: String) throws(TemoinError) -> Timestamp {
         guard let t = Timestamp(rfc3339: text) else {
             throw TemoinError(.timeBad, "\(what) must read YYYY-MM-DDTHH:MM:SS.mmmZ (UTC)")
         }
         return t
     }
 
-    static func parseSignature(_ text: String) throws(TemoinError) -> [UInt8] {
+    package static func parseSignature(_ text: String) throws(TemoinError) -> [UInt8] {
         guard let s = Base64.decode(text), s.count == 64 else {
             throw TemoinError(.statementBadSignatureEncoding, "the signature must be 64 bytes in base64")
         }
@@ -62,7 +62,7 @@ struct DeviceService: Sendable {
     }
 
     /// A sequence number from outside: 0 to `DeviceStatement.maximumSequence`.
-    static func parseSequence(_ value: UInt64, _ what: String) throws(TemoinError) -> UInt64 {
+    package static func parseSequence(_ value: UInt64, _ what: String) throws(TemoinError) -> UInt64 {
         guard value <= DeviceStatement.maximumSequence else {
             throw TemoinError(.chunkBadSeq, "\(what) is a decimal from 0 to \(DeviceStatement.maximumSequence)")
         }
@@ -104,18 +104,27 @@ struct DeviceService: Sendable {
     /// verified first, then both entries are committed together or not at all. Opening it again
     /// with the same statement is harmless (the same receipt); another statement is a conflict.
     func open(alert: String, _ r: OpenAlertRequest) async throws -> (created: Bool, ReceiptResponse) {
-        let openedAt = try Self.parseTime(r.openedAt, "openedAt")
-        let signature = try Self.parseSignature(r.signature)
+        let (opening, location) = try Self.openingDraft(alert: alert, origin: writer.origin, r)
+        try await verify([(opening.statement, opening.signature)] + (location.map { [($0.statement, $0.signature)] } ?? []), device: r.device)
+        let appended = try await writer.append(group: [opening.draft] + (location.map { [$0.draft] } ?? []))
+        return try response(appended[0])
+    }
+
+    /// An open-alert body read without the ledger: the statements the device must have signed
+    /// and the drafts of the entries (the opening, and the first fix if any).
+    package static func openingDraft(alert: String, origin: String, _ r: OpenAlertRequest) throws(TemoinError)
+        -> (opening: (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft),
+            location: (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft)?) {
+        let openedAt = try parseTime(r.openedAt, "openedAt")
+        let signature = try parseSignature(r.signature)
         guard EntryFieldType.id128.accepts(r.device) else { throw TemoinError(.deviceUnknown, "this device is not enrolled") }
-        let statement = try DeviceStatement(kind: .alertOpened, origin: writer.origin, alert: alert, capturedAt: openedAt)
-        let location = try r.location.map { l throws in try locationDraft(alert: alert, l) }
-        try await verify([(statement, signature)] + (location.map { [($0.statement, $0.signature)] } ?? []), device: r.device)
+        let statement = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: openedAt)
+        let location = try r.location.map { l throws(TemoinError) in try locationDraft(alert: alert, origin: origin, l) }
         var opened = EntryDraft(kind: .alertOpened, [
             ("alert", alert), ("device", r.device), ("opened-at", openedAt.description), ("statement-sig", Base64.encode(signature)),
         ])
         opened.idempotency = .sameFields(["device", "opened-at"], exclusive: true)
-        let appended = try await writer.append(group: [opened] + (location.map { [$0.draft] } ?? []))
-        return try response(appended[0])
+        return ((statement, signature, opened), location)
     }
 
     /// Stores a chunk: verified, then in order (early ones wait, late ones are accepted).
@@ -166,12 +175,13 @@ struct DeviceService: Sendable {
 
     /// A location fix: validated as an RFC 5870 geo URI, its statement built, its draft ready
     /// (a salted commitment in the ledger, the fix itself in the erasable table).
-    func locationDraft(alert: String, _ r: LocationRequest) throws -> (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft) {
-        let capturedAt = try Self.parseTime(r.capturedAt, "capturedAt")
-        let signature = try Self.parseSignature(r.signature)
+    package static func locationDraft(alert: String, origin: String, _ r: LocationRequest) throws(TemoinError)
+        -> (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft) {
+        let capturedAt = try parseTime(r.capturedAt, "capturedAt")
+        let signature = try parseSignature(r.signature)
         let fix = try GeoURI(parsing: r.fix)
         let fixBytes = Array(fix.text.utf8)
-        let statement = try DeviceStatement(kind: .location, origin: writer.origin, alert: alert, capturedAt: capturedAt,
+        let statement = try DeviceStatement(kind: .location, origin: origin, alert: alert, capturedAt: capturedAt,
                                             sha256: SHA256.hash(fixBytes))
         var g = SystemRandomNumberGenerator()
         let salt = (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }
@@ -188,7 +198,7 @@ struct DeviceService: Sendable {
 
     func addLocation(alert: String, _ r: LocationRequest) async throws -> (created: Bool, ReceiptResponse) {
         let device = try await device(of: alert)
-        let location = try locationDraft(alert: alert, r)
+        let location = try Self.locationDraft(alert: alert, origin: writer.origin, r)
         try await verify(location.statement, signature: location.signature, device: device)
         return try response(await writer.append(location.draft))
     }
@@ -198,20 +208,28 @@ struct DeviceService: Sendable {
     /// close gets the entry already stored, and appends nothing.
     func close(alert: String, _ r: CloseAlertRequest) async throws -> (created: Bool, ReceiptResponse) {
         let device = try await device(of: alert)
-        let closedAt = try Self.parseTime(r.closedAt, "closedAt")
-        let signature = try Self.parseSignature(r.signature)
-        let lastSeq = try Self.parseSequence(r.lastSeq, "lastSeq")
-        let statement = try DeviceStatement(kind: .alertClosed, origin: writer.origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
-        try await verify(statement, signature: signature, device: device)
-        let closed = try response(await ingestor.close(alert: alert, recordingMissingThrough: lastSeq) { _ in
-            EntryDraft(kind: .alertClosed, [
-                ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt.description),
-                ("last-seq", String(lastSeq)), ("statement-sig", Base64.encode(signature)),
-            ])
-        })
+        let closing = try Self.closingDraft(alert: alert, origin: writer.origin, r)
+        try await verify(closing.statement, signature: closing.signature, device: device)
+        // The chunks that never came and the close, one group under the alert's lock.
+        let closed = try response(await ingestor.close(alert: alert, recordingMissingThrough: closing.lastSeq) { _ in closing.draft })
         // Its encoder and buffers are no longer needed (rebuilt from the ledger if a late chunk comes).
         await ingestor.release(alert: alert)
         return closed
+    }
+
+    /// A close body read without the ledger: the statement the device must have signed and the draft.
+    package static func closingDraft(alert: String, origin: String, _ r: CloseAlertRequest) throws(TemoinError)
+        -> (statement: DeviceStatement, signature: [UInt8], lastSeq: UInt64, draft: EntryDraft) {
+        let closedAt = try parseTime(r.closedAt, "closedAt")
+        let signature = try parseSignature(r.signature)
+        let lastSeq = try parseSequence(r.lastSeq, "lastSeq")
+        let statement = try DeviceStatement(kind: .alertClosed, origin: origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
+        var draft = EntryDraft(kind: .alertClosed, [
+            ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt.description),
+            ("last-seq", String(lastSeq)), ("statement-sig", Base64.encode(signature)),
+        ])
+        draft.idempotency = .oncePerAlert
+        return (statement, signature, lastSeq, draft)
     }
 
     /// Closes alerts open longer than the limit (closed-by server, reason timeout).

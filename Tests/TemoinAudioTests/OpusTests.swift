@@ -32,6 +32,15 @@ struct OpusTests {
         #expect(throws: TemoinError.self) { try OpusSettings(codecDescription: "vorbis bitrate=1") }
     }
 
+    /// Found while writing the fuzz target `entry` (Docs/fuzzing.md): `preskip=70000` was read, but
+    /// OpusHead holds 16 bits, so the rebuilt recording's header would have said 4464.
+    @Test func aPhoneStreamCodecFieldHoldsOnlyWhatAnOpusHeadCarries() throws {
+        let phone = PhoneStream(serial: 7, preSkip: 0xFFFF, inputRate: 48000, channels: 2)
+        #expect(try PhoneStream(codecDescription: phone.codecDescription) == phone)
+        #expect(throws: TemoinError.self) { try PhoneStream(codecDescription: "opus-phone serial=7 preskip=65536 input-rate=48000 channels=2") }
+        #expect(throws: TemoinError.self) { try StreamHeader(codec: "opus-phone serial=7 preskip=70000 input-rate=48000 channels=1") }
+    }
+
     @Test func twentyMillisecondPacketsAndAPaddedLastFrame() throws {
         let encoder = try OpusEncoderState(settings: OpusSettings(inputRate: 16000))
         let packets = try encoder.encode(testSignal(seconds: 1.01, rate: 16000))

@@ -34,6 +34,46 @@ struct KeyTests {
         #expect(try Ed25519.publicKey(pem: key.publicKeyPEM) == key.publicKey)
     }
 
+    /// Found while writing the fuzz target `pem` (Docs/fuzzing.md) and confirmed by replaying a
+    /// PEM with an ENCRYPTED header through it on a terminal: OpenSSL, given no pass-phrase callback,
+    /// prompted "Enter PEM pass phrase:" on the terminal and waited, ignoring SIGTERM — for any PEM
+    /// with an ENCRYPTED header, so a bundle's export-cert.pem could stall `temoin-verify`.
+    @Test func encryptedPEMIsRefusedWithoutAskingForAPassPhrase() throws {
+        let encryptedKey = Array("""
+            -----BEGIN ENCRYPTED PRIVATE KEY-----
+            MIGbMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAinr1PznR0EjAICCAAw
+            DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEG/jTRRPhPr1b3dGjh4pFtYEQDpS
+            Fg+hKzlB+vIuwcxKDIDWmQAnXIZhFA8gCIFm6JTpdUgOfKPx2Hu7lsi7uukgaKEm
+            38sFPMBcT82BqbT3hqo=
+            -----END ENCRYPTED PRIVATE KEY-----
+
+            """.utf8)
+        /// The same PEM with RFC 1421 encryption headers, which OpenSSL honours for every type.
+        func encryptedHeader(_ pem: [UInt8]) -> [UInt8] {
+            var lines = String(decoding: pem, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            lines.insert(contentsOf: ["Proc-Type: 4,ENCRYPTED", "DEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF", ""], at: 1)
+            return Array(lines.joined(separator: "\n").utf8)
+        }
+        let key = try Ed25519PrivateKey.generate()
+        let exportKey = try P256PrivateKey.generate()
+        let certificate = try Certificate.selfSigned(key: exportKey, commonName: "export")
+        let keyPEM = encryptedHeader(try key.pem), exportKeyPEM = encryptedHeader(try exportKey.pem)
+        let publicPEM = encryptedHeader(try key.publicKeyPEM), certificatePEM = encryptedHeader(try certificate.pem)
+        let attempts: [() throws -> Void] = [
+            { _ = try Ed25519PrivateKey(pem: encryptedKey) },
+            { _ = try Ed25519PrivateKey(pem: keyPEM) },
+            { _ = try P256PrivateKey(pem: exportKeyPEM) },
+            { _ = try Ed25519.publicKey(pem: publicPEM) },
+            { _ = try Certificate(pem: certificatePEM) },
+        ]
+        for attempt in attempts {
+            #expect(throws: TemoinError.self) { try attempt() }
+            do { try attempt() } catch { #expect((error as? TemoinError)?.code == "pem.encrypted") }
+        }
+        // Unencrypted PEM still reads.
+        #expect(try Certificate(pem: certificate.pem) == certificate)
+    }
+
     @Test func aP256KeyIsNotAnEd25519KeyAndGarbageIsNotAKey() throws {
         let p256 = try P256PrivateKey.generate()
         #expect(throws: TemoinError.self) { try Ed25519PrivateKey(pem: p256.pem) }
