@@ -4,7 +4,7 @@ import PackageDescription
 /// Settings shared by every Swift target: Swift 6 language mode is the default for
 /// tools version 6; C modules are never re-exported through a public signature.
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("InternalImportsByDefault")
 ]
 
 let package = Package(
@@ -60,12 +60,17 @@ let package = Package(
 
         // The recording's format: encoder settings as recorded, the packet stream, deterministic
         // Ogg Opus mux and demux (libogg only: the offline verifier links it).
-        .target(name: "TemoinRecording", dependencies: ["TemoinCore", "TemoinCrypto", "CTemoinOgg"], swiftSettings: swiftSettings),
+        .target(
+            name: "TemoinRecording", dependencies: ["TemoinCore", "TemoinCrypto", "CTemoinOgg"],
+            swiftSettings: swiftSettings),
 
         // Audio adapters: libopus encoder and decoder, soxr resampling, Ogg Opus chunks from phones.
         .target(
             name: "TemoinAudio",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "CTemoinOpus", "CTemoinOgg", "CTemoinSoxr", "CTemoinShim"],
+            dependencies: [
+                "TemoinCore", "TemoinCrypto", "TemoinRecording", "CTemoinOpus", "CTemoinOgg", "CTemoinSoxr",
+                "CTemoinShim",
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -96,7 +101,8 @@ let package = Package(
         .target(
             name: "TemoinServer",
             dependencies: [
-                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport", "TemoinAPI",
+                "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport",
+                "TemoinAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,18 +120,27 @@ let package = Package(
         .target(name: "TemoinAPI", swiftSettings: swiftSettings),
 
         // The phone's side, as a library: keys, signed statements, upload with retries, witness checks.
-        .target(name: "TemoinDevice", dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAPI"], swiftSettings: swiftSettings),
+        .target(
+            name: "TemoinDevice", dependencies: ["TemoinCore", "TemoinCrypto", "TemoinAPI"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "temoin-device",
-            dependencies: ["TemoinDevice", "TemoinAPI", "TemoinCore", "TemoinCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "TemoinDevice", "TemoinAPI", "TemoinCore", "TemoinCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
 
         // The offline verifier of export bundles: no SQLite, no server.
-        .target(name: "TemoinVerify", dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording"], swiftSettings: swiftSettings),
+        .target(
+            name: "TemoinVerify", dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "temoin-verify",
-            dependencies: ["TemoinVerify", "TemoinCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "TemoinVerify", "TemoinCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -133,7 +148,8 @@ let package = Package(
         .target(
             name: "TemoinCLI",
             dependencies: [
-                "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport",
+                "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest",
+                "TemoinExport",
                 "TemoinServer", "TemoinDevice", "TemoinVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,7 +162,8 @@ let package = Package(
         .executableTarget(
             name: "temoin-bench",
             dependencies: [
-                "TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest",
+                "TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger",
+                "TemoinIngest",
                 "TemoinExport", "TemoinVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -164,7 +181,8 @@ let package = Package(
         .target(
             name: "TemoinFuzzTargets",
             dependencies: [
-                "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinServer",
+                "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest",
+                "TemoinServer",
                 "TemoinVerify", "TemoinAPI",
             ],
             swiftSettings: swiftSettings
@@ -189,13 +207,17 @@ let package = Package(
         ),
         .testTarget(
             name: "TemoinLedgerTests",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport", "TemoinVerify", "TemoinTestSupport"],
+            dependencies: [
+                "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest",
+                "TemoinExport", "TemoinVerify", "TemoinTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TemoinServerTests",
             dependencies: [
-                "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinTestSupport",
+                "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio",
+                "TemoinLedger", "TemoinIngest", "TemoinTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -211,7 +233,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TemoinCLITests",
-            dependencies: ["TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport", "TemoinTestSupport"],
+            dependencies: [
+                "TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger",
+                "TemoinIngest", "TemoinExport", "TemoinTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

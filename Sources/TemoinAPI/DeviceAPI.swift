@@ -61,7 +61,9 @@ public struct ReceiptResponse: Codable, Sendable, Equatable {
     /// For a conflict: the entry of the chunk that was kept.
     public let keptIndex: UInt64?
 
-    public init(status: String, index: UInt64, leafHash: String, receipt: String, checkpoint: String, keptIndex: UInt64?) {
+    public init(
+        status: String, index: UInt64, leafHash: String, receipt: String, checkpoint: String, keptIndex: UInt64?
+    ) {
         self.status = status
         self.index = index
         self.leafHash = leafHash

@@ -60,7 +60,9 @@ public enum OggOpusReader {
                 ogg_stream_init(stream, Int32(bitPattern: s))
                 streamReady = true
             }
-            guard s == serial else { throw .malformed(.oggTwoStreams, "an audio chunk holds one logical Ogg stream only") }
+            guard s == serial else {
+                throw .malformed(.oggTwoStreams, "an audio chunk holds one logical Ogg stream only")
+            }
             let sequence = Int(ogg_page_pageno(&page))
             if firstSequence < 0 {
                 firstSequence = sequence
@@ -79,7 +81,9 @@ public enum OggOpusReader {
                 // Every Opus packet lasts at least 2.5 ms: more packets than the longest chunk could
                 // hold is refused while demuxing, before a copy per tiny packet adds up.
                 guard packets.count < maximumPackets else {
-                    throw .malformed(.audioTooLong, "the chunk holds more Opus packets than \(maximumMicroseconds / 1000) ms of audio")
+                    throw .malformed(
+                        .audioTooLong,
+                        "the chunk holds more Opus packets than \(maximumMicroseconds / 1000) ms of audio")
                 }
                 packets.append(Array(UnsafeBufferPointer(start: packet.packet, count: packet.bytes)))
             }
@@ -114,16 +118,20 @@ public enum OggOpusReader {
         }
         let declared = UInt64(max(0, total - preSkip)) * 1_000_000 / 48000
         guard declared <= maximumMicroseconds else {
-            throw .malformed(.audioTooLong, "the chunk lasts \(declared / 1000) ms, more than \(maximumMicroseconds / 1000) ms")
+            throw .malformed(
+                .audioTooLong, "the chunk lasts \(declared / 1000) ms, more than \(maximumMicroseconds / 1000) ms")
         }
         let decoder = try OpusDecoderState()
         var samples = [Float]()
         for p in packets {
-            guard !p.starts(with: Array("OpusHead".utf8)) else { throw .malformed(.oggBadHead, "OpusHead in the middle of a stream") }
+            guard !p.starts(with: Array("OpusHead".utf8)) else {
+                throw .malformed(.oggBadHead, "OpusHead in the middle of a stream")
+            }
             samples += try decoder.decode(p)
         }
         if preSkip > 0 { samples.removeFirst(min(preSkip, samples.count)) }
-        return Decoded(samples: samples, serial: serial, hadHeaders: headers, packets: packets, head: head, vendor: vendor,
-                       firstPageSequence: firstSequence, lastPageSequence: lastSequence, wholePackets: whole)
+        return Decoded(
+            samples: samples, serial: serial, hadHeaders: headers, packets: packets, head: head, vendor: vendor,
+            firstPageSequence: firstSequence, lastPageSequence: lastSequence, wholePackets: whole)
     }
 }

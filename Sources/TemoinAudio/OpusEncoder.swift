@@ -9,7 +9,6 @@ extension OpusSettings {
     public static var libraryVersion: String { String(cString: opus_get_version_string()) }
 }
 
-
 /// An encoder's whole state, to put it back *in this process* after a failed commit. A libopus
 /// state holds pointers to libopus's static tables: it is never stored, nor restored in another
 /// process (DESIGN §3). After a restart, an alert's stream resumes from a fresh encoder primed with
@@ -47,15 +46,18 @@ public final class OpusEncoderState {
         try check(temoin_opus_set_vbr(encoder, 1), "enable VBR")
         var lookahead: Int32 = 0
         try check(temoin_opus_get_lookahead(encoder, &lookahead), "read the lookahead")
-        precondition(Int(lookahead) * 48000 / settings.sampleRate == OpusSettings.preSkip, "libopus VOIP lookahead changed")
+        precondition(
+            Int(lookahead) * 48000 / settings.sampleRate == OpusSettings.preSkip, "libopus VOIP lookahead changed")
     }
 
     /// An encoder restored from a snapshot taken in this process from an encoder with the same settings.
     public init(settings: OpusSettings, snapshot: EncoderSnapshot) throws(TemoinError) {
         let fresh = try OpusEncoderState(settings: settings)
         guard snapshot.state.count == fresh.size else {
-            throw TemoinError(.opusBadSnapshot, 
-                              "the encoder snapshot does not fit this libopus (\(snapshot.state.count) bytes, expected \(fresh.size))")
+            throw TemoinError(
+                .opusBadSnapshot,
+                "the encoder snapshot does not fit this libopus (\(snapshot.state.count) bytes, expected \(fresh.size))"
+            )
         }
         self.settings = settings
         size = fresh.size
@@ -140,7 +142,9 @@ public final class OpusDecoderState {
     public func decode(_ packet: [UInt8]) throws(TemoinError) -> [Float] {
         var out = [Float](repeating: 0, count: 5760)
         let n = opus_decode_float(decoder, packet, Int32(packet.count), &out, 5760, 0)
-        guard n >= 0 else { throw TemoinError(.opusBadPacket, "an Opus packet does not decode: \(String(cString: opus_strerror(n)))") }
+        guard n >= 0 else {
+            throw TemoinError(.opusBadPacket, "an Opus packet does not decode: \(String(cString: opus_strerror(n)))")
+        }
         return Array(out.prefix(Int(n)))
     }
 

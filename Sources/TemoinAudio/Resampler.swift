@@ -14,8 +14,9 @@ public enum Resampler {
         var done = 0
         let message: UnsafePointer<CChar>? = samples.withUnsafeBufferPointer { inp in
             out.withUnsafeMutableBufferPointer { o in
-                soxr_oneshot(Double(input), Double(output), 1, inp.baseAddress, samples.count, nil,
-                             o.baseAddress, expected, &done, nil, nil, nil)
+                soxr_oneshot(
+                    Double(input), Double(output), 1, inp.baseAddress, samples.count, nil,
+                    o.baseAddress, expected, &done, nil, nil, nil)
             }
         }
         if let message {

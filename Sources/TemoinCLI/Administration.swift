@@ -16,18 +16,22 @@ enum Administration {
     static func route(_ directory: DataDirectory) throws -> Route {
         do {
             return .local(try LedgerWriter(directory: directory))
-        } catch where error.code == "ledger.locked" {
+        } catch  where error.code == "ledger.locked" {
             guard let text = directory.readServiceURL(), let url = URL(string: text),
-                  let token = try? directory.loadOrCreateAdminToken() else {
-                throw TemoinError(.adminNoService, 
-                                  "another process holds the ledger and no running service can be reached", context: directory.path)
+                let token = try? directory.loadOrCreateAdminToken()
+            else {
+                throw TemoinError(
+                    .adminNoService,
+                    "another process holds the ledger and no running service can be reached", context: directory.path)
             }
             return .service(url, token: token)
         }
     }
 
     /// POSTs to the service's admin API; returns the body of a 2xx answer, else throws its problem.
-    static func post(_ base: URL, _ path: String, token: String, json: Data?, headers: [String: String] = [:]) async throws -> Data {
+    static func post(
+        _ base: URL, _ path: String, token: String, json: Data?, headers: [String: String] = [:]
+    ) async throws -> Data {
         var request = URLRequest(url: base.appendingPathComponent(path))
         request.httpMethod = "POST"
         request.httpBody = json
@@ -38,7 +42,8 @@ enum Administration {
         do {
             (data, response) = try await URLSession.shared.data(for: request)
         } catch {
-            throw TemoinError(.adminNoService, "the running service at \(base) does not answer: \(error.localizedDescription)")
+            throw TemoinError(
+                .adminNoService, "the running service at \(base) does not answer: \(error.localizedDescription)")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
@@ -46,8 +51,9 @@ enum Administration {
             let p = try? JSONDecoder().decode(Problem.self, from: data)
             let category: TemoinError.Category = status >= 500 ? .environment : .usage
             // The service and this command are one build: they know the same codes.
-            throw TemoinError(p.flatMap { ErrorCode(rawValue: $0.code) } ?? .adminHTTPFailed, category: category,
-                              p?.detail ?? "the service answered HTTP \(status)")
+            throw TemoinError(
+                p.flatMap { ErrorCode(rawValue: $0.code) } ?? .adminHTTPFailed, category: category,
+                p?.detail ?? "the service answered HTTP \(status)")
         }
         return data
     }

@@ -19,13 +19,20 @@ struct Export: AsyncParsableCommand {
         switch try Administration.route(options.directory) {
         case .local(let w): writer = w
         case .service:
-            throw TemoinError(.exportServiceRunning, 
-                              "exports are written with the service stopped for now (the export API comes with staff roles)")
+            throw TemoinError(
+                .exportServiceRunning,
+                "exports are written with the service stopped for now (the export API comes with staff roles)")
         }
         let exported = try await Exporter(directory: options.directory).export(
             alert: alert, to: out, requester: requester, reference: reference, writer: writer)
-        Output.line("Export écrit / export written: \(exported.folder) (\(exported.files.count + 2) fichiers/files, entrée/entry \(exported.exportIndex))")
-        Output.line("Vérifier / verify: openssl cms -verify -binary -inform DER -partial_chain -in \(out)/manifest.json.p7s -content \(out)/manifest.json -CAfile \(out)/export-cert.pem -out /dev/null")
+        Output.line(
+            "Export écrit / export written: \(exported.folder) (\(exported.files.count + 2) fichiers/files, "
+                + "entrée/entry \(exported.exportIndex))"
+        )
+        Output.line(
+            "Vérifier / verify: openssl cms -verify -binary -inform DER -partial_chain -in \(out)/manifest.json.p7s "
+                + "-content \(out)/manifest.json -CAfile \(out)/export-cert.pem -out /dev/null"
+        )
     }
 }
 
@@ -36,7 +43,10 @@ struct Keys: AsyncParsableCommand {
     struct UseExportCertificate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "use-export-certificate",
-            abstract: "Installe sa propre clé et son certificat d'export / install your own ECDSA P-256 export key and certificate (recorded as key.rotated).")
+            abstract:
+                "Installe sa propre clé et son certificat d'export / install your own ECDSA P-256 export key and "
+                + "certificate (recorded as key.rotated)."
+        )
 
         @OptionGroup var options: DataOption
         @Option(help: "Clé privée P-256 (PEM) / P-256 private key (PEM).") var key: String
@@ -48,7 +58,8 @@ struct Keys: AsyncParsableCommand {
             }
             let index = try await Exporter(directory: options.directory).useExportCertificate(
                 keyPEM: readInput(key, limit: 1 << 16), certificatePEM: readInput(cert, limit: 1 << 20), writer: writer)
-            Output.line("Certificat d'export installé / export certificate installed (key.rotated, entrée/entry \(index))")
+            Output.line(
+                "Certificat d'export installé / export certificate installed (key.rotated, entrée/entry \(index))")
         }
     }
 }

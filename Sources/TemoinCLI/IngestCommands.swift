@@ -32,7 +32,9 @@ package func readInput(_ path: String, limit: Int = 2 << 30) throws -> [UInt8] {
 /// The pseudonymous id of the person at this terminal, for `access` entries: the first 16 bytes of
 /// SHA-256("temoin/operator/v1\n" ‖ login name), in hex. No name enters the ledger.
 func localOperatorID() -> String {
-    let name = getenv("USER").map { String(cString: $0) } ?? getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "unknown"
+    let name =
+        getenv("USER").map { String(cString: $0) } ?? getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) }
+        ?? "unknown"
     return Hex.encode(SHA256.hash(Array(("temoin/operator/v1\n" + name).utf8)).bytes.prefix(16))
 }
 
@@ -43,7 +45,9 @@ func randomAlertID() -> String {
 
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Ingère un fichier audio comme une alerte / ingest an audio file as one alert, chunk by chunk, signed by the local ingest device.",
+        abstract:
+            "Ingère un fichier audio comme une alerte / ingest an audio file as one alert, chunk by chunk, signed "
+            + "by the local ingest device.",
         discussion: "Prints the alert id alone on the last line of standard output.")
 
     @OptionGroup var options: DataOption
@@ -67,8 +71,11 @@ struct Ingest: AsyncParsableCommand {
 
     func run() async throws {
         let bytes = try readInput(file)
-        let format: OriginalFormat = rawRate.map { .l16(sampleRate: $0, channels: rawChannels, bigEndian: false) } ?? .wav
-        let audio = try rawRate.map { try PCMAudio.raw(bytes, sampleRate: $0, channels: rawChannels, bigEndian: false) } ?? WAV.parse(bytes)
+        let format: OriginalFormat =
+            rawRate.map { .l16(sampleRate: $0, channels: rawChannels, bigEndian: false) } ?? .wav
+        let audio =
+            try rawRate.map { try PCMAudio.raw(bytes, sampleRate: $0, channels: rawChannels, bigEndian: false) }
+            ?? WAV.parse(bytes)
         let framesPerChunk = Int((chunkSeconds * Double(audio.format.sampleRate)).rounded())
         let directory = options.directory
         let deviceKey = try directory.loadIngestDeviceKey()
@@ -83,35 +90,55 @@ struct Ingest: AsyncParsableCommand {
         let start = systemClock()
 
         let opened = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: start)
-        _ = try await writer.append(EntryDraft(kind: .alertOpened, [
-            ("alert", alert), ("device", device), ("opened-at", start.description),
-            ("statement-sig", Base64.encode(try deviceKey.sign(opened.bytes))),
-        ]))
+        _ = try await writer.append(
+            EntryDraft(
+                kind: .alertOpened,
+                [
+                    ("alert", alert), ("device", device), ("opened-at", start.description),
+                    ("statement-sig", Base64.encode(try deviceKey.sign(opened.bytes))),
+                ]))
         var seq: UInt64 = 0
         var frame = 0
         let totalFrames = audio.frameCount
         while frame < totalFrames {
             let end = min(totalFrames, frame + framesPerChunk)
-            let slice = audio.data[(audio.data.startIndex + frame * audio.format.blockAlign)..<(audio.data.startIndex + end * audio.format.blockAlign)]
+            let slice = audio.data[
+                (audio.data.startIndex + frame * audio.format.blockAlign)..<(audio.data.startIndex + end
+                    * audio.format.blockAlign)]
             let original: [UInt8]
             original = rawRate == nil ? WAV.encode(format: audio.format, data: slice) : Array(slice)
-            let capture = Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(frame) * 1000 / Int64(audio.format.sampleRate))
-            let statement = try DeviceStatement(kind: .audioChunk, origin: origin, alert: alert, seq: seq, capturedAt: capture,
-                                                sha256: SHA256.hash(original))
-            let appended = try await ingestor.ingest(ChunkUpload(
-                alert: alert, seq: seq, captureStart: capture, original: original, format: format,
-                statementSignature: try deviceKey.sign(statement.bytes), isFinal: end == totalFrames))
+            let capture = Timestamp(
+                millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(frame) * 1000
+                    / Int64(audio.format.sampleRate))
+            let statement = try DeviceStatement(
+                kind: .audioChunk, origin: origin, alert: alert, seq: seq, capturedAt: capture,
+                sha256: SHA256.hash(original))
+            let appended = try await ingestor.ingest(
+                ChunkUpload(
+                    alert: alert, seq: seq, captureStart: capture, original: original, format: format,
+                    statementSignature: try deviceKey.sign(statement.bytes), isFinal: end == totalFrames))
             Output.error("segment / chunk \(seq): entrée / entry \(appended.index)")
             seq += 1
             frame = end
         }
-        let closedAt = Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(totalFrames) * 1000 / Int64(audio.format.sampleRate))
-        let closed = try DeviceStatement(kind: .alertClosed, origin: origin, alert: alert, seq: seq - 1, capturedAt: closedAt)
-        let last = try await writer.append(EntryDraft(kind: .alertClosed, [
-            ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt.description),
-            ("last-seq", String(seq - 1)), ("statement-sig", Base64.encode(try deviceKey.sign(closed.bytes))),
-        ]))
-        Output.line("Alerte ingérée / alert ingested: \(seq) segments/chunks, \(audio.format), \(Double(audio.durationMicroseconds) / 1e6) s; registre / ledger size \(last.checkpoint.checkpoint.size)")
+        let closedAt = Timestamp(
+            millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(totalFrames) * 1000
+                / Int64(audio.format.sampleRate))
+        let closed = try DeviceStatement(
+            kind: .alertClosed, origin: origin, alert: alert, seq: seq - 1, capturedAt: closedAt)
+        let last = try await writer.append(
+            EntryDraft(
+                kind: .alertClosed,
+                [
+                    ("alert", alert), ("closed-by", "device"), ("reason", "released"),
+                    ("closed-at", closedAt.description),
+                    ("last-seq", String(seq - 1)), ("statement-sig", Base64.encode(try deviceKey.sign(closed.bytes))),
+                ]))
+        Output.line(
+            "Alerte ingérée / alert ingested: \(seq) segments/chunks, \(audio.format), "
+                + "\(Double(audio.durationMicroseconds) / 1e6) s; registre / ledger size "
+                + "\(last.checkpoint.checkpoint.size)"
+        )
         Output.line(alert)
     }
 }
@@ -119,7 +146,9 @@ struct Ingest: AsyncParsableCommand {
 struct RecordingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recording",
-        abstract: "Écrit l'enregistrement Ogg Opus d'une alerte / write an alert's Ogg Opus recording (the access is logged).")
+        abstract:
+            "Écrit l'enregistrement Ogg Opus d'une alerte / write an alert's Ogg Opus recording (the access is logged)."
+    )
 
     @OptionGroup var options: DataOption
     @Option(help: "Identifiant de l'alerte / alert id.") var alert: String
@@ -130,13 +159,17 @@ struct RecordingCommand: AsyncParsableCommand {
         let recording = try reader.recording(alert: alert)
         switch try Administration.route(options.directory) {
         case .local(let writer):
-            _ = try await writer.append(EntryDraft(kind: .access, [
-                ("alert", alert), ("actor", localOperatorID()), ("role", "admin"), ("action", "recording"),
-            ]))
+            _ = try await writer.append(
+                EntryDraft(
+                    kind: .access,
+                    [
+                        ("alert", alert), ("actor", localOperatorID()), ("role", "admin"), ("action", "recording"),
+                    ]))
         case .service(let url, let token):
             // The service logs the access and returns the same deterministic bytes.
-            let served = try await Administration.post(url, "v1/admin/alerts/\(alert)/recording", token: token, json: nil,
-                                                       headers: ["Temoin-Operator": localOperatorID()])
+            let served = try await Administration.post(
+                url, "v1/admin/alerts/\(alert)/recording", token: token, json: nil,
+                headers: ["Temoin-Operator": localOperatorID()])
             guard Array(served) == recording.bytes else {
                 throw TemoinError(.recordingDiffers, "the service's recording differs from the ledger's")
             }
@@ -145,9 +178,13 @@ struct RecordingCommand: AsyncParsableCommand {
             throw TemoinError(.outputUnwritable, "cannot write the recording", context: out)
         }
         let seconds = Double(recording.durationSamples) / 48000
-        Output.line("Enregistrement écrit / recording written: \(out) (\(seconds) s, \(recording.bytes.count) octets/bytes)")
+        Output.line(
+            "Enregistrement écrit / recording written: \(out) (\(seconds) s, \(recording.bytes.count) octets/bytes)")
         if !recording.missing.isEmpty {
-            Output.line("Segments manquants / missing chunks: \(recording.missing.map { "\($0.lowerBound)–\($0.upperBound)" }.joined(separator: ", "))")
+            Output.line(
+                "Segments manquants / missing chunks: "
+                    + "\(recording.missing.map { "\($0.lowerBound)–\($0.upperBound)" }.joined(separator: ", "))"
+            )
         }
     }
 }

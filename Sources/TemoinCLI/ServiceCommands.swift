@@ -14,19 +14,25 @@ struct Serve: AsyncParsableCommand {
         abstract: "Lance le service / run the service: device uploads, receipts, public checkpoints and proofs.")
 
     @OptionGroup var options: DataOption
-    @Option(help: "Adresse d'écoute / address to bind (plain HTTP: loopback unless --allow-non-loopback).") var host = "127.0.0.1"
+    @Option(help: "Adresse d'écoute / address to bind (plain HTTP: loopback unless --allow-non-loopback).") var host =
+        "127.0.0.1"
     @Option(help: "Port (0: any free port).") var port = 8080
-    @Flag(help: "Autoriser une adresse non locale / allow binding plain HTTP beyond loopback (behind a TLS proxy only).")
+    @Flag(
+        help: "Autoriser une adresse non locale / allow binding plain HTTP beyond loopback (behind a TLS proxy only).")
     var allowNonLoopback = false
     @Option(help: "Taille maximale d'un segment / largest chunk body in bytes.") var maxChunkBytes = 16 << 20
     @Option(help: "Durée maximale d'un segment / longest chunk in seconds.") var maxChunkSeconds = 60
     @Option(help: "Requêtes par minute et par appareil / requests per device per minute.") var requestsPerMinute = 600
-    @Option(help: "Durée maximale d'une alerte / an alert open longer is closed by the server (seconds).") var maxAlertSeconds = 6 * 3600
-    @Option(help: "Attente d'un segment manquant / how long an early chunk waits for missing ones (seconds).") var reorderWaitSeconds = 30
+    @Option(help: "Durée maximale d'une alerte / an alert open longer is closed by the server (seconds).")
+    var maxAlertSeconds = 6 * 3600
+    @Option(help: "Attente d'un segment manquant / how long an early chunk waits for missing ones (seconds).")
+    var reorderWaitSeconds = 30
     @Option(help: "Débit Opus / Opus bitrate (default: by rate).") var bitrate: Int?
-    @Option(help: "Octets par heure et par appareil / MiB of chunks a device may store per rolling hour.") var deviceMibPerHour = 1024
+    @Option(help: "Octets par heure et par appareil / MiB of chunks a device may store per rolling hour.")
+    var deviceMibPerHour = 1024
     @Option(help: "Octets par alerte / MiB one alert may hold.") var maxAlertMib = 8192
-    @Option(help: "Corps en conflit par numéro / conflicting bodies kept per sequence number.") var maxConflictsPerSeq = 8
+    @Option(help: "Corps en conflit par numéro / conflicting bodies kept per sequence number.") var maxConflictsPerSeq =
+        8
 
     func run() async throws {
         var configuration = ServiceConfiguration()
@@ -45,7 +51,9 @@ struct Serve: AsyncParsableCommand {
         configuration.audio.maximumConflictsPerSequence = maxConflictsPerSeq
         var logger = Logger(label: "temoin")
         logger.logLevel = .info
-        let app = try await TemoinService.buildApplication(directory: options.directory, configuration: configuration, logger: logger) { port in
+        let app = try await TemoinService.buildApplication(
+            directory: options.directory, configuration: configuration, logger: logger
+        ) { port in
             Output.error("Témoin écoute sur / listening on http://\(host):\(port)")
         }
         try await app.runService()
@@ -54,10 +62,16 @@ struct Serve: AsyncParsableCommand {
 
 struct Enroll: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Enrôle un appareil / enroll a device by its Ed25519 public key; prints the device id on the last line.")
+        abstract:
+            "Enrôle un appareil / enroll a device by its Ed25519 public key; prints the device id on the last line.")
 
     @OptionGroup var options: DataOption
-    @Option(help: "Clé publique Ed25519 (PEM) / the device's Ed25519 public key file (PEM, as temoin-device keygen writes it).")
+    @Option(
+        help:
+            ArgumentHelp(
+                "Clé publique Ed25519 (PEM) / the device's Ed25519 public key file (PEM, as temoin-device keygen writes "
+                    + "it).")
+    )
     var publicKey: String
     @Option(help: "Libellé, hors du registre / a label for caseworkers, kept out of the ledger.") var label: String?
 
@@ -73,7 +87,8 @@ struct Enroll: AsyncParsableCommand {
         case .service(let url, let token):
             var body = ["publicKey": Base64.encode(key)]
             if let label { body["label"] = label }
-            let data = try await Administration.post(url, "v1/admin/devices", token: token, json: JSONEncoder().encode(body))
+            let data = try await Administration.post(
+                url, "v1/admin/devices", token: token, json: JSONEncoder().encode(body))
             struct Enrolled: Decodable { let index: UInt64 }
             index = try JSONDecoder().decode(Enrolled.self, from: data).index
         }

@@ -8,7 +8,10 @@ public struct Temoin: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "temoin",
         abstract: "Témoin — preuves audio horodatées et signées / signed, auditable audio evidence.",
-        subcommands: [Init.self, Serve.self, Enroll.self, Ingest.self, RecordingCommand.self, Export.self, Keys.self, Audit.self, Log.self]
+        subcommands: [
+            Init.self, Serve.self, Enroll.self, Ingest.self, RecordingCommand.self, Export.self, Keys.self, Audit.self,
+            Log.self,
+        ]
     )
 
     public init() {}
@@ -78,7 +81,8 @@ struct Init: AsyncParsableCommand {
         Output.line("Registre créé / ledger created: \(options.data)")
         Output.line("Origine / origin: \(created.origin)")
         Output.line("Appareil d'enregistrement local / local ingest device: \(created.ingestDevice)")
-        Output.line("Empreinte du certificat d'export / export certificate SHA-256: \(created.exportCertificateSHA256.hex)")
+        Output.line(
+            "Empreinte du certificat d'export / export certificate SHA-256: \(created.exportCertificateSHA256.hex)")
         Output.line("Clé de vérification du journal / log verifier key:")
         Output.line(created.verifierKey.description)
     }
@@ -93,7 +97,9 @@ struct Audit: AsyncParsableCommand {
     func run() async throws {
         let report = try Auditor(directory: options.directory).run()
         for p in report.problems { Output.line("ÉCHEC / FAIL  \(p)") }
-        let counts = "\(report.entries) entrées/entries, \(report.nodes) nœuds/nodes, \(report.checkpoints) points de contrôle/checkpoints, \(report.blobs) blobs"
+        let counts =
+            "\(report.entries) entrées/entries, \(report.nodes) nœuds/nodes, \(report.checkpoints) points de "
+            + "contrôle/checkpoints, \(report.blobs) blobs"
         if report.passed {
             Output.line("RÉUSSI / PASS  \(counts)")
         } else {
@@ -110,7 +116,8 @@ struct Log: AsyncParsableCommand {
 
     struct CheckpointCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "checkpoint", abstract: "Écrit le dernier point de contrôle signé / write the latest signed checkpoint.")
+            commandName: "checkpoint",
+            abstract: "Écrit le dernier point de contrôle signé / write the latest signed checkpoint.")
 
         @OptionGroup var options: DataOption
 

@@ -20,9 +20,15 @@ public struct Checkpoint: Sendable, Hashable {
     }
 
     public init(parsing text: [UInt8]) throws(TemoinError) {
-        guard text.last == 0x0a else { throw .malformed(.checkpointNoFinalNewline, "checkpoint text ends with a newline") }
-        let lines = text.dropLast().split(separator: 0x0a, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        guard lines.count >= 3 else { throw .malformed(.checkpointTooShort, "a checkpoint has origin, size and root lines") }
+        guard text.last == 0x0a else {
+            throw .malformed(.checkpointNoFinalNewline, "checkpoint text ends with a newline")
+        }
+        let lines = text.dropLast().split(separator: 0x0a, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
+        guard lines.count >= 3 else {
+            throw .malformed(.checkpointTooShort, "a checkpoint has origin, size and root lines")
+        }
         guard !lines[0].isEmpty else { throw .malformed(.checkpointEmptyOrigin, "checkpoint origin is empty") }
         guard let size = StrictDecimal.parse(lines[1], max: UInt64.max) else {
             throw .malformed(.checkpointBadSize, "checkpoint size is not a canonical decimal")
@@ -62,8 +68,9 @@ public struct SignedCheckpoint: Sendable, Hashable {
     /// Checks the log's signature and that the origin is the key's name.
     public func verify(key: VerifierKey, using ed25519: any Ed25519Verifying) throws(TemoinError) {
         guard checkpoint.origin == key.name else {
-            throw TemoinError(.checkpointWrongOrigin, 
-                              "checkpoint origin '\(checkpoint.origin)' is not the log '\(key.name)'")
+            throw TemoinError(
+                .checkpointWrongOrigin,
+                "checkpoint origin '\(checkpoint.origin)' is not the log '\(key.name)'")
         }
         try note.verify(key: key, using: ed25519)
     }

@@ -26,17 +26,25 @@ public struct DeviceStatement: Sendable, Hashable {
     public let capturedAt: Timestamp
     public let sha256: Hash?
 
-    public init(kind: EntryKind, origin: String, alert: String, seq: UInt64? = nil, capturedAt: Timestamp, sha256: Hash? = nil) throws(TemoinError) {
+    public init(
+        kind: EntryKind, origin: String, alert: String, seq: UInt64? = nil, capturedAt: Timestamp, sha256: Hash? = nil
+    ) throws(TemoinError) {
         guard [.alertOpened, .audioChunk, .location, .alertClosed].contains(kind) else {
             throw .malformed(.statementBadKind, "devices make no \(kind.rawValue) statement")
         }
         guard (seq != nil) == (kind == .audioChunk || kind == .alertClosed) else {
-            throw .malformed(.statementSeq, "a \(kind.rawValue) statement \(kind == .audioChunk || kind == .alertClosed ? "needs" : "has no") seq")
+            throw .malformed(
+                .statementSeq,
+                "a \(kind.rawValue) statement \(kind == .audioChunk || kind == .alertClosed ? "needs" : "has no") seq")
         }
         guard (sha256 != nil) == (kind == .audioChunk || kind == .location) else {
-            throw .malformed(.statementSha256, "a \(kind.rawValue) statement \(kind == .audioChunk || kind == .location ? "needs" : "has no") sha256")
+            throw .malformed(
+                .statementSha256,
+                "a \(kind.rawValue) statement \(kind == .audioChunk || kind == .location ? "needs" : "has no") sha256")
         }
-        guard EntryFieldType.id128.accepts(alert) else { throw .malformed(.statementAlert, "alert ids are 32 lowercase hex digits") }
+        guard EntryFieldType.id128.accepts(alert) else {
+            throw .malformed(.statementAlert, "alert ids are 32 lowercase hex digits")
+        }
         if let seq, seq > DeviceStatement.maximumSequence {
             throw .malformed(.statementSeq, "sequence numbers go from 0 to \(DeviceStatement.maximumSequence)")
         }
@@ -59,18 +67,23 @@ public struct DeviceStatement: Sendable, Hashable {
 
     /// The statement an entry's `statement-sig` signs, rebuilt from the entry and the log's origin.
     public init(entry: Entry, origin: String) throws(TemoinError) {
-        guard let alert = entry.alert else { throw .malformed(.statementBadKind, "\(entry.kind.rawValue) has no device statement") }
+        guard let alert = entry.alert else {
+            throw .malformed(.statementBadKind, "\(entry.kind.rawValue) has no device statement")
+        }
         switch entry.kind {
         case .alertOpened:
             try self.init(kind: .alertOpened, origin: origin, alert: alert, capturedAt: entry.time("opened-at")!)
         case .audioChunk:
-            try self.init(kind: .audioChunk, origin: origin, alert: alert, seq: entry.uint("seq"),
-                          capturedAt: entry.time("capture-start")!, sha256: entry.hash("original-sha256"))
+            try self.init(
+                kind: .audioChunk, origin: origin, alert: alert, seq: entry.uint("seq"),
+                capturedAt: entry.time("capture-start")!, sha256: entry.hash("original-sha256"))
         case .alertClosed:
-            try self.init(kind: .alertClosed, origin: origin, alert: alert, seq: entry.uint("last-seq"),
-                          capturedAt: entry.time("closed-at")!)
+            try self.init(
+                kind: .alertClosed, origin: origin, alert: alert, seq: entry.uint("last-seq"),
+                capturedAt: entry.time("closed-at")!)
         default:
-            throw .malformed(.statementBadKind, "\(entry.kind.rawValue) entries carry no statement that can be rebuilt from them")
+            throw .malformed(
+                .statementBadKind, "\(entry.kind.rawValue) entries carry no statement that can be rebuilt from them")
         }
     }
 }

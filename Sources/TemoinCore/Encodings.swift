@@ -91,7 +91,9 @@ public enum Base64 {
             var n: UInt32 = 0
             for (j, ch) in c.enumerated() {
                 let v: UInt8
-                if j >= 4 - pad { v = 0 } else {
+                if j >= 4 - pad {
+                    v = 0
+                } else {
                     v = reverse[Int(ch)]
                     guard v != 0xff else { return nil }
                 }

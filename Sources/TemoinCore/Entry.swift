@@ -43,7 +43,8 @@ public enum EntryKind: String, CaseIterable, Sendable {
             own = [.init("captured-at", .time), .init("commitment", .hash), .init("statement-sig", .signature)]
         case .alertClosed:
             own = [
-                .init("closed-by", .token), .init("reason", .token), .init("closed-at", .time), .init("last-seq", .uint),
+                .init("closed-by", .token), .init("reason", .token), .init("closed-at", .time),
+                .init("last-seq", .uint),
                 .init("statement-sig", .signature),
             ]
         case .chunkMissing:
@@ -108,10 +109,12 @@ public enum EntryFieldType: String, Sendable {
         case .base64: return !value.isEmpty && Base64.decode(value) != nil
         case .signature: return value == "none" || (!value.isEmpty && Base64.decode(value) != nil)
         case .token:
-            return (1...64).contains(value.utf8.count) && value.utf8.allSatisfy { c in
-                (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
-                    || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
-            }
+            return (1...64).contains(value.utf8.count)
+                && value.utf8.allSatisfy { c in
+                    (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
+                        || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+                        || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+                }
         case .text:
             let u = Array(value.utf8)
             return (1...1024).contains(u.count) && u.first != 0x20 && u.last != 0x20
@@ -171,18 +174,25 @@ public struct Entry: Sendable, Hashable {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .malformed(.entryNotUtf8, "entry is not valid UTF-8")
         }
-        guard text.utf8.last == 0x0a else { throw .malformed(.entryNoFinalNewline, "entry does not end with a newline") }
-        var lines = text.utf8.split(separator: 0x0a, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        guard text.utf8.last == 0x0a else {
+            throw .malformed(.entryNoFinalNewline, "entry does not end with a newline")
+        }
+        var lines = text.utf8.split(separator: 0x0a, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
         lines.removeLast()
         guard lines.first == Entry.versionLine else {
             throw .malformed(.entryBadVersion, "entry does not start with '\(Entry.versionLine)'")
         }
-        guard lines.count >= 2, lines[1].hasPrefix("kind "), let kind = EntryKind(rawValue: String(lines[1].dropFirst(5))) else {
+        guard lines.count >= 2, lines[1].hasPrefix("kind "),
+            let kind = EntryKind(rawValue: String(lines[1].dropFirst(5)))
+        else {
             throw .malformed(.entryBadKind, "entry has no known kind on its second line")
         }
         let fields = kind.fields
         guard lines.count == fields.count + 2 else {
-            throw .malformed(.entryFieldCount, "\(kind.rawValue) has \(fields.count) fields, the entry has \(lines.count - 2) lines")
+            throw .malformed(
+                .entryFieldCount, "\(kind.rawValue) has \(fields.count) fields, the entry has \(lines.count - 2) lines")
         }
         var pairs = [(String, String)]()
         for (field, line) in zip(fields, lines.dropFirst(2)) {

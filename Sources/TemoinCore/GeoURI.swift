@@ -47,7 +47,9 @@ public struct GeoURI: Sendable, Equatable {
         for (position, parameter) in parts.dropFirst().enumerated() {
             let kv = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = kv[0].lowercased()
-            guard !name.isEmpty, name.utf8.allSatisfy({ GeoURI.isNameByte($0) }) else { throw bad("parameter names are letters, digits and -") }
+            guard !name.isEmpty, name.utf8.allSatisfy({ GeoURI.isNameByte($0) }) else {
+                throw bad("parameter names are letters, digits and -")
+            }
             guard seen.insert(name).inserted else { throw bad("parameter \(name) appears twice") }
             let value = kv.count == 2 ? kv[1] : nil
             switch name {
@@ -55,12 +57,18 @@ public struct GeoURI: Sendable, Equatable {
                 guard position == 0 else { throw bad("crs comes first") }
                 guard value?.lowercased() == "wgs84" else { throw bad("the only coordinate reference system is wgs84") }
             case "u":
-                guard position == 0 || (position == 1 && seen.contains("crs")) else { throw bad("u comes right after the coordinates (or crs)") }
-                guard let value, !value.hasPrefix("-"), let v = GeoURI.number(value) else { throw bad("u is a non-negative number of metres") }
+                guard position == 0 || (position == 1 && seen.contains("crs")) else {
+                    throw bad("u comes right after the coordinates (or crs)")
+                }
+                guard let value, !value.hasPrefix("-"), let v = GeoURI.number(value) else {
+                    throw bad("u is a non-negative number of metres")
+                }
                 u = v
             default:
                 if let value {
-                    guard !value.isEmpty, GeoURI.isParameterValue(Array(value.utf8)) else { throw bad("parameter \(name) has a malformed value") }
+                    guard !value.isEmpty, GeoURI.isParameterValue(Array(value.utf8)) else {
+                        throw bad("parameter \(name) has a malformed value")
+                    }
                 }
             }
         }
@@ -104,7 +112,8 @@ public struct GeoURI: Sendable, Equatable {
                 i += 3
                 continue
             }
-            let unreserved = isDigit(c) || (c | 0x20 >= UInt8(ascii: "a") && c | 0x20 <= UInt8(ascii: "z"))
+            let unreserved =
+                isDigit(c) || (c | 0x20 >= UInt8(ascii: "a") && c | 0x20 <= UInt8(ascii: "z"))
                 || "-._~[]:&+$".utf8.contains(c)
             guard unreserved else { return false }
             i += 1

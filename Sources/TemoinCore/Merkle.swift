@@ -87,7 +87,9 @@ public struct MerkleProver<Failure: Error> {
         }
     }
 
-    private func subproof(_ m: UInt64, _ start: UInt64, _ end: UInt64, _ b: Bool, into proof: inout [Hash]) throws(Failure) {
+    private func subproof(
+        _ m: UInt64, _ start: UInt64, _ end: UInt64, _ b: Bool, into proof: inout [Hash]
+    ) throws(Failure) {
         let n = end - start
         if m == n {
             if !b { proof.append(try subtree(start, end)) }
@@ -129,7 +131,9 @@ public struct MerkleVerifier: Sendable {
         self.hasher = hasher
     }
 
-    public func verifyInclusion(index: UInt64, size: UInt64, leafHash: Hash, proof: [Hash], root: Hash) throws(TemoinError) {
+    public func verifyInclusion(
+        index: UInt64, size: UInt64, leafHash: Hash, proof: [Hash], root: Hash
+    ) throws(TemoinError) {
         guard index < size else {
             throw fail(.merkleIndexOutOfRange, "entry index \(index) is not below tree size \(size)")
         }
@@ -137,7 +141,9 @@ public struct MerkleVerifier: Sendable {
         var sn = size - 1
         var r = leafHash
         for p in proof {
-            guard sn != 0 else { throw fail(.merkleProofTooLong, "inclusion proof has more hashes than the tree has levels") }
+            guard sn != 0 else {
+                throw fail(.merkleProofTooLong, "inclusion proof has more hashes than the tree has levels")
+            }
             if fn & 1 == 1 || fn == sn {
                 r = hasher.nodeHash(p, r)
                 while fn & 1 == 0 && fn != 0 {
@@ -150,11 +156,15 @@ public struct MerkleVerifier: Sendable {
             fn >>= 1
             sn >>= 1
         }
-        guard sn == 0 else { throw fail(.merkleProofTooShort, "inclusion proof has fewer hashes than the tree has levels") }
+        guard sn == 0 else {
+            throw fail(.merkleProofTooShort, "inclusion proof has fewer hashes than the tree has levels")
+        }
         guard r == root else { throw fail(.merkleRootMismatch, "inclusion proof does not lead to the root") }
     }
 
-    public func verifyConsistency(first: UInt64, second: UInt64, firstRoot: Hash, secondRoot: Hash, proof: [Hash]) throws(TemoinError) {
+    public func verifyConsistency(
+        first: UInt64, second: UInt64, firstRoot: Hash, secondRoot: Hash, proof: [Hash]
+    ) throws(TemoinError) {
         guard first <= second else {
             throw fail(.merkleSizesOutOfOrder, "first tree size \(first) is larger than second \(second)")
         }
@@ -193,8 +203,12 @@ public struct MerkleVerifier: Sendable {
             sn >>= 1
         }
         guard sn == 0 else { throw fail(.merkleProofTooShort, "consistency proof has too few hashes") }
-        guard fr == firstRoot else { throw fail(.merkleRootMismatch, "consistency proof does not lead to the first root") }
-        guard sr == secondRoot else { throw fail(.merkleRootMismatch, "consistency proof does not lead to the second root") }
+        guard fr == firstRoot else {
+            throw fail(.merkleRootMismatch, "consistency proof does not lead to the first root")
+        }
+        guard sr == secondRoot else {
+            throw fail(.merkleRootMismatch, "consistency proof does not lead to the second root")
+        }
     }
 
     private func fail(_ code: ErrorCode, _ reason: String) -> TemoinError {
@@ -229,7 +243,8 @@ public struct CompactRange: Sendable, Equatable {
     public static func peakIDs(size: UInt64) -> [NodeID] {
         var ids = [NodeID]()
         var start: UInt64 = 0
-        for level in stride(from: 63 - size.leadingZeroBitCount, through: 0, by: -1) where size >> UInt64(level) & 1 == 1 {
+        for level in stride(from: 63 - size.leadingZeroBitCount, through: 0, by: -1)
+        where size >> UInt64(level) & 1 == 1 {
             ids.append(NodeID(level: level, index: start >> UInt64(level)))
             start += UInt64(1) << UInt64(level)
         }

@@ -76,10 +76,12 @@ public struct PCMFormat: Sendable, Hashable, CustomStringConvertible {
             let v = bigEndian ? (u(0) << 24 | u(1) << 16 | u(2) << 8) : (u(2) << 24 | u(1) << 16 | u(0) << 8)
             return Float(Int32(bitPattern: v)) / 2_147_483_648
         case .signed32:
-            let v = bigEndian ? (u(0) << 24 | u(1) << 16 | u(2) << 8 | u(3)) : (u(3) << 24 | u(2) << 16 | u(1) << 8 | u(0))
+            let v =
+                bigEndian ? (u(0) << 24 | u(1) << 16 | u(2) << 8 | u(3)) : (u(3) << 24 | u(2) << 16 | u(1) << 8 | u(0))
             return Float(Int32(bitPattern: v)) / 2_147_483_648
         case .float32:
-            let v = bigEndian ? (u(0) << 24 | u(1) << 16 | u(2) << 8 | u(3)) : (u(3) << 24 | u(2) << 16 | u(1) << 8 | u(0))
+            let v =
+                bigEndian ? (u(0) << 24 | u(1) << 16 | u(2) << 8 | u(3)) : (u(3) << 24 | u(2) << 16 | u(1) << 8 | u(0))
             let f = Float(bitPattern: v)
             return f.isFinite ? max(-1, min(1, f)) : 0
         case .float64:
@@ -104,11 +106,16 @@ public struct PCMAudio: Sendable {
     public func monoSamples() -> [Float] { format.monoSamples(data) }
 
     /// Raw s16 PCM (`audio/L16`: big-endian per RFC 2586; little-endian with `bigEndian: false`).
-    public static func raw(_ bytes: [UInt8], sampleRate: Int, channels: Int, bigEndian: Bool) throws(TemoinError) -> PCMAudio {
-        let format = try PCMFormat(encoding: .signed16, sampleRate: sampleRate, channels: channels, bigEndian: bigEndian)
+    public static func raw(
+        _ bytes: [UInt8], sampleRate: Int, channels: Int, bigEndian: Bool
+    ) throws(TemoinError) -> PCMAudio {
+        let format = try PCMFormat(
+            encoding: .signed16, sampleRate: sampleRate, channels: channels, bigEndian: bigEndian)
         guard !bytes.isEmpty else { throw .malformed(.audioEmpty, "the audio holds no samples") }
         guard bytes.count % format.blockAlign == 0 else {
-            throw .malformed(.audioPartialFrame, "raw PCM length \(bytes.count) is not a whole number of \(format.blockAlign)-byte frames")
+            throw .malformed(
+                .audioPartialFrame,
+                "raw PCM length \(bytes.count) is not a whole number of \(format.blockAlign)-byte frames")
         }
         return PCMAudio(format: format, data: bytes[...])
     }

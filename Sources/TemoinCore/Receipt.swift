@@ -33,14 +33,18 @@ public struct Receipt: Sendable, Hashable {
 
     public init(parsing text: [UInt8]) throws(TemoinError) {
         guard text.last == 0x0a else { throw .malformed(.receiptNoFinalNewline, "a receipt ends with a newline") }
-        let lines = text.dropLast().split(separator: 0x0a, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        let lines = text.dropLast().split(separator: 0x0a, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
         guard lines.count == 5, lines[0] == Receipt.contextLine else {
             throw .malformed(.receiptBadFormat, "a receipt has five lines and starts with '\(Receipt.contextLine)'")
         }
         guard StrictDecimal.parse(lines[1]) == nil, !lines[1].isEmpty else {
             throw .malformed(.receiptBadOrigin, "a receipt's origin cannot be a number")
         }
-        guard let index = StrictDecimal.parse(lines[2]), let leaf = Hash(base64: lines[3]), let time = Timestamp(rfc3339: lines[4]) else {
+        guard let index = StrictDecimal.parse(lines[2]), let leaf = Hash(base64: lines[3]),
+            let time = Timestamp(rfc3339: lines[4])
+        else {
             throw .malformed(.receiptBadFormat, "a receipt's index, leaf hash or time is malformed")
         }
         self.init(origin: lines[1], index: index, leafHash: leaf, time: time)

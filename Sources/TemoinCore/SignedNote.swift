@@ -33,7 +33,8 @@ public struct VerifierKey: Sendable, Hashable, CustomStringConvertible {
         let s = String(text)
         let parts = s.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[1].utf8.count == 8, let idBytes = Hex.decode(parts[1]),
-              let typeAndKey = Base64.decode(parts[2]) else {
+            let typeAndKey = Base64.decode(parts[2])
+        else {
             throw .malformed(.noteBadVerifierKey, "a verifier key reads name+keyid+base64")
         }
         guard typeAndKey.count == 33, typeAndKey[0] == VerifierKey.ed25519Type else {
@@ -51,7 +52,8 @@ public struct VerifierKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && !name.contains("+") && !name.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 }
+        !name.isEmpty && !name.contains("+")
+            && !name.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 }
     }
 
     public var keyIDHex: String { Hex.encode(withUnsafeBytes(of: keyID.bigEndian) { Array($0) }) }
@@ -89,7 +91,8 @@ public struct SignedNote: Sendable, Hashable {
             throw .malformed(.noteBadText, "a note text is UTF-8 without control characters and ends in a newline")
         }
         let key = signer.verifierKey
-        self.init(text: text, signatures: [Signature(name: key.name, keyID: key.keyID, signature: try signer.sign(text))])
+        self.init(
+            text: text, signatures: [Signature(name: key.name, keyID: key.keyID, signature: try signer.sign(text))])
     }
 
     /// The exact bytes: text, blank line, signature lines.
@@ -126,7 +129,8 @@ public struct SignedNote: Sendable, Hashable {
             guard s.hasPrefix("— ") else { throw .malformed(.noteBadSignatureLine, "signature lines start with '— '") }
             let rest = s.dropFirst(2).split(separator: " ", omittingEmptySubsequences: false)
             guard rest.count == 2, VerifierKey.isValidName(String(rest[0])),
-                  let raw = Base64.decode(rest[1]), raw.count > 4 else {
+                let raw = Base64.decode(rest[1]), raw.count > 4
+            else {
                 throw .malformed(.noteBadSignatureLine, "a signature line reads '— name base64(keyid ‖ signature)'")
             }
             let id = raw.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }

@@ -28,8 +28,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     public init?(rfc3339 text: some StringProtocol) {
         let c = Array(text.utf8)
         guard c.count == 24, c[4] == UInt8(ascii: "-"), c[7] == UInt8(ascii: "-"), c[10] == UInt8(ascii: "T"),
-              c[13] == UInt8(ascii: ":"), c[16] == UInt8(ascii: ":"), c[19] == UInt8(ascii: "."),
-              c[23] == UInt8(ascii: "Z") else { return nil }
+            c[13] == UInt8(ascii: ":"), c[16] == UInt8(ascii: ":"), c[19] == UInt8(ascii: "."),
+            c[23] == UInt8(ascii: "Z")
+        else { return nil }
         func num(_ r: Range<Int>) -> Int64? {
             var v: Int64 = 0
             for i in r {
@@ -39,9 +40,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
             return v
         }
         guard let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13),
-              let mi = num(14..<16), let s = num(17..<19), let ms = num(20..<23),
-              y >= 1970, (1...12).contains(mo), d >= 1, d <= Self.daysIn(month: mo, year: y),
-              h < 24, mi < 60, s < 60 else { return nil }
+            let mi = num(14..<16), let s = num(17..<19), let ms = num(20..<23),
+            y >= 1970, (1...12).contains(mo), d >= 1, d <= Self.daysIn(month: mo, year: y),
+            h < 24, mi < 60, s < 60
+        else { return nil }
         let days = Self.days(fromCivil: y, mo, d)
         millisecondsSinceEpoch = ((days * 24 + h) * 60 + mi) * 60_000 + s * 1000 + ms
     }

@@ -24,8 +24,11 @@ public struct TlogProof: Sendable, Hashable {
     }
 
     public init(parsing bytes: [UInt8]) throws(TemoinError) {
-        guard bytes.count <= SignedNote.maximumSize + 8192 else { throw .malformed(.proofTooLarge, "proof is too large") }
-        guard let blank = (0..<max(0, bytes.count - 1)).first(where: { bytes[$0] == 0x0a && bytes[$0 + 1] == 0x0a }) else {
+        guard bytes.count <= SignedNote.maximumSize + 8192 else {
+            throw .malformed(.proofTooLarge, "proof is too large")
+        }
+        guard let blank = (0..<max(0, bytes.count - 1)).first(where: { bytes[$0] == 0x0a && bytes[$0 + 1] == 0x0a })
+        else {
             throw .malformed(.proofNoCheckpoint, "a tlog-proof has a blank line before its checkpoint")
         }
         let head = bytes[...blank].dropLast().split(separator: 0x0a, omittingEmptySubsequences: false)
@@ -36,25 +39,34 @@ public struct TlogProof: Sendable, Hashable {
         var rest = head.dropFirst()
         var extra: [UInt8]?
         if let line = rest.first, line.hasPrefix("extra ") {
-            guard let e = Base64.decode(line.dropFirst(6)) else { throw .malformed(.proofBadExtra, "extra is not base64") }
+            guard let e = Base64.decode(line.dropFirst(6)) else {
+                throw .malformed(.proofBadExtra, "extra is not base64")
+            }
             extra = e
             rest = rest.dropFirst()
         }
-        guard let line = rest.first, line.hasPrefix("index "), let index = StrictDecimal.parse(line.dropFirst(6), max: UInt64.max) else {
+        guard let line = rest.first, line.hasPrefix("index "),
+            let index = StrictDecimal.parse(line.dropFirst(6), max: UInt64.max)
+        else {
             throw .malformed(.proofBadIndex, "a tlog-proof has an 'index N' line")
         }
         var path = [Hash]()
         for l in rest.dropFirst() {
-            guard let h = Hash(base64: l) else { throw .malformed(.proofBadHash, "proof lines are base64 SHA-256 hashes") }
+            guard let h = Hash(base64: l) else {
+                throw .malformed(.proofBadHash, "proof lines are base64 SHA-256 hashes")
+            }
             path.append(h)
         }
-        self.init(extra: extra, index: index, path: path,
-                  checkpoint: try SignedCheckpoint(parsing: Array(bytes[(blank + 2)...])))
+        self.init(
+            extra: extra, index: index, path: path,
+            checkpoint: try SignedCheckpoint(parsing: Array(bytes[(blank + 2)...])))
         guard self.bytes == bytes else { throw .malformed(.proofNotCanonical, "proof bytes are not canonical") }
     }
 
     /// Checks the checkpoint's signature, then that `entry` is at `index` in the checkpointed tree.
-    public func verify(entry: [UInt8], key: VerifierKey, hasher: MerkleHasher, ed25519: any Ed25519Verifying) throws(TemoinError) {
+    public func verify(
+        entry: [UInt8], key: VerifierKey, hasher: MerkleHasher, ed25519: any Ed25519Verifying
+    ) throws(TemoinError) {
         try checkpoint.verify(key: key, using: ed25519)
         try MerkleVerifier(hasher: hasher).verifyInclusion(
             index: index, size: checkpoint.checkpoint.size, leafHash: hasher.leafHash(entry),

@@ -28,21 +28,32 @@ public enum WAV {
                 guard size <= available else { throw .malformed(.wavTruncated, "the fmt chunk is cut short") }
                 format = try parseFormat(bytes[body..<body + size])
             case "data":
-                guard let format else { throw .malformed(.wavDataBeforeFormat, "the data chunk comes before the fmt chunk") }
+                guard let format else {
+                    throw .malformed(.wavDataBeforeFormat, "the data chunk comes before the fmt chunk")
+                }
                 guard size <= available else {
-                    throw .malformed(.wavTruncated, "the data chunk declares \(size) bytes but only \(available) are present: the file is truncated")
+                    throw .malformed(
+                        .wavTruncated,
+                        "the data chunk declares \(size) bytes but only \(available) are present: the file is truncated"
+                    )
                 }
                 guard size > 0 else { throw .malformed(.audioEmpty, "the WAV file holds no samples") }
                 guard size % format.blockAlign == 0 else {
-                    throw .malformed(.audioPartialFrame, "the data chunk (\(size) bytes) is not a whole number of \(format.blockAlign)-byte frames")
+                    throw .malformed(
+                        .audioPartialFrame,
+                        "the data chunk (\(size) bytes) is not a whole number of \(format.blockAlign)-byte frames")
                 }
                 return PCMAudio(format: format, data: bytes[body..<body + size])
             default:
-                guard size <= available else { throw .malformed(.wavTruncated, "chunk '\(printable(id))' is cut short") }
+                guard size <= available else {
+                    throw .malformed(.wavTruncated, "chunk '\(printable(id))' is cut short")
+                }
             }
             offset = body + size + (size & 1)
         }
-        throw .malformed(format == nil ? .wavNoFormat : .wavNoData, format == nil ? "the WAV file has no fmt chunk" : "the WAV file has no data chunk")
+        throw .malformed(
+            format == nil ? .wavNoFormat : .wavNoData,
+            format == nil ? "the WAV file has no fmt chunk" : "the WAV file has no data chunk")
     }
 
     static func parseFormat(_ b: ArraySlice<UInt8>) throws(TemoinError) -> PCMFormat {
@@ -59,7 +70,9 @@ public enum WAV {
                 throw .malformed(.wavBadFormat, "WAVE_FORMAT_EXTENSIBLE without its 22-byte extension")
             }
             let valid = Int(le16(b, s + 18))
-            guard valid <= bits, valid > 0 else { throw .malformed(.wavBadFormat, "valid bits \(valid) exceed the container's \(bits)") }
+            guard valid <= bits, valid > 0 else {
+                throw .malformed(.wavBadFormat, "valid bits \(valid) exceed the container's \(bits)")
+            }
             guard Array(b[(s + 26)..<(s + 40)]) == guidTail else {
                 throw .malformed(.wavUnsupported, "the WAVE_FORMAT_EXTENSIBLE sub-format is not PCM or IEEE float")
             }
@@ -74,7 +87,9 @@ public enum WAV {
         case (floatTag, 32): encoding = .float32
         case (floatTag, 64): encoding = .float64
         default:
-            throw .malformed(.wavUnsupported, "WAV format \(code) with \(bits)-bit samples is not supported (PCM 8/16/24/32-bit or float 32/64-bit)")
+            throw .malformed(
+                .wavUnsupported,
+                "WAV format \(code) with \(bits)-bit samples is not supported (PCM 8/16/24/32-bit or float 32/64-bit)")
         }
         let format = try PCMFormat(encoding: encoding, sampleRate: rate, channels: channels)
         guard blockAlign == format.blockAlign, byteRate == rate * blockAlign else {
@@ -105,7 +120,9 @@ public enum WAV {
         precondition(!format.bigEndian && data.count % format.blockAlign == 0)
         var out = [UInt8]()
         out.reserveCapacity(44 + data.count)
-        func put32(_ v: Int) { out += [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24 & 0xff)] }
+        func put32(_ v: Int) {
+            out += [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24 & 0xff)]
+        }
         func put16(_ v: Int) { out += [UInt8(v & 0xff), UInt8(v >> 8 & 0xff)] }
         let float = format.encoding == .float32 || format.encoding == .float64
         out += Array("RIFF".utf8); put32(36 + data.count); out += Array("WAVE".utf8)

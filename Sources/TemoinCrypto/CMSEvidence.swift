@@ -25,10 +25,14 @@ extension CMS {
 
     /// Verifies `signature` over `content` with `certificate` as the only trust anchor, judging the
     /// certificate's validity at `time` (seconds since 1970), and reports the blob's structure.
-    public static func verify(_ signature: [UInt8], content: [UInt8], pinned certificate: Certificate,
-                              atSecondsSinceEpoch time: Int64) throws(TemoinError) -> (Inspection, Structure) {
+    public static func verify(
+        _ signature: [UInt8], content: [UInt8], pinned certificate: Certificate,
+        atSecondsSinceEpoch time: Int64
+    ) throws(TemoinError) -> (Inspection, Structure) {
         let cms: OpaquePointer = try OpenSSL.withBIO(signature) { bio throws(TemoinError) in
-            guard let c = d2i_CMS_bio(bio, nil) else { throw OpenSSL.error("read the CMS signature", category: .invalidEvidence) }
+            guard let c = d2i_CMS_bio(bio, nil) else {
+                throw OpenSSL.error("read the CMS signature", category: .invalidEvidence)
+            }
             return c
         }
         defer { CMS_ContentInfo_free(cms) }
@@ -42,7 +46,8 @@ extension CMS {
         try OpenSSL.check(X509_STORE_add_cert(store, anchor), "trust the export certificate")
         let param = X509_STORE_get0_param(store)
         X509_VERIFY_PARAM_set_time(param, time_t(time))
-        try OpenSSL.check(X509_VERIFY_PARAM_set_flags(param, UInt(X509_V_FLAG_PARTIAL_CHAIN)), "allow a pinned certificate")
+        try OpenSSL.check(
+            X509_VERIFY_PARAM_set_flags(param, UInt(X509_V_FLAG_PARTIAL_CHAIN)), "allow a pinned certificate")
         let ok = try OpenSSL.withBIO(content) { data throws(TemoinError) in
             CMS_verify(cms, nil, store, data, nil, UInt32(CMS_BINARY)) == 1
         }
@@ -59,7 +64,8 @@ extension CMS {
                 signed.append(oid)
                 if X509_ATTRIBUTE_count(attribute) != 1 { single = false }
                 if oid == exportSignedAttributes[1], let value = X509_ATTRIBUTE_get0_type(attribute, 0),
-                   [V_ASN1_UTCTIME, V_ASN1_GENERALIZEDTIME].contains(ASN1_TYPE_get(value)) {
+                    [V_ASN1_UTCTIME, V_ASN1_GENERALIZEDTIME].contains(ASN1_TYPE_get(value))
+                {
                     signingTime = try? Certificate.seconds(UnsafePointer(value.pointee.value.utctime))
                 }
             }
@@ -69,23 +75,32 @@ extension CMS {
             digest = algorithmName(pdig)
             algorithm = algorithmName(psig)
         }
-        return (inspection, Structure(signedAttributes: signed, signedAttributesSingleValued: single, unsignedAttributeCount: unsigned,
-                                      isCanonicalDER: reencoded == signature, digestAlgorithm: digest, signatureAlgorithm: algorithm,
-                                      signingTime: signingTime))
+        return (
+            inspection,
+            Structure(
+                signedAttributes: signed, signedAttributesSingleValued: single, unsignedAttributeCount: unsigned,
+                isCanonicalDER: reencoded == signature, digestAlgorithm: digest, signatureAlgorithm: algorithm,
+                signingTime: signingTime)
+        )
     }
 
     /// `sign(_:key:certificate:)` with a chosen signingTime (seconds since 1970): what an
     /// insider re-signing a manifest later would make; used to test that the verifier bounds it.
-    public static func sign(_ content: [UInt8], key: P256PrivateKey, certificate: Certificate, signingTime: Int64) throws(TemoinError) -> [UInt8] {
+    public static func sign(
+        _ content: [UInt8], key: P256PrivateKey, certificate: Certificate, signingTime: Int64
+    ) throws(TemoinError) -> [UInt8] {
         let cert = try certificate.parsed()
         defer { X509_free(cert) }
         let flags = UInt32(CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP | CMS_PARTIAL)
         guard let cms = CMS_sign(nil, nil, nil, nil, flags) else { throw OpenSSL.error("make the CMS signature") }
         defer { CMS_ContentInfo_free(cms) }
-        guard let si = CMS_add1_signer(cms, cert, key.key.pointer, EVP_sha256(), flags) else { throw OpenSSL.error("add the CMS signer") }
+        guard let si = CMS_add1_signer(cms, cert, key.key.pointer, EVP_sha256(), flags) else {
+            throw OpenSSL.error("add the CMS signer")
+        }
         guard let time = ASN1_TIME_set(nil, time_t(signingTime)) else { throw OpenSSL.error("set the signing time") }
         defer { ASN1_TIME_free(time) }
-        try OpenSSL.check(CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, time.pointee.type, time, -1), "set the signing time")
+        try OpenSSL.check(
+            CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, time.pointee.type, time, -1), "set the signing time")
         return try OpenSSL.withBIO(content) { data throws(TemoinError) in
             try OpenSSL.check(CMS_final(cms, data, nil, flags), "make the CMS signature")
             return try OpenSSL.withWriteBIO { out throws(TemoinError) in
@@ -105,13 +120,15 @@ extension CMS {
             OPENSSL_sk_pop_free(stack) { X509_free(OpaquePointer($0)) }
         }
         let signers = CMS_get0_SignerInfos(cms).map { Int(OPENSSL_sk_num($0)) } ?? 0
-        let crls = CMS_get1_crls(cms).map { stack -> Int in
-            let n = Int(OPENSSL_sk_num(stack))
-            OPENSSL_sk_pop_free(stack) { X509_CRL_free(OpaquePointer($0)) }
-            return n
-        } ?? 0
-        return Inspection(signerCount: signers, certificates: certificates, isDetached: CMS_is_detached(cms) == 1,
-                          contentTypeIsData: OBJ_obj2nid(CMS_get0_eContentType(cms)) == NID_pkcs7_data, crlCount: crls)
+        let crls =
+            CMS_get1_crls(cms).map { stack -> Int in
+                let n = Int(OPENSSL_sk_num(stack))
+                OPENSSL_sk_pop_free(stack) { X509_CRL_free(OpaquePointer($0)) }
+                return n
+            } ?? 0
+        return Inspection(
+            signerCount: signers, certificates: certificates, isDetached: CMS_is_detached(cms) == 1,
+            contentTypeIsData: OBJ_obj2nid(CMS_get0_eContentType(cms)) == NID_pkcs7_data, crlCount: crls)
     }
 
     static func objectText(_ object: OpaquePointer?) -> String {

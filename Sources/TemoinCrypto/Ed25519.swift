@@ -34,8 +34,9 @@ public struct Ed25519PrivateKey: Sendable {
     public var publicKey: [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length = 32
-        precondition(EVP_PKEY_get_raw_public_key(key.pointer, &out, &length) == 1 && length == 32,
-                     "an Ed25519 key always has a raw public key")
+        precondition(
+            EVP_PKEY_get_raw_public_key(key.pointer, &out, &length) == 1 && length == 32,
+            "an Ed25519 key always has a raw public key")
         return out
     }
 
@@ -51,7 +52,8 @@ public struct Ed25519: Ed25519Verifying {
 
     public func isValid(signature: [UInt8], of message: [UInt8], publicKey: [UInt8]) -> Bool {
         guard Ed25519Encoding.isAcceptablePublicKey(publicKey), Ed25519Encoding.isAcceptableSignature(signature),
-              let k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, publicKey, 32) else {
+            let k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, publicKey, 32)
+        else {
             OpenSSL.clearErrors()
             return false
         }

@@ -3,7 +3,9 @@ import TemoinCore
 
 /// The pass-phrase callback of every PEM read (`OpenSSL.readPEM`): notes that a pass phrase was
 /// asked for (`argument` points to a Bool) and gives none.
-func refusePassphrase(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int32, _ writing: Int32, _ argument: UnsafeMutableRawPointer?) -> Int32 {
+func refusePassphrase(
+    _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int32, _ writing: Int32, _ argument: UnsafeMutableRawPointer?
+) -> Int32 {
     argument?.assumingMemoryBound(to: Bool.self).pointee = true
     return 0
 }
@@ -47,8 +49,10 @@ enum OpenSSL {
     /// export bundle included, may ask for one with a `Proc-Type: 4,ENCRYPTED` header. Encrypted
     /// PEM is refused instead (`pem.encrypted`): `read` passes `refusePassphrase` and the argument
     /// it is given to OpenSSL.
-    static func readPEM<T>(_ bytes: [UInt8], _ operation: String,
-                           _ read: (OpaquePointer, UnsafeMutableRawPointer) -> T?) throws(TemoinError) -> T {
+    static func readPEM<T>(
+        _ bytes: [UInt8], _ operation: String,
+        _ read: (OpaquePointer, UnsafeMutableRawPointer) -> T?
+    ) throws(TemoinError) -> T {
         var asked = false
         let value: T? = try withBIO(bytes) { bio in
             withUnsafeMutablePointer(to: &asked) { read(bio, UnsafeMutableRawPointer($0)) }
@@ -56,13 +60,15 @@ enum OpenSSL {
         if let value { return value }
         guard !asked else {
             clearErrors()
-            throw TemoinError(.pemEncrypted,  "the PEM data is encrypted (a pass phrase is never asked for): give it unencrypted")
+            throw TemoinError(
+                .pemEncrypted, "the PEM data is encrypted (a pass phrase is never asked for): give it unencrypted")
         }
         throw error(operation, category: .unusableInput)
     }
 
     /// A read-only memory BIO over `bytes`, valid during `body`.
-    static func withBIO<T>(_ bytes: [UInt8], _ body: (OpaquePointer) throws(TemoinError) -> T) throws(TemoinError) -> T {
+    static func withBIO<T>(_ bytes: [UInt8], _ body: (OpaquePointer) throws(TemoinError) -> T) throws(TemoinError) -> T
+    {
         let result: Result<T, TemoinError> = bytes.withUnsafeBytes { raw in
             guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
                 return .failure(error("allocate a memory BIO"))

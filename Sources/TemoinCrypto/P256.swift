@@ -18,7 +18,8 @@ public struct P256PrivateKey: Sendable {
         var name = [CChar](repeating: 0, count: 64)
         var length = 0
         guard EVP_PKEY_get_group_name(key.pointer, &name, name.count, &length) == 1,
-              String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self) == "prime256v1" else {
+            String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self) == "prime256v1"
+        else {
             OpenSSL.clearErrors()
             throw TemoinError(.keyWrongCurve, "the export key must be on the P-256 curve")
         }
@@ -83,8 +84,10 @@ public struct Certificate: Sendable, Hashable {
 
     /// A self-signed certificate for an export key: keyUsage digitalSignature + nonRepudiation
     /// (critical), CA:FALSE, SHA-256 ECDSA signature.
-    public static func selfSigned(key: P256PrivateKey, commonName: String, organization: String = "Temoin",
-                                  validityDays: Int = 3650) throws(TemoinError) -> Certificate {
+    public static func selfSigned(
+        key: P256PrivateKey, commonName: String, organization: String = "Temoin",
+        validityDays: Int = 3650
+    ) throws(TemoinError) -> Certificate {
         guard let x = X509_new() else { throw OpenSSL.error("create a certificate") }
         defer { X509_free(x) }
         try OpenSSL.check(X509_set_version(x, 2), "set the certificate version")
@@ -93,13 +96,15 @@ public struct Certificate: Sendable, Hashable {
         let serialValue = serial.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } & 0x7fff_ffff_ffff_ffff
         try OpenSSL.check(ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), serialValue), "set the serial number")
         guard X509_gmtime_adj(X509_getm_notBefore(x), 0) != nil,
-              X509_time_adj_ex(X509_getm_notAfter(x), Int32(validityDays), 0, nil) != nil else {
+            X509_time_adj_ex(X509_getm_notAfter(x), Int32(validityDays), 0, nil) != nil
+        else {
             throw OpenSSL.error("set the validity period")
         }
         try OpenSSL.check(X509_set_pubkey(x, key.key.pointer), "set the public key")
         let name = X509_get_subject_name(x)
         for (field, value) in [("O", organization), ("CN", commonName)] {
-            try OpenSSL.check(X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, value, -1, -1, 0), "set the subject")
+            try OpenSSL.check(
+                X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, value, -1, -1, 0), "set the subject")
         }
         try OpenSSL.check(X509_set_issuer_name(x, name), "set the issuer")
         var ctx = X509V3_CTX()
@@ -109,7 +114,9 @@ public struct Certificate: Sendable, Hashable {
             (NID_key_usage, "critical,digitalSignature,nonRepudiation"),
             (NID_subject_key_identifier, "hash"),
         ] {
-            guard let ext = X509V3_EXT_conf_nid(nil, &ctx, nid, value) else { throw OpenSSL.error("make a certificate extension") }
+            guard let ext = X509V3_EXT_conf_nid(nil, &ctx, nid, value) else {
+                throw OpenSSL.error("make a certificate extension")
+            }
             defer { X509_EXTENSION_free(ext) }
             try OpenSSL.check(X509_add_ext(x, ext, -1), "add a certificate extension")
         }

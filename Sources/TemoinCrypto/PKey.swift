@@ -42,7 +42,8 @@ final class PKey: @unchecked Sendable {
     var privatePEM: [UInt8] {
         get throws(TemoinError) {
             try OpenSSL.withWriteBIO { bio throws(TemoinError) in
-                try OpenSSL.check(PEM_write_bio_PKCS8PrivateKey(bio, pointer, nil, nil, 0, nil, nil), "write a private key")
+                try OpenSSL.check(
+                    PEM_write_bio_PKCS8PrivateKey(bio, pointer, nil, nil, 0, nil, nil), "write a private key")
             }
         }
     }

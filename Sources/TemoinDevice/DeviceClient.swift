@@ -30,7 +30,9 @@ public actor DeviceClient {
     private let session: URLSession
     private let log: @Sendable (String) -> Void
 
-    public init(server: URL, key: Ed25519PrivateKey, logKey: VerifierKey, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        server: URL, key: Ed25519PrivateKey, logKey: VerifierKey, log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.server = server
         self.key = key
         self.logKey = logKey
@@ -45,38 +47,59 @@ public actor DeviceClient {
     // MARK: Requests
 
     /// Opens an alert, with an optional first location fix (an RFC 5870 geo URI).
-    public func openAlert(_ alert: String, openedAt: Timestamp, firstFix: String? = nil) async throws -> ReceiptResponse {
+    public func openAlert(_ alert: String, openedAt: Timestamp, firstFix: String? = nil) async throws -> ReceiptResponse
+    {
         let statement = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: openedAt)
         let fix = try firstFix.map { text -> LocationRequest in
-            let s = try DeviceStatement(kind: .location, origin: origin, alert: alert, capturedAt: openedAt, sha256: SHA256.hash(Array(text.utf8)))
-            return LocationRequest(capturedAt: openedAt.description, fix: text, signature: Base64.encode(try key.sign(s.bytes)))
+            let s = try DeviceStatement(
+                kind: .location, origin: origin, alert: alert, capturedAt: openedAt,
+                sha256: SHA256.hash(Array(text.utf8)))
+            return LocationRequest(
+                capturedAt: openedAt.description, fix: text, signature: Base64.encode(try key.sign(s.bytes)))
         }
-        let body = OpenAlertRequest(device: device, openedAt: openedAt.description, signature: Base64.encode(try key.sign(statement.bytes)),
-                                    location: fix)
-        return try await send("PUT", "v1/alerts/\(alert)", body: JSONEncoder().encode(body), headers: ["Content-Type": "application/json"])
+        let body = OpenAlertRequest(
+            device: device, openedAt: openedAt.description, signature: Base64.encode(try key.sign(statement.bytes)),
+            location: fix)
+        return try await send(
+            "PUT", "v1/alerts/\(alert)", body: JSONEncoder().encode(body), headers: ["Content-Type": "application/json"]
+        )
     }
 
-    public func putChunk(_ alert: String, seq: UInt64, wav: [UInt8], capturedAt: Timestamp, isFinal: Bool) async throws -> ReceiptResponse {
-        let statement = try DeviceStatement(kind: .audioChunk, origin: origin, alert: alert, seq: seq, capturedAt: capturedAt,
-                                            sha256: SHA256.hash(wav))
-        let headers = ["Content-Type": "audio/wav", ChunkHeader.capturedAt: capturedAt.description,
-                       ChunkHeader.signature: Base64.encode(try key.sign(statement.bytes)), ChunkHeader.final: isFinal ? "true" : "false"]
+    public func putChunk(
+        _ alert: String, seq: UInt64, wav: [UInt8], capturedAt: Timestamp, isFinal: Bool
+    ) async throws -> ReceiptResponse {
+        let statement = try DeviceStatement(
+            kind: .audioChunk, origin: origin, alert: alert, seq: seq, capturedAt: capturedAt,
+            sha256: SHA256.hash(wav))
+        let headers = [
+            "Content-Type": "audio/wav", ChunkHeader.capturedAt: capturedAt.description,
+            ChunkHeader.signature: Base64.encode(try key.sign(statement.bytes)),
+            ChunkHeader.final: isFinal ? "true" : "false",
+        ]
         return try await send("PUT", "v1/alerts/\(alert)/chunks/\(seq)", body: Data(wav), headers: headers)
     }
 
     public func addLocation(_ alert: String, fix: String, capturedAt: Timestamp) async throws -> ReceiptResponse {
-        let statement = try DeviceStatement(kind: .location, origin: origin, alert: alert, capturedAt: capturedAt,
-                                            sha256: SHA256.hash(Array(fix.utf8)))
-        let body = LocationRequest(capturedAt: capturedAt.description, fix: fix, signature: Base64.encode(try key.sign(statement.bytes)))
-        return try await send("POST", "v1/alerts/\(alert)/locations", body: JSONEncoder().encode(body), headers: ["Content-Type": "application/json"])
+        let statement = try DeviceStatement(
+            kind: .location, origin: origin, alert: alert, capturedAt: capturedAt,
+            sha256: SHA256.hash(Array(fix.utf8)))
+        let body = LocationRequest(
+            capturedAt: capturedAt.description, fix: fix, signature: Base64.encode(try key.sign(statement.bytes)))
+        return try await send(
+            "POST", "v1/alerts/\(alert)/locations", body: JSONEncoder().encode(body),
+            headers: ["Content-Type": "application/json"])
     }
 
     public func closeAlert(_ alert: String, lastSeq: UInt64, closedAt: Timestamp) async throws -> ReceiptResponse {
-        let statement = try DeviceStatement(kind: .alertClosed, origin: origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
-        return try await send("POST", "v1/alerts/\(alert)/close",
-                              body: JSONEncoder().encode(CloseAlertRequest(closedAt: closedAt.description, lastSeq: lastSeq,
-                                                                           signature: Base64.encode(try key.sign(statement.bytes)))),
-                              headers: ["Content-Type": "application/json"])
+        let statement = try DeviceStatement(
+            kind: .alertClosed, origin: origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
+        return try await send(
+            "POST", "v1/alerts/\(alert)/close",
+            body: JSONEncoder().encode(
+                CloseAlertRequest(
+                    closedAt: closedAt.description, lastSeq: lastSeq,
+                    signature: Base64.encode(try key.sign(statement.bytes)))),
+            headers: ["Content-Type": "application/json"])
     }
 
     /// A C2SP tlog-proof of an entry, checked against the log key and the receipt's leaf hash.
@@ -88,7 +111,8 @@ public actor DeviceClient {
         try witness(proof.checkpoint)
         guard let leaf = Hash(base64: receipt.leafHash) else { throw TemoinError(.receiptBadLeaf, "bad leaf hash") }
         try MerkleVerifier(hasher: SHA256.merkle).verifyInclusion(
-            index: proof.index, size: proof.checkpoint.checkpoint.size, leafHash: leaf, proof: proof.path, root: proof.checkpoint.checkpoint.root)
+            index: proof.index, size: proof.checkpoint.checkpoint.size, leafHash: leaf, proof: proof.path,
+            root: proof.checkpoint.checkpoint.root)
         return proof
     }
 
@@ -122,15 +146,18 @@ public actor DeviceClient {
         if let p = previous?.checkpoint {
             if p.size == c.checkpoint.size {
                 guard p.root == c.checkpoint.root else {
-                    throw TemoinError(.logForked, "two checkpoints of size \(p.size) with different roots: the log forked")
+                    throw TemoinError(
+                        .logForked, "two checkpoints of size \(p.size) with different roots: the log forked")
                 }
             } else if p.size > 0 {
-                let (data, status) = try await retrying("GET", "v1/proofs/consistency?first=\(p.size)&second=\(c.checkpoint.size)")
+                let (data, status) = try await retrying(
+                    "GET", "v1/proofs/consistency?first=\(p.size)&second=\(c.checkpoint.size)")
                 guard status == 200 else { throw try problem(data, status) }
                 let object = try JSONDecoder().decode([String: String].self, from: data)
                 let hashes = (object["proof"] ?? "").split(separator: " ").compactMap { Hash(base64: $0) }
                 try MerkleVerifier(hasher: SHA256.merkle).verifyConsistency(
-                    first: p.size, second: c.checkpoint.size, firstRoot: p.root, secondRoot: c.checkpoint.root, proof: hashes)
+                    first: p.size, second: c.checkpoint.size, firstRoot: p.root, secondRoot: c.checkpoint.root,
+                    proof: hashes)
             }
         }
         try witness(c)
@@ -139,7 +166,9 @@ public actor DeviceClient {
     // MARK: HTTP
 
     /// Sends a request until it gets an answer that is not a transient failure, then checks it.
-    private func send(_ method: String, _ path: String, body: Data, headers: [String: String]) async throws -> ReceiptResponse {
+    private func send(
+        _ method: String, _ path: String, body: Data, headers: [String: String]
+    ) async throws -> ReceiptResponse {
         let (data, status) = try await retrying(method, path, body: body, headers: headers)
         guard status == 200 || status == 201 || status == 409 else { throw try problem(data, status) }
         let r = try JSONDecoder().decode(ReceiptResponse.self, from: data)
@@ -149,7 +178,9 @@ public actor DeviceClient {
 
     /// Repeats a request through network failures, 429 and 5xx answers, with exponential backoff
     /// (100 ms to 5 s), for at most `retryFor`. Every request of the API is idempotent.
-    func retrying(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> (Data, Int) {
+    func retrying(
+        _ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]
+    ) async throws -> (Data, Int) {
         let deadline = ContinuousClock.now + retryFor
         var delay = Duration.milliseconds(100)
         while true {
@@ -168,8 +199,11 @@ public actor DeviceClient {
         }
     }
 
-    func fetch(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> (Data, Int) {
-        var request = URLRequest(url: server.appendingPathComponent(path.split(separator: "?").first.map(String.init) ?? path))
+    func fetch(
+        _ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]
+    ) async throws -> (Data, Int) {
+        var request = URLRequest(
+            url: server.appendingPathComponent(path.split(separator: "?").first.map(String.init) ?? path))
         if let q = path.split(separator: "?", maxSplits: 1).dropFirst().first {
             request.url = URL(string: request.url!.absoluteString + "?" + q)
         }
@@ -182,6 +216,7 @@ public actor DeviceClient {
 
     func problem(_ data: Data, _ status: Int) throws -> ServerProblem {
         (try? JSONDecoder().decode(ServerProblem.self, from: data))
-            ?? ServerProblem(status: status, code: "http.\(status)", detail: String(decoding: data.prefix(200), as: UTF8.self))
+            ?? ServerProblem(
+                status: status, code: "http.\(status)", detail: String(decoding: data.prefix(200), as: UTF8.self))
     }
 }

@@ -23,29 +23,38 @@ public struct Exporter {
     /// Appends `export.created` with `writer`, then writes the bundle into `folder` (which must
     /// not exist). Every file is written durably; the folder appears under its name only at the end.
     /// `reader`: the service's read side, if it has one (otherwise one is opened for this export).
-    public func export(alert: String, to folder: String, requester: String, reference: String,
-                       writer: LedgerWriter, reader: LedgerReader? = nil) async throws -> Exported {
+    public func export(
+        alert: String, to folder: String, requester: String, reference: String,
+        writer: LedgerWriter, reader: LedgerReader? = nil
+    ) async throws -> Exported {
         guard EntryFieldType.id128.accepts(alert) else {
             throw TemoinError(.alertBadID, "alert ids are 32 lowercase hex digits")
         }
         for (name, value) in [("requester", requester), ("reference", reference)] {
             guard EntryFieldType.text.accepts(value) else {
-                throw TemoinError(name == "requester" ? .exportBadRequester : .exportBadReference,
-                                  "the \(name) must be 1 to 1024 characters on one line")
+                throw TemoinError(
+                    name == "requester" ? .exportBadRequester : .exportBadReference,
+                    "the \(name) must be 1 to 1024 characters on one line")
             }
         }
         guard !FileSystem.exists(folder) else {
             throw TemoinError(.exportExists, "the export folder already exists; choose a new one", context: folder)
         }
         let reader = try reader ?? LedgerReader(directory: directory, connections: 1)
-        guard let head = try reader.alertEntries(alert).last else { throw TemoinError(.alertUnknown, "there is no alert \(alert) in this ledger") }
+        guard let head = try reader.alertEntries(alert).last else {
+            throw TemoinError(.alertUnknown, "there is no alert \(alert) in this ledger")
+        }
         let certificate = try directory.loadExportCertificate()
         let exportKey = try P256PrivateKey(pem: FileSystem.read(directory.exportKeyFile, limit: 1 << 16))
-        let appended = try await writer.append(EntryDraft(kind: .exportCreated, [
-            ("alert", alert), ("head-index", String(head.index)),
-            ("requester-sha256", SHA256.hash(Array(requester.utf8)).hex), ("reference-sha256", SHA256.hash(Array(reference.utf8)).hex),
-            ("export-cert-sha256", certificate.sha256.hex),
-        ]))
+        let appended = try await writer.append(
+            EntryDraft(
+                kind: .exportCreated,
+                [
+                    ("alert", alert), ("head-index", String(head.index)),
+                    ("requester-sha256", SHA256.hash(Array(requester.utf8)).hex),
+                    ("reference-sha256", SHA256.hash(Array(reference.utf8)).hex),
+                    ("export-cert-sha256", certificate.sha256.hex),
+                ]))
         let checkpoint = appended.checkpoint
         let origin = try reader.origin()
 
@@ -53,7 +62,8 @@ public struct Exporter {
         // Entries: genesis, the device's enrollment, every entry of the alert, this export.
         let all = try reader.entries(alert: alert)
         guard let opening = all.first?.entry, let device = opening["device"],
-              let enrollment = try reader.enrollmentIndex(device: device) else {
+            let enrollment = try reader.enrollmentIndex(device: device)
+        else {
             throw TemoinError(.exportNoEnrollment, "the alert's device enrollment is missing")
         }
         var indices = Set(all.map(\.index))
@@ -64,13 +74,19 @@ public struct Exporter {
         for index in indices.sorted() {
             let stored = try reader.entry(at: index)
             files["entries/\(index).entry"] = stored.bytes
-            files["entries/\(index).entry.tlog-proof"] = try reader.proof(index: index, size: checkpoint.checkpoint.size).bytes
+            files["entries/\(index).entry.tlog-proof"] = try reader.proof(
+                index: index, size: checkpoint.checkpoint.size
+            ).bytes
         }
         // Originals as received, and quarantined conflicting bytes.
         for (_, e) in all where e.kind == .audioChunk || e.kind == .chunkConflict {
             guard let seq = e.uint("seq"), let hash = e.hash("original-sha256") else { continue }
             let bytes = try directory.blobs.read(alert: alert, hash: hash)
-            guard let name = e.kind == .audioChunk ? BundleLayout.original(e) : BundleLayout.conflict(e, looksLikeWAV: BundleLayout.looksLikeWAV(bytes)) else {
+            guard
+                let name = e.kind == .audioChunk
+                    ? BundleLayout.original(e)
+                    : BundleLayout.conflict(e, looksLikeWAV: BundleLayout.looksLikeWAV(bytes))
+            else {
                 throw TemoinError(.exportBadEntry, "entry \(seq) names no original")
             }
             files[name] = bytes
@@ -81,14 +97,18 @@ public struct Exporter {
         files["export-cert.pem"] = try certificate.pem
         let parsed = all.map { ($0.index, $0.entry) }
         let deviceKey = try reader.deviceKey(device: device)
-        files["custody-report.html"] = Array(CustodyReport(origin: origin, alert: alert, requester: requester, reference: reference,
-                                                           entries: parsed, checkpoint: checkpoint, deviceKey: deviceKey).html.utf8)
+        files["custody-report.html"] = Array(
+            CustodyReport(
+                origin: origin, alert: alert, requester: requester, reference: reference,
+                entries: parsed, checkpoint: checkpoint, deviceKey: deviceKey
+            ).html.utf8)
         files["README.txt"] = Array(BundleTexts.readme(alert: alert, origin: origin).utf8)
 
         let hashes = files.mapValues { SHA256.hash($0) }
-        let manifest = ExportManifest(origin: origin, alert: alert, requester: requester, reference: reference,
-                                created: appended.entry.time.description, exportEntry: appended.index,
-                                checkpointSize: checkpoint.checkpoint.size, files: hashes.mapValues(\.hex))
+        let manifest = ExportManifest(
+            origin: origin, alert: alert, requester: requester, reference: reference,
+            created: appended.entry.time.description, exportEntry: appended.index,
+            checkpointSize: checkpoint.checkpoint.size, files: hashes.mapValues(\.hex))
         let manifestBytes = try manifest.encoded()
         files["manifest.json"] = manifestBytes
         files["manifest.json.p7s"] = try CMS.sign(manifestBytes, key: exportKey, certificate: certificate)
@@ -106,8 +126,11 @@ public struct Exporter {
     }
 
     /// Installs an operator's own export key and certificate: checks they belong together and
-    /// allow signatures and are valid today, records `key.rotated` (the certificate's SHA-256), then replaces the files.
-    public func useExportCertificate(keyPEM: [UInt8], certificatePEM: [UInt8], writer: LedgerWriter) async throws -> UInt64 {
+    /// allow signatures and are valid today, records `key.rotated` (the certificate's SHA-256), then replaces the
+    /// files.
+    public func useExportCertificate(
+        keyPEM: [UInt8], certificatePEM: [UInt8], writer: LedgerWriter
+    ) async throws -> UInt64 {
         let key = try P256PrivateKey(pem: keyPEM)
         let certificate = try Certificate(pem: certificatePEM)
         guard try certificate.matches(key) else {
@@ -121,14 +144,22 @@ public struct Exporter {
         let now = Int64(Date().timeIntervalSince1970)
         let validity = try certificate.validity
         guard validity.notBefore <= now else {
-            throw TemoinError(.keysNotYetValid, "the certificate is not valid yet (notBefore \(Timestamp(millisecondsSinceEpoch: validity.notBefore * 1000)))")
+            throw TemoinError(
+                .keysNotYetValid,
+                "the certificate is not valid yet (notBefore "
+                    + "\(Timestamp(millisecondsSinceEpoch: validity.notBefore * 1000)))"
+            )
         }
         guard now <= validity.notAfter else {
-            throw TemoinError(.keysExpired, "the certificate has expired (notAfter \(Timestamp(millisecondsSinceEpoch: validity.notAfter * 1000)))")
+            throw TemoinError(
+                .keysExpired,
+                "the certificate has expired (notAfter \(Timestamp(millisecondsSinceEpoch: validity.notAfter * 1000)))")
         }
-        let appended = try await writer.append(EntryDraft(kind: .keyRotated, [("key-role", "export"), ("key", certificate.sha256.hex)]))
+        let appended = try await writer.append(
+            EntryDraft(kind: .keyRotated, [("key-role", "export"), ("key", certificate.sha256.hex)]))
         try FileSystem.writeDurably(try key.pem, to: directory.exportKeyFile, replace: true)
-        try FileSystem.writeDurably(try certificate.pem, to: directory.exportCertificateFile, mode: 0o644, replace: true)
+        try FileSystem.writeDurably(
+            try certificate.pem, to: directory.exportCertificateFile, mode: 0o644, replace: true)
         return appended.index
     }
 }

@@ -13,18 +13,21 @@ enum BundleTargets {
             throw Broken(invariant: "the canonical encoding of a manifest decodes")
         }
         try check((try? again.encoded()) == encoded, "encode → decode → encode gives the same bytes")
-        try check(again.origin == manifest.origin && again.alert == manifest.alert && again.requester == manifest.requester
-                  && again.reference == manifest.reference && again.created == manifest.created && again.files == manifest.files
-                  && again.exportEntry == manifest.exportEntry && again.checkpointSize == manifest.checkpointSize,
-                  "the canonical encoding keeps every value")
+        try check(
+            again.origin == manifest.origin && again.alert == manifest.alert && again.requester == manifest.requester
+                && again.reference == manifest.reference && again.created == manifest.created
+                && again.files == manifest.files
+                && again.exportEntry == manifest.exportEntry && again.checkpointSize == manifest.checkpointSize,
+            "the canonical encoding keeps every value")
         // A manifest the verifier accepts as canonical has each key once and no other key: other
         // JSON readers see the same values.
         if encoded == bytes {
             guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
                 throw Broken(invariant: "a canonical manifest is a JSON object")
             }
-            try check(object.count == 9 && (object["files"] as? [String: String])?.count == manifest.files.count,
-                      "a canonical manifest has its nine keys once")
+            try check(
+                object.count == 9 && (object["files"] as? [String: String])?.count == manifest.files.count,
+                "a canonical manifest has its nine keys once")
             return .accepted
         }
         return .refused
@@ -40,7 +43,8 @@ enum BundleTargets {
         let altered = flag & 1 == 1
         if altered { content[Int(flag >> 1) % content.count] ^= 0x01 }
         let plain = try? CMS.verify(signature, content: content, trusting: Fixtures.exportCertificate)
-        let pinned = try? CMS.verify(signature, content: content, pinned: Fixtures.exportCertificate, atSecondsSinceEpoch: Fixtures.exportTime)
+        let pinned = try? CMS.verify(
+            signature, content: content, pinned: Fixtures.exportCertificate, atSecondsSinceEpoch: Fixtures.exportTime)
         try check(!altered || (plain == nil && pinned == nil), "no CMS signature verifies over altered content")
         if let (inspection, structure) = pinned {
             try check(inspection.signerCount >= 1, "a verified CMS has a signer")
@@ -53,7 +57,8 @@ enum BundleTargets {
     }
 
     static let genuineManifest: [UInt8] = try! ExportManifest(
-        origin: Fixtures.origin, alert: Fixtures.alert, requester: "Tribunal judiciaire, fuzz", reference: "RG 26/00001",
+        origin: Fixtures.origin, alert: Fixtures.alert, requester: "Tribunal judiciaire, fuzz",
+        reference: "RG 26/00001",
         created: "2026-11-29T17:00:20.412Z", exportEntry: 9, checkpointSize: 10,
         files: ["recording.opus": String(repeating: "ab", count: 32)]
     ).encoded()
@@ -78,8 +83,11 @@ enum BundleTargets {
                 throw Broken(invariant: "an Ed25519 key read from PEM writes back as PEM")
             }
             try check(again.publicKey == key.publicKey, "Ed25519 PEM round trip keeps the key")
-            guard let publicPEM = try? key.publicKeyPEM else { throw Broken(invariant: "an Ed25519 key has a public PEM") }
-            try check((try? Ed25519.publicKey(pem: publicPEM)) == key.publicKey, "its public PEM reads back the same key")
+            guard let publicPEM = try? key.publicKeyPEM else {
+                throw Broken(invariant: "an Ed25519 key has a public PEM")
+            }
+            try check(
+                (try? Ed25519.publicKey(pem: publicPEM)) == key.publicKey, "its public PEM reads back the same key")
             outcome = .accepted
         }
         if let key = try? P256PrivateKey(pem: bytes) {

@@ -15,11 +15,13 @@ enum Fixtures {
 
     /// The genuine log: eight entries, and its signed checkpoint at every size.
     static let entries: [Entry] = (0..<8).map { i in
-        try! Entry(kind: .access, [
-            ("alert", alert), ("prev", String(repeating: "0", count: 63) + String(i)),
-            ("actor", device), ("role", "fuzz"), ("action", "read-\(i)"),
-            ("time", Timestamp(millisecondsSinceEpoch: 1_795_000_000_000 + Int64(i) * 1000).description),
-        ])
+        try! Entry(
+            kind: .access,
+            [
+                ("alert", alert), ("prev", String(repeating: "0", count: 63) + String(i)),
+                ("actor", device), ("role", "fuzz"), ("action", "read-\(i)"),
+                ("time", Timestamp(millisecondsSinceEpoch: 1_795_000_000_000 + Int64(i) * 1000).description),
+            ])
     }
     static let leaves = entries.map { SHA256.merkle.leafHash($0.bytes) }
     static var prover: MerkleProver<Never> {
@@ -35,7 +37,9 @@ enum Fixtures {
         }
     }
     static let checkpoints: [SignedCheckpoint] = (1...entries.count).map { size in
-        try! SignedCheckpoint(signing: Checkpoint(origin: origin, size: UInt64(size), root: prover.root(size: UInt64(size))), with: logSigner)
+        try! SignedCheckpoint(
+            signing: Checkpoint(origin: origin, size: UInt64(size), root: prover.root(size: UInt64(size))),
+            with: logSigner)
     }
 
     /// Whether `signature` is the one signature `key` makes over `message` (Ed25519 is
@@ -45,7 +49,8 @@ enum Fixtures {
     }
 
     /// The export key and its self-signed certificate (valid until 2126).
-    static let exportKeyPEM = Array("""
+    static let exportKeyPEM = Array(
+        """
         -----BEGIN PRIVATE KEY-----
         MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgyz4veHKtbKDCupmS
         yhqyq9QMMGG6ZyMpEC/ua+01Mc+hRANCAASOEB81mrDnedbetGMSdieEOW/zgsjy
@@ -53,7 +58,8 @@ enum Fixtures {
         -----END PRIVATE KEY-----
 
         """.utf8)
-    static let exportCertificatePEM = Array("""
+    static let exportCertificatePEM = Array(
+        """
         -----BEGIN CERTIFICATE-----
         MIIB2DCCAX6gAwIBAgIUcCdGsSeOeWraz00Xwz6ldR9TCe0wCgYIKoZIzj0EAwIw
         OjEPMA0GA1UECgwGVGVtb2luMScwJQYDVQQDDB50ZW1vaW4gZnV6eiBleHBvcnQg

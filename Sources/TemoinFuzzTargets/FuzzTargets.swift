@@ -41,28 +41,61 @@ public enum FuzzTargets {
     /// Every target, in the order the campaign runs them (outside bytes an anonymous client or a
     /// phone sends first, then what the verifier reads from a bundle).
     public static let all: [FuzzTarget] = [
-        FuzzTarget(name: "ogg-chunk", summary: "Ogg Opus chunk from a phone: TOC duration within the cap, decoded samples = TOC count − pre-skip",
-                   run: AudioTargets.oggChunk),
-        FuzzTarget(name: "wav", summary: "WAV chunk: samples within the declared data chunk, whole frames, canonical re-encoding reads back the same audio",
-                   run: AudioTargets.wav),
-        FuzzTarget(name: "http-fields", summary: "Content-Type (L16 rate/channels) with its raw PCM body, query string, Temoin-* headers: bounded values, canonical spellings",
-                   run: ServiceTargets.httpFields),
-        FuzzTarget(name: "device-request", summary: "JSON bodies of open/location/close: statements as signed, drafts that always make valid entries, no forged signature accepted",
-                   run: ServiceTargets.deviceRequest),
-        FuzzTarget(name: "entry", summary: "ledger entry: parse → encode gives the same bytes, every value valid for its type, statements rebuilt from it",
-                   run: LogTargets.entry),
-        FuzzTarget(name: "note", summary: "signed note, checkpoint, receipt, verifier key: canonical round trip, only the genuine signature verifies",
-                   run: LogTargets.note),
-        FuzzTarget(name: "tlog-proof", summary: "tlog-proof file: canonical round trip, accepted only for the genuine entry, index, path and signed checkpoint",
-                   run: LogTargets.tlogProof),
-        FuzzTarget(name: "manifest", summary: "manifest.json: the canonical encoding is a fixed point, a canonical manifest has each key once",
-                   run: BundleTargets.manifest),
-        FuzzTarget(name: "cms", summary: "manifest.json.p7s: CMS never verifies over content other than the genuine manifest",
-                   run: BundleTargets.cms),
-        FuzzTarget(name: "pem", summary: "PEM certificate, Ed25519 public/private key, P-256 key: what is read writes back to the same key",
-                   run: BundleTargets.pem),
-        FuzzTarget(name: "ogg-recording", summary: "recording.opus and stored packet streams: the two Ogg demuxers agree, packet stream round trip",
-                   run: AudioTargets.oggRecording),
+        FuzzTarget(
+            name: "ogg-chunk",
+            summary: "Ogg Opus chunk from a phone: TOC duration within the cap, decoded samples = TOC count − pre-skip",
+            run: AudioTargets.oggChunk),
+        FuzzTarget(
+            name: "wav",
+            summary:
+                "WAV chunk: samples within the declared data chunk, whole frames, canonical re-encoding reads back "
+                + "the same audio",
+            run: AudioTargets.wav),
+        FuzzTarget(
+            name: "http-fields",
+            summary:
+                "Content-Type (L16 rate/channels) with its raw PCM body, query string, Temoin-* headers: bounded "
+                + "values, canonical spellings",
+            run: ServiceTargets.httpFields),
+        FuzzTarget(
+            name: "device-request",
+            summary:
+                "JSON bodies of open/location/close: statements as signed, drafts that always make valid entries, "
+                + "no forged signature accepted",
+            run: ServiceTargets.deviceRequest),
+        FuzzTarget(
+            name: "entry",
+            summary:
+                "ledger entry: parse → encode gives the same bytes, every value valid for its type, statements "
+                + "rebuilt from it",
+            run: LogTargets.entry),
+        FuzzTarget(
+            name: "note",
+            summary:
+                "signed note, checkpoint, receipt, verifier key: canonical round trip, only the genuine signature "
+                + "verifies",
+            run: LogTargets.note),
+        FuzzTarget(
+            name: "tlog-proof",
+            summary:
+                "tlog-proof file: canonical round trip, accepted only for the genuine entry, index, path and signed "
+                + "checkpoint",
+            run: LogTargets.tlogProof),
+        FuzzTarget(
+            name: "manifest",
+            summary: "manifest.json: the canonical encoding is a fixed point, a canonical manifest has each key once",
+            run: BundleTargets.manifest),
+        FuzzTarget(
+            name: "cms", summary: "manifest.json.p7s: CMS never verifies over content other than the genuine manifest",
+            run: BundleTargets.cms),
+        FuzzTarget(
+            name: "pem",
+            summary: "PEM certificate, Ed25519 public/private key, P-256 key: what is read writes back to the same key",
+            run: BundleTargets.pem),
+        FuzzTarget(
+            name: "ogg-recording",
+            summary: "recording.opus and stored packet streams: the two Ogg demuxers agree, packet stream round trip",
+            run: AudioTargets.oggRecording),
     ]
 
     public static func named(_ name: String) -> FuzzTarget? {

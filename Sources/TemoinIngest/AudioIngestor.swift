@@ -27,10 +27,15 @@ public enum OriginalFormat: Sendable, Hashable {
     /// Mono samples, their rate and duration. The duration is known from the headers (or the
     /// Opus TOC bytes) and checked against `maximumMicroseconds` before any sample is decoded, so
     /// memory stays a small multiple of the chunk's size.
-    public func decode(_ bytes: [UInt8], maximumMicroseconds: UInt64 = .max)
-        throws(TemoinError) -> (samples: [Float], rate: Int, durationMicroseconds: UInt64) {
+    public func decode(
+        _ bytes: [UInt8], maximumMicroseconds: UInt64 = .max
+    )
+        throws(TemoinError) -> (samples: [Float], rate: Int, durationMicroseconds: UInt64)
+    {
         func checked(_ a: PCMAudio) throws(TemoinError) -> PCMAudio {
-            guard a.durationMicroseconds <= maximumMicroseconds else { throw OriginalFormat.tooLong(a.durationMicroseconds, maximumMicroseconds) }
+            guard a.durationMicroseconds <= maximumMicroseconds else {
+                throw OriginalFormat.tooLong(a.durationMicroseconds, maximumMicroseconds)
+            }
             return a
         }
         switch self {
@@ -64,8 +69,10 @@ public struct ChunkUpload: Sendable {
     /// recording plays to the last sample.
     public let isFinal: Bool
 
-    public init(alert: String, seq: UInt64, captureStart: Timestamp, original: [UInt8], format: OriginalFormat,
-                statementSignature: [UInt8]?, isFinal: Bool = false) {
+    public init(
+        alert: String, seq: UInt64, captureStart: Timestamp, original: [UInt8], format: OriginalFormat,
+        statementSignature: [UInt8]?, isFinal: Bool = false
+    ) {
         self.isFinal = isFinal
         self.alert = alert
         self.seq = seq
@@ -128,8 +135,10 @@ public actor AudioIngestor {
 
     /// `reader`: the read side to look entries up with (one is opened if none is given).
     /// `faults`: tests only, injected blob write failures.
-    public init(writer: LedgerWriter, reader: LedgerReader? = nil, limits: AudioLimits = AudioLimits(),
-                faults: StorageFaults? = nil) throws(TemoinError) {
+    public init(
+        writer: LedgerWriter, reader: LedgerReader? = nil, limits: AudioLimits = AudioLimits(),
+        faults: StorageFaults? = nil
+    ) throws(TemoinError) {
         self.writer = writer
         if let reader {
             self.reader = reader
@@ -143,7 +152,8 @@ public actor AudioIngestor {
     /// The alert's encoder, counted as used until `checkIn`: an encoder in use is never released,
     /// so one alert never has two.
     private func checkOut(_ alert: String) -> AlertEncoder {
-        let encoder = alerts[alert]?.encoder
+        let encoder =
+            alerts[alert]?.encoder
             ?? AlertEncoder(alert: alert, writer: writer, reader: reader, limits: limits, blobs: blobs, io: io)
         alerts[alert] = (encoder, (alerts[alert]?.users ?? 0) + 1, .now)
         return encoder
@@ -203,8 +213,10 @@ public actor AudioIngestor {
     /// nothing is appended if the alert already has a close: the stored close is returned (with
     /// `.oncePerAlert` on the draft, which this function sets). `lastSeq` nil: record nothing
     /// missing (the server's timeout close).
-    public func close(alert: String, recordingMissingThrough lastSeq: UInt64?,
-                      _ close: @Sendable @escaping (_ next: UInt64) -> EntryDraft) async throws -> Appended {
+    public func close(
+        alert: String, recordingMissingThrough lastSeq: UInt64?,
+        _ close: @Sendable @escaping (_ next: UInt64) -> EntryDraft
+    ) async throws -> Appended {
         try await using(alert) { try await $0.close(recordingMissingThrough: lastSeq, close) }
     }
 
@@ -246,8 +258,11 @@ actor AlertEncoder {
     /// Refuses a chunk that would take the alert past its storage bound; nothing is stored.
     private func checkAlertQuota(adding bytes: Int) throws {
         guard storedBytes + UInt64(bytes) <= limits.maximumAlertBytes else {
-            throw TemoinError(.quotaAlertBytes, 
-                              "alert \(alert) already holds \(storedBytes) bytes, the most this service stores for one alert is \(limits.maximumAlertBytes); nothing was stored")
+            throw TemoinError(
+                .quotaAlertBytes,
+                "alert \(alert) already holds \(storedBytes) bytes, the most this service stores for one alert is "
+                    + "\(limits.maximumAlertBytes); nothing was stored"
+            )
         }
     }
 
@@ -258,7 +273,9 @@ actor AlertEncoder {
     /// The phone's own Opus stream, while its chunks continue it (kept packet for packet).
     private var phone: (stream: PhoneStream, vendor: String, nextPage: Int, lastSeq: UInt64)?
 
-    init(alert: String, writer: LedgerWriter, reader: LedgerReader, limits: AudioLimits, blobs: BlobStore, io: BlockingIO) {
+    init(
+        alert: String, writer: LedgerWriter, reader: LedgerReader, limits: AudioLimits, blobs: BlobStore, io: BlockingIO
+    ) {
         self.alert = alert
         self.writer = writer
         self.reader = reader
@@ -270,7 +287,9 @@ actor AlertEncoder {
     /// Stores blobs durably (fsync) on the blocking-I/O threads; returns their hashes in order.
     private func put(_ blobs: [[UInt8]]) async throws -> [Hash] {
         let store = self.blobs, alert = self.alert
-        return try await io.run { try blobs.map { bytes throws(TemoinError) in try store.put(alert: alert, bytes: bytes) } }
+        return try await io.run {
+            try blobs.map { bytes throws(TemoinError) in try store.put(alert: alert, bytes: bytes) }
+        }
     }
 
     /// One chunk at a time per alert, across the suspension points of encoding and committing.
@@ -308,7 +327,8 @@ actor AlertEncoder {
         // Ogg Opus is read once: its packets may be kept as sent, its samples re-encoded otherwise.
         let limit = limits.maximumChunkMicroseconds
         let ogg = chunk.format == .oggOpus ? try OggOpusReader.decode(chunk.original, maximumMicroseconds: limit) : nil
-        let audio = try ogg.map { (samples: $0.samples, rate: 48000, durationMicroseconds: $0.durationMicroseconds) }
+        let audio =
+            try ogg.map { (samples: $0.samples, rate: 48000, durationMicroseconds: $0.durationMicroseconds) }
             ?? chunk.format.decode(chunk.original, maximumMicroseconds: limit)
         guard audio.durationMicroseconds > 0 else { throw TemoinError(.audioEmpty, "the chunk holds no audio") }
         guard try reader.opening(alert: chunk.alert) != nil else {
@@ -336,7 +356,8 @@ actor AlertEncoder {
             // Parked, not polling: woken when `next` moves, when another early chunk stops
             // waiting, or when this one's time is up.
             release()
-            let timer = ContinuousClock.now < deadline
+            let timer =
+                ContinuousClock.now < deadline
                 ? Task { [weak self] in
                     try? await Task.sleep(until: deadline)
                     await self?.wakeParked()
@@ -354,15 +375,21 @@ actor AlertEncoder {
         let gap = chunk.seq > next ? missingDraft(first: next, last: chunk.seq - 1, reason: "silence") : nil
         if chunk.seq < next {
             // Late: after it was recorded missing. Encoded on its own, the stream's state untouched.
-            let settings = try encoder?.settings ?? OpusSettings(inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity)
-            return .appended(try await encodeAndAppend(chunk, audio: audio, encoder: OpusEncoderState(settings: settings), gap: nil))
+            let settings =
+                try encoder?.settings
+                ?? OpusSettings(inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity)
+            return .appended(
+                try await encodeAndAppend(chunk, audio: audio, encoder: OpusEncoderState(settings: settings), gap: nil))
         }
         if let ogg, let kept = try await keepPhoneStream(chunk, ogg: ogg, gap: gap) {
             next = chunk.seq + 1
             return .appended(kept)
         }
-        let encoder = try self.encoder ?? OpusEncoderState(settings: OpusSettings(
-            inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity))
+        let encoder =
+            try self.encoder
+            ?? OpusEncoderState(
+                settings: OpusSettings(
+                    inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity))
         let before = encoder.snapshot
         do {
             let appended = try await encodeAndAppend(chunk, audio: audio, encoder: encoder, gap: gap)
@@ -371,7 +398,8 @@ actor AlertEncoder {
             return .appended(appended)
         } catch {
             // Nothing was committed: put the encoder back as it was before this chunk.
-            self.encoder = self.encoder == nil ? nil : try OpusEncoderState(settings: encoder.settings, snapshot: before)
+            self.encoder =
+                self.encoder == nil ? nil : try OpusEncoderState(settings: encoder.settings, snapshot: before)
             throw error
         }
     }
@@ -379,18 +407,24 @@ actor AlertEncoder {
     /// DESIGN §3: Ogg Opus chunks that continue one logical stream (OpusHead in chunk 0 only, the
     /// same serial, the next page number, whole packets, no gap) are kept as the phone encoded them;
     /// anything else is decoded and re-encoded. Returns nil when the chunk must be re-encoded.
-    private func keepPhoneStream(_ chunk: ChunkUpload, ogg: OggOpusReader.Decoded, gap: EntryDraft?) async throws -> Appended? {
+    private func keepPhoneStream(
+        _ chunk: ChunkUpload, ogg: OggOpusReader.Decoded, gap: EntryDraft?
+    ) async throws -> Appended? {
         guard ogg.wholePackets, !ogg.packets.isEmpty else { return nil }
         let stream: PhoneStream, vendor: String
         if let head = ogg.head {
             guard chunk.seq == 0, phone == nil, encoder == nil else { return nil }
-            stream = PhoneStream(serial: ogg.serial, preSkip: head.preSkip, inputRate: head.inputRate, channels: head.channels)
-            let printable = String((ogg.vendor ?? "").unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f }.map(Character.init))
-                .trimmingCharacters(in: .whitespaces)
+            stream = PhoneStream(
+                serial: ogg.serial, preSkip: head.preSkip, inputRate: head.inputRate, channels: head.channels)
+            let printable = String(
+                (ogg.vendor ?? "").unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f }.map(Character.init)
+            )
+            .trimmingCharacters(in: .whitespaces)
             vendor = printable.isEmpty ? "phone" : String(printable.prefix(200))
         } else {
             guard gap == nil, let p = phone, p.stream.serial == ogg.serial, p.nextPage == ogg.firstPageSequence,
-                  p.lastSeq + 1 == chunk.seq else { return nil }
+                p.lastSeq + 1 == chunk.seq
+            else { return nil }
             stream = p.stream
             vendor = p.vendor
         }
@@ -398,15 +432,20 @@ actor AlertEncoder {
         try checkAlertQuota(adding: chunk.original.count + packets.count)
         let hashes = try await put([chunk.original, packets])
         let originalHash = hashes[0], opusHash = hashes[1]
-        let appended = try await append(gap: gap, EntryDraft(kind: .audioChunk, [
-            ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
-            ("duration-us", String(ogg.durationMicroseconds)), ("original-format", chunk.format.token),
-            ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
-            ("opus-sha256", opusHash.hex), ("opus-packets", String(ogg.packets.count)),
-            ("opus-bytes", String(ogg.packets.reduce(0) { $0 + $1.count })),
-            ("codec", stream.codecDescription), ("codec-library", vendor),
-            ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
-        ]))
+        let appended = try await append(
+            gap: gap,
+            EntryDraft(
+                kind: .audioChunk,
+                [
+                    ("alert", chunk.alert), ("seq", String(chunk.seq)),
+                    ("capture-start", chunk.captureStart.description),
+                    ("duration-us", String(ogg.durationMicroseconds)), ("original-format", chunk.format.token),
+                    ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
+                    ("opus-sha256", opusHash.hex), ("opus-packets", String(ogg.packets.count)),
+                    ("opus-bytes", String(ogg.packets.reduce(0) { $0 + $1.count })),
+                    ("codec", stream.codecDescription), ("codec-library", vendor),
+                    ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
+                ]))
         phone = (stream, vendor, ogg.lastPageSequence + 1, chunk.seq)
         storedBytes += UInt64(chunk.original.count + packets.count)
         return appended
@@ -422,15 +461,20 @@ actor AlertEncoder {
         }
         // A new conflicting body: bounded per sequence number, and counted in the alert's bytes.
         guard conflicts[chunk.seq, default: 0] < limits.maximumConflictsPerSequence else {
-            throw TemoinError(.chunkTooManyConflicts, 
-                              "sequence number \(chunk.seq) of alert \(alert) already has \(limits.maximumConflictsPerSequence) conflicting bodies; nothing was stored")
+            throw TemoinError(
+                .chunkTooManyConflicts,
+                "sequence number \(chunk.seq) of alert \(alert) already has "
+                    + "\(limits.maximumConflictsPerSequence) conflicting bodies; nothing was stored"
+            )
         }
         try checkAlertQuota(adding: chunk.original.count)
-        var draft = EntryDraft(kind: .chunkConflict, [
-            ("alert", chunk.alert), ("seq", String(chunk.seq)), ("original-sha256", hash.hex),
-            ("original-size", String(chunk.original.count)), ("kept-entry", String(stored.index)),
-            ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
-        ])
+        var draft = EntryDraft(
+            kind: .chunkConflict,
+            [
+                ("alert", chunk.alert), ("seq", String(chunk.seq)), ("original-sha256", hash.hex),
+                ("original-size", String(chunk.original.count)), ("kept-entry", String(stored.index)),
+                ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
+            ])
         // The same bytes for this sequence number again: the conflict already recorded (found by
         // its key, one indexed read); the blob is write-once, so putting it again only checks it.
         draft.idempotency = .sameStatement
@@ -440,7 +484,9 @@ actor AlertEncoder {
             conflicts[chunk.seq, default: 0] += 1
             storedBytes += UInt64(chunk.original.count)
         }
-        return .conflict(kept: stored, recorded: StoredEntry(index: recorded.index, leafHash: recorded.leafHash, bytes: recorded.entry.bytes))
+        return .conflict(
+            kept: stored,
+            recorded: StoredEntry(index: recorded.index, leafHash: recorded.leafHash, bytes: recorded.entry.bytes))
     }
 
     /// The `chunk.conflict` entry that recorded these bytes for `seq`, if one was committed (by its
@@ -450,9 +496,11 @@ actor AlertEncoder {
     }
 
     private func missingDraft(first: UInt64, last: UInt64, reason: String) -> EntryDraft {
-        EntryDraft(kind: .chunkMissing, [
-            ("alert", alert), ("first-seq", String(first)), ("last-seq", String(last)), ("reason", reason),
-        ])
+        EntryDraft(
+            kind: .chunkMissing,
+            [
+                ("alert", alert), ("first-seq", String(first)), ("last-seq", String(last)), ("reason", reason),
+            ])
     }
 
     /// A chunk's entry, with the gap before it if there is one: one group, all or nothing.
@@ -461,7 +509,9 @@ actor AlertEncoder {
         return try await writer.append(group: [gap, draft])[1]
     }
 
-    func close(recordingMissingThrough lastSeq: UInt64?, _ makeClose: @Sendable (UInt64) -> EntryDraft) async throws -> Appended {
+    func close(
+        recordingMissingThrough lastSeq: UInt64?, _ makeClose: @Sendable (UInt64) -> EntryDraft
+    ) async throws -> Appended {
         await acquire()
         defer { release() }
         try await load()
@@ -477,8 +527,10 @@ actor AlertEncoder {
         return appended[1]
     }
 
-    private func encodeAndAppend(_ chunk: ChunkUpload, audio: (samples: [Float], rate: Int, durationMicroseconds: UInt64),
-                                 encoder: OpusEncoderState, gap: EntryDraft?) async throws -> Appended {
+    private func encodeAndAppend(
+        _ chunk: ChunkUpload, audio: (samples: [Float], rate: Int, durationMicroseconds: UInt64),
+        encoder: OpusEncoderState, gap: EntryDraft?
+    ) async throws -> Appended {
         let settings = encoder.settings
         var samples = try Resampler.resample(audio.samples, from: audio.rate, to: settings.sampleRate)
         if chunk.isFinal {
@@ -489,15 +541,17 @@ actor AlertEncoder {
         try checkAlertQuota(adding: chunk.original.count + stream.count)
         let hashes = try await put([chunk.original, stream])
         let originalHash = hashes[0], opusHash = hashes[1]
-        let draft = EntryDraft(kind: .audioChunk, [
-            ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
-            ("duration-us", String(audio.durationMicroseconds)), ("original-format", chunk.format.token),
-            ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
-            ("opus-sha256", opusHash.hex), ("opus-packets", String(packets.count)),
-            ("opus-bytes", String(packets.reduce(0) { $0 + $1.count })),
-            ("codec", settings.codecDescription), ("codec-library", OpusSettings.libraryVersion),
-            ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
-        ])
+        let draft = EntryDraft(
+            kind: .audioChunk,
+            [
+                ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
+                ("duration-us", String(audio.durationMicroseconds)), ("original-format", chunk.format.token),
+                ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
+                ("opus-sha256", opusHash.hex), ("opus-packets", String(packets.count)),
+                ("opus-bytes", String(packets.reduce(0) { $0 + $1.count })),
+                ("codec", settings.codecDescription), ("codec-library", OpusSettings.libraryVersion),
+                ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
+            ])
         let appended = try await append(gap: gap, draft)
         storedBytes += UInt64(chunk.original.count + stream.count)
         return appended
@@ -526,13 +580,16 @@ actor AlertEncoder {
         }
         if let e = lastChunk, let codec = e["codec"], let seq = e.uint("seq") {
             if let stream = try? PhoneStream(codecDescription: codec),
-               let original = try? verifiedOriginal(e), let ogg = try? OggOpusReader.decode(original) {
+                let original = try? verifiedOriginal(e), let ogg = try? OggOpusReader.decode(original)
+            {
                 phone = (stream, e["codec-library"] ?? "phone", ogg.lastPageSequence + 1, seq)
             } else if let settings = try? OpusSettings(codecDescription: codec) {
                 let fresh = try OpusEncoderState(settings: settings)
                 // Without the audio (erased, damaged), the stream goes on unprimed: a short
                 // transient in the derivative; the originals, the evidence, are untouched.
-                if let tail = try? primingAudio(endingAt: seq, chunks: chunks, settings: settings) { try fresh.prime(tail) }
+                if let tail = try? primingAudio(endingAt: seq, chunks: chunks, settings: settings) {
+                    try fresh.prime(tail)
+                }
                 encoder = fresh
             }
         }
@@ -565,7 +622,9 @@ actor AlertEncoder {
 
     /// The original bytes of a chunk, only if they still hash to what its entry says.
     private func verifiedOriginal(_ e: Entry) throws -> [UInt8] {
-        guard let hash = e.hash("original-sha256") else { throw TemoinError(.entryMissingField, category: .invalidEvidence, "no original-sha256") }
+        guard let hash = e.hash("original-sha256") else {
+            throw TemoinError(.entryMissingField, category: .invalidEvidence, "no original-sha256")
+        }
         let bytes = try blobs.read(alert: alert, hash: hash)
         guard SHA256.hash(bytes) == hash else {
             throw TemoinError(.blobMismatch, "the original of chunk \(e["seq"] ?? "?") does not match its entry")

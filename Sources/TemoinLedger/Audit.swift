@@ -121,7 +121,8 @@ struct AuditPass {
             if Hash(row.leafHash) != leaf { problem(place, "stored leaf hash does not match the entry bytes") }
             if let entry = try? Entry(parsing: bytes) {
                 if entry.kind.rawValue != row.kind || entry.alert != row.alert
-                    || LedgerWriter.subject(of: entry) != row.subject {
+                    || LedgerWriter.subject(of: entry) != row.subject
+                {
                     problem(place, "index columns do not match the entry bytes")
                 }
                 var fix: String?
@@ -130,7 +131,8 @@ struct AuditPass {
                         fix = row.fix
                         checkLocation(entry, alert: row.alert, salt: row.salt, fix: fix, place: place)
                     } else if let alert = entry.alert {
-                        missingLocations.append((alert, AuditProblem(place: place, problem: "its location row (salt and fix) is missing")))
+                        missingLocations.append(
+                            (alert, AuditProblem(place: place, problem: "its location row (salt and fix) is missing")))
                     }
                 }
                 let key = origin.flatMap { StatementKey.of(entry, origin: $0, fix: fix) }
@@ -139,14 +141,19 @@ struct AuditPass {
                     // The index the writer finds repeats by must name the first entry of each statement.
                     let first = statementKeys[key] ?? index
                     if let named = try store.statementEntry(key: key) {
-                        if named != first { problem(place, "the statement index names entry \(named) for its statement, not entry \(first)") }
+                        if named != first {
+                            problem(
+                                place, "the statement index names entry \(named) for its statement, not entry \(first)")
+                        }
                     } else {
                         problem(place, "its statement is missing from the statement index")
                     }
                 }
                 if let key, statementKeys[key] == nil { statementKeys[key] = index }
             } else {
-                do throws(TemoinError) { _ = try Entry(parsing: bytes) } catch { problem(place, "malformed entry: \(error.reason)") }
+                do throws(TemoinError) { _ = try Entry(parsing: bytes) } catch {
+                    problem(place, "malformed entry: \(error.reason)")
+                }
             }
             for (id, hash) in range.append(leaf, hasher: hasher) {
                 report.nodes += 1
@@ -169,7 +176,8 @@ struct AuditPass {
     /// (a fix changed in the table would otherwise be read as the phone's).
     mutating func checkLocation(_ entry: Entry, alert: String?, salt: [UInt8], fix: String?, place: String) {
         if alert != entry.alert { problem(place, "its location row names another alert") }
-        guard let fix, let commitment = entry.hash("commitment"), SHA256.hash(salt + Array(fix.utf8)) == commitment else {
+        guard let fix, let commitment = entry.hash("commitment"), SHA256.hash(salt + Array(fix.utf8)) == commitment
+        else {
             problem(place, "its location row (salt and fix) does not match the entry's commitment: the fix was changed")
             return
         }
@@ -189,7 +197,9 @@ struct AuditPass {
                 problem("statement index", "a row names entry \(entry) for a statement that no entry holds")
                 return
             }
-            if entry < 0 || UInt64(entry) != first { problem("statement index", "a row names entry \(entry) for the statement of entry \(first)") }
+            if entry < 0 || UInt64(entry) != first {
+                problem("statement index", "a row names entry \(entry) for the statement of entry \(first)")
+            }
         }
     }
 
@@ -197,7 +207,8 @@ struct AuditPass {
     mutating func check(_ entry: Entry, index: UInt64, leaf: Hash, key statementKey: Hash?, place: String) {
         if index == 0 {
             guard entry.kind == .genesis, let text = entry["log-key"], let k = try? VerifierKey(parsing: text),
-                  k.name == entry["origin"] else {
+                k.name == entry["origin"]
+            else {
                 problem(place, "entry 0 is not a valid genesis entry")
                 return
             }
@@ -209,9 +220,13 @@ struct AuditPass {
         case .deviceEnrolled:
             let device = entry["device"]!
             if let raw = Base64.decode(entry["device-key"]!), raw.count == 32 {
-                if DeviceID.derive(publicKey: raw) != device { problem(place, "device id is not derived from the device key") }
+                if DeviceID.derive(publicKey: raw) != device {
+                    problem(place, "device id is not derived from the device key")
+                }
                 if !Ed25519Encoding.isAcceptablePublicKey(raw) {
-                    problem(place, "device key is of small order or not canonical: one signature would verify any statement")
+                    problem(
+                        place, "device key is of small order or not canonical: one signature would verify any statement"
+                    )
                 }
             } else {
                 problem(place, "device key is not a 32-byte Ed25519 key")
@@ -242,7 +257,8 @@ struct AuditPass {
             let blobPlace = "blob \(alert)/\(hash.hex)"
             let blobs = directory.blobs
             if !blobs.exists(alert: alert, hash: hash) {
-                missingBlobs.append((alert, AuditProblem(place: blobPlace, problem: "missing (named by entry \(index))")))
+                missingBlobs.append(
+                    (alert, AuditProblem(place: blobPlace, problem: "missing (named by entry \(index))")))
                 continue
             }
             report.blobs += 1
@@ -266,31 +282,41 @@ struct AuditPass {
         var repeatsOne = false
         if let key, let first = statementKeys[key] {
             repeatsOne = true
-            problem(place, entry.kind == .chunkConflict
-                ? "records the same conflicting bytes for sequence number \(entry["seq"] ?? "?") again (entry \(first))"
-                : "repeats what the device statement of entry \(first) says: one statement must yield one entry")
+            problem(
+                place,
+                entry.kind == .chunkConflict
+                    ? "records the same conflicting bytes for sequence number \(entry["seq"] ?? "?") again (entry "
+                        + "\(first))"
+                    : "repeats what the device statement of entry \(first) says: one statement must yield one entry")
         }
         if let sig = entry["statement-sig"], sig != "none" {
             if let first = state.statements[sig] {
-                if !repeatsOne { problem(place, "repeats the device statement of entry \(first): one statement must yield one entry") }
+                if !repeatsOne {
+                    problem(place, "repeats the device statement of entry \(first): one statement must yield one entry")
+                }
             } else {
                 state.statements[sig] = index
             }
         }
         switch entry.kind {
         case .alertClosed:
-            if let first = state.closed { problem(place, "alert \(alert) closed again (first closed by entry \(first))") }
+            if let first = state.closed {
+                problem(place, "alert \(alert) closed again (first closed by entry \(first))")
+            }
             state.closed = state.closed ?? index
         case .audioChunk:
             guard let seq = entry.uint("seq") else { return }
             if let first = state.chunks[seq] {
-                problem(place, "a second audio.chunk for sequence number \(seq) of alert \(alert) (first: entry \(first))")
+                problem(
+                    place, "a second audio.chunk for sequence number \(seq) of alert \(alert) (first: entry \(first))")
             } else {
                 state.chunks[seq] = index
             }
         case .chunkConflict:
             guard let seq = entry.uint("seq"), let kept = entry.uint("kept-entry") else { return }
-            if state.chunks[seq] != kept { problem(place, "names kept entry \(kept), which is not the audio.chunk of sequence number \(seq)") }
+            if state.chunks[seq] != kept {
+                problem(place, "names kept entry \(kept), which is not the audio.chunk of sequence number \(seq)")
+            }
         case .chunkMissing:
             guard let first = entry.uint("first-seq"), let last = entry.uint("last-seq"), first <= last else {
                 problem(place, "chunk.missing with an empty range")
@@ -298,7 +324,9 @@ struct AuditPass {
             }
             let range = first...last
             if let (other, at) = state.missing.first(where: { $0.0.overlaps(range) }) {
-                problem(place, "records sequence numbers \(other.lowerBound)…\(other.upperBound) missing again (entry \(at))")
+                problem(
+                    place,
+                    "records sequence numbers \(other.lowerBound)…\(other.upperBound) missing again (entry \(at))")
             }
             state.missing.append((range, index))
         default:
@@ -327,7 +355,9 @@ struct AuditPass {
             }
             let c = signed.checkpoint
             if let key {
-                do throws(TemoinError) { try signed.verify(key: key, using: Ed25519()) } catch { problem(place, error.reason) }
+                do throws(TemoinError) { try signed.verify(key: key, using: Ed25519()) } catch {
+                    problem(place, error.reason)
+                }
             }
             if c.size != size || Hash(row.root) != c.root { problem(place, "columns do not match the signed note") }
             if size > report.entries {
@@ -364,11 +394,15 @@ struct AuditPass {
             return
         }
         if let key {
-            do throws(TemoinError) { try signed.verify(key: key, using: Ed25519()) } catch { problem(place, error.reason) }
+            do throws(TemoinError) { try signed.verify(key: key, using: Ed25519()) } catch {
+                problem(place, error.reason)
+            }
         }
         let size = signed.checkpoint.size
         if size > report.entries {
-            problem(place, "covers \(size) entries but the database has \(report.entries): the database is behind (old backup?)")
+            problem(
+                place,
+                "covers \(size) entries but the database has \(report.entries): the database is behind (old backup?)")
         } else if let stored = try store.checkpoint(size: size), stored.bytes == bytes {
             return
         } else {

@@ -33,7 +33,7 @@ public struct BlobStore: BlobStoring {
         try faults?.check(target)
         do {
             try FileSystem.writeDurably(bytes, to: target, replace: false)
-        } catch where error.code == "fs.exists" {
+        } catch  where error.code == "fs.exists" {
             // Write-once: the name is the content hash; make sure what is there is really it.
             guard try digest(alert: alert, hash: hash) == hash else {
                 throw TemoinError(.blobCorrupt, "a stored blob does not match its name", context: target)

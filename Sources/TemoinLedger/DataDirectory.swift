@@ -30,8 +30,9 @@ public struct DataDirectory: Sendable {
     /// Throws a clear error unless this looks like an initialized data folder.
     func requireInitialized() throws(TemoinError) {
         guard FileSystem.exists(database) else {
-            throw TemoinError(.dataNotInitialized, 
-                              "no ledger in this folder: run 'temoin init --data \(path)' first", context: path)
+            throw TemoinError(
+                .dataNotInitialized,
+                "no ledger in this folder: run 'temoin init --data \(path)' first", context: path)
         }
     }
 

@@ -86,7 +86,9 @@ package enum FileSystem {
     /// Writes `bytes` durably at `path`: a temporary file in the same folder, fsync, then a
     /// rename (replacing) or a hard link (write-once: fails with `fs.exists` if `path` exists),
     /// then fsync of the folder. Returns only when the file and its name are durable.
-    package static func writeDurably(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600, replace: Bool) throws(TemoinError) {
+    package static func writeDurably(
+        _ bytes: [UInt8], to path: String, mode: mode_t = 0o600, replace: Bool
+    ) throws(TemoinError) {
         let folder = parent(path)
         var random = [UInt8](repeating: 0, count: 8)
         for i in random.indices { random[i] = UInt8.random(in: 0...255) }
@@ -172,8 +174,10 @@ final class FileLock {
             let code = errno
             close(fd)
             if code == EWOULDBLOCK {
-                throw TemoinError(.ledgerLocked, 
-                                  "another process is already appending to this ledger (\(purpose)); stop it or use it", context: path)
+                throw TemoinError(
+                    .ledgerLocked,
+                    "another process is already appending to this ledger (\(purpose)); stop it or use it", context: path
+                )
             }
             throw FileSystem.fail("lock", path, errno: code)
         }

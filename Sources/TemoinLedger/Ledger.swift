@@ -20,16 +20,20 @@ public enum Ledger {
     /// Origins are C2SP key names: printable ASCII, no spaces, no '+', at most 255 bytes.
     public static func validateOrigin(_ origin: String) throws(TemoinError) {
         guard !origin.isEmpty, origin.utf8.count <= 255, !origin.contains("+"),
-              origin.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
-            throw TemoinError(.initBadOrigin, 
-                              "the origin must be 1 to 255 printable ASCII characters without spaces or '+', e.g. example.org/temoin")
+            origin.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f })
+        else {
+            throw TemoinError(
+                .initBadOrigin,
+                "the origin must be 1 to 255 printable ASCII characters without spaces or '+', e.g. example.org/temoin")
         }
     }
 
     /// Makes a new data folder: keys (files readable by this user only), the database, the
     /// genesis entry, the enrollment of the local ingest device, and the first checkpoints.
     /// Refuses a folder that exists and is not empty.
-    public static func initialize(directory: DataDirectory, origin: String?, clock: @escaping WallClock = systemClock)
+    public static func initialize(
+        directory: DataDirectory, origin: String?, clock: @escaping WallClock = systemClock
+    )
         async throws(TemoinError) -> Created
     {
         let origin = origin ?? randomOrigin()
@@ -39,8 +43,9 @@ public enum Ledger {
                 throw TemoinError(.initNotAFolder, "the data path exists and is not a folder", context: directory.path)
             }
             guard try FileSystem.list(directory.path).isEmpty else {
-                throw TemoinError(.initNotEmpty, "the data folder is not empty; choose a new or empty folder",
-                                  context: directory.path)
+                throw TemoinError(
+                    .initNotEmpty, "the data folder is not empty; choose a new or empty folder",
+                    context: directory.path)
             }
         }
         try FileSystem.makeDirectories(directory.keysFolder)
@@ -55,20 +60,26 @@ public enum Ledger {
         try FileSystem.writeDurably(certificate.pem, to: directory.exportCertificateFile, mode: 0o644, replace: false)
         try FileSystem.writeDurably(deviceKey.pem, to: directory.ingestDeviceKeyFile, replace: false)
 
-        let writer = try await LedgerWriter(creating: directory, origin: origin, logKey: logKey,
-                                            exportCertificate: certificate, clock: clock)
+        let writer = try await LedgerWriter(
+            creating: directory, origin: origin, logKey: logKey,
+            exportCertificate: certificate, clock: clock)
         let key = writer.verifierKey
-        try FileSystem.writeDurably(Array((key.description + "\n").utf8), to: directory.verifierKeyFile, mode: 0o644, replace: false)
+        try FileSystem.writeDurably(
+            Array((key.description + "\n").utf8), to: directory.verifierKeyFile, mode: 0o644, replace: false)
         let device = DeviceID.derive(publicKey: deviceKey.publicKey)
         do {
-            _ = try await writer.append(EntryDraft(kind: .deviceEnrolled, [
-                ("device", device), ("device-key", Base64.encode(deviceKey.publicKey)),
-            ]))
+            _ = try await writer.append(
+                EntryDraft(
+                    kind: .deviceEnrolled,
+                    [
+                        ("device", device), ("device-key", Base64.encode(deviceKey.publicKey)),
+                    ]))
         } catch let e as TemoinError {
             throw e
         } catch {
             throw TemoinError(.initFailed, "could not enroll the ingest device: \(error)")
         }
-        return Created(origin: origin, verifierKey: key, ingestDevice: device, exportCertificateSHA256: certificate.sha256)
+        return Created(
+            origin: origin, verifierKey: key, ingestDevice: device, exportCertificateSHA256: certificate.sha256)
     }
 }

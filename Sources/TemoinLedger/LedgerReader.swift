@@ -66,8 +66,9 @@ public final class LedgerReader: Sendable {
                 checkpoint = try Self.latestCheckpoint(store)
             }
             guard index < checkpoint.checkpoint.size else {
-                throw TemoinError(.ledgerNoSuchEntry, 
-                                  "entry \(index) is not covered by the checkpoint of size \(checkpoint.checkpoint.size)")
+                throw TemoinError(
+                    .ledgerNoSuchEntry,
+                    "entry \(index) is not covered by the checkpoint of size \(checkpoint.checkpoint.size)")
             }
             let path = try store.prover.inclusionProof(index: index, size: checkpoint.checkpoint.size)
             return TlogProof(index: index, path: path, checkpoint: checkpoint)
@@ -93,7 +94,9 @@ public final class LedgerReader: Sendable {
     /// The log's origin, from the genesis entry.
     public func origin() throws(TemoinError) -> String {
         try read { store throws(TemoinError) in
-            guard let origin = try Self.entry(at: 0, store).parsed()["origin"] else { throw store.corrupt("entry 0 is not a genesis entry") }
+            guard let origin = try Self.entry(at: 0, store).parsed()["origin"] else {
+                throw store.corrupt("entry 0 is not a genesis entry")
+            }
             return origin
         }
     }
@@ -112,7 +115,9 @@ public final class LedgerReader: Sendable {
 
     /// The raw Ed25519 key a device was enrolled with, or nil if it is not enrolled.
     public func deviceKey(device: String) throws(TemoinError) -> [UInt8]? {
-        guard let e = try read({ store throws(TemoinError) in try store.enrollment(device: device) }) else { return nil }
+        guard let e = try read({ store throws(TemoinError) in try store.enrollment(device: device) }) else {
+            return nil
+        }
         return try e.parsed()["device-key"].flatMap { Base64.decode($0) }
     }
 
@@ -138,10 +143,16 @@ public final class LedgerReader: Sendable {
 
     /// The `chunk.conflict` entry that recorded these bytes for (alert, seq), if one was committed
     /// (by its statement key: one indexed read). `origin`: the log's.
-    public func conflictEntry(alert: String, seq: UInt64, originalSHA256: Hash, origin: String) throws(TemoinError) -> StoredEntry? {
-        guard let key = StatementKey.of(kind: .chunkConflict, origin: origin, fix: nil, field: { name in
-            ["alert": alert, "seq": String(seq), "original-sha256": originalSHA256.hex][name]
-        }) else { return nil }
+    public func conflictEntry(
+        alert: String, seq: UInt64, originalSHA256: Hash, origin: String
+    ) throws(TemoinError) -> StoredEntry? {
+        guard
+            let key = StatementKey.of(
+                kind: .chunkConflict, origin: origin, fix: nil,
+                field: { name in
+                    ["alert": alert, "seq": String(seq), "original-sha256": originalSHA256.hex][name]
+                })
+        else { return nil }
         return try read { store throws(TemoinError) in
             guard let index = try store.statementEntry(key: key) else { return nil }
             return try store.entry(at: index)

@@ -115,10 +115,12 @@ enum LedgerSchema {
         let synchronous = try db.pragma("synchronous")
         let recursive = try db.pragma("recursive_triggers")
         guard journal?.lowercased() == "wal", synchronous == "2", recursive == "1" else {
-            throw TemoinError(.ledgerUnsafeSettings, 
-                              "the database does not run in WAL mode with synchronous=FULL and recursive triggers "
-                                  + "(journal_mode=\(journal ?? "?"), synchronous=\(synchronous ?? "?"), recursive_triggers=\(recursive ?? "?"))",
-                              context: db.path)
+            throw TemoinError(
+                .ledgerUnsafeSettings,
+                "the database does not run in WAL mode with synchronous=FULL and recursive triggers "
+                    + "(journal_mode=\(journal ?? "?"), synchronous=\(synchronous ?? "?"), "
+                    + "recursive_triggers=\(recursive ?? "?"))",
+                context: db.path)
         }
     }
 
@@ -128,8 +130,10 @@ enum LedgerSchema {
             throw TemoinError(.ledgerSchema, "cannot read the schema version", context: db.path)
         }
         guard version <= migrations.count else {
-            throw TemoinError(.ledgerSchemaTooNew, 
-                              "the database schema (\(version)) is newer than this program knows (\(migrations.count))", context: db.path)
+            throw TemoinError(
+                .ledgerSchemaTooNew,
+                "the database schema (\(version)) is newer than this program knows (\(migrations.count))",
+                context: db.path)
         }
         guard version < migrations.count else { return }
         try db.execute("BEGIN IMMEDIATE")

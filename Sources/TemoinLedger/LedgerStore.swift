@@ -68,11 +68,15 @@ final class LedgerStore: LedgerStoreWriting {
         try db.execute("RELEASE grp")
     }
 
-    func insertEntry(index: UInt64, kind: String, alert: String?, subject: String?, leafHash: Hash,
-                     bytes: [UInt8]) throws(TemoinError) {
+    func insertEntry(
+        index: UInt64, kind: String, alert: String?, subject: String?, leafHash: Hash,
+        bytes: [UInt8]
+    ) throws(TemoinError) {
         try db.statement("INSERT INTO entries (idx, kind, alert, subject, leaf_hash, bytes) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(.int(Int64(index)), .text(kind), alert.map { .text($0) } ?? .null,
-                  subject.map { .text($0) } ?? .null, .blob(leafHash.bytes), .blob(bytes)).run()
+            .bind(
+                .int(Int64(index)), .text(kind), alert.map { .text($0) } ?? .null,
+                subject.map { .text($0) } ?? .null, .blob(leafHash.bytes), .blob(bytes)
+            ).run()
     }
 
     func insertNode(_ id: NodeID, hash: Hash) throws(TemoinError) {
@@ -91,7 +95,9 @@ final class LedgerStore: LedgerStoreWriting {
             try db.statement("INSERT INTO locations (entry, alert, salt, fix) VALUES (?, ?, ?, ?)")
                 .bind(.int(Int64(entry)), .text(alert ?? ""), .blob(salt), .text(fix)).run()
         case .deviceLabel(let device, let label):
-            try db.statement("INSERT OR REPLACE INTO devices (device, label) VALUES (?, ?)").bind(.text(device), .text(label)).run()
+            try db.statement("INSERT OR REPLACE INTO devices (device, label) VALUES (?, ?)").bind(
+                .text(device), .text(label)
+            ).run()
         }
     }
 
@@ -99,13 +105,16 @@ final class LedgerStore: LedgerStoreWriting {
         let rows = try db.statement("SELECT idx, kind, alert, subject, leaf_hash, bytes FROM entries ORDER BY idx")
         defer { rows.reset() }
         while try rows.step() {
-            try body(StoredEntryRow(index: try rows.count(0), kind: rows.text(1), alert: rows.text(2), subject: rows.text(3),
-                                    leafHash: rows.blob(4), bytes: rows.blob(5)))
+            try body(
+                StoredEntryRow(
+                    index: try rows.count(0), kind: rows.text(1), alert: rows.text(2), subject: rows.text(3),
+                    leafHash: rows.blob(4), bytes: rows.blob(5)))
         }
     }
 
     func storedNode(_ id: NodeID) throws(TemoinError) -> [UInt8]? {
-        let s = try db.statement("SELECT hash FROM nodes WHERE level = ? AND idx = ?").bind(.int(Int64(id.level)), .int(Int64(id.index)))
+        let s = try db.statement("SELECT hash FROM nodes WHERE level = ? AND idx = ?").bind(
+            .int(Int64(id.level)), .int(Int64(id.index)))
         defer { s.reset() }
         return try s.step() ? s.blob(0) : nil
     }
@@ -118,7 +127,9 @@ final class LedgerStore: LedgerStoreWriting {
     }
 
     func insertStatementKey(_ key: Hash, entry: UInt64) throws(TemoinError) {
-        try db.statement("INSERT OR IGNORE INTO statements (key, entry) VALUES (?, ?)").bind(.blob(key.bytes), .int(Int64(entry))).run()
+        try db.statement("INSERT OR IGNORE INTO statements (key, entry) VALUES (?, ?)").bind(
+            .blob(key.bytes), .int(Int64(entry))
+        ).run()
     }
 
     func hasStatementIndex() throws(TemoinError) -> Bool {
@@ -127,7 +138,9 @@ final class LedgerStore: LedgerStoreWriting {
         return try s.step()
     }
 
-    func forEachStatementRow(_ body: (_ row: (key: [UInt8], entry: Int64)) throws(TemoinError) -> Void) throws(TemoinError) {
+    func forEachStatementRow(
+        _ body: (_ row: (key: [UInt8], entry: Int64)) throws(TemoinError) -> Void
+    ) throws(TemoinError) {
         let rows = try db.statement("SELECT key, entry FROM statements ORDER BY entry")
         defer { rows.reset() }
         while try rows.step() { try body((rows.blob(0), rows.int(1))) }
@@ -141,7 +154,8 @@ final class LedgerStore: LedgerStoreWriting {
     }
 
     func orphanLocationRows() throws(TemoinError) -> [Int64] {
-        let s = try db.statement("""
+        let s = try db.statement(
+            """
             SELECT l.entry FROM locations l LEFT JOIN entries e ON e.idx = l.entry
             WHERE e.kind IS NULL OR e.kind != 'location' ORDER BY l.entry
             """)
@@ -184,7 +198,8 @@ final class LedgerStore: LedgerStoreWriting {
             guard let h = Hash(s.blob(0)) else { throw corrupt("entry \(id.index) has a malformed leaf hash") }
             return h
         }
-        let s = try db.statement("SELECT hash FROM nodes WHERE level = ? AND idx = ?").bind(.int(Int64(id.level)), .int(Int64(id.index)))
+        let s = try db.statement("SELECT hash FROM nodes WHERE level = ? AND idx = ?").bind(
+            .int(Int64(id.level)), .int(Int64(id.index)))
         defer { s.reset() }
         guard try s.step() else { throw corrupt("\(id) is missing") }
         guard let h = Hash(s.blob(0)) else { throw corrupt("\(id) is malformed") }
@@ -207,22 +222,26 @@ final class LedgerStore: LedgerStoreWriting {
 
     /// The latest entry of an alert, if any.
     func alertHead(_ alert: String) throws(TemoinError) -> StoredEntry? {
-        let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? ORDER BY idx DESC LIMIT 1").bind(.text(alert))
+        let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? ORDER BY idx DESC LIMIT 1")
+            .bind(.text(alert))
         defer { s.reset() }
         return try storedEntry(s)
     }
 
     /// The `device.enrolled` entry of a device, if any.
     func enrollment(device: String) throws(TemoinError) -> StoredEntry? {
-        let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE subject = ? AND kind = ? ORDER BY idx LIMIT 1")
-            .bind(.text(device), .text(EntryKind.deviceEnrolled.rawValue))
+        let s = try db.statement(
+            "SELECT idx, leaf_hash, bytes FROM entries WHERE subject = ? AND kind = ? ORDER BY idx LIMIT 1"
+        )
+        .bind(.text(device), .text(EntryKind.deviceEnrolled.rawValue))
         defer { s.reset() }
         return try storedEntry(s)
     }
 
     /// The first entry of an alert (its `alert.opened`).
     func firstEntry(alert: String) throws(TemoinError) -> StoredEntry? {
-        let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? ORDER BY idx LIMIT 1").bind(.text(alert))
+        let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? ORDER BY idx LIMIT 1").bind(
+            .text(alert))
         defer { s.reset() }
         return try storedEntry(s)
     }
@@ -239,8 +258,11 @@ final class LedgerStore: LedgerStoreWriting {
 
     /// The `audio.chunk` entry of (alert, seq).
     func chunkEntry(alert: String, seq: UInt64) throws(TemoinError) -> StoredEntry? {
-        let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? AND kind = ? AND subject = ? ORDER BY idx LIMIT 1")
-            .bind(.text(alert), .text(EntryKind.audioChunk.rawValue), .text(String(seq)))
+        let s = try db.statement(
+            "SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? AND kind = ? AND subject = ? ORDER BY idx "
+                + "LIMIT 1"
+        )
+        .bind(.text(alert), .text(EntryKind.audioChunk.rawValue), .text(String(seq)))
         defer { s.reset() }
         return try storedEntry(s)
     }
@@ -260,7 +282,8 @@ final class LedgerStore: LedgerStoreWriting {
     }
 
     func openAlerts() throws(TemoinError) -> [String] {
-        let s = try db.statement("""
+        let s = try db.statement(
+            """
             SELECT alert FROM entries WHERE kind = 'alert.opened'
             EXCEPT SELECT alert FROM entries WHERE kind = 'alert.closed'
             """)

@@ -63,9 +63,12 @@ public struct Appended: Sendable {
         try Self.receipt(origin: origin, stored: stored, signer: signer)
     }
 
-    static func receipt(origin: String, stored: StoredEntry, signer: Ed25519NoteSigner) throws(TemoinError) -> SignedReceipt {
+    static func receipt(
+        origin: String, stored: StoredEntry, signer: Ed25519NoteSigner
+    ) throws(TemoinError) -> SignedReceipt {
         let time = try stored.parsed().time
-        return try SignedReceipt(signing: Receipt(origin: origin, index: stored.index, leafHash: stored.leafHash, time: time), with: signer)
+        return try SignedReceipt(
+            signing: Receipt(origin: origin, index: stored.index, leafHash: stored.leafHash, time: time), with: signer)
     }
 }
 
@@ -109,7 +112,9 @@ public actor LedgerWriter {
 
     /// Opens an existing ledger for appending, after the start-up checks of Docs/storage.md.
     /// `engine`: where the rows live (default: the data folder's SQLite database).
-    public init(directory: DataDirectory, engine: (any LedgerEngine)? = nil, clock: @escaping WallClock = systemClock) throws(TemoinError) {
+    public init(
+        directory: DataDirectory, engine: (any LedgerEngine)? = nil, clock: @escaping WallClock = systemClock
+    ) throws(TemoinError) {
         try directory.requireInitialized()
         lock = try FileLock(path: directory.writerLockFile, purpose: "writer")
         store = try (engine ?? directory.engine).openWriting(create: false)
@@ -125,8 +130,10 @@ public actor LedgerWriter {
     }
 
     /// Creates a new ledger in an empty database: genesis entry and first checkpoint.
-    init(creating directory: DataDirectory, engine: (any LedgerEngine)? = nil, origin: String, logKey: Ed25519PrivateKey,
-         exportCertificate: Certificate, clock: @escaping WallClock) async throws(TemoinError) {
+    init(
+        creating directory: DataDirectory, engine: (any LedgerEngine)? = nil, origin: String, logKey: Ed25519PrivateKey,
+        exportCertificate: Certificate, clock: @escaping WallClock
+    ) async throws(TemoinError) {
         lock = try FileLock(path: directory.writerLockFile, purpose: "init")
         store = try (engine ?? directory.engine).openWriting(create: true)
         guard try store.entryCount() == 0 else {
@@ -139,10 +146,12 @@ public actor LedgerWriter {
         verifierKey = signer.verifierKey
         range = CompactRange()
         latest = nil
-        let genesis = EntryDraft(kind: .genesis, [
-            ("origin", origin), ("log-key", verifierKey.description),
-            ("export-cert-sha256", exportCertificate.sha256.hex),
-        ])
+        let genesis = EntryDraft(
+            kind: .genesis,
+            [
+                ("origin", origin), ("log-key", verifierKey.description),
+                ("export-cert-sha256", exportCertificate.sha256.hex),
+            ])
         let results = try commit([[genesis]])
         if case .failure(let e) = results[0] { throw e }
     }
@@ -166,22 +175,26 @@ public actor LedgerWriter {
         let genesisKey = try VerifierKey(parsing: keyText)
         let signer = try Ed25519NoteSigner(name: origin, privateKey: directory.loadLogKey())
         guard signer.verifierKey == genesisKey else {
-            throw TemoinError(.ledgerWrongLogKey, 
-                              "the log key file does not match the key named in the genesis entry", context: directory.logKeyFile)
+            throw TemoinError(
+                .ledgerWrongLogKey,
+                "the log key file does not match the key named in the genesis entry", context: directory.logKeyFile)
         }
         guard let latest = try store.latestCheckpoint() else { throw store.corrupt("there is no checkpoint") }
         try latest.verify(key: genesisKey, using: Ed25519())
         let size = latest.checkpoint.size
         let count = try store.entryCount()
         guard count == size else {
-            throw TemoinError(.ledgerSizeMismatch, 
-                              "the database holds \(count) entries but its last checkpoint covers \(size): entries were removed or added outside the writer",
-                              context: directory.database)
+            throw TemoinError(
+                .ledgerSizeMismatch,
+                "the database holds \(count) entries but its last checkpoint covers \(size): entries were removed "
+                    + "or added outside the writer",
+                context: directory.database)
         }
         let range = try CompactRange(size: size) { id throws(TemoinError) in try store.node(id) }
         guard range.root(hasher: store.hasher) == latest.checkpoint.root else {
-            throw TemoinError(.ledgerRootMismatch, 
-                              "the stored tree does not match the last signed checkpoint", context: directory.database)
+            throw TemoinError(
+                .ledgerRootMismatch,
+                "the stored tree does not match the last signed checkpoint", context: directory.database)
         }
         try checkOutsideCheckpoint(directory: directory, store: store, key: genesisKey, latest: latest)
         let lastEntry = try store.entry(at: size - 1)!.parsed()
@@ -189,25 +202,33 @@ public actor LedgerWriter {
     }
 
     /// Refuses a database that is behind, or has forked from, the checkpoint kept outside it.
-    static func checkOutsideCheckpoint(directory: DataDirectory, store: any LedgerStoreReading, key: VerifierKey,
-                                       latest: SignedCheckpoint) throws(TemoinError) {
+    static func checkOutsideCheckpoint(
+        directory: DataDirectory, store: any LedgerStoreReading, key: VerifierKey,
+        latest: SignedCheckpoint
+    ) throws(TemoinError) {
         guard FileSystem.exists(directory.checkpointFile) else {
-            throw TemoinError(.ledgerCheckpointFileMissing, 
-                              "the copy of the last checkpoint kept outside the database is missing", context: directory.checkpointFile)
+            throw TemoinError(
+                .ledgerCheckpointFileMissing,
+                "the copy of the last checkpoint kept outside the database is missing",
+                context: directory.checkpointFile)
         }
         let outside = try SignedCheckpoint(parsing: FileSystem.read(directory.checkpointFile, limit: 1 << 16))
         try outside.verify(key: key, using: Ed25519())
         let size = outside.checkpoint.size
         guard size <= latest.checkpoint.size else {
-            throw TemoinError(.ledgerDatabaseBehind, 
-                              "the database is behind the last signed checkpoint (it covers \(latest.checkpoint.size) entries, "
-                                  + "the checkpoint outside it \(size)): it may have been restored from an old backup; refusing to append",
-                              context: directory.database)
+            throw TemoinError(
+                .ledgerDatabaseBehind,
+                "the database is behind the last signed checkpoint (it covers \(latest.checkpoint.size) entries, "
+                    + "the checkpoint outside it \(size)): it may have been restored from an old backup; refusing "
+                    + "to append",
+                context: directory.database)
         }
         guard try store.prover.root(size: size) == outside.checkpoint.root else {
-            throw TemoinError(.ledgerDatabaseForked, 
-                              "the database does not contain the tree of the last signed checkpoint kept outside it: it was rewritten",
-                              context: directory.database)
+            throw TemoinError(
+                .ledgerDatabaseForked,
+                "the database does not contain the tree of the last signed checkpoint kept outside it: it was "
+                    + "rewritten",
+                context: directory.database)
         }
     }
 
@@ -340,8 +361,13 @@ public actor LedgerWriter {
                     throw TemoinError(.ledgerNoCheckpoint, "the ledger has no checkpoint yet")
                 }
                 return results.map { r in
-                    r.map { $0.map { Appended(index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: latest, isNew: $0.3,
-                                          origin: origin, signer: signer) } }
+                    r.map {
+                        $0.map {
+                            Appended(
+                                index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: latest, isNew: $0.3,
+                                origin: origin, signer: signer)
+                        }
+                    }
                 }
             }
             let signed = try signCheckpoint()
@@ -349,8 +375,13 @@ public actor LedgerWriter {
             latest = signed
             writeOutsideCheckpoint(signed)
             return results.map { r in
-                r.map { $0.map { Appended(index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: signed, isNew: $0.3,
-                                          origin: origin, signer: signer) } }
+                r.map {
+                    $0.map {
+                        Appended(
+                            index: $0.0, leafHash: $0.1, entry: $0.2, checkpoint: signed, isNew: $0.3,
+                            origin: origin, signer: signer)
+                    }
+                }
             }
         } catch {
             if store.inTransaction { try? store.rollback() }
@@ -372,8 +403,9 @@ public actor LedgerWriter {
         let built = try build(draft)
         let index = range.size
         let leaf = hasher.leafHash(built.bytes)
-        try store.insertEntry(index: index, kind: built.kind.rawValue, alert: built.alert, subject: LedgerWriter.subject(of: built),
-                              leafHash: leaf, bytes: built.bytes)
+        try store.insertEntry(
+            index: index, kind: built.kind.rawValue, alert: built.alert, subject: LedgerWriter.subject(of: built),
+            leafHash: leaf, bytes: built.bytes)
         for (id, hash) in range.append(leaf, hasher: hasher) { try store.insertNode(id, hash: hash) }
         if let row = draft.sideRow { try store.insertSideRow(row, entry: index, alert: built.alert) }
         if let key = statementKey(draft) {
@@ -391,7 +423,9 @@ public actor LedgerWriter {
     private func statementKey(_ draft: EntryDraft) -> Hash? {
         var fix: String?
         if case .location(_, let f) = draft.sideRow { fix = f }
-        return StatementKey.of(kind: draft.kind, origin: origin, fix: fix) { name in draft.fields.first { $0.0 == name }?.1 }
+        return StatementKey.of(kind: draft.kind, origin: origin, fix: fix) { name in
+            draft.fields.first { $0.0 == name }?.1
+        }
     }
 
     /// The entry a draft repeats, by its `Idempotency` (rows of this transaction included).
@@ -399,10 +433,12 @@ public actor LedgerWriter {
         guard let rule = draft.idempotency, let alert = draft.alert else { return nil }
         if rule == .sameStatement {
             guard let key = statementKey(draft),
-                  let index = try store.statementEntry(key: key), let stored = try store.entry(at: index) else { return nil }
+                let index = try store.statementEntry(key: key), let stored = try store.entry(at: index)
+            else { return nil }
             let parsed = try stored.parsed()
             guard parsed.kind == draft.kind, parsed.alert == alert else {
-                throw store.corrupt("the statement index names entry \(index), which is not a \(draft.kind.rawValue) of alert \(alert)")
+                throw store.corrupt(
+                    "the statement index names entry \(index), which is not a \(draft.kind.rawValue) of alert \(alert)")
             }
             return stored
         }
@@ -423,8 +459,9 @@ public actor LedgerWriter {
                 if names.map({ parsed[$0] }) == wanted { return e }
             }
             if exclusive, !stored.isEmpty {
-                throw TemoinError(.alertConflict, 
-                                  "alert \(alert) already has a \(draft.kind.rawValue) entry with another statement")
+                throw TemoinError(
+                    .alertConflict,
+                    "alert \(alert) already has a \(draft.kind.rawValue) entry with another statement")
             }
             return nil
         }
@@ -458,7 +495,8 @@ public actor LedgerWriter {
                     throw TemoinError(.ledgerAlertAlreadyOpen, "alert \(alert) is already in the ledger")
                 }
                 guard let device = fields.first(where: { $0.0 == "device" })?.1,
-                      let enrollment = try store.enrollment(device: device) else {
+                    let enrollment = try store.enrollment(device: device)
+                else {
                     throw TemoinError(.ledgerUnknownDevice, "the device of alert \(alert) is not enrolled")
                 }
                 fields.append(("prev", enrollment.leafHash.hex))
@@ -475,9 +513,11 @@ public actor LedgerWriter {
             // Every enrollment passes here (service, command line, init): a key of small order or
             // a non-canonical one would let one fixed signature verify any statement.
             guard let key = fields.first(where: { $0.0 == "device-key" }).flatMap({ Base64.decode($0.1) }),
-                  Ed25519Encoding.isAcceptablePublicKey(key) else {
-                throw TemoinError(.enrollBadKey, 
-                                  "the device key is not a canonical Ed25519 public key of large order")
+                Ed25519Encoding.isAcceptablePublicKey(key)
+            else {
+                throw TemoinError(
+                    .enrollBadKey,
+                    "the device key is not a canonical Ed25519 public key of large order")
             }
             if let device = fields.first(where: { $0.0 == "device" })?.1, try store.enrollment(device: device) != nil {
                 throw TemoinError(.ledgerDeviceAlreadyEnrolled, "device \(device) is already enrolled")
@@ -494,13 +534,15 @@ public actor LedgerWriter {
         let root = range.root(hasher: hasher)
         let prover = store.prover
         guard try prover.root(size: size) == root else {
-            throw TemoinError(.ledgerRootCheckFailed, 
-                              "the stored nodes do not give the root about to be signed; nothing was committed")
+            throw TemoinError(
+                .ledgerRootCheckFailed,
+                "the stored nodes do not give the root about to be signed; nothing was committed")
         }
         if let previous = latest?.checkpoint, previous.size > 0, previous.size < size {
             let proof = try prover.consistencyProof(first: previous.size, second: size)
-            try MerkleVerifier(hasher: hasher).verifyConsistency(first: previous.size, second: size, firstRoot: previous.root,
-                                                                 secondRoot: root, proof: proof)
+            try MerkleVerifier(hasher: hasher).verifyConsistency(
+                first: previous.size, second: size, firstRoot: previous.root,
+                secondRoot: root, proof: proof)
         }
         let signed = try SignedCheckpoint(signing: Checkpoint(origin: origin, size: size, root: root), with: signer)
         try store.insertCheckpoint(size: size, root: root, note: signed.bytes, time: lastTime)

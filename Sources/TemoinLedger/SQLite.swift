@@ -37,7 +37,8 @@ final class SQLiteConnection {
     func error(_ rc: Int32, _ what: String) -> TemoinError {
         let message = String(cString: sqlite3_errmsg(handle))
         let primary = rc & 0xff
-        let category: TemoinError.Category = primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB ? .invalidEvidence : .environment
+        let category: TemoinError.Category =
+            primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB ? .invalidEvidence : .environment
         let code: ErrorCode
         switch primary {
         case SQLITE_FULL: code = .sqliteDiskFull
@@ -114,7 +115,10 @@ final class Statement {
             switch v {
             case .int(let x): rc = sqlite3_bind_int64(handle, Int32(i + 1), x)
             case .text(let s): rc = sqlite3_bind_text(handle, Int32(i + 1), s, -1, transient)
-            case .blob(let b): rc = b.withUnsafeBytes { sqlite3_bind_blob(handle, Int32(i + 1), $0.baseAddress, Int32($0.count), transient) }
+            case .blob(let b):
+                rc = b.withUnsafeBytes {
+                    sqlite3_bind_blob(handle, Int32(i + 1), $0.baseAddress, Int32($0.count), transient)
+                }
             case .null: rc = sqlite3_bind_null(handle, Int32(i + 1))
             }
             guard rc == SQLITE_OK else { throw connection.error(rc, "bind a value") }

@@ -20,7 +20,8 @@ enum StatementKey {
         guard let alert = field("alert") else { return nil }
         if kind == .chunkConflict {
             guard let seq = field("seq"), let hash = field("original-sha256") else { return nil }
-            return SHA256.hash(Array("\(conflictContext)\norigin \(origin)\nalert \(alert)\nseq \(seq)\nsha256 \(hash)\n".utf8))
+            return SHA256.hash(
+                Array("\(conflictContext)\norigin \(origin)\nalert \(alert)\nseq \(seq)\nsha256 \(hash)\n".utf8))
         }
         guard let signature = field("statement-sig"), signature != "none" else { return nil }
         func time(_ name: String) -> Timestamp? { field(name).flatMap { Timestamp(rfc3339: $0) } }
@@ -28,17 +29,22 @@ enum StatementKey {
         let statement: DeviceStatement?
         switch kind {
         case .alertOpened:
-            statement = time("opened-at").flatMap { try? DeviceStatement(kind: kind, origin: origin, alert: alert, capturedAt: $0) }
+            statement = time("opened-at").flatMap {
+                try? DeviceStatement(kind: kind, origin: origin, alert: alert, capturedAt: $0)
+            }
         case .audioChunk:
             guard let at = time("capture-start"), let seq = uint("seq"), let text = field("original-sha256"),
-                  let hash = Hash(hex: text) else { return nil }
-            statement = try? DeviceStatement(kind: kind, origin: origin, alert: alert, seq: seq, capturedAt: at, sha256: hash)
+                let hash = Hash(hex: text)
+            else { return nil }
+            statement = try? DeviceStatement(
+                kind: kind, origin: origin, alert: alert, seq: seq, capturedAt: at, sha256: hash)
         case .alertClosed:
             guard let at = time("closed-at"), let seq = uint("last-seq") else { return nil }
             statement = try? DeviceStatement(kind: kind, origin: origin, alert: alert, seq: seq, capturedAt: at)
         case .location:
             guard let at = time("captured-at"), let fix else { return nil }
-            statement = try? DeviceStatement(kind: kind, origin: origin, alert: alert, capturedAt: at, sha256: SHA256.hash(Array(fix.utf8)))
+            statement = try? DeviceStatement(
+                kind: kind, origin: origin, alert: alert, capturedAt: at, sha256: SHA256.hash(Array(fix.utf8)))
         default:
             return nil
         }
@@ -55,14 +61,16 @@ enum StatementKey {
     static func backfill(_ db: SQLiteConnection) throws(TemoinError) {
         let store = LedgerStore(db: db)
         guard let genesis = try store.entry(at: 0), let origin = try genesis.parsed()["origin"] else { return }
-        let rows = try db.statement("""
+        let rows = try db.statement(
+            """
             SELECT e.idx, e.bytes, l.fix FROM entries e LEFT JOIN locations l ON l.entry = e.idx
             WHERE e.kind IN ('alert.opened', 'audio.chunk', 'location', 'alert.closed', 'chunk.conflict') ORDER BY e.idx
             """)
         let insert = try db.statement("INSERT OR IGNORE INTO statements (key, entry) VALUES (?, ?)")
         while try rows.step() {
             guard let entry = try? Entry(parsing: rows.blob(1)),
-                  let key = of(entry, origin: origin, fix: rows.text(2)) else { continue }
+                let key = of(entry, origin: origin, fix: rows.text(2))
+            else { continue }
             insert.reset()
             try insert.bind(.blob(key.bytes), .int(rows.int(0))).run()
         }

@@ -98,7 +98,8 @@ public protocol LedgerStoreReading: AnyObject {
     /// False only for a ledger written before the index existed and opened read-only.
     func hasStatementIndex() throws(TemoinError) -> Bool
     /// Every (key, entry) row of the index, in entry order, as stored.
-    func forEachStatementRow(_ body: (_ row: (key: [UInt8], entry: Int64)) throws(TemoinError) -> Void) throws(TemoinError)
+    func forEachStatementRow(
+        _ body: (_ row: (key: [UInt8], entry: Int64)) throws(TemoinError) -> Void) throws(TemoinError)
 
     // Side rows (erasable).
     /// The location row of a `location` entry, as stored.
@@ -141,8 +142,9 @@ public protocol LedgerStoreWriting: LedgerStoreReading {
     func rollbackToSavepoint() throws(TemoinError)
 
     /// `kind`, `alert` and `subject` are the indexed columns of the entry (`LedgerWriter.subject`).
-    func insertEntry(index: UInt64, kind: String, alert: String?, subject: String?, leafHash: Hash,
-                     bytes: [UInt8]) throws(TemoinError)
+    func insertEntry(
+        index: UInt64, kind: String, alert: String?, subject: String?, leafHash: Hash,
+        bytes: [UInt8]) throws(TemoinError)
     func insertNode(_ id: NodeID, hash: Hash) throws(TemoinError)
     func insertCheckpoint(size: UInt64, root: Hash, note: [UInt8], time: Timestamp) throws(TemoinError)
     /// `entry`: the index of the entry the side row belongs to.

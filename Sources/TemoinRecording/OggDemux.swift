@@ -36,7 +36,9 @@ public enum OggDemux {
         while true {
             let r = ogg_sync_pageout(sync, &page)
             if r == 0 { break }
-            guard r > 0 else { throw TemoinError(.oggBadPage, category: .invalidEvidence, "the recording has a damaged page") }
+            guard r > 0 else {
+                throw TemoinError(.oggBadPage, category: .invalidEvidence, "the recording has a damaged page")
+            }
             if !started {
                 ogg_stream_init(stream, ogg_page_serialno(&page))
                 started = true

@@ -23,7 +23,9 @@ public enum OpusPacketStream {
         var packets = [[UInt8]]()
         var i = 0
         while i < bytes.count {
-            guard i + 4 <= bytes.count else { throw .malformed(.opusBadStream, "the packet stream ends inside a length") }
+            guard i + 4 <= bytes.count else {
+                throw .malformed(.opusBadStream, "the packet stream ends inside a length")
+            }
             let n = Int(bytes[i]) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
             i += 4
             guard n >= 1, n <= maximumPacket, i + n <= bytes.count else {
@@ -79,9 +81,12 @@ public enum OggOpus {
 
     public static let packetsPerPage = 50
 
-    /// The stream serial number of an alert: the first 4 bytes of SHA-256("temoin/ogg-serial/v1\n" ‖ alert id), big-endian.
+    /// The stream serial number of an alert: the first 4 bytes of SHA-256("temoin/ogg-serial/v1\n" ‖ alert id),
+    /// big-endian.
     public static func serial(alert: String) -> UInt32 {
-        SHA256.hash(Array(("temoin/ogg-serial/v1\n" + alert).utf8)).bytes.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        SHA256.hash(Array(("temoin/ogg-serial/v1\n" + alert).utf8)).bytes.prefix(4).reduce(UInt32(0)) {
+            $0 << 8 | UInt32($1)
+        }
     }
 
     /// A 1-byte packet with `toc`'s configuration and one zero-length frame: "this frame was lost"
@@ -90,7 +95,9 @@ public enum OggOpus {
         [toc & 0xfc]
     }
 
-    public static func mux(serial: UInt32, header: Header, packets: [[UInt8]], finalGranule: Int64? = nil) throws(TemoinError) -> [UInt8] {
+    public static func mux(
+        serial: UInt32, header: Header, packets: [[UInt8]], finalGranule: Int64? = nil
+    ) throws(TemoinError) -> [UInt8] {
         guard !packets.isEmpty else { throw .malformed(.oggNoAudio, "a recording needs at least one audio packet") }
         let stream = UnsafeMutablePointer<ogg_stream_state>.allocate(capacity: 1)
         defer { stream.deallocate() }
@@ -139,5 +146,7 @@ public enum OggOpus {
     }
 
     static func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff)] }
-    static func le32(_ v: Int) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24 & 0xff)] }
+    static func le32(_ v: Int) -> [UInt8] {
+        [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24 & 0xff)]
+    }
 }

@@ -10,8 +10,10 @@ public import TemoinCore
 extension OggDemux {
     /// Calls `body` with every packet of a one-stream Ogg file, in order, until it returns false.
     /// A packet larger than `maximumPacket` (a page chain that never ends a packet) is refused.
-    public static func forEachPacket(fd: Int32, maximumPacket: Int = 1 << 20,
-                                     _ body: (UnsafeRawBufferPointer) throws(TemoinError) -> Bool) throws(TemoinError) {
+    public static func forEachPacket(
+        fd: Int32, maximumPacket: Int = 1 << 20,
+        _ body: (UnsafeRawBufferPointer) throws(TemoinError) -> Bool
+    ) throws(TemoinError) {
         let sync = UnsafeMutablePointer<ogg_sync_state>.allocate(capacity: 1)
         let stream = UnsafeMutablePointer<ogg_stream_state>.allocate(capacity: 1)
         defer { sync.deallocate(); stream.deallocate() }
@@ -37,7 +39,9 @@ extension OggDemux {
             while true {
                 let r = ogg_sync_pageout(sync, &page)
                 if r == 0 { break }
-                guard r > 0 else { throw TemoinError(.oggBadPage, category: .invalidEvidence, "the recording has a damaged page") }
+                guard r > 0 else {
+                    throw TemoinError(.oggBadPage, category: .invalidEvidence, "the recording has a damaged page")
+                }
                 if !started {
                     ogg_stream_init(stream, ogg_page_serialno(&page))
                     started = true
@@ -71,7 +75,9 @@ public final class OggOpusWriter {
     private var written = 0
     private var granule: Int64 = 0
 
-    public init(serial: UInt32, header: OggOpus.Header, audioPackets: Int, sink: @escaping (UnsafeRawBufferPointer) -> Void) throws(TemoinError) {
+    public init(
+        serial: UInt32, header: OggOpus.Header, audioPackets: Int, sink: @escaping (UnsafeRawBufferPointer) -> Void
+    ) throws(TemoinError) {
         guard audioPackets > 0 else { throw .malformed(.oggNoAudio, "a recording needs at least one audio packet") }
         stream = UnsafeMutablePointer<ogg_stream_state>.allocate(capacity: 1)
         guard ogg_stream_init(stream, Int32(bitPattern: serial)) == 0 else {
@@ -103,7 +109,9 @@ public final class OggOpusWriter {
         }
         granule += Int64(n)
         let last = written == audioPackets - 1
-        guard put(packet, granule: last ? min(granule, finalGranule ?? granule) : granule, bos: false, eos: last) else { throw Self.refused }
+        guard put(packet, granule: last ? min(granule, finalGranule ?? granule) : granule, bos: false, eos: last) else {
+            throw Self.refused
+        }
         written += 1
         if last || written % OggOpus.packetsPerPage == 0 { flush() }
     }
@@ -135,8 +143,10 @@ public final class OggOpusWriter {
 extension Recording {
     /// The OpusTags comments of an alert's recording (Docs/audio.md): shared by `Recording` and
     /// the streaming check of `temoin-verify`.
-    public static func comments(origin: String, alert: String, firstSeq: UInt64, lastSeq: UInt64, captureStart: Timestamp,
-                                missing: [ClosedRange<UInt64>]) -> [String] {
+    public static func comments(
+        origin: String, alert: String, firstSeq: UInt64, lastSeq: UInt64, captureStart: Timestamp,
+        missing: [ClosedRange<UInt64>]
+    ) -> [String] {
         [
             "TEMOIN_LOG=\(origin)",
             "TEMOIN_ALERT=\(alert)",
@@ -144,7 +154,8 @@ extension Recording {
             "TEMOIN_LAST_SEQ=\(lastSeq)",
             "TEMOIN_CAPTURE_START=\(captureStart)",
             "TEMOIN_MISSING=\(missing.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))",
-            "COMMENT=Dérivé Opus avec perte ; les originaux font foi. / Lossy Opus derivative; the originals are the evidence.",
+            "COMMENT=Dérivé Opus avec perte ; les originaux font foi. / Lossy Opus derivative; the originals are "
+                + "the evidence.",
         ]
     }
 }

@@ -66,10 +66,13 @@ public struct OpusSettings: Sendable, Hashable {
                 guard kv[1] == "voip" else { throw .malformed(.opusBadCodec, "only the voip application is used") }
                 continue
             }
-            guard let v = Int(kv[1]) else { throw .malformed(.opusBadCodec, "codec parameter '\(part)' is not a number") }
+            guard let v = Int(kv[1]) else {
+                throw .malformed(.opusBadCodec, "codec parameter '\(part)' is not a number")
+            }
             values[String(kv[0])] = v
         }
-        guard let input = values["input-rate"], let bitrate = values["bitrate"], let complexity = values["complexity"] else {
+        guard let input = values["input-rate"], let bitrate = values["bitrate"], let complexity = values["complexity"]
+        else {
             throw .malformed(.opusBadCodec, "the codec field lacks input-rate, bitrate or complexity")
         }
         try self.init(inputRate: input, bitrate: bitrate, complexity: complexity)

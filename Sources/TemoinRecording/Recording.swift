@@ -9,7 +9,10 @@ public struct RecordingChunk: Sendable {
     public let library: String
     public let packets: [[UInt8]]
 
-    public init(seq: UInt64, captureStart: Timestamp, durationMicroseconds: UInt64, codec: String, library: String, packets: [[UInt8]]) {
+    public init(
+        seq: UInt64, captureStart: Timestamp, durationMicroseconds: UInt64, codec: String, library: String,
+        packets: [[UInt8]]
+    ) {
         self.seq = seq
         self.captureStart = captureStart
         self.durationMicroseconds = durationMicroseconds
@@ -22,7 +25,8 @@ public struct RecordingChunk: Sendable {
     /// against the entry's hash, packet count and byte count.
     public init(entry: Entry, packetStream: [UInt8], sha256: (([UInt8]) -> Hash)) throws(TemoinError) {
         guard entry.kind == .audioChunk, let seq = entry.uint("seq"), let start = entry.time("capture-start"),
-              let duration = entry.uint("duration-us"), let codec = entry["codec"], let library = entry["codec-library"] else {
+            let duration = entry.uint("duration-us"), let codec = entry["codec"], let library = entry["codec-library"]
+        else {
             throw .malformed(.recordingNotAChunk, "the entry is not an audio.chunk entry")
         }
         guard sha256(packetStream) == entry.hash("opus-sha256") else {
@@ -30,10 +34,13 @@ public struct RecordingChunk: Sendable {
         }
         let packets = try OpusPacketStream.decode(packetStream)
         guard UInt64(packets.count) == entry.uint("opus-packets"),
-              UInt64(packets.reduce(0) { $0 + $1.count }) == entry.uint("opus-bytes") else {
+            UInt64(packets.reduce(0) { $0 + $1.count }) == entry.uint("opus-bytes")
+        else {
             throw TemoinError(.recordingOpusCount, "the Opus packets of chunk \(seq) do not match the entry's counts")
         }
-        self.init(seq: seq, captureStart: start, durationMicroseconds: duration, codec: codec, library: library, packets: packets)
+        self.init(
+            seq: seq, captureStart: start, durationMicroseconds: duration, codec: codec, library: library,
+            packets: packets)
     }
 }
 
@@ -85,14 +92,17 @@ public struct PhoneStream: Sendable, Equatable {
             }
             values[String(kv[0])] = v
         }
-        guard let serial = values["serial"], let preSkip = values["preskip"], let rate = values["input-rate"], let channels = values["channels"],
-              (1...2).contains(channels) else {
-            throw .malformed(.opusBadCodec, "a phone stream description needs serial, preskip, input-rate and channels (1 or 2)")
+        guard let serial = values["serial"], let preSkip = values["preskip"], let rate = values["input-rate"],
+            let channels = values["channels"],
+            (1...2).contains(channels)
+        else {
+            throw .malformed(
+                .opusBadCodec, "a phone stream description needs serial, preskip, input-rate and channels (1 or 2)")
         }
         // OpusHead holds the pre-skip in 16 bits (RFC 7845 §5.1): a larger value could not be
         // written back, and the rebuilt recording's header would disagree with its granules.
         guard preSkip <= 0xFFFF else {
-            throw .malformed(.opusBadCodec,  "a phone stream's pre-skip is at most 65535 samples")
+            throw .malformed(.opusBadCodec, "a phone stream's pre-skip is at most 65535 samples")
         }
         self.init(serial: UInt32(serial), preSkip: Int(preSkip), inputRate: Int(rate), channels: Int(channels))
         guard codecDescription == text else { throw .malformed(.opusBadCodec, "the codec field is not canonical") }
@@ -160,12 +170,15 @@ public struct Recording: Sendable {
             trueSamples += Recording.samples48k(c.durationMicroseconds)
             previous = c
         }
-        let tags = Recording.comments(origin: origin, alert: alert, firstSeq: first.seq, lastSeq: chunks.last!.seq,
-                                      captureStart: first.captureStart, missing: missing)
-        let header = OggOpus.Header(inputRate: stream.inputRate, preSkip: stream.preSkip, vendor: first.library, comments: tags)
+        let tags = Recording.comments(
+            origin: origin, alert: alert, firstSeq: first.seq, lastSeq: chunks.last!.seq,
+            captureStart: first.captureStart, missing: missing)
+        let header = OggOpus.Header(
+            inputRate: stream.inputRate, preSkip: stream.preSkip, vendor: first.library, comments: tags)
         let decodable = packets.reduce(Int64(0)) { $0 + Int64(OpusPacket.sampleCount($1) ?? 0) }
         let finalGranule = min(decodable, trueSamples + Int64(stream.preSkip))
-        bytes = try OggOpus.mux(serial: OggOpus.serial(alert: alert), header: header, packets: packets, finalGranule: finalGranule)
+        bytes = try OggOpus.mux(
+            serial: OggOpus.serial(alert: alert), header: header, packets: packets, finalGranule: finalGranule)
         durationSamples = finalGranule - Int64(stream.preSkip)
         self.missing = missing
         filledFrames = filled

@@ -17,7 +17,8 @@ struct AdminAPI: Sendable {
 
     func authorize(_ request: Request) throws(TemoinError) {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              SHA256.hash(Array(header.dropFirst(7).utf8)) == tokenHash else {
+            SHA256.hash(Array(header.dropFirst(7).utf8)) == tokenHash
+        else {
             throw TemoinError(.adminUnauthorized, "administration needs the token of keys/admin.token")
         }
     }
@@ -38,9 +39,12 @@ struct AdminAPI: Sendable {
             throw TemoinError(.adminBadOperator, "Temoin-Operator is a 32-hex-digit pseudonymous id")
         }
         let bytes = try publicLog.recording(alert: alert)
-        _ = try await service.writer.append(EntryDraft(kind: .access, [
-            ("alert", alert), ("actor", operatorID), ("role", "admin"), ("action", "recording"),
-        ]))
+        _ = try await service.writer.append(
+            EntryDraft(
+                kind: .access,
+                [
+                    ("alert", alert), ("actor", operatorID), ("role", "admin"), ("action", "recording"),
+                ]))
         return bytes
     }
 
@@ -53,7 +57,8 @@ struct AdminAPI: Sendable {
         router.post("v1/admin/alerts/:alert/recording") { request, context in
             try authorize(request)
             let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
-            let bytes = try await recording(alert: alert, operatorID: request.headers[HTTPField.Name("Temoin-Operator")!] ?? "")
+            let bytes = try await recording(
+                alert: alert, operatorID: request.headers[HTTPField.Name("Temoin-Operator")!] ?? "")
             return TemoinService.Reply.text(bytes, "audio/ogg")
         }
     }

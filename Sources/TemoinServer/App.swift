@@ -15,8 +15,12 @@ struct PublicLog: Sendable {
     let reader: LedgerReader
 
     func checkpoint() throws(TemoinError) -> [UInt8] { try reader.latestCheckpoint().bytes }
-    func proof(index: UInt64, size: UInt64?) throws(TemoinError) -> [UInt8] { try reader.proof(index: index, size: size).bytes }
-    func consistency(first: UInt64, second: UInt64) throws(TemoinError) -> [Hash] { try reader.consistencyProof(first: first, second: second) }
+    func proof(index: UInt64, size: UInt64?) throws(TemoinError) -> [UInt8] {
+        try reader.proof(index: index, size: size).bytes
+    }
+    func consistency(first: UInt64, second: UInt64) throws(TemoinError) -> [Hash] {
+        try reader.consistencyProof(first: first, second: second)
+    }
 }
 
 /// Closes alerts left open past the limit, until the service shuts down.
@@ -27,7 +31,9 @@ struct AlertSweeper: Service {
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await service.closeExpiredAlerts(now: systemClock(), logger: logger)
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(service.configuration.sweepSeconds)) }
+            try? await cancelWhenGracefulShutdown {
+                try await Task.sleep(for: .seconds(service.configuration.sweepSeconds))
+            }
         }
     }
 }
@@ -44,27 +50,36 @@ public enum TemoinService {
         try configuration.validate()
         let writer = try LedgerWriter(directory: directory)
         let reader = try LedgerReader(directory: directory, connections: configuration.readConnections)
-        let ingestor = try AudioIngestor(writer: writer, reader: reader, limits: configuration.audio, faults: configuration.storageFaults)
-        let service = DeviceService(writer: writer, ingestor: ingestor,
-                                    limiter: RateLimiter(perMinute: configuration.requestsPerMinute),
-                                    quota: ByteQuota(bytesPerHour: configuration.deviceBytesPerHour), metrics: ServiceMetrics(),
-                                    configuration: configuration)
+        let ingestor = try AudioIngestor(
+            writer: writer, reader: reader, limits: configuration.audio, faults: configuration.storageFaults)
+        let service = DeviceService(
+            writer: writer, ingestor: ingestor,
+            limiter: RateLimiter(perMinute: configuration.requestsPerMinute),
+            quota: ByteQuota(bytesPerHour: configuration.deviceBytesPerHour), metrics: ServiceMetrics(),
+            configuration: configuration)
         let router = try buildRouter(directory: directory, service: service, publicLog: PublicLog(reader: reader))
         // What a restarted service reports before its first append.
         service.metrics.ledgerSize.set(Double(await writer.size))
         let deadlines = configuration.deadlines
         return Application(
             router: router,
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [RequestDeadlineHandler(deadlines: deadlines)],
-                httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "temoin"),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [RequestDeadlineHandler(deadlines: deadlines)],
+                    httpDecoderConfiguration: .init(
+                        maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "temoin"),
             services: [AlertSweeper(service: service, logger: logger)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
-                logger.info("listening", metadata: ["host": "\(configuration.host)", "port": "\(port)", "origin": "\(writer.origin)"])
+                logger.info(
+                    "listening",
+                    metadata: ["host": "\(configuration.host)", "port": "\(port)", "origin": "\(writer.origin)"])
                 do {
-                    try directory.writeServiceURL("http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(port)")
+                    try directory.writeServiceURL(
+                        "http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(port)"
+                    )
                 } catch {
                     logger.error("cannot write service.url", metadata: ["error": "\(error)"])
                 }
@@ -75,16 +90,22 @@ public enum TemoinService {
     }
 
     /// Every route: device, public, operations and administration.
-    static func buildRouter(directory: DataDirectory, service: DeviceService, publicLog: PublicLog) throws -> Router<BasicRequestContext> {
+    static func buildRouter(
+        directory: DataDirectory, service: DeviceService, publicLog: PublicLog
+    ) throws -> Router<BasicRequestContext> {
         let (router, known) = buildRouter(service: service, publicLog: publicLog)
-        AdminAPI(tokenHash: SHA256.hash(Array(try directory.loadOrCreateAdminToken().utf8)), service: service, publicLog: publicLog)
-            .addRoutes(to: router)
+        AdminAPI(
+            tokenHash: SHA256.hash(Array(try directory.loadOrCreateAdminToken().utf8)), service: service,
+            publicLog: publicLog
+        )
+        .addRoutes(to: router)
         // Learnt once every route is registered (the administration's too).
         known.learn(router.routes.map { ($0.method.rawValue, $0.path.description) })
         return router
     }
 
-    static func buildRouter(service: DeviceService, publicLog: PublicLog) -> (Router<BasicRequestContext>, KnownRoutes) {
+    static func buildRouter(service: DeviceService, publicLog: PublicLog) -> (Router<BasicRequestContext>, KnownRoutes)
+    {
         let router = Router(context: BasicRequestContext.self)
         let known = KnownRoutes()
         router.middlewares.add(ProblemMiddleware(known: known))
@@ -111,28 +132,36 @@ public enum TemoinService {
             let query = try Query(request, required: ["first", "second"], optional: [])
             let first = query.numbers["first"]!, second = query.numbers["second"]!
             let proof = try publicLog.consistency(first: first, second: second)
-            return try Reply.json(.ok, ["first": "\(first)", "second": "\(second)", "proof": proof.map(\.base64).joined(separator: " ")])
+            return try Reply.json(
+                .ok, ["first": "\(first)", "second": "\(second)", "proof": proof.map(\.base64).joined(separator: " ")])
         }
 
         // Device API: write-only.
         router.put("v1/alerts/:alert") { request, context in
             try await counted {
                 let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
-                let (created, receipt) = try await service.open(alert: alert, Reply.decode(OpenAlertRequest.self, request))
+                let (created, receipt) = try await service.open(
+                    alert: alert, Reply.decode(OpenAlertRequest.self, request))
                 return try Reply.json(created ? .created : .ok, receipt)
             }
         }
         router.put("v1/alerts/:alert/chunks/:seq") { request, context in
             try await counted {
                 let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
-                guard let seq = StrictDecimal.parse(try context.parameters.require("seq"), max: DeviceStatement.maximumSequence) else {
-                    throw TemoinError(.chunkBadSeq, 
-                                      "the sequence number is a decimal from 0 to \(DeviceStatement.maximumSequence)")
+                guard
+                    let seq = StrictDecimal.parse(
+                        try context.parameters.require("seq"), max: DeviceStatement.maximumSequence)
+                else {
+                    throw TemoinError(
+                        .chunkBadSeq,
+                        "the sequence number is a decimal from 0 to \(DeviceStatement.maximumSequence)")
                 }
                 let format = try mediaType(request.headers[.contentType])
                 guard let captured = request.headers[HTTPField.Name(ChunkHeader.capturedAt)!],
-                      let signature = request.headers[HTTPField.Name(ChunkHeader.signature)!] else {
-                    throw TemoinError(.chunkMissingHeader, "a chunk needs Temoin-Captured-At and Temoin-Signature headers")
+                    let signature = request.headers[HTTPField.Name(ChunkHeader.signature)!]
+                else {
+                    throw TemoinError(
+                        .chunkMissingHeader, "a chunk needs Temoin-Captured-At and Temoin-Signature headers")
                 }
                 // Everything that can be checked without the body is checked before it is read:
                 // headers, and that the alert exists, so no one buffers megabytes for nothing.
@@ -153,14 +182,16 @@ public enum TemoinService {
         router.post("v1/alerts/:alert/locations") { request, context in
             try await counted {
                 let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
-                let (created, receipt) = try await service.addLocation(alert: alert, Reply.decode(LocationRequest.self, request))
+                let (created, receipt) = try await service.addLocation(
+                    alert: alert, Reply.decode(LocationRequest.self, request))
                 return try Reply.json(created ? .created : .ok, receipt)
             }
         }
         router.post("v1/alerts/:alert/close") { request, context in
             try await counted {
                 let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
-                let (created, receipt) = try await service.close(alert: alert, Reply.decode(CloseAlertRequest.self, request))
+                let (created, receipt) = try await service.close(
+                    alert: alert, Reply.decode(CloseAlertRequest.self, request))
                 return try Reply.json(created ? .created : .ok, receipt)
             }
         }
@@ -172,7 +203,9 @@ public enum TemoinService {
         static func json(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+            return Response(
+                status: status, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
         }
 
         static func text(_ bytes: [UInt8], _ type: String = "text/plain; charset=utf-8") -> Response {
@@ -213,9 +246,11 @@ public enum TemoinService {
         /// `raw` is the query string after `?` (empty when there is none).
         package init(raw: String, required: Set<String>, optional: Set<String>) throws(TemoinError) {
             let allowed = required.union(optional)
-            let usage = required.sorted().map { "\($0)=N" }.joined(separator: "&")
+            let usage =
+                required.sorted().map { "\($0)=N" }.joined(separator: "&")
                 + optional.sorted().map { " (optionally &\($0)=N)" }.joined()
-            for pair in raw.split(separator: "&", omittingEmptySubsequences: false) where !(raw.isEmpty && pair.isEmpty) {
+            for pair in raw.split(separator: "&", omittingEmptySubsequences: false) where !(raw.isEmpty && pair.isEmpty)
+            {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 let name = String(kv[0])
                 guard allowed.contains(name) else {
@@ -250,15 +285,17 @@ public enum TemoinService {
             guard let rate = parameters["rate"].flatMap({ StrictDecimal.parse($0, max: 48000) }), rate >= 8000 else {
                 throw TemoinError(.audioUnsupportedMedia, "audio/L16 needs a rate parameter from 8000 to 48000")
             }
-            guard let channels = parameters["channels"].map({ StrictDecimal.parse($0, max: 2) }) ?? 1, channels >= 1 else {
+            guard let channels = parameters["channels"].map({ StrictDecimal.parse($0, max: 2) }) ?? 1, channels >= 1
+            else {
                 throw TemoinError(.audioUnsupportedMedia, "audio/L16 has 1 or 2 channels")
             }
             return .l16(sampleRate: Int(rate), channels: Int(channels), bigEndian: true)
         case "audio/ogg", "audio/opus":
             return .oggOpus
         default:
-            throw TemoinError(.audioUnsupportedMedia, 
-                              "chunks are audio/wav, audio/L16;rate=…;channels=… or audio/ogg (Opus)")
+            throw TemoinError(
+                .audioUnsupportedMedia,
+                "chunks are audio/wav, audio/L16;rate=…;channels=… or audio/ogg (Opus)")
         }
     }
 }

@@ -40,16 +40,22 @@ public struct ServiceConfiguration: Sendable {
 
     public func validate() throws(TemoinError) {
         guard allowNonLoopback || ServiceConfiguration.isLoopback(host) else {
-            throw TemoinError(.serveNotLoopback, 
-                              "plain HTTP binds to loopback only; put a TLS reverse proxy in front (Docs/deployment.md) or pass --allow-non-loopback")
+            throw TemoinError(
+                .serveNotLoopback,
+                "plain HTTP binds to loopback only; put a TLS reverse proxy in front (Docs/deployment.md) or pass "
+                    + "--allow-non-loopback"
+            )
         }
         guard (0...65535).contains(port) else { throw TemoinError(.serveBadPort, "the port must be 0 to 65535") }
-        guard maximumBodyBytes > 0, requestsPerMinute > 0, maximumAlertSeconds > 0, encoderIdleSeconds > 0, readConnections > 0,
-              audio.maximumConflictsPerSequence >= 0 else {
+        guard maximumBodyBytes > 0, requestsPerMinute > 0, maximumAlertSeconds > 0, encoderIdleSeconds > 0,
+            readConnections > 0,
+            audio.maximumConflictsPerSequence >= 0
+        else {
             throw TemoinError(.serveBadLimit, "limits must be positive")
         }
         guard deviceBytesPerHour >= maximumBodyBytes, audio.maximumAlertBytes >= UInt64(maximumBodyBytes) else {
-            throw TemoinError(.serveBadLimit,  "the storage quotas must hold at least one chunk of the largest size accepted")
+            throw TemoinError(
+                .serveBadLimit, "the storage quotas must hold at least one chunk of the largest size accepted")
         }
     }
 }

@@ -4,7 +4,7 @@ import Logging
 package import TemoinCore
 import TemoinCrypto
 package import TemoinLedger
-package import TemoinIngest
+import TemoinIngest
 package import TemoinAPI
 
 /// The device API: every statement verified against the enrolled key before anything is stored,
@@ -80,7 +80,9 @@ package struct DeviceService: Sendable {
     /// The answer for an entry found already stored (a retry, a conflict): its receipt and the
     /// latest checkpoint, both from the read side.
     func response(_ status: String, _ stored: StoredEntry, keptIndex: UInt64? = nil) throws -> ReceiptResponse {
-        response(status, stored, receipt: try writer.receipt(for: stored), checkpoint: try reader.latestCheckpoint(), keptIndex: keptIndex)
+        response(
+            status, stored, receipt: try writer.receipt(for: stored), checkpoint: try reader.latestCheckpoint(),
+            keptIndex: keptIndex)
     }
 
     /// The answer for what the writer returned: everything is in `a`, no further call.
@@ -89,11 +91,14 @@ package struct DeviceService: Sendable {
         return response(status, a.stored, receipt: try a.receipt(), checkpoint: a.checkpoint, keptIndex: keptIndex)
     }
 
-    func response(_ status: String, _ stored: StoredEntry, receipt: SignedReceipt, checkpoint: SignedCheckpoint,
-                  keptIndex: UInt64?) -> ReceiptResponse {
-        ReceiptResponse(status: status, index: stored.index, leafHash: stored.leafHash.base64,
-                        receipt: String(decoding: receipt.bytes, as: UTF8.self),
-                        checkpoint: String(decoding: checkpoint.bytes, as: UTF8.self), keptIndex: keptIndex)
+    func response(
+        _ status: String, _ stored: StoredEntry, receipt: SignedReceipt, checkpoint: SignedCheckpoint,
+        keptIndex: UInt64?
+    ) -> ReceiptResponse {
+        ReceiptResponse(
+            status: status, index: stored.index, leafHash: stored.leafHash.base64,
+            receipt: String(decoding: receipt.bytes, as: UTF8.self),
+            checkpoint: String(decoding: checkpoint.bytes, as: UTF8.self), keptIndex: keptIndex)
     }
 
     func response(_ a: Appended) throws -> (created: Bool, ReceiptResponse) {
@@ -105,33 +110,49 @@ package struct DeviceService: Sendable {
     /// with the same statement is harmless (the same receipt); another statement is a conflict.
     func open(alert: String, _ r: OpenAlertRequest) async throws -> (created: Bool, ReceiptResponse) {
         let (opening, location) = try Self.openingDraft(alert: alert, origin: writer.origin, r)
-        try await verify([(opening.statement, opening.signature)] + (location.map { [($0.statement, $0.signature)] } ?? []), device: r.device)
+        try await verify(
+            [(opening.statement, opening.signature)] + (location.map { [($0.statement, $0.signature)] } ?? []),
+            device: r.device)
         let appended = try await writer.append(group: [opening.draft] + (location.map { [$0.draft] } ?? []))
         return try response(appended[0])
     }
 
     /// An open-alert body read without the ledger: the statements the device must have signed
     /// and the drafts of the entries (the opening, and the first fix if any).
-    package static func openingDraft(alert: String, origin: String, _ r: OpenAlertRequest) throws(TemoinError)
-        -> (opening: (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft),
-            location: (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft)?) {
+    package static func openingDraft(
+        alert: String, origin: String, _ r: OpenAlertRequest
+    ) throws(TemoinError)
+        -> (
+            opening: (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft),
+            location: (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft)?
+        )
+    {
         let openedAt = try parseTime(r.openedAt, "openedAt")
         let signature = try parseSignature(r.signature)
-        guard EntryFieldType.id128.accepts(r.device) else { throw TemoinError(.deviceUnknown, "this device is not enrolled") }
+        guard EntryFieldType.id128.accepts(r.device) else {
+            throw TemoinError(.deviceUnknown, "this device is not enrolled")
+        }
         let statement = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: openedAt)
-        let location = try r.location.map { l throws(TemoinError) in try locationDraft(alert: alert, origin: origin, l) }
-        var opened = EntryDraft(kind: .alertOpened, [
-            ("alert", alert), ("device", r.device), ("opened-at", openedAt.description), ("statement-sig", Base64.encode(signature)),
-        ])
+        let location = try r.location.map { l throws(TemoinError) in try locationDraft(alert: alert, origin: origin, l)
+        }
+        var opened = EntryDraft(
+            kind: .alertOpened,
+            [
+                ("alert", alert), ("device", r.device), ("opened-at", openedAt.description),
+                ("statement-sig", Base64.encode(signature)),
+            ])
         opened.idempotency = .sameFields(["device", "opened-at"], exclusive: true)
         return ((statement, signature, opened), location)
     }
 
     /// Stores a chunk: verified, then in order (early ones wait, late ones are accepted).
-    func putChunk(alert: String, device: String, seq: UInt64, body: [UInt8], format: OriginalFormat, capturedAt: Timestamp,
-                  signature: [UInt8], isFinal: Bool) async throws -> (status: HTTPResponse.Status, ReceiptResponse) {
-        let statement = try DeviceStatement(kind: .audioChunk, origin: writer.origin, alert: alert, seq: seq,
-                                            capturedAt: capturedAt, sha256: SHA256.hash(body))
+    func putChunk(
+        alert: String, device: String, seq: UInt64, body: [UInt8], format: OriginalFormat, capturedAt: Timestamp,
+        signature: [UInt8], isFinal: Bool
+    ) async throws -> (status: HTTPResponse.Status, ReceiptResponse) {
+        let statement = try DeviceStatement(
+            kind: .audioChunk, origin: writer.origin, alert: alert, seq: seq,
+            capturedAt: capturedAt, sha256: SHA256.hash(body))
         try await verify(statement, signature: signature, device: device)
         // The device's storage quota, counted after verification and before anything is stored;
         // a request that stores nothing gives its bytes back.
@@ -140,11 +161,15 @@ package struct DeviceService: Sendable {
             // Over the quota, a retry of what is already stored is still answered (it stores nothing).
             let hash = SHA256.hash(body)
             let isStored = try reader.chunkEntry(alert: alert, seq: seq)?.parsed().hash("original-sha256") == hash
-            let isRecorded = try reader.conflictEntry(alert: alert, seq: seq, originalSHA256: hash, origin: writer.origin) != nil
+            let isRecorded =
+                try reader.conflictEntry(alert: alert, seq: seq, originalSHA256: hash, origin: writer.origin) != nil
             guard isStored || isRecorded else {
-                throw Problem(status: .tooManyRequests, code: .quotaDeviceBytes,
-                              detail: "this device is over its storage quota (\(configuration.deviceBytesPerHour) bytes an hour); nothing was stored; retry in \(wait) s",
-                              retryAfter: wait)
+                throw Problem(
+                    status: .tooManyRequests, code: .quotaDeviceBytes,
+                    detail:
+                        "this device is over its storage quota (\(configuration.deviceBytesPerHour) bytes an hour); "
+                        + "nothing was stored; retry in \(wait) s",
+                    retryAfter: wait)
             }
             charged = 0
         }
@@ -152,8 +177,10 @@ package struct DeviceService: Sendable {
         let start = ContinuousClock.now
         let outcome: IngestOutcome
         do {
-            outcome = try await ingestor.submit(ChunkUpload(alert: alert, seq: seq, captureStart: capturedAt, original: body,
-                                                            format: format, statementSignature: signature, isFinal: isFinal))
+            outcome = try await ingestor.submit(
+                ChunkUpload(
+                    alert: alert, seq: seq, captureStart: capturedAt, original: body,
+                    format: format, statementSignature: signature, isFinal: isFinal))
         } catch {
             await quota.refund(device, bytes: charged)
             throw error
@@ -175,20 +202,27 @@ package struct DeviceService: Sendable {
 
     /// A location fix: validated as an RFC 5870 geo URI, its statement built, its draft ready
     /// (a salted commitment in the ledger, the fix itself in the erasable table).
-    package static func locationDraft(alert: String, origin: String, _ r: LocationRequest) throws(TemoinError)
-        -> (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft) {
+    package static func locationDraft(
+        alert: String, origin: String, _ r: LocationRequest
+    ) throws(TemoinError)
+        -> (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft)
+    {
         let capturedAt = try parseTime(r.capturedAt, "capturedAt")
         let signature = try parseSignature(r.signature)
         let fix = try GeoURI(parsing: r.fix)
         let fixBytes = Array(fix.text.utf8)
-        let statement = try DeviceStatement(kind: .location, origin: origin, alert: alert, capturedAt: capturedAt,
-                                            sha256: SHA256.hash(fixBytes))
+        let statement = try DeviceStatement(
+            kind: .location, origin: origin, alert: alert, capturedAt: capturedAt,
+            sha256: SHA256.hash(fixBytes))
         var g = SystemRandomNumberGenerator()
         let salt = (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }
-        var draft = EntryDraft(kind: .location, [
-            ("alert", alert), ("captured-at", capturedAt.description), ("commitment", SHA256.hash(salt + fixBytes).hex),
-            ("statement-sig", Base64.encode(signature)),
-        ])
+        var draft = EntryDraft(
+            kind: .location,
+            [
+                ("alert", alert), ("captured-at", capturedAt.description),
+                ("commitment", SHA256.hash(salt + fixBytes).hex),
+                ("statement-sig", Base64.encode(signature)),
+            ])
         draft.sideRow = .location(salt: salt, fix: fix.text)
         // The same fix at the same time posted again is the same statement, whatever its
         // signature: one entry, the same receipt (found by its statement key, one indexed read).
@@ -211,23 +245,30 @@ package struct DeviceService: Sendable {
         let closing = try Self.closingDraft(alert: alert, origin: writer.origin, r)
         try await verify(closing.statement, signature: closing.signature, device: device)
         // The chunks that never came and the close, one group under the alert's lock.
-        let closed = try response(await ingestor.close(alert: alert, recordingMissingThrough: closing.lastSeq) { _ in closing.draft })
+        let closed = try response(
+            await ingestor.close(alert: alert, recordingMissingThrough: closing.lastSeq) { _ in closing.draft })
         // Its encoder and buffers are no longer needed (rebuilt from the ledger if a late chunk comes).
         await ingestor.release(alert: alert)
         return closed
     }
 
     /// A close body read without the ledger: the statement the device must have signed and the draft.
-    package static func closingDraft(alert: String, origin: String, _ r: CloseAlertRequest) throws(TemoinError)
-        -> (statement: DeviceStatement, signature: [UInt8], lastSeq: UInt64, draft: EntryDraft) {
+    package static func closingDraft(
+        alert: String, origin: String, _ r: CloseAlertRequest
+    ) throws(TemoinError)
+        -> (statement: DeviceStatement, signature: [UInt8], lastSeq: UInt64, draft: EntryDraft)
+    {
         let closedAt = try parseTime(r.closedAt, "closedAt")
         let signature = try parseSignature(r.signature)
         let lastSeq = try parseSequence(r.lastSeq, "lastSeq")
-        let statement = try DeviceStatement(kind: .alertClosed, origin: origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
-        var draft = EntryDraft(kind: .alertClosed, [
-            ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt.description),
-            ("last-seq", String(lastSeq)), ("statement-sig", Base64.encode(signature)),
-        ])
+        let statement = try DeviceStatement(
+            kind: .alertClosed, origin: origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
+        var draft = EntryDraft(
+            kind: .alertClosed,
+            [
+                ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt.description),
+                ("last-seq", String(lastSeq)), ("statement-sig", Base64.encode(signature)),
+            ])
         draft.idempotency = .oncePerAlert
         return (statement, signature, lastSeq, draft)
     }
@@ -237,14 +278,19 @@ package struct DeviceService: Sendable {
         do {
             for alert in try reader.openAlerts() {
                 guard let opening = try reader.opening(alert: alert)?.parsed(),
-                      now.millisecondsSinceEpoch - opening.time.millisecondsSinceEpoch > Int64(configuration.maximumAlertSeconds) * 1000 else { continue }
+                    now.millisecondsSinceEpoch - opening.time.millisecondsSinceEpoch > Int64(
+                        configuration.maximumAlertSeconds) * 1000
+                else { continue }
                 // `last-seq` is read under the alert's lock, in the close's own step: a chunk
                 // committed meanwhile cannot make it stale.
                 _ = try await ingestor.close(alert: alert, recordingMissingThrough: nil) { next in
-                    EntryDraft(kind: .alertClosed, [
-                        ("alert", alert), ("closed-by", "server"), ("reason", "timeout"), ("closed-at", now.description),
-                        ("last-seq", String(next == 0 ? 0 : next - 1)), ("statement-sig", "none"),
-                    ])
+                    EntryDraft(
+                        kind: .alertClosed,
+                        [
+                            ("alert", alert), ("closed-by", "server"), ("reason", "timeout"),
+                            ("closed-at", now.description),
+                            ("last-seq", String(next == 0 ? 0 : next - 1)), ("statement-sig", "none"),
+                        ])
                 }
                 await ingestor.release(alert: alert)
                 logger.info("alert closed by the server after its time limit", metadata: ["alert": "\(alert)"])

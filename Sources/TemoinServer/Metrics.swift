@@ -12,21 +12,31 @@ final class ServiceMetrics: Sendable {
     let ledgerSize: Gauge
 
     init() {
-        let chunks = MetricNameDescriptor(namespace: "temoin", metricName: "chunks", unitName: "total",
-                                          helpText: "Audio chunks received, by outcome")
+        let chunks = MetricNameDescriptor(
+            namespace: "temoin", metricName: "chunks", unitName: "total",
+            helpText: "Audio chunks received, by outcome")
         chunksAppended = registry.makeCounter(descriptor: chunks, labels: [("outcome", "appended")])
         chunksDuplicate = registry.makeCounter(descriptor: chunks, labels: [("outcome", "duplicate")])
         chunksConflict = registry.makeCounter(descriptor: chunks, labels: [("outcome", "conflict")])
-        chunkBytes = registry.makeCounter(descriptor: .init(namespace: "temoin", metricName: "chunk_bytes", unitName: "total",
-                                                            helpText: "Bytes of audio chunks received"))
-        refused = registry.makeCounter(descriptor: .init(namespace: "temoin", metricName: "requests_refused", unitName: "total",
-                                                         helpText: "Device requests answered with a problem document"))
+        chunkBytes = registry.makeCounter(
+            descriptor: .init(
+                namespace: "temoin", metricName: "chunk_bytes", unitName: "total",
+                helpText: "Bytes of audio chunks received"))
+        refused = registry.makeCounter(
+            descriptor: .init(
+                namespace: "temoin", metricName: "requests_refused", unitName: "total",
+                helpText: "Device requests answered with a problem document"))
         commitLatency = registry.makeDurationHistogram(
-            descriptor: .init(namespace: "temoin", metricName: "chunk_commit", unitName: "seconds",
-                              helpText: "From chunk received to receipt (encode, blobs, durable commit)"),
-            buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-                      .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5)])
-        ledgerSize = registry.makeGauge(descriptor: .init(namespace: "temoin", metricName: "ledger", unitName: "entries",
-                                                          helpText: "Entries in the ledger"))
+            descriptor: .init(
+                namespace: "temoin", metricName: "chunk_commit", unitName: "seconds",
+                helpText: "From chunk received to receipt (encode, blobs, durable commit)"),
+            buckets: [
+                .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+            ])
+        ledgerSize = registry.makeGauge(
+            descriptor: .init(
+                namespace: "temoin", metricName: "ledger", unitName: "entries",
+                helpText: "Entries in the ledger"))
     }
 }

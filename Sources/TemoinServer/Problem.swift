@@ -27,10 +27,12 @@ public final class KnownRoutes: Sendable {
     func methods(for path: String) -> [String] {
         let asked = path.split(separator: "/")
         return routes.withLockedValue { routes in
-            Set(routes.filter { route in
-                route.segments.count == asked.count
-                    && zip(route.segments, asked).allSatisfy { $0.hasPrefix(":") || $0.hasPrefix("{") || $0 == $1 }
-            }.map(\.method)).sorted()
+            Set(
+                routes.filter { route in
+                    route.segments.count == asked.count
+                        && zip(route.segments, asked).allSatisfy { $0.hasPrefix(":") || $0.hasPrefix("{") || $0 == $1 }
+                }.map(\.method)
+            ).sorted()
         }
     }
 }
@@ -83,7 +85,9 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         self.known = known
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let p as Problem {
@@ -93,10 +97,14 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 context.logger.error("request failed", metadata: ["code": "\(e.code)", "path": "\(request.uri.path)"])
             }
             return Problem(e).response
-        } catch let e as any HTTPResponseError where e.status == .notFound && !known.methods(for: request.uri.path).isEmpty {
+        } catch let e as any HTTPResponseError
+            where e.status == .notFound && !known.methods(for: request.uri.path).isEmpty
+        {
             let allowed = known.methods(for: request.uri.path)
-            var response = Problem(status: .methodNotAllowed, code: .httpMethodNotAllowed,
-                                   detail: "\(request.method.rawValue) is not allowed here; use \(allowed.joined(separator: " or "))").response
+            var response = Problem(
+                status: .methodNotAllowed, code: .httpMethodNotAllowed,
+                detail: "\(request.method.rawValue) is not allowed here; use \(allowed.joined(separator: " or "))"
+            ).response
             response.headers[.allow] = allowed.joined(separator: ", ")
             return response
         } catch let e as any HTTPResponseError {
@@ -107,16 +115,25 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             case .methodNotAllowed: code = .httpMethodNotAllowed
             default: code = .httpError
             }
-            let detail = (e as? HTTPError)?.body ?? (e.status == .contentTooLarge ? "the request body is larger than this service accepts" : e.status.reasonPhrase)
+            let detail =
+                (e as? HTTPError)?.body
+                ?? (e.status == .contentTooLarge
+                    ? "the request body is larger than this service accepts" : e.status.reasonPhrase)
             return Problem(status: e.status, code: code, detail: detail).response
         } catch is DecodingError {
-            return Problem(status: .badRequest, code: .jsonInvalid, detail: "the JSON body is malformed or lacks a field").response
+            return Problem(
+                status: .badRequest, code: .jsonInvalid, detail: "the JSON body is malformed or lacks a field"
+            ).response
         } catch is HTTPParserError {
             // Broken framing (chunk sizes, line ends, a body shorter than its Content-Length): the
             // client's fault, never a 5xx that a phone would retry as the server's.
-            return Problem(status: .badRequest, code: .httpMalformed, detail: "the HTTP request is malformed or incomplete").response
+            return Problem(
+                status: .badRequest, code: .httpMalformed, detail: "the HTTP request is malformed or incomplete"
+            ).response
         } catch is ChannelError {
-            return Problem(status: .badRequest, code: .httpMalformed, detail: "the HTTP request is malformed or incomplete").response
+            return Problem(
+                status: .badRequest, code: .httpMalformed, detail: "the HTTP request is malformed or incomplete"
+            ).response
         } catch {
             context.logger.error("unexpected failure", metadata: ["error": "\(String(describing: type(of: error)))"])
             return Problem(status: .internalServerError, code: .internalFailure, detail: "internal error").response

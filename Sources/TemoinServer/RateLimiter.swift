@@ -77,7 +77,8 @@ actor ByteQuota {
     private var buckets: TokenBuckets
 
     init(bytesPerHour: Int, capacity: Int = 10_000) {
-        buckets = TokenBuckets(capacity: Double(bytesPerHour), perSecond: Double(bytesPerHour) / 3600, maximumKeys: capacity)
+        buckets = TokenBuckets(
+            capacity: Double(bytesPerHour), perSecond: Double(bytesPerHour) / 3600, maximumKeys: capacity)
     }
 
     /// nil if the device may store `bytes` now, else how many seconds until it may.

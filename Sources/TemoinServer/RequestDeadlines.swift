@@ -88,7 +88,9 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func arm(_ context: ChannelHandlerContext, _ delay: Duration) {
         timer?.cancel()
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) { bound.value.close(promise: nil) }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) {
+            bound.value.close(promise: nil)
+        }
     }
 
     private func cancel() {

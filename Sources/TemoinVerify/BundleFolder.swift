@@ -47,9 +47,11 @@ final class BundleFolder {
     init(path: String) throws(TemoinError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw TemoinError(.verifyNoFolder, 
-                              "le dossier de l'export est introuvable ou n'est pas un dossier / the bundle folder does not exist or is not a folder",
-                              context: path)
+            throw TemoinError(
+                .verifyNoFolder,
+                "le dossier de l'export est introuvable ou n'est pas un dossier / the bundle folder does not exist "
+                    + "or is not a folder",
+                context: path)
         }
         descriptor = fd
     }
@@ -86,7 +88,9 @@ final class BundleFolder {
                 }
                 items.append(Item(path: path, kind: kind))
                 if kind == .directory, depth < BundleFolder.maximumDepth, !truncated {
-                    let sub = openat(dirfd(dir), name.map { CChar(bitPattern: $0) } + [0], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    let sub = openat(
+                        dirfd(dir), name.map { CChar(bitPattern: $0) } + [0],
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     if sub >= 0 { walk(sub, prefix: path, depth: depth + 1) }
                 }
             }
@@ -104,7 +108,8 @@ final class BundleFolder {
             guard !part.isEmpty, part != ".", part != ".." else { break }
             let last = i == parts.count - 1
             // O_NONBLOCK: a FIFO put in the bundle must not hang the verifier (it is refused below).
-            let next = openat(fd, part, (last ? O_RDONLY | O_NONBLOCK : O_RDONLY | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC)
+            let next = openat(
+                fd, part, (last ? O_RDONLY | O_NONBLOCK : O_RDONLY | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC)
             if fd != descriptor { close(fd) }
             guard next >= 0 else { return nil }
             fd = next

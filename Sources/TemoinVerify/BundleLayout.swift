@@ -4,8 +4,10 @@ public import TemoinCore
 /// names and the verifier that derives the exact expected file set from the verified entries.
 public enum BundleLayout {
     /// The files every bundle has, besides entries, proofs and originals.
-    public static let fixedFiles = ["README.txt", "checkpoint", "custody-report.html", "export-cert.pem", "log-key.txt",
-                                    "manifest.json", "manifest.json.p7s", "recording.opus"]
+    public static let fixedFiles = [
+        "README.txt", "checkpoint", "custody-report.html", "export-cert.pem", "log-key.txt",
+        "manifest.json", "manifest.json.p7s", "recording.opus",
+    ]
     /// The only folders.
     public static let folders = ["entries", "originals"]
 
@@ -23,7 +25,9 @@ public enum BundleLayout {
 
     /// An `audio.chunk`'s original: `originals/<seq>.<ext of its original-format>`.
     public static func original(_ chunk: Entry) -> String? {
-        guard chunk.kind == .audioChunk, let seq = chunk.uint("seq"), let format = chunk["original-format"] else { return nil }
+        guard chunk.kind == .audioChunk, let seq = chunk.uint("seq"), let format = chunk["original-format"] else {
+            return nil
+        }
         return "originals/\(seq).\(fileExtension(format: format))"
     }
 
@@ -31,7 +35,9 @@ public enum BundleLayout {
     /// extension from the bytes themselves (a `chunk.conflict` records no format): `wav` when
     /// they start with `RIFF`.
     public static func conflict(_ entry: Entry, looksLikeWAV: Bool) -> String? {
-        guard entry.kind == .chunkConflict, let seq = entry.uint("seq"), let hash = entry["original-sha256"] else { return nil }
+        guard entry.kind == .chunkConflict, let seq = entry.uint("seq"), let hash = entry["original-sha256"] else {
+            return nil
+        }
         return "originals/\(seq)-conflict-\(hash.prefix(16)).\(looksLikeWAV ? "wav" : "raw")"
     }
 

@@ -60,18 +60,24 @@ public struct BundleVerifier {
         let (items, truncated) = bundle.list()
         let topLevel = Set(items.compactMap { $0.path.contains(0x2f) ? nil : $0.name })
         guard topLevel.contains("manifest.json") || topLevel.contains("manifest.json.p7s") else {
-            throw TemoinError(.verifyNotABundle, 
-                              "ce dossier n'est pas un export Témoin (ni manifest.json ni manifest.json.p7s) / this folder is not a Témoin export bundle (no manifest.json, no manifest.json.p7s)",
-                              context: folder)
+            throw TemoinError(
+                .verifyNotABundle,
+                "ce dossier n'est pas un export Témoin (ni manifest.json ni manifest.json.p7s) / this folder is not "
+                    + "a Témoin export bundle (no manifest.json, no manifest.json.p7s)",
+                context: folder)
         }
         if truncated {
-            fail("files", ".", "plus de \(BundleFolder.maximumItems) noms : dossier refusé", "more than \(BundleFolder.maximumItems) names: folder refused")
+            fail(
+                "files", ".", "plus de \(BundleFolder.maximumItems) noms : dossier refusé",
+                "more than \(BundleFolder.maximumItems) names: folder refused")
         }
         var present = Set<String>()
         var sizes: [String: Int64] = [:]
         for item in items {
             guard let name = item.name else {
-                fail("files", item.display, "nom de fichier qui n'est pas de l'UTF-8 : le format ne le définit pas", "file name is not UTF-8: the format defines no such file")
+                fail(
+                    "files", item.display, "nom de fichier qui n'est pas de l'UTF-8 : le format ne le définit pas",
+                    "file name is not UTF-8: the format defines no such file")
                 continue
             }
             switch item.kind {
@@ -83,65 +89,96 @@ public struct BundleVerifier {
                     fail("files", name, "dossier que le format ne définit pas", "folder the format does not define")
                 }
             case .symbolicLink:
-                fail("files", name, "lien symbolique dans l'export : le format n'en définit aucun", "symbolic link inside the bundle: the format defines none")
+                fail(
+                    "files", name, "lien symbolique dans l'export : le format n'en définit aucun",
+                    "symbolic link inside the bundle: the format defines none")
             case .other:
-                fail("files", name, "fichier spécial (FIFO, socket, périphérique) : le format n'en définit aucun", "special file (FIFO, socket, device): the format defines none")
+                fail(
+                    "files", name, "fichier spécial (FIFO, socket, périphérique) : le format n'en définit aucun",
+                    "special file (FIFO, socket, device): the format defines none")
             }
         }
 
         // 2. The checkpoint and the trusted key: everything else rests on them.
         guard case .bytes(let checkpointBytes) = bundle.read("checkpoint", limit: SignedNote.maximumSize),
-              let checkpoint = try? SignedCheckpoint(parsing: checkpointBytes) else {
-            fail("checkpoint", "checkpoint", "point de contrôle absent ou illisible : rien ne peut être prouvé", "checkpoint missing or unreadable: nothing can be proven")
+            let checkpoint = try? SignedCheckpoint(parsing: checkpointBytes)
+        else {
+            fail(
+                "checkpoint", "checkpoint", "point de contrôle absent ou illisible : rien ne peut être prouvé",
+                "checkpoint missing or unreadable: nothing can be proven")
             return report
         }
         let origin = checkpoint.checkpoint.origin
         guard origin == trustedKey.name else {
-            fail("checkpoint", "checkpoint",
-                 "cet export vient du journal « \(origin) », la clé donnée est celle du journal « \(trustedKey.name) » : ce n'est pas la clé de ce journal",
-                 "this bundle comes from log \"\(origin)\" but the key given is log \"\(trustedKey.name)\"'s: it is not this log's key")
+            fail(
+                "checkpoint", "checkpoint",
+                "cet export vient du journal « \(origin) », la clé donnée est celle du journal « "
+                    + "\(trustedKey.name) » : ce n'est pas la clé de ce journal",
+                "this bundle comes from log \"\(origin)\" but the key given is log \"\(trustedKey.name)\"'s: it is "
+                    + "not this log's key"
+            )
             return report
         }
         guard (try? checkpoint.verify(key: trustedKey, using: Ed25519())) != nil else {
-            let signedByKey = checkpoint.note.signatures.contains { $0.name == trustedKey.name && $0.keyID == trustedKey.keyID }
+            let signedByKey = checkpoint.note.signatures.contains {
+                $0.name == trustedKey.name && $0.keyID == trustedKey.keyID
+            }
             if signedByKey {
-                fail("checkpoint", "checkpoint", "la signature du journal ne vérifie pas : point de contrôle modifié",
-                     "the log's signature does not verify: the checkpoint was altered")
+                fail(
+                    "checkpoint", "checkpoint", "la signature du journal ne vérifie pas : point de contrôle modifié",
+                    "the log's signature does not verify: the checkpoint was altered")
             } else {
-                fail("checkpoint", "checkpoint", "point de contrôle non signé par la clé donnée (autre clé du journal « \(origin) ») : rien ne peut être prouvé",
-                     "checkpoint not signed by the key given (another key of log \"\(origin)\"): nothing can be proven")
+                fail(
+                    "checkpoint", "checkpoint",
+                    "point de contrôle non signé par la clé donnée (autre clé du journal « \(origin) ») : rien ne "
+                        + "peut être prouvé",
+                    "checkpoint not signed by the key given (another key of log \"\(origin)\"): nothing can be proven")
             }
             return report
         }
         let onlyLogSignature = checkpoint.note.signatures.count == 1
-        record("checkpoint", "checkpoint", onlyLogSignature,
-               onlyLogSignature ? "signé par la clé du journal" : "signatures en plus de celle du journal, que rien ne vérifie",
-               onlyLogSignature ? "signed by the log key" : "signatures besides the log's, which nothing verifies")
+        record(
+            "checkpoint", "checkpoint", onlyLogSignature,
+            onlyLogSignature
+                ? "signé par la clé du journal" : "signatures en plus de celle du journal, que rien ne vérifie",
+            onlyLogSignature ? "signed by the log key" : "signatures besides the log's, which nothing verifies")
 
         // 3. The manifest: canonical bytes only (no duplicate or unknown key, one spelling).
         let manifestRead = bundle.read("manifest.json", limit: Self.manifestLimit)
         guard case .bytes(let manifestBytes) = manifestRead,
-              let manifest = try? JSONDecoder().decode(ExportManifest.self, from: Data(manifestBytes)),
-              manifest.format == ExportManifest.currentFormat else {
+            let manifest = try? JSONDecoder().decode(ExportManifest.self, from: Data(manifestBytes)),
+            manifest.format == ExportManifest.currentFormat
+        else {
             if case .tooLarge = manifestRead {
-                fail("manifest", "manifest.json", "manifeste trop grand (plus de 16 Mio)", "manifest too large (over 16 MiB)")
+                fail(
+                    "manifest", "manifest.json", "manifeste trop grand (plus de 16 Mio)",
+                    "manifest too large (over 16 MiB)")
             } else {
-                fail("manifest", "manifest.json", "manifeste absent, illisible ou d'un autre format", "manifest missing, unreadable or of another format")
+                fail(
+                    "manifest", "manifest.json", "manifeste absent, illisible ou d'un autre format",
+                    "manifest missing, unreadable or of another format")
             }
             return report
         }
         let canonical = (try? manifest.encoded()) == manifestBytes
         if !canonical {
-            fail("manifest", "manifest.json", "manifeste non canonique (clé répétée ou inconnue, autre écriture) : des outils différents y liraient des valeurs différentes",
-                 "manifest not canonical (repeated or unknown key, other spelling): different tools would read different values in it")
+            fail(
+                "manifest", "manifest.json",
+                "manifeste non canonique (clé répétée ou inconnue, autre écriture) : des outils différents y "
+                    + "liraient des valeurs différentes",
+                "manifest not canonical (repeated or unknown key, other spelling): different tools would read "
+                    + "different values in it"
+            )
         }
 
         // 4. Every entry against its proof, whatever entries the folder holds.
         var entries: [UInt64: Entry] = [:]
         var entryBytes: [String: [UInt8]] = [:]
         for name in present.sorted() where name.hasPrefix("entries/") && name.hasSuffix(".entry") {
-            guard let index = StrictDecimal.parse(name.dropFirst(8).dropLast(6)), BundleLayout.entry(index) == name else { continue }
-            guard let bytes = bundle.bytes(name, limit: Entry.maximumSize), let entry = try? Entry(parsing: bytes) else {
+            guard let index = StrictDecimal.parse(name.dropFirst(8).dropLast(6)), BundleLayout.entry(index) == name
+            else { continue }
+            guard let bytes = bundle.bytes(name, limit: Entry.maximumSize), let entry = try? Entry(parsing: bytes)
+            else {
                 fail("entry", name, "entrée illisible", "unreadable entry")
                 continue
             }
@@ -149,35 +186,51 @@ public struct BundleVerifier {
             let proofBytes = bundle.bytes(BundleLayout.proof(index), limit: Self.proofLimit)
             if let proofBytes { entryBytes[BundleLayout.proof(index)] = proofBytes }
             let proof = proofBytes.flatMap { try? TlogProof(parsing: $0) }
-            let ok = proof.map { p in
-                p.index == index && p.checkpoint.bytes == checkpointBytes
-                    && (try? p.verify(entry: bytes, key: trustedKey, hasher: SHA256.merkle, ed25519: Ed25519())) != nil
-            } ?? false
-            record("entry", name, ok, ok ? "incluse dans le journal" : "preuve d'inclusion invalide", ok ? "included in the log" : "inclusion proof invalid")
+            let ok =
+                proof.map { p in
+                    p.index == index && p.checkpoint.bytes == checkpointBytes
+                        && (try? p.verify(entry: bytes, key: trustedKey, hasher: SHA256.merkle, ed25519: Ed25519()))
+                            != nil
+                } ?? false
+            record(
+                "entry", name, ok, ok ? "incluse dans le journal" : "preuve d'inclusion invalide",
+                ok ? "included in the log" : "inclusion proof invalid")
             if ok { entries[index] = entry }
         }
 
         // 5. Genesis: the log's own key and origin.
         let genesis = entries[0]
-        let genesisOK = genesis?.kind == .genesis && genesis?["log-key"] == trustedKey.description && genesis?["origin"] == origin
-        record("genesis", "entries/0.entry", genesisOK, genesisOK ? "clé du journal conforme à l'entrée 0" : "clé du journal différente de l'entrée 0",
-               genesisOK ? "log key matches entry 0" : "log key differs from entry 0")
+        let genesisOK =
+            genesis?.kind == .genesis && genesis?["log-key"] == trustedKey.description && genesis?["origin"] == origin
+        record(
+            "genesis", "entries/0.entry", genesisOK,
+            genesisOK ? "clé du journal conforme à l'entrée 0" : "clé du journal différente de l'entrée 0",
+            genesisOK ? "log key matches entry 0" : "log key differs from entry 0")
 
         // 6. The certificate: exactly one PEM certificate in canonical form, pinned by the log.
         let pem = bundle.bytes("export-cert.pem", limit: Self.smallFileLimit)
         let certificate = pem.flatMap { try? Certificate(pem: $0) }
         if let pem, let certificate, (try? certificate.pem) != pem {
-            fail("certificate", "export-cert.pem", "pas exactement un certificat PEM canonique (autre certificat, texte en plus)",
-                 "not exactly one certificate in canonical PEM (another certificate, extra text)")
+            fail(
+                "certificate", "export-cert.pem",
+                "pas exactement un certificat PEM canonique (autre certificat, texte en plus)",
+                "not exactly one certificate in canonical PEM (another certificate, extra text)")
         }
         let fingerprint = certificate?.sha256.hex
         let rotations = entries.filter { $0.value.kind == .keyRotated }
         // A key.rotated entry pins the certificate only if it was recorded before the export.
-        let rotation = rotations.first { $0.value["key-role"] == "export" && $0.value["key"] == fingerprint && $0.key < manifest.exportEntry }
+        let rotation = rotations.first {
+            $0.value["key-role"] == "export" && $0.value["key"] == fingerprint && $0.key < manifest.exportEntry
+        }
         let pinned = fingerprint != nil && (genesis?["export-cert-sha256"] == fingerprint || rotation != nil)
-        record("certificate", "export-cert.pem", pinned,
-               pinned ? "certificat d'export désigné par le journal (\(rotation.map { "entrée \($0.key)" } ?? "entrée 0"))" : "certificat d'export inconnu du journal",
-               pinned ? "export certificate named by the log (\(rotation.map { "entry \($0.key)" } ?? "entry 0"))" : "export certificate unknown to the log")
+        record(
+            "certificate", "export-cert.pem", pinned,
+            pinned
+                ? "certificat d'export désigné par le journal (\(rotation.map { "entrée \($0.key)" } ?? "entrée 0"))"
+                : "certificat d'export inconnu du journal",
+            pinned
+                ? "export certificate named by the log (\(rotation.map { "entry \($0.key)" } ?? "entry 0"))"
+                : "export certificate unknown to the log")
 
         // 7. The export entry and every field of the manifest.
         let export = entries[manifest.exportEntry].flatMap { $0.kind == .exportCreated ? $0 : nil }
@@ -186,43 +239,69 @@ public struct BundleVerifier {
         if manifest.origin != origin { wrong.append("origin") }
         if let export {
             if export.alert != manifest.alert { wrong.append("alert") }
-            if export["requester-sha256"] != SHA256.hash(Array(manifest.requester.utf8)).hex || !EntryFieldType.text.accepts(manifest.requester) { wrong.append("requester") }
-            if export["reference-sha256"] != SHA256.hash(Array(manifest.reference.utf8)).hex || !EntryFieldType.text.accepts(manifest.reference) { wrong.append("reference") }
+            if export["requester-sha256"] != SHA256.hash(Array(manifest.requester.utf8)).hex
+                || !EntryFieldType.text.accepts(manifest.requester)
+            {
+                wrong.append("requester")
+            }
+            if export["reference-sha256"] != SHA256.hash(Array(manifest.reference.utf8)).hex
+                || !EntryFieldType.text.accepts(manifest.reference)
+            {
+                wrong.append("reference")
+            }
             if manifest.created != export.time.description { wrong.append("created") }
             if export["export-cert-sha256"] != fingerprint { wrong.append("export-cert-sha256") }
         }
         if manifest.checkpointSize != checkpoint.checkpoint.size { wrong.append("checkpointSize") }
-        record("export", "entries/\(manifest.exportEntry).entry", wrong.isEmpty,
-               wrong.isEmpty ? "entrée d'export conforme au manifeste" : "manifeste et entrée d'export en désaccord : \(wrong.joined(separator: ", "))",
-               wrong.isEmpty ? "export entry matches the manifest" : "the manifest and the export entry disagree: \(wrong.joined(separator: ", "))")
+        record(
+            "export", "entries/\(manifest.exportEntry).entry", wrong.isEmpty,
+            wrong.isEmpty
+                ? "entrée d'export conforme au manifeste"
+                : "manifeste et entrée d'export en désaccord : \(wrong.joined(separator: ", "))",
+            wrong.isEmpty
+                ? "export entry matches the manifest"
+                : "the manifest and the export entry disagree: \(wrong.joined(separator: ", "))")
 
         // 8. The signature of the manifest, judged at the time the log recorded the export.
         // Its signingTime, which a lab reading the blob sees, must follow the export entry within a day.
         if let export, let certificate, let p7s = bundle.bytes("manifest.json.p7s", limit: Self.smallFileLimit),
-           let (inspection, structure) = try? CMS.verify(p7s, content: manifestBytes, pinned: certificate,
-                                                          atSecondsSinceEpoch: export.time.millisecondsSinceEpoch / 1000) {
+            let (inspection, structure) = try? CMS.verify(
+                p7s, content: manifestBytes, pinned: certificate,
+                atSecondsSinceEpoch: export.time.millisecondsSinceEpoch / 1000)
+        {
             let exportSeconds = export.time.millisecondsSinceEpoch / 1000
             let timely = structure.signingTime.map { (exportSeconds...exportSeconds + 86_400).contains($0) } ?? false
             var attributes = structure.signedAttributes
             if attributes.last == CMS.algorithmProtectionAttribute { attributes.removeLast() }
-            let exact = inspection.signerCount == 1 && inspection.certificates == [certificate] && inspection.isDetached
+            let exact =
+                inspection.signerCount == 1 && inspection.certificates == [certificate] && inspection.isDetached
                 && inspection.contentTypeIsData && inspection.crlCount == 0 && structure.unsignedAttributeCount == 0
-                && attributes == CMS.exportSignedAttributes && structure.signedAttributesSingleValued && structure.isCanonicalDER
+                && attributes == CMS.exportSignedAttributes && structure.signedAttributesSingleValued
+                && structure.isCanonicalDER
                 && structure.digestAlgorithm == "SHA256" && structure.signatureAlgorithm == "ecdsa-with-SHA256"
             if exact && !timely {
-                fail("cms", "manifest.json.p7s", "heure de signature (signingTime) hors du jour qui suit l'entrée d'export",
-                     "signing time (signingTime) outside the day after the export entry")
+                fail(
+                    "cms", "manifest.json.p7s",
+                    "heure de signature (signingTime) hors du jour qui suit l'entrée d'export",
+                    "signing time (signingTime) outside the day after the export entry")
             }
-            record("cms", "manifest.json.p7s", exact,
-                   exact ? "signature CMS valide à la date de l'export, structure attendue" : "structure CMS inattendue (attributs, certificats ou encodage que rien ne signe)",
-                   exact ? "CMS signature valid at the export's time, expected structure"
-                         : "unexpected CMS structure (attributes, certificates or encoding no signature covers)")
+            record(
+                "cms", "manifest.json.p7s", exact,
+                exact
+                    ? "signature CMS valide à la date de l'export, structure attendue"
+                    : "structure CMS inattendue (attributs, certificats ou encodage que rien ne signe)",
+                exact
+                    ? "CMS signature valid at the export's time, expected structure"
+                    : "unexpected CMS structure (attributes, certificates or encoding no signature covers)")
         } else {
-            fail("cms", "manifest.json.p7s", "signature CMS invalide ou absente (à la date de l'export)", "CMS signature invalid or missing (at the export's time)")
+            fail(
+                "cms", "manifest.json.p7s", "signature CMS invalide ou absente (à la date de l'export)",
+                "CMS signature invalid or missing (at the export's time)")
         }
 
         // 9. The chain the export heads, from the device's enrollment.
-        let byLeaf = Dictionary(entries.map { (SHA256.merkle.leafHash($0.value.bytes), $0.key) }, uniquingKeysWith: { a, _ in a })
+        let byLeaf = Dictionary(
+            entries.map { (SHA256.merkle.leafHash($0.value.bytes), $0.key) }, uniquingKeysWith: { a, _ in a })
         var chain = [UInt64]()
         var cursor = manifest.exportEntry
         while let e = entries[cursor], let prev = e.previous, let next = byLeaf[prev], !chain.contains(cursor) {
@@ -231,10 +310,16 @@ public struct BundleVerifier {
         }
         let enrollment = entries[cursor].flatMap { $0.kind == .deviceEnrolled ? $0 : nil }
         let alertEntries = entries.filter { $0.value.alert == manifest.alert }.map(\.key)
-        let chainOK = enrollment != nil && Set(chain) == Set(alertEntries)
+        let chainOK =
+            enrollment != nil && Set(chain) == Set(alertEntries)
             && chain.count > 1 && export.flatMap { $0.uint("head-index") } == chain[1]
-        record("chain", "entries/", chainOK, chainOK ? "chaîne complète de l'appareil à l'export (\(chain.count) entrées)" : "chaîne de l'alerte incomplète",
-               chainOK ? "complete chain from the device to the export (\(chain.count) entries)" : "the alert's chain is incomplete")
+        record(
+            "chain", "entries/", chainOK,
+            chainOK
+                ? "chaîne complète de l'appareil à l'export (\(chain.count) entrées)" : "chaîne de l'alerte incomplète",
+            chainOK
+                ? "complete chain from the device to the export (\(chain.count) entries)"
+                : "the alert's chain is incomplete")
         let chainEntries = chain.sorted().compactMap { i in entries[i].map { (i, $0) } }
 
         // 10. The exact file set, derived from the verified entries.
@@ -250,7 +335,9 @@ public struct BundleVerifier {
             } else if e.kind == .chunkConflict {
                 // The extension comes from the bytes; the name is whichever the bundle holds.
                 let candidates = [true, false].compactMap { BundleLayout.conflict(e, looksLikeWAV: $0) }
-                let name = candidates.first { present.contains($0) } ?? candidates.first { manifest.files[$0] != nil } ?? candidates[1]
+                let name =
+                    candidates.first { present.contains($0) } ?? candidates.first { manifest.files[$0] != nil }
+                    ?? candidates[1]
                 originals.append((name, e))
             }
         }
@@ -264,19 +351,25 @@ public struct BundleVerifier {
         let listed = Set(manifest.files.keys)
         let signedSet = expected.subtracting(["manifest.json", "manifest.json.p7s"])
         for name in listed.symmetricDifference(signedSet).sorted() {
-            fail("manifest", name, listed.contains(name) ? "listé par le manifeste sans être attendu" : "attendu mais absent du manifeste",
-                 listed.contains(name) ? "listed by the manifest but not expected" : "expected but not listed by the manifest")
+            fail(
+                "manifest", name,
+                listed.contains(name) ? "listé par le manifeste sans être attendu" : "attendu mais absent du manifeste",
+                listed.contains(name)
+                    ? "listed by the manifest but not expected" : "expected but not listed by the manifest")
         }
 
         // 11. Each file against the manifest, hashed once, in 1 MiB blocks.
         var hashed: [String: String] = [:]
         var mismatched = 0
         // An original whose size is not its entry's fails without being read.
-        let originalSizes = Dictionary(originals.compactMap { o in o.entry.uint("original-size").map { (o.name, $0) } }, uniquingKeysWith: { a, _ in a })
+        let originalSizes = Dictionary(
+            originals.compactMap { o in o.entry.uint("original-size").map { (o.name, $0) } },
+            uniquingKeysWith: { a, _ in a })
         for (name, hash) in manifest.files.sorted(by: { $0.key < $1.key }) where present.contains(name) {
             if let size = originalSizes[name], sizes[name].map(UInt64.init) != size {
-                fail("files", name, "taille différente de son entrée (\(sizes[name] ?? 0) octets, l'entrée dit \(size))",
-                     "size differs from its entry (\(sizes[name] ?? 0) bytes, the entry says \(size))")
+                fail(
+                    "files", name, "taille différente de son entrée (\(sizes[name] ?? 0) octets, l'entrée dit \(size))",
+                    "size differs from its entry (\(sizes[name] ?? 0) bytes, the entry says \(size))")
                 mismatched += 1
                 continue
             }
@@ -289,15 +382,18 @@ public struct BundleVerifier {
             }
         }
         if present == expected && listed == signedSet && mismatched == 0 {
-            record("files", "manifest.json", true, "\(manifest.files.count) fichiers, tous attendus, empreintes conformes",
-                   "\(manifest.files.count) files, all expected, hashes match")
+            record(
+                "files", "manifest.json", true, "\(manifest.files.count) fichiers, tous attendus, empreintes conformes",
+                "\(manifest.files.count) files, all expected, hashes match")
         }
 
         // 12. The log key's copy.
         let keyCopy = bundle.bytes("log-key.txt", limit: 4096)
         let keyOK = keyCopy == Array((trustedKey.description + "\n").utf8)
-        record("log-key", "log-key.txt", keyOK, keyOK ? "copie exacte de la clé du journal" : "différent de la clé du journal",
-               keyOK ? "exact copy of the log key" : "differs from the log key")
+        record(
+            "log-key", "log-key.txt", keyOK,
+            keyOK ? "copie exacte de la clé du journal" : "différent de la clé du journal",
+            keyOK ? "exact copy of the log key" : "differs from the log key")
 
         // 13. Device signatures; statements the device did not sign are said so.
         let deviceKey = enrollment.flatMap { $0["device-key"] }.flatMap { Base64.decode($0) }
@@ -306,16 +402,28 @@ public struct BundleVerifier {
             guard let sig = e["statement-sig"] else { continue }
             guard sig != "none" else { unsigned.append("\(index) (\(e.kind.rawValue))"); continue }
             guard let statement = try? DeviceStatement(entry: e, origin: manifest.origin) else {
-                report.notes.append("entrée / entry \(index) (\(e.kind.rawValue)): signature non vérifiable hors ligne / not checkable offline")
+                report.notes.append(
+                    "entrée / entry \(index) (\(e.kind.rawValue)): signature non vérifiable hors ligne / not "
+                        + "checkable offline"
+                )
                 continue
             }
-            let ok = deviceKey.map { Ed25519().isValid(signature: Base64.decode(sig) ?? [], of: statement.bytes, publicKey: $0) } ?? false
-            record("device-signature", "entries/\(index).entry", ok, ok ? "signée par l'appareil enrôlé" : "signature de l'appareil invalide",
-                   ok ? "signed by the enrolled device" : "device signature invalid")
+            let ok =
+                deviceKey.map {
+                    Ed25519().isValid(signature: Base64.decode(sig) ?? [], of: statement.bytes, publicKey: $0)
+                } ?? false
+            record(
+                "device-signature", "entries/\(index).entry", ok,
+                ok ? "signée par l'appareil enrôlé" : "signature de l'appareil invalide",
+                ok ? "signed by the enrolled device" : "device signature invalid")
         }
         if !unsigned.isEmpty {
-            report.notes.append("sans signature de l'appareil, entrées \(unsigned.joined(separator: ", ")) : rien ne lie ces déclarations au téléphone, seul le serveur les atteste"
-                + " / not signed by the device, entries \(unsigned.joined(separator: ", ")): nothing binds these statements to the phone; only the server vouches for them")
+            report.notes.append(
+                "sans signature de l'appareil, entrées \(unsigned.joined(separator: ", ")) : rien ne lie ces "
+                    + "déclarations au téléphone, seul le serveur les atteste"
+                    + " / not signed by the device, entries \(unsigned.joined(separator: ", ")): nothing binds "
+                    + "these statements to the phone; only the server vouches for them"
+            )
         }
 
         // 14. Originals and quarantined bytes against their entries.
@@ -326,30 +434,50 @@ public struct BundleVerifier {
             if ok, e.kind == .chunkConflict {
                 ok = name.hasSuffix(".wav") == BundleLayout.looksLikeWAV(bundle.prefix(name, 4) ?? [])
             }
-            record("original", name, ok, ok ? "original conforme à son entrée" : "original différent de son entrée",
-                   ok ? "original matches its entry" : "original differs from its entry")
+            record(
+                "original", name, ok, ok ? "original conforme à son entrée" : "original différent de son entrée",
+                ok ? "original matches its entry" : "original differs from its entry")
         }
 
         // 15. The recording, re-muxed from the ledger's packets as it streams by.
-        checkRecording(bundle, chunks: chainEntries.map(\.1).filter { $0.kind == .audioChunk }, origin: manifest.origin, alert: manifest.alert)
+        checkRecording(
+            bundle, chunks: chainEntries.map(\.1).filter { $0.kind == .audioChunk }, origin: manifest.origin,
+            alert: manifest.alert)
 
         // 16. What people read, rendered again from the verified entries.
         if let enrollment, export != nil {
-            let html = Array(CustodyReport(origin: origin, alert: manifest.alert, requester: manifest.requester, reference: manifest.reference,
-                                           entries: chainEntries, checkpoint: checkpoint,
-                                           deviceKey: enrollment["device-key"].flatMap { Base64.decode($0) }).html.utf8)
+            let html = Array(
+                CustodyReport(
+                    origin: origin, alert: manifest.alert, requester: manifest.requester, reference: manifest.reference,
+                    entries: chainEntries, checkpoint: checkpoint,
+                    deviceKey: enrollment["device-key"].flatMap { Base64.decode($0) }
+                ).html.utf8)
             let readme = Array(BundleTexts.readme(alert: manifest.alert, origin: origin).utf8)
             for (name, rendered) in [("custody-report.html", html), ("README.txt", readme)] {
                 let ok = bundle.bytes(name, limit: rendered.count) == rendered
-                record("text", name, ok, ok ? "identique au rendu des entrées vérifiées" : "différent du rendu des entrées vérifiées",
-                       ok ? "identical to the rendering of the verified entries" : "differs from the rendering of the verified entries")
+                record(
+                    "text", name, ok,
+                    ok ? "identique au rendu des entrées vérifiées" : "différent du rendu des entrées vérifiées",
+                    ok
+                        ? "identical to the rendering of the verified entries"
+                        : "differs from the rendering of the verified entries")
             }
         } else {
-            fail("text", "custody-report.html", "non vérifiable sans la chaîne de l'alerte", "cannot be checked without the alert's chain")
+            fail(
+                "text", "custody-report.html", "non vérifiable sans la chaîne de l'alerte",
+                "cannot be checked without the alert's chain")
         }
         for (_, e) in chainEntries {
-            if e.kind == .chunkMissing { report.notes.append("segments manquants / missing chunks \(e["first-seq"] ?? "")–\(e["last-seq"] ?? "")") }
-            if e.kind == .chunkConflict { report.notes.append("conflit / conflict: segment \(e["seq"] ?? ""), octets en quarantaine / quarantined bytes \(e["original-sha256"] ?? "")") }
+            if e.kind == .chunkMissing {
+                report.notes.append(
+                    "segments manquants / missing chunks \(e["first-seq"] ?? "")–\(e["last-seq"] ?? "")")
+            }
+            if e.kind == .chunkConflict {
+                report.notes.append(
+                    "conflit / conflict: segment \(e["seq"] ?? ""), octets en quarantaine / quarantined bytes "
+                        + "\(e["original-sha256"] ?? "")"
+                )
+            }
         }
         return report
     }
@@ -370,9 +498,12 @@ public struct BundleVerifier {
         for seq in firsts.keys.sorted() {
             let e = firsts[seq]!
             guard let count = e.uint("opus-packets"), count <= UInt64(Int32.max), let start = e.time("capture-start"),
-                  let duration = e.uint("duration-us"), let codec = e["codec"], let library = e["codec-library"],
-                  let hash = e.hash("opus-sha256"), let bytes = e.uint("opus-bytes") else { continue }
-            let chunk = RecordingChunk(seq: seq, captureStart: start, durationMicroseconds: duration, codec: codec, library: library, packets: [])
+                let duration = e.uint("duration-us"), let codec = e["codec"], let library = e["codec-library"],
+                let hash = e.hash("opus-sha256"), let bytes = e.uint("opus-bytes")
+            else { continue }
+            let chunk = RecordingChunk(
+                seq: seq, captureStart: start, durationMicroseconds: duration, codec: codec, library: library,
+                packets: [])
             var gap = 0
             if let p = previous, seq > p.seq + 1 {
                 missing.append((p.seq + 1)...(seq - 1))
@@ -387,14 +518,19 @@ public struct BundleVerifier {
         }
         let total = steps.reduce(0) { $0 + $1.gap + $1.count }
         guard let first = meta.first, let stream = try? StreamHeader(codec: first.codec), total > 0,
-              let fd = bundle.openFile("recording.opus") else {
-            fail("recording", "recording.opus", "enregistrement absent ou sans paquet attendu", "recording missing or no packet expected")
+            let fd = bundle.openFile("recording.opus")
+        else {
+            fail(
+                "recording", "recording.opus", "enregistrement absent ou sans paquet attendu",
+                "recording missing or no packet expected")
             return
         }
         defer { close(fd) }
-        let header = OggOpus.Header(inputRate: stream.inputRate, preSkip: stream.preSkip, vendor: first.library,
-                                    comments: Recording.comments(origin: origin, alert: alert, firstSeq: first.seq, lastSeq: meta.last!.seq,
-                                                                 captureStart: first.captureStart, missing: missing))
+        let header = OggOpus.Header(
+            inputRate: stream.inputRate, preSkip: stream.preSkip, vendor: first.library,
+            comments: Recording.comments(
+                origin: origin, alert: alert, firstSeq: first.seq, lastSeq: meta.last!.seq,
+                captureStart: first.captureStart, missing: missing))
         // The muxer's pages against the file, through a second cursor.
         final class Comparison {
             let fd: Int32
@@ -407,7 +543,9 @@ public struct BundleVerifier {
                 while equal && done < page.count {
                     let want = min(scratch.count, page.count - done)
                     let n = scratch.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, offset) }
-                    guard n == want, scratch.withUnsafeBytes({ memcmp($0.baseAddress!, page.baseAddress! + done, want) == 0 }) else {
+                    guard n == want,
+                        scratch.withUnsafeBytes({ memcmp($0.baseAddress!, page.baseAddress! + done, want) == 0 })
+                    else {
                         equal = false
                         return
                     }
@@ -419,13 +557,15 @@ public struct BundleVerifier {
         let comparison = Comparison(fd: fd)
         var problem: (String, String)?
         do {
-            let writer = try OggOpusWriter(serial: OggOpus.serial(alert: alert), header: header, audioPackets: total) { comparison.compare($0) }
+            let writer = try OggOpusWriter(serial: OggOpus.serial(alert: alert), header: header, audioPackets: total) {
+                comparison.compare($0)
+            }
             var index = 0, step = 0, inStep = 0, lastTOC: UInt8 = 0x48
             var hasher = SHA256Stream(), bytes: UInt64 = 0
             let finalGranule = { (n: Int64) in min(n, trueSamples + Int64(stream.preSkip)) }
             try OggDemux.forEachPacket(fd: fd) { (packet) throws(TemoinError) -> Bool in
                 defer { index += 1 }
-                if index < 2 { return true }  // OpusHead and OpusTags: the re-mux writes its own
+                if index < 2 { return true } // OpusHead and OpusTags: the re-mux writes its own
                 guard index - 2 < total, !packet.isEmpty else {
                     problem = ("paquets en trop dans l'enregistrement", "extra packets in the recording")
                     return false
@@ -437,7 +577,8 @@ public struct BundleVerifier {
                 let packetTOC = packet[0]
                 if inStep < s.gap {
                     let lost = OggOpus.lostFrame(like: lastTOC)
-                    let granule = last ? finalGranule(writer.decodableSamples + Int64(OpusPacket.sampleCount(lost) ?? 0)) : nil
+                    let granule =
+                        last ? finalGranule(writer.decodableSamples + Int64(OpusPacket.sampleCount(lost) ?? 0)) : nil
                     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: lost.count, alignment: 1)
                     defer { buffer.deallocate() }
                     buffer.copyBytes(from: lost)
@@ -449,13 +590,17 @@ public struct BundleVerifier {
                     hasher.update(packet)
                     bytes += UInt64(packet.count)
                     let samples = Int64(OpusPacket.sampleCount(Array(packet.prefix(2))) ?? 0)
-                    try writer.append(packet, finalGranule: last ? finalGranule(writer.decodableSamples + samples) : nil)
+                    try writer.append(
+                        packet, finalGranule: last ? finalGranule(writer.decodableSamples + samples) : nil)
                     lastTOC = packetTOC
                 }
                 inStep += 1
                 if inStep == s.gap + s.count {
                     guard hasher.finalize() == s.hash, bytes == s.bytes else {
-                        problem = ("paquets du segment \(s.seq) différents de son entrée", "packets of chunk \(s.seq) differ from its entry")
+                        problem = (
+                            "paquets du segment \(s.seq) différents de son entrée",
+                            "packets of chunk \(s.seq) differ from its entry"
+                        )
                         return false
                     }
                     hasher = SHA256Stream()
@@ -475,7 +620,11 @@ public struct BundleVerifier {
         }
         var st = stat()
         let ok = comparison.equal && fstat(fd, &st) == 0 && off_t(st.st_size) == comparison.offset
-        record("recording", "recording.opus", ok, ok ? "identique au remultiplexage des paquets du journal" : "différent du remultiplexage des paquets du journal",
-               ok ? "identical to the re-mux of the ledger's packets" : "differs from the re-mux of the ledger's packets")
+        record(
+            "recording", "recording.opus", ok,
+            ok
+                ? "identique au remultiplexage des paquets du journal"
+                : "différent du remultiplexage des paquets du journal",
+            ok ? "identical to the re-mux of the ledger's packets" : "differs from the re-mux of the ledger's packets")
     }
 }

@@ -15,8 +15,10 @@ public struct ExportManifest: Codable, Sendable {
 
     public static let currentFormat = "temoin-export/v1"
 
-    public init(origin: String, alert: String, requester: String, reference: String, created: String,
-                exportEntry: UInt64, checkpointSize: UInt64, files: [String: String]) {
+    public init(
+        origin: String, alert: String, requester: String, reference: String, created: String,
+        exportEntry: UInt64, checkpointSize: UInt64, files: [String: String]
+    ) {
         format = ExportManifest.currentFormat
         self.origin = origin
         self.alert = alert

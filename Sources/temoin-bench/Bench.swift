@@ -16,7 +16,9 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "temoin-bench",
         abstract: "Mesures de performance / benchmarks (not part of the shipped service: see Docs/performance.md).",
-        subcommands: [Appends.self, Proofs.self, IngestBench.self, ServiceBench.self, VerifyBench.self, RestartBench.self])
+        subcommands: [
+            Appends.self, Proofs.self, IngestBench.self, ServiceBench.self, VerifyBench.self, RestartBench.self,
+        ])
 
     static func temporaryFolder(_ hint: String) throws -> String {
         var template = Array("/tmp/temoin-bench-\(hint)-XXXXXX".utf8CString)
@@ -69,25 +71,35 @@ struct Bench: AsyncParsableCommand {
 
     static func chunkDraft(alert: String, seq: Int) -> EntryDraft {
         let h = SHA256.hash(Array("\(alert) \(seq)".utf8)).hex
-        return EntryDraft(kind: .audioChunk, [
-            ("alert", alert), ("seq", String(seq)), ("capture-start", "2026-11-29T17:00:00.000Z"),
-            ("duration-us", "5000000"), ("original-format", "wav"), ("original-sha256", h), ("original-size", "160044"),
-            ("opus-sha256", h), ("opus-packets", "250"), ("opus-bytes", "15000"),
-            ("codec", "opus application=voip frame-ms=20 bitrate=24000 complexity=10 rate=16000 input-rate=16000 channels=1 preskip=312"), ("codec-library", "libopus 1.3.1"),
-            ("statement-sig", Base64.encode([UInt8](repeating: 7, count: 64))),
-        ])
+        return EntryDraft(
+            kind: .audioChunk,
+            [
+                ("alert", alert), ("seq", String(seq)), ("capture-start", "2026-11-29T17:00:00.000Z"),
+                ("duration-us", "5000000"), ("original-format", "wav"), ("original-sha256", h),
+                ("original-size", "160044"),
+                ("opus-sha256", h), ("opus-packets", "250"), ("opus-bytes", "15000"),
+                (
+                    "codec",
+                    "opus application=voip frame-ms=20 bitrate=24000 complexity=10 rate=16000 input-rate=16000 "
+                        + "channels=1 preskip=312"
+                ), ("codec-library", "libopus 1.3.1"),
+                ("statement-sig", Base64.encode([UInt8](repeating: 7, count: 64))),
+            ])
     }
 
     static func openAlertDraft(alert: String, device: String) -> EntryDraft {
-        EntryDraft(kind: .alertOpened, [
-            ("alert", alert), ("device", device), ("opened-at", "2026-11-29T17:00:00.000Z"),
-            ("statement-sig", Base64.encode([UInt8](repeating: 7, count: 64))),
-        ])
+        EntryDraft(
+            kind: .alertOpened,
+            [
+                ("alert", alert), ("device", device), ("opened-at", "2026-11-29T17:00:00.000Z"),
+                ("statement-sig", Base64.encode([UInt8](repeating: 7, count: 64))),
+            ])
     }
 
     struct Appends: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Ajouts durables par seconde / durable appends per second, group commit under concurrent writers.")
+            abstract: "Ajouts durables par seconde / durable appends per second, group commit under concurrent writers."
+        )
 
         @Option(help: "Concurrent writers.") var writers = 16
         @Option(help: "Entries per writer.") var entries = 500
@@ -95,16 +107,22 @@ struct Bench: AsyncParsableCommand {
         func run() async throws {
             for w in [1, writers] {
                 let folder = try Bench.temporaryFolder("appends")
-                let created = try await Ledger.initialize(directory: DataDirectory(folder), origin: "bench.example/appends")
+                let created = try await Ledger.initialize(
+                    directory: DataDirectory(folder), origin: "bench.example/appends")
                 let writer = try LedgerWriter(directory: DataDirectory(folder))
-                for i in 0..<w { _ = try await writer.append(Bench.openAlertDraft(alert: Bench.alertID(i), device: created.ingestDevice)) }
+                for i in 0..<w {
+                    _ = try await writer.append(
+                        Bench.openAlertDraft(alert: Bench.alertID(i), device: created.ingestDevice))
+                }
                 let perWriter = w == 1 ? min(entries, 300) : entries
                 let clock = ContinuousClock()
                 let elapsed = try await clock.measure {
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         for i in 0..<w {
                             group.addTask {
-                                for seq in 0..<perWriter { _ = try await writer.append(Bench.chunkDraft(alert: Bench.alertID(i), seq: seq)) }
+                                for seq in 0..<perWriter {
+                                    _ = try await writer.append(Bench.chunkDraft(alert: Bench.alertID(i), seq: seq))
+                                }
                             }
                         }
                         try await group.waitForAll()
@@ -112,7 +130,8 @@ struct Bench: AsyncParsableCommand {
                 }
                 let total = w * perWriter
                 let s = Bench.seconds(elapsed)
-                let line = "writers=\(w) entries=\(total) seconds=\(String(format3(s))) durable-appends/s=\(Int(Double(total) / s))"
+                let line =
+                    "writers=\(w) entries=\(total) seconds=\(String(format3(s))) durable-appends/s=\(Int(Double(total) / s))"
                 Output.line(line)
             }
         }
@@ -135,14 +154,18 @@ struct Bench: AsyncParsableCommand {
                 let writer = try LedgerWriter(directory: directory)
                 await writer.setMaximumBatch(20000)
                 let alerts = 1000
-                let opens = (0..<alerts).map { Bench.openAlertDraft(alert: Bench.alertID($0), device: created.ingestDevice) }
+                let opens = (0..<alerts).map {
+                    Bench.openAlertDraft(alert: Bench.alertID($0), device: created.ingestDevice)
+                }
                 let build = try await clock.measure {
                     _ = try await writer.append(contentsOf: opens)
                     var appended = 2 + alerts
                     var next = 0
                     while appended < size {
                         let n = min(20000, size - appended)
-                        let drafts = (next..<next + n).map { Bench.chunkDraft(alert: Bench.alertID($0 % alerts), seq: $0 / alerts) }
+                        let drafts = (next..<next + n).map {
+                            Bench.chunkDraft(alert: Bench.alertID($0 % alerts), seq: $0 / alerts)
+                        }
                         next += n
                         appended += n
                         _ = try await writer.append(contentsOf: drafts)
@@ -170,9 +193,19 @@ struct Bench: AsyncParsableCommand {
             times.sort()
             let mean = times.reduce(0, +) / Double(times.count)
             Output.line("ledger entries=\(n) folder=\(folder)")
-            Output.line("inclusion proof (tlog-proof vs latest checkpoint): mean=\(format3(mean * 1e3)) ms p50=\(format3(times[times.count / 2] * 1e3)) ms p99=\(format3(times[times.count * 99 / 100] * 1e3)) ms")
-            Output.line("writer start-up on this ledger: min=\(format3(startup.min()! * 1e3)) ms max=\(format3(startup.max()! * 1e3)) ms")
-            Output.line("writer start-up on a 2-entry ledger: min=\(format3(smallStartup.min()! * 1e3)) ms max=\(format3(smallStartup.max()! * 1e3)) ms")
+            Output.line(
+                "inclusion proof (tlog-proof vs latest checkpoint): mean=\(format3(mean * 1e3)) ms "
+                    + "p50=\(format3(times[times.count / 2] * 1e3)) ms "
+                    + "p99=\(format3(times[times.count * 99 / 100] * 1e3)) ms"
+            )
+            Output.line(
+                "writer start-up on this ledger: min=\(format3(startup.min()! * 1e3)) ms "
+                    + "max=\(format3(startup.max()! * 1e3)) ms"
+            )
+            Output.line(
+                "writer start-up on a 2-entry ledger: min=\(format3(smallStartup.min()! * 1e3)) ms "
+                    + "max=\(format3(smallStartup.max()! * 1e3)) ms"
+            )
         }
     }
 }
@@ -192,13 +225,16 @@ struct IngestBench: AsyncParsableCommand {
         let audio = try WAV.parse(readInput(file))
         let settings = try OpusSettings(inputRate: audio.format.sampleRate)
         // The chunks every alert sends: the file looped to `seconds`.
-        let chunks = Bench.loopedChunks(audio, seconds: chunkSeconds, count: (seconds + chunkSeconds - 1) / chunkSeconds)
+        let chunks = Bench.loopedChunks(
+            audio, seconds: chunkSeconds, count: (seconds + chunkSeconds - 1) / chunkSeconds)
         let sent = chunks
         let audioSeconds = Double(alerts * sent.count * chunkSeconds)
         let clock = ContinuousClock()
 
         // 1. libopus alone: decode nothing, resample nothing, keep nothing; two workers.
-        let monoChunks = try sent.map { try Resampler.resample(WAV.parse($0).monoSamples(), from: audio.format.sampleRate, to: settings.sampleRate) }
+        let monoChunks = try sent.map {
+            try Resampler.resample(WAV.parse($0).monoSamples(), from: audio.format.sampleRate, to: settings.sampleRate)
+        }
         let alone = try await Bench.libopusAlone(settings: settings, chunks: monoChunks, streams: alerts)
 
         // 2. The whole ingest path: parse, resample, encode, blobs (fsync), entries (group commit).
@@ -206,7 +242,9 @@ struct IngestBench: AsyncParsableCommand {
         let created = try await Ledger.initialize(directory: DataDirectory(folder), origin: "bench.example/ingest")
         let writer = try LedgerWriter(directory: DataDirectory(folder))
         let ingestor = try AudioIngestor(writer: writer)
-        for a in 0..<alerts { _ = try await writer.append(Bench.openAlertDraft(alert: Bench.alertID(a), device: created.ingestDevice)) }
+        for a in 0..<alerts {
+            _ = try await writer.append(Bench.openAlertDraft(alert: Bench.alertID(a), device: created.ingestDevice))
+        }
         let latencies = LatencyLog()
         let full = try await clock.measure {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -214,9 +252,11 @@ struct IngestBench: AsyncParsableCommand {
                     group.addTask {
                         for (seq, bytes) in sent.enumerated() {
                             let start = clock.now
-                            _ = try await ingestor.ingest(ChunkUpload(
-                                alert: Bench.alertID(a), seq: UInt64(seq), captureStart: Timestamp(millisecondsSinceEpoch: Int64(seq) * 5000),
-                                original: bytes, format: .wav, statementSignature: nil))
+                            _ = try await ingestor.ingest(
+                                ChunkUpload(
+                                    alert: Bench.alertID(a), seq: UInt64(seq),
+                                    captureStart: Timestamp(millisecondsSinceEpoch: Int64(seq) * 5000),
+                                    original: bytes, format: .wav, statementSignature: nil))
                             await latencies.add(Bench.seconds(clock.now - start))
                         }
                     }
@@ -230,8 +270,12 @@ struct IngestBench: AsyncParsableCommand {
         Output.line("input=\(file) \(audio.format) encoder=\(settings.codecDescription)")
         Output.line("alerts=\(alerts) audio-seconds=\(Int(audioSeconds)) chunk-seconds=\(chunkSeconds)")
         Output.line("libopus alone (2 workers): \(format3(aloneRate)) audio-s/s")
-        Output.line("full ingest (durable):     \(format3(fullRate)) audio-s/s   ratio=\(format3(fullRate / aloneRate))")
-        Output.line("per-chunk ingest latency under full load: p50=\(format3(l[l.count / 2] * 1e3)) ms p99=\(format3(l[l.count * 99 / 100] * 1e3)) ms")
+        Output.line(
+            "full ingest (durable):     \(format3(fullRate)) audio-s/s   ratio=\(format3(fullRate / aloneRate))")
+        Output.line(
+            "per-chunk ingest latency under full load: p50=\(format3(l[l.count / 2] * 1e3)) ms "
+                + "p99=\(format3(l[l.count * 99 / 100] * 1e3)) ms"
+        )
     }
 }
 

@@ -19,29 +19,41 @@ import TemoinCLI
 struct ServiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "service",
-        abstract: "Service benchmark: audio-seconds/s, receipt latency at full and half load, server memory, ratio to libopus alone.")
+        abstract:
+            "Service benchmark: audio-seconds/s, receipt latency at full and half load, server memory, ratio to "
+            + "libopus alone."
+    )
 
     @Option(help: "WAV file every phone sends (looped).") var file = "Samples/speech-fr-en-16k.wav"
     @Option(help: "Concurrent phones (alerts).") var devices = 16
     @Option(help: "Audio seconds per phone at full load.") var seconds = 60
     @Option(help: "Chunk length in seconds.") var chunkSeconds = 5
-    @Option(help: "CPUs the server is pinned to (taskset list, e.g. 1); pin the phones with `taskset -c 0 temoin-bench …`.")
+    @Option(
+        help: "CPUs the server is pinned to (taskset list, e.g. 1); pin the phones with `taskset -c 0 temoin-bench …`.")
     var serverCpus: String?
     @Flag(help: "Full load again with staff-like reads alongside: 1000 inclusion proofs and 10 recordings a second.")
     var staffReads = false
     @Option(help: "Realistic load for this many seconds: each phone sends one chunk every chunk-seconds (0: skip).")
     var realisticSeconds = 0
-    @Option(help: "Then this many alerts opened, streamed (one chunk) and closed one after another; server RSS before and after.")
+    @Option(
+        help:
+            ArgumentHelp(
+                "Then this many alerts opened, streamed (one chunk) and closed one after another; server RSS before and "
+                    + "after.")
+    )
     var sequentialAlerts = 0
 
     func run() async throws {
         let audio = try WAV.parse(readInput(file))
-        let chunks = Bench.loopedChunks(audio, seconds: chunkSeconds, count: (seconds + chunkSeconds - 1) / chunkSeconds)
+        let chunks = Bench.loopedChunks(
+            audio, seconds: chunkSeconds, count: (seconds + chunkSeconds - 1) / chunkSeconds)
         let sent = chunks
 
         // libopus alone on the same chunks, two workers: the reference throughput and encode time.
         let settings = try OpusSettings(inputRate: audio.format.sampleRate)
-        let mono = try sent.map { try Resampler.resample(WAV.parse($0).monoSamples(), from: audio.format.sampleRate, to: settings.sampleRate) }
+        let mono = try sent.map {
+            try Resampler.resample(WAV.parse($0).monoSamples(), from: audio.format.sampleRate, to: settings.sampleRate)
+        }
         let clock = ContinuousClock()
         // Measured in CPU time (this process does nothing else meanwhile): wall time × 2 would
         // count a core taken by anything else on the machine as libopus's.
@@ -61,9 +73,13 @@ struct ServiceBench: AsyncParsableCommand {
             let writer = try LedgerWriter(directory: directory)
             for _ in 0..<devices {
                 let k = try Ed25519PrivateKey.generate()
-                _ = try await writer.append(EntryDraft(kind: .deviceEnrolled, [
-                    ("device", DeviceID.derive(publicKey: k.publicKey)), ("device-key", Base64.encode(k.publicKey)),
-                ]))
+                _ = try await writer.append(
+                    EntryDraft(
+                        kind: .deviceEnrolled,
+                        [
+                            ("device", DeviceID.derive(publicKey: k.publicKey)),
+                            ("device-key", Base64.encode(k.publicKey)),
+                        ]))
                 keys.append(k)
             }
         }
@@ -72,7 +88,10 @@ struct ServiceBench: AsyncParsableCommand {
         // The service under test is the `temoin` built next to this benchmark.
         let temoin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("temoin").path
-        let serve = [temoin, "serve", "--data", folder, "--port", "0", "--requests-per-minute", "1000000", "--device-mib-per-hour", "1000000"]
+        let serve = [
+            temoin, "serve", "--data", folder, "--port", "0", "--requests-per-minute", "1000000",
+            "--device-mib-per-hour", "1000000",
+        ]
         // taskset execs the service: the process measured is the service itself.
         server.executableURL = URL(fileURLWithPath: serverCpus == nil ? temoin : "/usr/bin/taskset")
         server.arguments = serverCpus.map { ["-c", $0] + serve } ?? Array(serve.dropFirst())
@@ -95,24 +114,29 @@ struct ServiceBench: AsyncParsableCommand {
             let alert = alert ?? alerts[d]
             let capture = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(seq * chunkSeconds) * 1000)
             let wav = sent[seq % sent.count]
-            let statement = try DeviceStatement(kind: .audioChunk, origin: origin, alert: alert, seq: UInt64(seq), capturedAt: capture,
-                                                sha256: SHA256.hash(wav))
+            let statement = try DeviceStatement(
+                kind: .audioChunk, origin: origin, alert: alert, seq: UInt64(seq), capturedAt: capture,
+                sha256: SHA256.hash(wav))
             var request = URLRequest(url: base.appendingPathComponent("v1/alerts/\(alert)/chunks/\(seq)"))
             request.httpMethod = "PUT"
             request.httpBody = Data(wav)
             request.setValue("audio/wav", forHTTPHeaderField: "Content-Type")
             request.setValue(capture.description, forHTTPHeaderField: "Temoin-Captured-At")
-            request.setValue(Base64.encode(try phoneKeys[d].sign(statement.bytes)), forHTTPHeaderField: "Temoin-Signature")
+            request.setValue(
+                Base64.encode(try phoneKeys[d].sign(statement.bytes)), forHTTPHeaderField: "Temoin-Signature")
             let start = ContinuousClock.now
             let (_, response) = try await session.data(for: request)
             let elapsed = Bench.seconds(ContinuousClock.now - start)
             guard (response as? HTTPURLResponse)?.statusCode == 201 else {
-                throw TemoinError(.benchRefused, "a chunk was refused: HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+                throw TemoinError(
+                    .benchRefused, "a chunk was refused: HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)")
             }
             return elapsed
         }
         for d in 0..<devices {
-            let statement = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alerts[d], capturedAt: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000))
+            let statement = try DeviceStatement(
+                kind: .alertOpened, origin: origin, alert: alerts[d],
+                capturedAt: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000))
             var request = URLRequest(url: base.appendingPathComponent("v1/alerts/\(alerts[d])"))
             request.httpMethod = "PUT"
             request.httpBody = try JSONEncoder().encode([
@@ -191,14 +215,19 @@ struct ServiceBench: AsyncParsableCommand {
                         let size = try await withThrowingTaskGroup(of: Int.self) { batch in
                             for i in 0..<20 {
                                 batch.addTask {
-                                    let (_, r) = try await session.data(from: base.appendingPathComponent("v1/proofs/inclusion")
-                                        .appending(queryItems: [URLQueryItem(name: "index", value: String((t * 20 + i) % 50))]))
+                                    let (_, r) = try await session.data(
+                                        from: base.appendingPathComponent("v1/proofs/inclusion")
+                                            .appending(queryItems: [
+                                                URLQueryItem(name: "index", value: String((t * 20 + i) % 50))
+                                            ]))
                                     return (r as? HTTPURLResponse)?.statusCode == 200 ? 1 : 0
                                 }
                             }
                             if t % 5 == 0 {
                                 batch.addTask {
-                                    var request = URLRequest(url: base.appendingPathComponent("v1/admin/alerts/\(alerts[t / 5 % devices])/recording"))
+                                    var request = URLRequest(
+                                        url: base.appendingPathComponent(
+                                            "v1/admin/alerts/\(alerts[t / 5 % devices])/recording"))
                                     request.httpMethod = "POST"
                                     request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
                                     request.setValue("bench", forHTTPHeaderField: "Temoin-Operator")
@@ -217,7 +246,9 @@ struct ServiceBench: AsyncParsableCommand {
                 group.addTask {
                     try await withThrowingTaskGroup(of: Void.self) { phones in
                         for d in 0..<devices {
-                            phones.addTask { for seq in first..<first + sent.count { await log.add(try await put(d, seq)) } }
+                            phones.addTask {
+                                for seq in first..<first + sent.count { await log.add(try await put(d, seq)) }
+                            }
                         }
                         try await phones.waitForAll()
                     }
@@ -250,7 +281,10 @@ struct ServiceBench: AsyncParsableCommand {
                 }
                 try await group.waitForAll()
             }
-            realistic = (await log.sorted(), Self.cpuSeconds(of: server.processIdentifier) - cpu0, Double(devices * count * chunkSeconds))
+            realistic = (
+                await log.sorted(), Self.cpuSeconds(of: server.processIdentifier) - cpu0,
+                Double(devices * count * chunkSeconds)
+            )
             nextSeq += count
         }
 
@@ -262,7 +296,8 @@ struct ServiceBench: AsyncParsableCommand {
             for n in 0..<sequentialAlerts {
                 let d = n % devices, alert = Bench.alertID(1_000_000 + n)
                 let opened = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000)
-                let statement = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: opened)
+                let statement = try DeviceStatement(
+                    kind: .alertOpened, origin: origin, alert: alert, capturedAt: opened)
                 var request = URLRequest(url: base.appendingPathComponent("v1/alerts/\(alert)"))
                 request.httpMethod = "PUT"
                 request.httpBody = try JSONEncoder().encode([
@@ -271,48 +306,86 @@ struct ServiceBench: AsyncParsableCommand {
                 ])
                 _ = try await session.data(for: request)
                 _ = try await put(d, 0, alert: alert)
-                let close = try DeviceStatement(kind: .alertClosed, origin: origin, alert: alert, seq: 0, capturedAt: opened)
+                let close = try DeviceStatement(
+                    kind: .alertClosed, origin: origin, alert: alert, seq: 0, capturedAt: opened)
                 var closing = URLRequest(url: base.appendingPathComponent("v1/alerts/\(alert)/close"))
                 closing.httpMethod = "POST"
-                closing.httpBody = try JSONEncoder().encode(CloseBody(closedAt: opened.description, lastSeq: 0,
-                                                                      signature: Base64.encode(try phoneKeys[d].sign(close.bytes))))
+                closing.httpBody = try JSONEncoder().encode(
+                    CloseBody(
+                        closedAt: opened.description, lastSeq: 0,
+                        signature: Base64.encode(try phoneKeys[d].sign(close.bytes))))
                 _ = try await session.data(for: closing)
             }
-            sequential = (before, Self.memory(of: server.processIdentifier).now, Bench.seconds(ContinuousClock.now - start))
+            sequential = (
+                before, Self.memory(of: server.processIdentifier).now, Bench.seconds(ContinuousClock.now - start)
+            )
         }
         Output.line("input=\(file) \(audio.format) encoder=\(settings.codecDescription)")
         Output.line("phones=\(devices) chunk-seconds=\(chunkSeconds) audio-seconds=\(Int(audioSeconds))")
-        Output.line("libopus alone (2 workers): \(format3(aloneRate)) audio-s/s; encode time per chunk \(format3(encodePerChunk * 1e3)) ms")
-        Output.line("service, full load:        \(format3(fullRate)) audio-s/s   wall ratio=\(format3(fullRate / aloneRate)) (the phones share the 2 cores)")
-        Output.line("service CPU at full load:  \(format3(serverCPUFull)) s for \(Int(audioSeconds)) audio-s = \(format3(audioSeconds / serverCPUFull)) audio-s per CPU-s   efficiency ratio=\(format3(efficiency))")
-        Output.line("receipt latency, full load: p50=\(format3(f[f.count / 2] * 1e3)) ms p99=\(format3(f[f.count * 99 / 100] * 1e3)) ms")
-        Output.line("idle round trip (GET /healthz, same client): p50=\(format3(idle[10] * 1e3)) ms max=\(format3(idle[19] * 1e3)) ms")
-        Output.line("receipt latency, half load: p50=\(format3(h[h.count / 2] * 1e3)) ms p99=\(format3(h[min(h.count - 1, h.count * 99 / 100)] * 1e3)) ms (\(h.count) chunks)")
-        Output.line("server memory: peak RSS \(memory.peak / 1024) MiB, now \(memory.now / 1024) MiB; server CPU \(format3(serverCPU)) s")
+        Output.line(
+            "libopus alone (2 workers): \(format3(aloneRate)) audio-s/s; encode time per chunk "
+                + "\(format3(encodePerChunk * 1e3)) ms"
+        )
+        Output.line(
+            "service, full load:        \(format3(fullRate)) audio-s/s   wall "
+                + "ratio=\(format3(fullRate / aloneRate)) (the phones share the 2 cores)"
+        )
+        Output.line(
+            "service CPU at full load:  \(format3(serverCPUFull)) s for \(Int(audioSeconds)) audio-s = "
+                + "\(format3(audioSeconds / serverCPUFull)) audio-s per CPU-s   efficiency ratio=\(format3(efficiency))"
+        )
+        Output.line(
+            "receipt latency, full load: p50=\(format3(f[f.count / 2] * 1e3)) ms "
+                + "p99=\(format3(f[f.count * 99 / 100] * 1e3)) ms"
+        )
+        Output.line(
+            "idle round trip (GET /healthz, same client): p50=\(format3(idle[10] * 1e3)) ms "
+                + "max=\(format3(idle[19] * 1e3)) ms"
+        )
+        Output.line(
+            "receipt latency, half load: p50=\(format3(h[h.count / 2] * 1e3)) ms "
+                + "p99=\(format3(h[min(h.count - 1, h.count * 99 / 100)] * 1e3)) ms (\(h.count) chunks)"
+        )
+        Output.line(
+            "server memory: peak RSS \(memory.peak / 1024) MiB, now \(memory.now / 1024) MiB; server CPU "
+                + "\(format3(serverCPU)) s"
+        )
         Output.line("placement: server on CPUs \(serverCpus ?? "any"), phones on \(Self.affinity())")
         if let w = withReads {
             let p99 = w.latencies[w.latencies.count * 99 / 100]
-            Output.line("full load with staff reads: p99=\(format3(p99 * 1e3)) ms vs \(format3(f[f.count * 99 / 100] * 1e3)) ms without "
-                + "(\(format3((p99 / f[f.count * 99 / 100] - 1) * 100)) %); \(w.proofs) proofs, \(w.recordings) recordings served")
+            Output.line(
+                "full load with staff reads: p99=\(format3(p99 * 1e3)) ms vs "
+                    + "\(format3(f[f.count * 99 / 100] * 1e3)) ms without "
+                    + "(\(format3((p99 / f[f.count * 99 / 100] - 1) * 100)) %); \(w.proofs) proofs, "
+                    + "\(w.recordings) recordings served"
+            )
         }
         if let r = realistic {
             let perAudioSecond = r.cpu / r.audio * 1e3
             let aloneMs = aloneCPU / audioSeconds * 1e3
-            Output.line("realistic load (\(devices) phones, a \(chunkSeconds) s chunk every \(chunkSeconds) s): server CPU \(format3(perAudioSecond)) ms "
-                + "per audio-s vs libopus alone \(format3(aloneMs)) ms (ratio \(format3(aloneMs / perAudioSecond))); "
-                + "p50=\(format3(r.latencies[r.latencies.count / 2] * 1e3)) ms p99=\(format3(r.latencies[r.latencies.count * 99 / 100] * 1e3)) ms "
-                + "(encode per chunk \(format3(encodePerChunk * 1e3)) ms)")
+            Output.line(
+                "realistic load (\(devices) phones, a \(chunkSeconds) s chunk every \(chunkSeconds) s): server CPU "
+                    + "\(format3(perAudioSecond)) ms "
+                    + "per audio-s vs libopus alone \(format3(aloneMs)) ms (ratio "
+                    + "\(format3(aloneMs / perAudioSecond))); "
+                    + "p50=\(format3(r.latencies[r.latencies.count / 2] * 1e3)) ms "
+                    + "p99=\(format3(r.latencies[r.latencies.count * 99 / 100] * 1e3)) ms "
+                    + "(encode per chunk \(format3(encodePerChunk * 1e3)) ms)")
         }
         if let s = sequential {
-            Output.line("\(sequentialAlerts) alerts one after another in \(format3(s.seconds)) s: server RSS \(s.before / 1024) MiB before, "
-                + "\(s.after / 1024) MiB after (\(s.after / 1024 - s.before / 1024) MiB)")
+            Output.line(
+                "\(sequentialAlerts) alerts one after another in \(format3(s.seconds)) s: server RSS "
+                    + "\(s.before / 1024) MiB before, "
+                    + "\(s.after / 1024) MiB after (\(s.after / 1024 - s.before / 1024) MiB)")
         }
     }
 
     /// The CPUs this process may run on (as taskset set them), from /proc/self/status.
     static func affinity() -> String {
         guard let data = FileHandle(forReadingAtPath: "/proc/self/status")?.readDataToEndOfFile() else { return "?" }
-        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first {
+            $0.hasPrefix("Cpus_allowed_list:")
+        }
         return line.map { $0.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) } ?? "?"
     }
 
@@ -328,7 +401,9 @@ struct ServiceBench: AsyncParsableCommand {
 
     /// VmHWM (peak) and VmRSS of a process, in KiB.
     static func memory(of pid: Int32) -> (peak: Int, now: Int) {
-        guard let data = FileHandle(forReadingAtPath: "/proc/\(pid)/status")?.readDataToEndOfFile() else { return (0, 0) }
+        guard let data = FileHandle(forReadingAtPath: "/proc/\(pid)/status")?.readDataToEndOfFile() else {
+            return (0, 0)
+        }
         var peak = 0, now = 0
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)

@@ -29,8 +29,10 @@ struct TemoinDeviceCommand: AsyncParsableCommand {
         } catch let p as ServerProblem {
             stderr("refusé par le serveur / refused by the server: \(p)")
             // The server refused the phone's signed statement itself: the evidence as sent is invalid.
-            let refusedStatement: Set<ErrorCode> = [.statementBadSignature, .statementBadSignatureEncoding, .statementAlert,
-                                                    .statementBadKind, .statementSeq, .statementSha256]
+            let refusedStatement: Set<ErrorCode> = [
+                .statementBadSignature, .statementBadSignatureEncoding, .statementAlert,
+                .statementBadKind, .statementSeq, .statementSha256,
+            ]
             Glibc.exit(ErrorCode(rawValue: p.code).map { refusedStatement.contains($0) } == true ? 1 : 2)
         } catch {
             if exitCode(for: error) == .success {
@@ -48,7 +50,8 @@ func stderr(_ s: String) {
 }
 
 struct Keygen: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Crée une paire de clés / make a key pair: FILE (private, 0600) and FILE.pub.")
+    static let configuration = CommandConfiguration(
+        abstract: "Crée une paire de clés / make a key pair: FILE (private, 0600) and FILE.pub.")
     @Option(help: "Fichier de la clé privée / private key file.") var out: String
 
     func run() async throws {
@@ -56,8 +59,11 @@ struct Keygen: AsyncParsableCommand {
             throw TemoinError(.keygenExists, "the key file already exists; choose another name", context: out)
         }
         let key = try Ed25519PrivateKey.generate()
-        guard FileManager.default.createFile(atPath: out, contents: Data(try key.pem), attributes: [.posixPermissions: 0o600]),
-              FileManager.default.createFile(atPath: out + ".pub", contents: Data(try key.publicKeyPEM)) else {
+        guard
+            FileManager.default.createFile(
+                atPath: out, contents: Data(try key.pem), attributes: [.posixPermissions: 0o600]),
+            FileManager.default.createFile(atPath: out + ".pub", contents: Data(try key.publicKeyPEM))
+        else {
             throw TemoinError(.keygenUnwritable, "cannot write the key files", context: out)
         }
         print(DeviceID.derive(publicKey: key.publicKey))
@@ -70,7 +76,9 @@ struct Alert: AsyncParsableCommand {
 
     @Option(help: "URL du service / service URL, e.g. http://127.0.0.1:8080") var server: String
     @Option(help: "Clé privée de l'appareil / the device's private key file.") var key: String
-    @Option(help: "Clé de vérification du journal / the log's verifier key (as temoin init prints it) or a file holding it.")
+    @Option(
+        help: "Clé de vérification du journal / the log's verifier key (as temoin init prints it) or a file holding it."
+    )
     var logKey: String
     @Option(help: "Fichier WAV.") var wav: String
     @Option(help: "Durée d'un segment / chunk length in seconds (multiple of 0.02).") var chunkSeconds: Double = 5
@@ -91,7 +99,8 @@ struct Alert: AsyncParsableCommand {
         guard let url = URL(string: server), url.scheme == "http" || url.scheme == "https" else {
             throw TemoinError(.deviceBadUrl, "the server URL must start with http:// or https://")
         }
-        let keyText = FileManager.default.fileExists(atPath: logKey)
+        let keyText =
+            FileManager.default.fileExists(atPath: logKey)
             ? String(decoding: try Data(contentsOf: URL(fileURLWithPath: logKey)), as: UTF8.self) : logKey
         let verifierKey = try VerifierKey(parsing: keyText.trimmingCharacters(in: .whitespacesAndNewlines))
         guard let keyData = FileManager.default.contents(atPath: key) else {
@@ -101,14 +110,20 @@ struct Alert: AsyncParsableCommand {
             throw TemoinError(.deviceNoWav, "cannot read the WAV file", context: wav)
         }
         let audio = try WAV.parse([UInt8](wavData))
-        let client = DeviceClient(server: url, key: try Ed25519PrivateKey(pem: [UInt8](keyData)), logKey: verifierKey) { stderr($0) }
+        let client = DeviceClient(server: url, key: try Ed25519PrivateKey(pem: [UInt8](keyData)), logKey: verifierKey) {
+            stderr($0)
+        }
         await client.setRetry(.seconds(retrySeconds))
         let alertID = alert ?? Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
-        guard EntryFieldType.id128.accepts(alertID) else { throw TemoinError(.alertBadID, "alert ids are 32 lowercase hex digits") }
+        guard EntryFieldType.id128.accepts(alertID) else {
+            throw TemoinError(.alertBadID, "alert ids are 32 lowercase hex digits")
+        }
         FileHandle.standardOutput.write(Data((alertID + "\n").utf8))
 
         let receiptsFile = try receipts.map { path -> FileHandle in
-            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) {
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
+            }
             guard let h = FileHandle(forWritingAtPath: path) else {
                 throw TemoinError(.deviceReceipts, "cannot write the receipts file", context: path)
             }
@@ -135,26 +150,36 @@ struct Alert: AsyncParsableCommand {
             let end = min(audio.frameCount, frame + framesPerChunk)
             let base = audio.data.startIndex
             let slice = audio.data[(base + frame * audio.format.blockAlign)..<(base + end * audio.format.blockAlign)]
-            let capture = Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(frame) * 1000 / Int64(audio.format.sampleRate))
+            let capture = Timestamp(
+                millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(frame) * 1000
+                    / Int64(audio.format.sampleRate))
             if realtime {
                 let due = capture.millisecondsSinceEpoch + Int64(end - frame) * 1000 / Int64(audio.format.sampleRate)
                 let wait = due - systemNow().millisecondsSinceEpoch
                 if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
             }
-            try keep(try await client.putChunk(alertID, seq: seq, wav: WAV.encode(format: audio.format, data: slice),
-                                                capturedAt: capture, isFinal: end == audio.frameCount), "segment / chunk \(seq)")
+            try keep(
+                try await client.putChunk(
+                    alertID, seq: seq, wav: WAV.encode(format: audio.format, data: slice),
+                    capturedAt: capture, isFinal: end == audio.frameCount), "segment / chunk \(seq)")
             seq += 1
             frame = end
         }
-        let closedAt = Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(audio.frameCount) * 1000 / Int64(audio.format.sampleRate))
-        try keep(try await client.closeAlert(alertID, lastSeq: seq == 0 ? 0 : seq - 1, closedAt: closedAt), "alerte close / alert closed")
+        let closedAt = Timestamp(
+            millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(audio.frameCount) * 1000
+                / Int64(audio.format.sampleRate))
+        try keep(
+            try await client.closeAlert(alertID, lastSeq: seq == 0 ? 0 : seq - 1, closedAt: closedAt),
+            "alerte close / alert closed")
         for r in all { _ = try await client.verifyInclusion(of: r) }
         let seen = await client.checkpoints.count
-        stderr("RÉUSSI / PASS  \(all.count) reçus vérifiés, inclus dans le journal / receipts verified and included; \(seen) points de contrôle cohérents / consistent checkpoints")
+        stderr(
+            "RÉUSSI / PASS  \(all.count) reçus vérifiés, inclus dans le journal / receipts verified and included; "
+                + "\(seen) points de contrôle cohérents / consistent checkpoints"
+        )
     }
 }
 
 func systemNow() -> Timestamp {
     Timestamp(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
 }
-

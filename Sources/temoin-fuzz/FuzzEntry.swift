@@ -24,22 +24,30 @@ struct TemoinFuzz {
             for t in FuzzTargets.all { print("\(t.name)\t\(t.summary)") }
             return 0
         case "replay" where arguments.count >= 3:
-            guard let target = FuzzTargets.named(arguments[1]) else { return fail("no target \(arguments[1]); see temoin-fuzz list") }
+            guard let target = FuzzTargets.named(arguments[1]) else {
+                return fail("no target \(arguments[1]); see temoin-fuzz list")
+            }
             var counts = [Outcome: Int]()
             for path in arguments.dropFirst(2) {
                 for file in files(path) {
-                    guard let data = FileManager.default.contents(atPath: file) else { return fail("cannot read \(file)") }
+                    guard let data = FileManager.default.contents(atPath: file) else {
+                        return fail("cannot read \(file)")
+                    }
                     do { counts[try target.run(Array(data)), default: 0] += 1 } catch {
                         return fail("\(file): \(error)")
                     }
                 }
             }
-            print("\(target.name): \(counts.values.reduce(0, +)) inputs replayed, every invariant held "
-                  + "(\(counts[.refused] ?? 0) refused, \(counts[.accepted] ?? 0) accepted, \(counts[.verified] ?? 0) verified)")
+            print(
+                "\(target.name): \(counts.values.reduce(0, +)) inputs replayed, every invariant held "
+                    + "(\(counts[.refused] ?? 0) refused, \(counts[.accepted] ?? 0) accepted, "
+                    + "\(counts[.verified] ?? 0) verified)"
+            )
             return 0
         case "seeds" where arguments.count == 4:
             guard let speech = FileManager.default.contents(atPath: arguments[1]),
-                  let opus = FileManager.default.contents(atPath: arguments[2]) else { return fail("cannot read the samples") }
+                let opus = FileManager.default.contents(atPath: arguments[2])
+            else { return fail("cannot read the samples") }
             do {
                 for (target, name, bytes) in try FuzzSeeds.all(speechWAV: Array(speech), opusFile: Array(opus)) {
                     let folder = URL(fileURLWithPath: arguments[3]).appendingPathComponent(target)
@@ -49,13 +57,16 @@ struct TemoinFuzz {
             } catch { return fail("\(error)") }
             return 0
         default:
-            return fail("usage: temoin-fuzz list | replay TARGET FILE|FOLDER… | seeds SPEECH.wav CHUNK.opus OUTPUT-FOLDER")
+            return fail(
+                "usage: temoin-fuzz list | replay TARGET FILE|FOLDER… | seeds SPEECH.wav CHUNK.opus OUTPUT-FOLDER")
         }
     }
 
     static func files(_ path: String) -> [String] {
         var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else { return [path] }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
+            return [path]
+        }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         return names.sorted().map { path + "/" + $0 }
     }
@@ -81,7 +92,8 @@ struct TemoinFuzz {
 #if TEMOIN_FUZZ
 let targetName = ProcessInfo.processInfo.environment["TEMOIN_FUZZ_TARGET"]
 /// The target of this process, from `TEMOIN_FUZZ_TARGET` (read once).
-let selected: FuzzTarget = targetName.flatMap(FuzzTargets.named) ?? { fatalError("TEMOIN_FUZZ_TARGET names no target") }()
+let selected: FuzzTarget =
+    targetName.flatMap(FuzzTargets.named) ?? { fatalError("TEMOIN_FUZZ_TARGET names no target") }()
 
 /// libFuzzer's per-input entry point. A broken invariant is a crash for libFuzzer: it saves the
 /// input as crash-… and stops.

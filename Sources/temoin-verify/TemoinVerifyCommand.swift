@@ -14,16 +14,21 @@ struct TemoinVerifyCommand: ParsableCommand {
         commandName: "temoin-verify",
         abstract: "Vérifie un export Témoin hors ligne / verify a Témoin export bundle offline.",
         discussion: """
-        Code de sortie : 0 export valide, 1 export invalide ou modifié, 2 entrée inutilisable (pas un export, clé illisible). \
-        La clé du journal doit venir d'une source de confiance, pas du dossier (Docs/verifying.md).
-        Exit code: 0 valid bundle, 1 invalid or tampered bundle, 2 unusable input (not a bundle, unreadable key). \
-        The log key must come from a trusted source, not from the folder (Docs/verifying.md).
-        """)
+            Code de sortie : 0 export valide, 1 export invalide ou modifié, 2 entrée inutilisable (pas un export, clé illisible). \
+            La clé du journal doit venir d'une source de confiance, pas du dossier (Docs/verifying.md).
+            Exit code: 0 valid bundle, 1 invalid or tampered bundle, 2 unusable input (not a bundle, unreadable key). \
+            The log key must come from a trusted source, not from the folder (Docs/verifying.md).
+            """)
 
     @Argument(help: "Dossier de l'export / the bundle folder.") var folder: String?
     @Option(help: "Une entrée seule (avec --proof) / a lone entry file, checked with --proof.") var entry: String?
     @Option(help: "Sa preuve C2SP tlog-proof / its C2SP tlog-proof file.") var proof: String?
-    @Option(help: "Clé de vérification du journal, ou un fichier qui la contient / the log's verifier key, or a file holding it (from a trusted source).")
+    @Option(
+        help:
+            ArgumentHelp(
+                "Clé de vérification du journal, ou un fichier qui la contient / the log's verifier key, or a file "
+                    + "holding it (from a trusted source).")
+    )
     var logKey: String
     @Flag(help: "Résultat en JSON / output JSON.") var json = false
 
@@ -58,7 +63,9 @@ struct TemoinVerifyCommand: ParsableCommand {
             return try verifyLoneProof(key: key)
         }
         guard let folder else {
-            throw TemoinError(.verifyNoFolder, "donnez un DOSSIER d'export, ou --entry et --proof / give a bundle FOLDER, or --entry and --proof")
+            throw TemoinError(
+                .verifyNoFolder,
+                "donnez un DOSSIER d'export, ou --entry et --proof / give a bundle FOLDER, or --entry and --proof")
         }
         var verifier = BundleVerifier(folder: folder, trustedKey: key)
         let report = try verifier.run()
@@ -66,14 +73,18 @@ struct TemoinVerifyCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             struct Output: Encodable { let passed: Bool; let checks: [VerificationCheck]; let notes: [String] }
-            FileHandle.standardOutput.write(try encoder.encode(Output(passed: report.passed, checks: report.checks, notes: report.notes)) + Data("\n".utf8))
+            FileHandle.standardOutput.write(
+                try encoder.encode(Output(passed: report.passed, checks: report.checks, notes: report.notes))
+                    + Data("\n".utf8))
         } else {
             for c in report.checks {
                 print("\(c.passed ? "RÉUSSI / PASS" : "ÉCHEC / FAIL ")  [\(c.check)] \(c.subject): \(c.fr) / \(c.en)")
             }
             for n in report.notes { print("NOTE  \(n)") }
-            print(report.passed ? "RÉUSSI / PASS  l'export est intègre et complet / the bundle is intact and complete"
-                                : "ÉCHEC / FAIL  l'export ne peut pas être tenu pour intègre / the bundle cannot be trusted")
+            print(
+                report.passed
+                    ? "RÉUSSI / PASS  l'export est intègre et complet / the bundle is intact and complete"
+                    : "ÉCHEC / FAIL  l'export ne peut pas être tenu pour intègre / the bundle cannot be trusted")
         }
         return report.passed ? 0 : 1
     }
@@ -82,29 +93,45 @@ struct TemoinVerifyCommand: ParsableCommand {
     /// proves: these entry bytes are at this index of the log the key signs; nothing about files.
     func verifyLoneProof(key: VerifierKey) throws -> Int32 {
         guard let entry, let proof, let entryBytes = Self.read(entry, limit: Entry.maximumSize),
-              let proofBytes = Self.read(proof, limit: 1 << 16) else {
-            throw TemoinError(.verifyNoInput, 
-                              "--entry et --proof nomment deux fichiers lisibles (entrée de 16 Kio au plus) / --entry and --proof name two readable files (an entry is at most 16 KiB)")
+            let proofBytes = Self.read(proof, limit: 1 << 16)
+        else {
+            throw TemoinError(
+                .verifyNoInput,
+                "--entry et --proof nomment deux fichiers lisibles (entrée de 16 Kio au plus) / --entry and --proof "
+                    + "name two readable files (an entry is at most 16 KiB)"
+            )
         }
         let parsed = try TlogProof(parsing: proofBytes)
         let origin = parsed.checkpoint.checkpoint.origin
         let size = parsed.checkpoint.checkpoint.size
         guard origin == key.name else {
-            print("ÉCHEC / FAIL  la preuve vient du journal « \(origin) », la clé donnée est celle du journal « \(key.name) » / the proof comes from log \"\(origin)\" but the key given is log \"\(key.name)\"'s")
+            print(
+                "ÉCHEC / FAIL  la preuve vient du journal « \(origin) », la clé donnée est celle du journal « "
+                    + "\(key.name) » / the proof comes from log \"\(origin)\" but the key given is log \"\(key.name)\"'s"
+            )
             return 1
         }
         do {
             try parsed.checkpoint.verify(key: key, using: Ed25519())
         } catch {
-            print("ÉCHEC / FAIL  le point de contrôle de la preuve n'est pas signé par la clé donnée / the proof's checkpoint is not signed by the key given")
+            print(
+                "ÉCHEC / FAIL  le point de contrôle de la preuve n'est pas signé par la clé donnée / the proof's "
+                    + "checkpoint is not signed by the key given"
+            )
             return 1
         }
         do {
             try parsed.verify(entry: entryBytes, key: key, hasher: SHA256.merkle, ed25519: Ed25519())
-            print("RÉUSSI / PASS  entrée \(parsed.index) incluse dans le journal \(key.name) de taille \(size) / entry \(parsed.index) is in log \(key.name) of size \(size)")
+            print(
+                "RÉUSSI / PASS  entrée \(parsed.index) incluse dans le journal \(key.name) de taille \(size) / "
+                    + "entry \(parsed.index) is in log \(key.name) of size \(size)"
+            )
             return 0
         } catch {
-            print("ÉCHEC / FAIL  ces octets ne sont pas l'entrée \(parsed.index) du journal \(key.name) de taille \(size) / these bytes are not entry \(parsed.index) of log \(key.name) of size \(size)")
+            print(
+                "ÉCHEC / FAIL  ces octets ne sont pas l'entrée \(parsed.index) du journal \(key.name) de taille "
+                    + "\(size) / these bytes are not entry \(parsed.index) of log \(key.name) of size \(size)"
+            )
             return 1
         }
     }

@@ -18,7 +18,12 @@ struct OggOpusReaderTests {
             return [UInt8(v & 0xff), UInt8(v >> 8)]
         }
         try Data(WAV.encode(format: format, data: samples[...])).write(to: dir.appendingPathComponent("in.wav"))
-        let r = try runProcess("opusenc", ["--quiet", "--bitrate", "32", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("out.opus").path])
+        let r = try runProcess(
+            "opusenc",
+            [
+                "--quiet", "--bitrate", "32", dir.appendingPathComponent("in.wav").path,
+                dir.appendingPathComponent("out.opus").path,
+            ])
         #expect(r.status == 0, "opusenc (opus-tools) is installed by Scripts/install-packages")
         return try [UInt8](Data(contentsOf: dir.appendingPathComponent("out.opus")))
     }
@@ -46,11 +51,15 @@ struct OggOpusReaderTests {
         damaged[damaged.count / 2] ^= 0xff
         let other = try Self.opusenc(seconds: 1)
         var otherSerial = other
-        otherSerial[14] ^= 0x01  // the serial number field of the first page (its CRC now fails too)
-        for (name, bytes) in [("not ogg", Array("RIFF....".utf8)), ("damaged page", damaged),
-                              ("headers only", Array(OggDemux.pages(file).prefix(2).joined())), ("empty", [UInt8]())] {
+        otherSerial[14] ^= 0x01 // the serial number field of the first page (its CRC now fails too)
+        for (name, bytes) in [
+            ("not ogg", Array("RIFF....".utf8)), ("damaged page", damaged),
+            ("headers only", Array(OggDemux.pages(file).prefix(2).joined())), ("empty", [UInt8]()),
+        ] {
             #expect(throws: TemoinError.self, "\(name)") { try OggOpusReader.decode(bytes) }
         }
-        #expect(throws: TemoinError.self) { try OggOpusReader.decode(file + OggDemux.pages(otherSerial).dropFirst(0).flatMap { $0 }) }
+        #expect(throws: TemoinError.self) {
+            try OggOpusReader.decode(file + OggDemux.pages(otherSerial).dropFirst(0).flatMap { $0 })
+        }
     }
 }

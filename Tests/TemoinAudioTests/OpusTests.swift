@@ -37,8 +37,12 @@ struct OpusTests {
     @Test func aPhoneStreamCodecFieldHoldsOnlyWhatAnOpusHeadCarries() throws {
         let phone = PhoneStream(serial: 7, preSkip: 0xFFFF, inputRate: 48000, channels: 2)
         #expect(try PhoneStream(codecDescription: phone.codecDescription) == phone)
-        #expect(throws: TemoinError.self) { try PhoneStream(codecDescription: "opus-phone serial=7 preskip=65536 input-rate=48000 channels=2") }
-        #expect(throws: TemoinError.self) { try StreamHeader(codec: "opus-phone serial=7 preskip=70000 input-rate=48000 channels=1") }
+        #expect(throws: TemoinError.self) {
+            try PhoneStream(codecDescription: "opus-phone serial=7 preskip=65536 input-rate=48000 channels=2")
+        }
+        #expect(throws: TemoinError.self) {
+            try StreamHeader(codec: "opus-phone serial=7 preskip=70000 input-rate=48000 channels=1")
+        }
     }
 
     @Test func twentyMillisecondPacketsAndAPaddedLastFrame() throws {
@@ -60,7 +64,9 @@ struct OpusTests {
         let tail = try resumed.encode(second)
         #expect(head + tail == expected)
         #expect(resumed.finalRange == continuous.finalRange)
-        #expect(throws: TemoinError.self) { try OpusEncoderState(settings: settings, snapshot: EncoderSnapshot(state: [1, 2, 3])) }
+        #expect(throws: TemoinError.self) {
+            try OpusEncoderState(settings: settings, snapshot: EncoderSnapshot(state: [1, 2, 3]))
+        }
     }
 
     @Test func resamplingKeepsDurationAndPitch() throws {
@@ -87,25 +93,33 @@ struct OggOpusTests {
     let alert = "7f3a9c2e5b8d4f1a0c6e2b9d8a7f3c1e"
 
     /// A chunk encoded with `encoder`; a final chunk also flushes the encoder's look-ahead.
-    func chunk(_ seq: UInt64, startMs: Int64, seconds: Double, encoder: OpusEncoderState, final: Bool = false) throws -> RecordingChunk {
+    func chunk(
+        _ seq: UInt64, startMs: Int64, seconds: Double, encoder: OpusEncoderState, final: Bool = false
+    ) throws -> RecordingChunk {
         let flush = final ? [Float](repeating: 0, count: OpusSettings.preSkip / 3) : []
         let packets = try encoder.encode(testSignal(seconds: seconds, rate: 16000) + flush)
-        return RecordingChunk(seq: seq, captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + startMs),
-                              durationMicroseconds: UInt64(seconds * 1e6), codec: encoder.settings.codecDescription,
-                              library: OpusSettings.libraryVersion, packets: packets)
+        return RecordingChunk(
+            seq: seq, captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + startMs),
+            durationMicroseconds: UInt64(seconds * 1e6), codec: encoder.settings.codecDescription,
+            library: OpusSettings.libraryVersion, packets: packets)
     }
 
     @Test func theHeadersFollowRFC7845() throws {
         let h = OggOpus.Header(inputRate: 44100, preSkip: 312, vendor: "libopus 1.3.1", comments: ["A=b"])
         #expect(h.identification == Array("OpusHead".utf8) + [1, 1, 0x38, 0x01, 0x44, 0xAC, 0, 0, 0, 0, 0])
-        #expect(h.comment == Array("OpusTags".utf8) + [13, 0, 0, 0] + Array("libopus 1.3.1".utf8) + [1, 0, 0, 0, 3, 0, 0, 0] + Array("A=b".utf8))
+        #expect(
+            h.comment == Array("OpusTags".utf8) + [13, 0, 0, 0] + Array("libopus 1.3.1".utf8) + [
+                1, 0, 0, 0, 3, 0, 0, 0,
+            ] + Array("A=b".utf8))
         #expect(OggOpus.serial(alert: alert) == OggOpus.serial(alert: alert))
         #expect(OggOpus.serial(alert: alert) != OggOpus.serial(alert: "00000000000000000000000000000000"))
     }
 
     @Test func theSameChunksAlwaysGiveTheSameBytes() throws {
         let encoder = try OpusEncoderState(settings: OpusSettings(inputRate: 16000))
-        let chunks = try [chunk(0, startMs: 0, seconds: 1, encoder: encoder), chunk(1, startMs: 1000, seconds: 1, encoder: encoder)]
+        let chunks = try [
+            chunk(0, startMs: 0, seconds: 1, encoder: encoder), chunk(1, startMs: 1000, seconds: 1, encoder: encoder),
+        ]
         let a = try Recording(origin: "example.org/t", alert: alert, chunks: chunks)
         let b = try Recording(origin: "example.org/t", alert: alert, chunks: chunks.reversed())
         #expect(a.bytes == b.bytes)
@@ -122,8 +136,10 @@ struct OggOpusTests {
         let packets = try encoder.encode([Float](repeating: 0, count: 16000))
         let sixHours: Int64 = 6 * 3600 * 1000
         let chunks = (0..<6).map { i in
-            RecordingChunk(seq: UInt64(2 * i), captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(i) * sixHours),
-                           durationMicroseconds: 1_000_000, codec: settings.codecDescription, library: "libopus", packets: packets)
+            RecordingChunk(
+                seq: UInt64(2 * i),
+                captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(i) * sixHours),
+                durationMicroseconds: 1_000_000, codec: settings.codecDescription, library: "libopus", packets: packets)
         }
         let recording = try Recording(origin: "o", alert: "00000000000000000000000000000000", chunks: chunks)
         #expect(Int64(recording.filledFrames) <= Recording.maximumGapFrames)
@@ -157,9 +173,13 @@ struct OpusPacketDurationTests {
     /// The pure TOC reading of TemoinRecording agrees with libopus on every TOC byte and frame count.
     @Test func packetDurationsFromTheTOCMatchLibopus() {
         for toc in 0...255 {
-            let seconds: [[UInt8]] = (toc & 3) == 3 ? (0...63).map { [UInt8(toc), UInt8($0)] + [UInt8](repeating: 0, count: 4) } : [[UInt8(toc), 0, 0, 0]]
+            let seconds: [[UInt8]] =
+                (toc & 3) == 3
+                ? (0...63).map { [UInt8(toc), UInt8($0)] + [UInt8](repeating: 0, count: 4) } : [[UInt8(toc), 0, 0, 0]]
             for packet in seconds {
-                #expect(OpusPacket.sampleCount(packet) == OpusDecoderState.samples(in: packet), "toc \(toc) \(packet.prefix(2))")
+                #expect(
+                    OpusPacket.sampleCount(packet) == OpusDecoderState.samples(in: packet),
+                    "toc \(toc) \(packet.prefix(2))")
             }
         }
         #expect(OpusPacket.sampleCount([]) == nil)

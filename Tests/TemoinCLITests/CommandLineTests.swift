@@ -46,8 +46,9 @@ final class TempFolder: @unchecked Sendable {
 @Suite(.tags(.process))
 struct CommandLineTests {
     @Test func theTemoinExecutableIsBuilt() {
-        #expect(FileManager.default.isExecutableFile(atPath: Tool.buildFolder.appendingPathComponent("temoin").path),
-                "build the package (swift build) before the tests: \(Tool.buildFolder.path)")
+        #expect(
+            FileManager.default.isExecutableFile(atPath: Tool.buildFolder.appendingPathComponent("temoin").path),
+            "build the package (swift build) before the tests: \(Tool.buildFolder.path)")
     }
 
     @Test func initPrintsTheVerifierKeyAloneOnItsLineAndTheAuditPasses() throws {
@@ -83,9 +84,15 @@ struct CommandLineTests {
 
     /// Entry bytes read independently of our code, with the sqlite3 tool when present.
     func readEntry(_ data: String, _ index: Int) throws -> [UInt8] {
-        try runProcess("python3", ["-c",
-                                   "import sqlite3,sys;sys.stdout.buffer.write(sqlite3.connect(sys.argv[1]).execute('select bytes from entries where idx=?',(int(sys.argv[2]),)).fetchone()[0])",
-                                   data + "/ledger.sqlite", String(index)]).stdout
+        try runProcess(
+            "python3",
+            [
+                "-c",
+                "import sqlite3,sys;sys.stdout.buffer.write(sqlite3.connect(sys.argv[1]).execute('select bytes from "
+                    + "entries where idx=?',(int(sys.argv[2]),)).fetchone()[0])",
+                data + "/ledger.sqlite", String(index),
+            ]
+        ).stdout
     }
 
     @Test(arguments: [

@@ -15,9 +15,13 @@ func freePort() -> Int {
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     address.sin_port = 0
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
@@ -52,11 +56,17 @@ struct ServiceProcessTests {
         let key = t.url.appendingPathComponent("phone.key").path
         #expect(try Tool.run("temoin-device", ["keygen", "--out", key]).status == 0)
         let server = try await startService(t.data, port: freePort())
-        let url = try String(contentsOfFile: t.data + "/service.url", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let enrolled = try Tool.run("temoin", ["enroll", "--data", t.data, "--public-key", key + ".pub", "--label", "B"])
+        let url = try String(contentsOfFile: t.data + "/service.url", encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        let enrolled = try Tool.run(
+            "temoin", ["enroll", "--data", t.data, "--public-key", key + ".pub", "--label", "B"])
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
-        let device = try Tool.run("temoin-device", ["alert", "--server", url, "--key", key, "--log-key", t.data + "/log-key.txt",
-                                                    "--wav", Self.sample, "--chunk-seconds", "4"])
+        let device = try Tool.run(
+            "temoin-device",
+            [
+                "alert", "--server", url, "--key", key, "--log-key", t.data + "/log-key.txt",
+                "--wav", Self.sample, "--chunk-seconds", "4",
+            ])
         #expect(device.status == 0, "\(device.stderr)")
         let alert = String(device.text.split(separator: "\n").first ?? "")
         let served = t.url.appendingPathComponent("served.opus").path
@@ -79,27 +89,43 @@ struct ServiceProcessTests {
         #expect(try Tool.run("temoin", ["enroll", "--data", t.data, "--public-key", keyPath + ".pub"]).status == 0)
         let port = freePort()
         try? FileManager.default.removeItem(atPath: t.data + "/service.url")
-        let server = try Tool.start("temoin", ["serve", "--data", t.data, "--port", String(port), "--reorder-wait-seconds", "6"])
-        for _ in 0..<300 where !FileManager.default.fileExists(atPath: t.data + "/service.url") { try await Task.sleep(for: .milliseconds(20)) }
+        let server = try Tool.start(
+            "temoin", ["serve", "--data", t.data, "--port", String(port), "--reorder-wait-seconds", "6"])
+        for _ in 0..<300 where !FileManager.default.fileExists(atPath: t.data + "/service.url") {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let key = try Ed25519PrivateKey(pem: [UInt8](Data(contentsOf: URL(fileURLWithPath: keyPath))))
-        let origin = try VerifierKey(parsing: String(contentsOfFile: t.data + "/log-key.txt", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)).name
+        let origin = try VerifierKey(
+            parsing: String(contentsOfFile: t.data + "/log-key.txt", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        ).name
         let alert = String(repeating: "9c", count: 16)
         let at = "2026-11-29T17:00:00.000Z"
-        let opened = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: Timestamp(rfc3339: at)!)
+        let opened = try DeviceStatement(
+            kind: .alertOpened, origin: origin, alert: alert, capturedAt: Timestamp(rfc3339: at)!)
         let base = "http://127.0.0.1:\(port)/v1/alerts/\(alert)"
-        _ = try system("curl", ["-fsS", "-X", "PUT", "--data-binary",
-                                #"{"device":"\#(DeviceID.derive(publicKey: key.publicKey))","openedAt":"\#(at)","signature":"\#(Base64.encode(try key.sign(opened.bytes)))"}"#, base])
+        _ = try system(
+            "curl",
+            [
+                "-fsS", "-X", "PUT", "--data-binary",
+                #"{"device":"\#(DeviceID.derive(publicKey: key.publicKey))","openedAt":"\#(at)","signature":"\#(Base64.encode(try key.sign(opened.bytes)))"}"#,
+                base,
+            ])
         let wav = try Data(contentsOf: URL(fileURLWithPath: Self.sample))
         try wav.write(to: t.url.appendingPathComponent("chunk.wav"))
-        let chunk = try DeviceStatement(kind: .audioChunk, origin: origin, alert: alert, seq: 1, capturedAt: Timestamp(rfc3339: at)!,
-                                        sha256: SHA256.hash([UInt8](wav)))
+        let chunk = try DeviceStatement(
+            kind: .audioChunk, origin: origin, alert: alert, seq: 1, capturedAt: Timestamp(rfc3339: at)!,
+            sha256: SHA256.hash([UInt8](wav)))
         // Chunk 1 before chunk 0: the service holds it for up to 6 s; SIGTERM arrives meanwhile
         // (after 2 s, so the request is surely in the service even on a loaded machine).
-        let upload = try ChildProcess("/usr/bin/curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
-                                                        "-H", "Content-Type: audio/wav", "-H", "Temoin-Captured-At: \(at)",
-                                                        "-H", "Temoin-Signature: \(Base64.encode(try key.sign(chunk.bytes)))",
-                                                        "--data-binary", "@" + t.url.appendingPathComponent("chunk.wav").path, base + "/chunks/1"])
+        let upload = try ChildProcess(
+            "/usr/bin/curl",
+            [
+                "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
+                "-H", "Content-Type: audio/wav", "-H", "Temoin-Captured-At: \(at)",
+                "-H", "Temoin-Signature: \(Base64.encode(try key.sign(chunk.bytes)))",
+                "--data-binary", "@" + t.url.appendingPathComponent("chunk.wav").path, base + "/chunks/1",
+            ])
         try await Task.sleep(for: .seconds(2))
         server.signal(SIGTERM)
         let uploaded = try await upload.wait(timeout: .seconds(60))
@@ -109,7 +135,8 @@ struct ServiceProcessTests {
         #expect(stopped.status == 0, "the service stopped cleanly")
         let entries = try Tool.run("temoin", ["audit", "--data", t.data])
         #expect(entries.status == 0)
-        #expect(entries.text.contains("6 entrées"), "genesis, 2 enrollments, opened, missing 0, chunk 1: \(entries.text)")
+        #expect(
+            entries.text.contains("6 entrées"), "genesis, 2 enrollments, opened, missing 0, chunk 1: \(entries.text)")
     }
 
     /// Several phones upload while the service is killed (SIGKILL) at random moments and restarted.
@@ -131,11 +158,13 @@ struct ServiceProcessTests {
         let port = freePort()
         var server = try await startService(t.data, port: port)
         let devices = try (0..<phones).map { p in
-            try Tool.start("temoin-device", [
-                "alert", "--server", "http://127.0.0.1:\(port)", "--key", keys[p], "--log-key", logKey.description,
-                "--wav", Self.sample, "--chunk-seconds", "1", "--retry-seconds", "120",
-                "--receipts", t.url.appendingPathComponent("receipts\(p).jsonl").path,
-            ])
+            try Tool.start(
+                "temoin-device",
+                [
+                    "alert", "--server", "http://127.0.0.1:\(port)", "--key", keys[p], "--log-key", logKey.description,
+                    "--wav", Self.sample, "--chunk-seconds", "1", "--retry-seconds", "120",
+                    "--receipts", t.url.appendingPathComponent("receipts\(p).jsonl").path,
+                ])
         }
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<6 {
@@ -156,8 +185,10 @@ struct ServiceProcessTests {
         struct Receipt: Decodable { let index: UInt64; let leafHash: String; let receipt: String }
         var checked = 0
         for p in 0..<phones {
-            let lines = try String(contentsOfFile: t.url.appendingPathComponent("receipts\(p).jsonl").path, encoding: .utf8)
-                .split(separator: "\n")
+            let lines = try String(
+                contentsOfFile: t.url.appendingPathComponent("receipts\(p).jsonl").path, encoding: .utf8
+            )
+            .split(separator: "\n")
             #expect(lines.count == 22, "open, 20 chunks, close")
             for line in lines {
                 let r = try JSONDecoder().decode(Receipt.self, from: Data(line.utf8))
@@ -179,7 +210,8 @@ struct ServiceProcessTests {
             #expect(r.status == 0)
             let decoded = t.url.appendingPathComponent("\(alert).wav").path
             _ = try system("opusdec", ["--quiet", out, decoded])
-            #expect(try WAV.parse([UInt8](Data(contentsOf: URL(fileURLWithPath: decoded)))).frameCount == input.frameCount)
+            #expect(
+                try WAV.parse([UInt8](Data(contentsOf: URL(fileURLWithPath: decoded)))).frameCount == input.frameCount)
         }
     }
 }

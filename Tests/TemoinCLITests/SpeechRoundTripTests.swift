@@ -17,11 +17,17 @@ func system(_ tool: String, _ arguments: [String]) throws -> String {
 @Suite(.tags(.process))
 struct SpeechRoundTripTests {
     static let sentences = [
-        ("fr", "Il est entré dans l'appartement à vingt-deux heures. Il a cassé la porte de la chambre. Appelez la police, s'il vous plaît."),
+        (
+            "fr",
+            "Il est entré dans l'appartement à vingt-deux heures. Il a cassé la porte de la chambre. Appelez la "
+                + "police, s'il vous plaît."
+        ),
         ("en", "He came into the flat at ten in the evening. He broke the bedroom door. Please call the police now."),
     ]
 
-    static let cases: [(String, Int, Int)] = [("fr", 16000, 1), ("en", 16000, 2), ("fr", 44100, 1), ("en", 44100, 2), ("fr", 48000, 2), ("en", 48000, 1)]
+    static let cases: [(String, Int, Int)] = [
+        ("fr", 16000, 1), ("en", 16000, 2), ("fr", 44100, 1), ("en", 44100, 2), ("fr", 48000, 2), ("en", 48000, 1),
+    ]
 
     /// Per-20 ms RMS envelope: comparable across a lossy codec, sensitive to time shifts.
     static func envelope(_ samples: [Float], rate: Int) -> [Float] {
@@ -67,7 +73,8 @@ struct SpeechRoundTripTests {
         // Tools that are not ours accept it.
         let info = try system("opusinfo", [opus])
         #expect(info.contains("Original sample rate: \(rate) Hz"))
-        let probe = try system("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name,channels", "-of", "default=nw=1", opus])
+        let probe = try system(
+            "ffprobe", ["-v", "error", "-show_entries", "stream=codec_name,channels", "-of", "default=nw=1", opus])
         #expect(probe.contains("codec_name=opus"))
         #expect(probe.contains("channels=1"))
 
@@ -79,7 +86,8 @@ struct SpeechRoundTripTests {
         #expect(decoded.format.sampleRate == rate)
         if rate == 44100 {
             // opusdec resamples 48 kHz to 44.1 kHz itself: allow its rounding.
-            #expect(abs(decoded.frameCount - original.frameCount) <= 2, "\(decoded.frameCount) vs \(original.frameCount)")
+            #expect(
+                abs(decoded.frameCount - original.frameCount) <= 2, "\(decoded.frameCount) vs \(original.frameCount)")
         } else {
             #expect(decoded.frameCount == original.frameCount)
         }
@@ -104,7 +112,9 @@ struct SpeechRoundTripTests {
         #expect(try Tool.run("temoin", ["init", "--data", t.data]).status == 0)
         let before = try Tool.run("temoin", ["log", "checkpoint", "--data", t.data]).stdout
         let bad = t.url.appendingPathComponent("bad.wav").path
-        for bytes in [Array("RIFF\u{4}\0\0\0WAVE".utf8), Array("not audio at all".utf8), [UInt8](repeating: 0, count: 100)] {
+        for bytes in [
+            Array("RIFF\u{4}\0\0\0WAVE".utf8), Array("not audio at all".utf8), [UInt8](repeating: 0, count: 100),
+        ] {
             try Data(bytes).write(to: URL(fileURLWithPath: bad))
             let r = try Tool.run("temoin", ["ingest", "--data", t.data, bad])
             #expect(r.status == 2)
@@ -113,7 +123,10 @@ struct SpeechRoundTripTests {
         #expect(try Tool.run("temoin", ["ingest", "--data", t.data, "/nonexistent.wav"]).status == 2)
         #expect(try Tool.run("temoin", ["ingest", "--data", t.data, "--chunk-seconds", "0.03", bad]).status == 2)
         #expect(try Tool.run("temoin", ["log", "checkpoint", "--data", t.data]).stdout == before)
-        #expect(try Tool.run("temoin", ["recording", "--data", t.data, "--alert", "00000000000000000000000000000000", "--out", bad]).status == 2)
+        #expect(
+            try Tool.run(
+                "temoin", ["recording", "--data", t.data, "--alert", "00000000000000000000000000000000", "--out", bad]
+            ).status == 2)
         #expect(try Tool.run("temoin", ["recording", "--data", t.data, "--alert", "nothex", "--out", bad]).status == 2)
     }
 }

@@ -15,21 +15,31 @@ struct VerifierCommandTests {
         try FileManager.default.createDirectory(at: t.url, withIntermediateDirectories: true)
         let initialized = try Tool.run("temoin", ["init", "--data", t.data])
         let key = String(initialized.text.split(separator: "\n").last!)
-        let alert = String(try Tool.run("temoin", ["ingest", "--data", t.data, "--chunk-seconds", "5", ServiceProcessTests.sample]).text
-            .split(separator: "\n").last!)
+        let alert = String(
+            try Tool.run("temoin", ["ingest", "--data", t.data, "--chunk-seconds", "5", ServiceProcessTests.sample])
+                .text
+                .split(separator: "\n").last!)
         let bundle = t.url.appendingPathComponent("bundle").path
-        let exported = try Tool.run("temoin", ["export", "--data", t.data, "--alert", alert, "--out", bundle,
-                                               "--requester", "OPJ", "--reference", "PV 2026/7"])
+        let exported = try Tool.run(
+            "temoin",
+            [
+                "export", "--data", t.data, "--alert", alert, "--out", bundle,
+                "--requester", "OPJ", "--reference", "PV 2026/7",
+            ])
         #expect(exported.status == 0, "\(exported.stderr)")
         return (bundle, key)
     }
 
-    static func failLines(_ text: String) -> [Substring] { text.split(separator: "\n").filter { $0.hasPrefix("ÉCHEC / FAIL") && $0.contains("  [") } }
+    static func failLines(_ text: String) -> [Substring] {
+        text.split(separator: "\n").filter { $0.hasPrefix("ÉCHEC / FAIL") && $0.contains("  [") }
+    }
 
     @Test func helpRefusalsAndAnotherLogsKeyAreOneClearSentenceInBothLanguages() throws {
         let help = try Tool.run("temoin-verify", ["--help"])
         #expect(help.status == 0, "\(help.stderr)")
-        #expect(help.text.contains("Vérifie un export") && help.text.contains("verify a Témoin export") && help.text.contains("Exit code"))
+        #expect(
+            help.text.contains("Vérifie un export") && help.text.contains("verify a Témoin export")
+                && help.text.contains("Exit code"))
 
         let t = TempFolder()
         let (bundle, key) = try Self.exported(t)
@@ -41,22 +51,38 @@ struct VerifierCommandTests {
         try Data("x".utf8).write(to: URL(fileURLWithPath: notABundle + "/photo.jpg"))
         let refused = try Tool.run("temoin-verify", [notABundle, "--log-key", key])
         #expect(refused.status == 2)
-        #expect(refused.stderr.contains("n'est pas un export Témoin") && refused.stderr.contains("not a Témoin export bundle"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("n'est pas un export Témoin")
+                && refused.stderr.contains("not a Témoin export bundle"), "\(refused.stderr)")
 
         let other = try Tool.run("temoin", ["init", "--data", t.url.appendingPathComponent("other").path])
         let otherKey = String(other.text.split(separator: "\n").last!)
         let wrong = try Tool.run("temoin-verify", [bundle, "--log-key", otherKey])
         #expect(wrong.status == 1)
         #expect(Self.failLines(wrong.text).count == 1, "\(wrong.text)")
-        #expect(wrong.text.contains("ce n'est pas la clé de ce journal") && wrong.text.contains("it is not this log's key"), "\(wrong.text)")
+        #expect(
+            wrong.text.contains("ce n'est pas la clé de ce journal") && wrong.text.contains("it is not this log's key"),
+            "\(wrong.text)")
 
         // The lone-entry check speaks both languages too, and names the wrong log in one sentence.
-        let lone = try Tool.run("temoin-verify", ["--entry", bundle + "/entries/3.entry", "--proof", bundle + "/entries/2.entry.tlog-proof", "--log-key", key])
+        let lone = try Tool.run(
+            "temoin-verify",
+            [
+                "--entry", bundle + "/entries/3.entry", "--proof", bundle + "/entries/2.entry.tlog-proof", "--log-key",
+                key,
+            ])
         #expect(lone.status == 1)
         #expect(lone.text.contains("ne sont pas l'entrée 2") && lone.text.contains("are not entry 2"), "\(lone.text)")
-        let loneOther = try Tool.run("temoin-verify", ["--entry", bundle + "/entries/2.entry", "--proof", bundle + "/entries/2.entry.tlog-proof", "--log-key", otherKey])
+        let loneOther = try Tool.run(
+            "temoin-verify",
+            [
+                "--entry", bundle + "/entries/2.entry", "--proof", bundle + "/entries/2.entry.tlog-proof", "--log-key",
+                otherKey,
+            ])
         #expect(loneOther.status == 1)
-        #expect(loneOther.text.split(separator: "\n").count == 1 && loneOther.text.contains("the key given is log"), "\(loneOther.text)")
+        #expect(
+            loneOther.text.split(separator: "\n").count == 1 && loneOther.text.contains("the key given is log"),
+            "\(loneOther.text)")
     }
 
     /// A 2 GiB original, a 2 GiB recording and a 64 MB recording of one-byte packets: each fails
@@ -65,8 +91,12 @@ struct VerifierCommandTests {
         let t = TempFolder()
         let (bundle, key) = try Self.exported(t)
         func limited() throws -> Tool.Result {
-            try Tool.run(URL(fileURLWithPath: "/usr/bin/prlimit"),
-                         ["--as=268435456", Tool.buildFolder.appendingPathComponent("temoin-verify").path, bundle, "--log-key", key])
+            try Tool.run(
+                URL(fileURLWithPath: "/usr/bin/prlimit"),
+                [
+                    "--as=268435456", Tool.buildFolder.appendingPathComponent("temoin-verify").path, bundle,
+                    "--log-key", key,
+                ])
         }
         #expect(try limited().status == 0, "the pristine bundle verifies within the limit")
 
@@ -77,8 +107,10 @@ struct VerifierCommandTests {
         }
         var result = try limited()
         #expect(result.status == 1, "\(result.stderr)")
-        #expect(Self.failLines(result.text).contains { $0.contains("originals/0.wav") } && Self.failLines(result.text).contains { $0.contains("recording.opus") },
-                "\(result.text)")
+        #expect(
+            Self.failLines(result.text).contains { $0.contains("originals/0.wav") }
+                && Self.failLines(result.text).contains { $0.contains("recording.opus") },
+            "\(result.text)")
 
         try Data(Self.onePacketPages(bytes: 64 << 20)).write(to: URL(fileURLWithPath: bundle + "/recording.opus"))
         result = try limited()
@@ -94,7 +126,9 @@ struct VerifierCommandTests {
             for _ in 0..<8 { r = r & 0x8000_0000 != 0 ? (r << 1) ^ 0x04c1_1db7 : r << 1 }
             table[i] = r
         }
-        var page = Array("OggS".utf8) + [0, 0] + [UInt8](repeating: 0, count: 8) + [1, 2, 3, 4] + [0, 0, 0, 0] + [0, 0, 0, 0] + [255]
+        var page =
+            Array("OggS".utf8) + [0, 0] + [UInt8](repeating: 0, count: 8) + [1, 2, 3, 4] + [0, 0, 0, 0] + [0, 0, 0, 0]
+            + [255]
         page += [UInt8](repeating: 1, count: 255) + [UInt8](repeating: 0x08, count: 255)
         let pages = bytes / page.count
         var out = [UInt8]()

@@ -20,7 +20,10 @@ struct CheckpointFormatTests {
     }
 
     @Test func theSpecExampleCheckpointParses() throws {
-        let text = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n— example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n"
+        let text =
+            "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n— "
+            + "example.com/behind-the-sofa "
+            + "Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n"
         let c = try SignedCheckpoint(parsing: Array(text.utf8))
         #expect(c.checkpoint.origin == "example.com/behind-the-sofa")
         #expect(c.checkpoint.size == 20852163)
@@ -28,7 +31,8 @@ struct CheckpointFormatTests {
     }
 
     @Test func aCheckpointForAnotherOriginIsRefusedEvenIfSignedByTheKey() throws {
-        let signed = try SignedCheckpoint(signing: Checkpoint(origin: "other.example/log", size: 1, root: root), with: signer)
+        let signed = try SignedCheckpoint(
+            signing: Checkpoint(origin: "other.example/log", size: 1, root: root), with: signer)
         #expect(throws: TemoinError.self) { try signed.verify(key: signer.verifierKey, using: Ed25519()) }
     }
 
@@ -49,16 +53,22 @@ struct CheckpointFormatTests {
             for (id, h) in range.append(leaf, hasher: hasher) { nodes[id] = h }
         }
         let prover = MerkleProver<Never>(hasher: hasher) { nodes[$0]! }
-        let checkpoint = try SignedCheckpoint(signing: Checkpoint(origin: "example.org/temoin", size: 5, root: range.root(hasher: hasher)), with: signer)
-        let proof = TlogProof(extra: Array("x".utf8), index: 3, path: prover.inclusionProof(index: 3, size: 5), checkpoint: checkpoint)
+        let checkpoint = try SignedCheckpoint(
+            signing: Checkpoint(origin: "example.org/temoin", size: 5, root: range.root(hasher: hasher)), with: signer)
+        let proof = TlogProof(
+            extra: Array("x".utf8), index: 3, path: prover.inclusionProof(index: 3, size: 5), checkpoint: checkpoint)
         let parsed = try TlogProof(parsing: proof.bytes)
         #expect(parsed == proof)
         #expect(String(decoding: proof.bytes, as: UTF8.self).hasPrefix("c2sp.org/tlog-proof@v1\nextra eA==\nindex 3\n"))
         try parsed.verify(entry: entries[3], key: signer.verifierKey, hasher: hasher, ed25519: Ed25519())
-        #expect(throws: TemoinError.self) { try parsed.verify(entry: entries[2], key: signer.verifierKey, hasher: hasher, ed25519: Ed25519()) }
+        #expect(throws: TemoinError.self) {
+            try parsed.verify(entry: entries[2], key: signer.verifierKey, hasher: hasher, ed25519: Ed25519())
+        }
         #expect(throws: TemoinError.self) { try TlogProof(parsing: proof.bytes + [0x0a]) }
         #expect(throws: TemoinError.self) { try TlogProof(parsing: proof.bytes + Array("x".utf8)) }
         let wrongIndex = TlogProof(index: 2, path: proof.path, checkpoint: checkpoint)
-        #expect(throws: TemoinError.self) { try wrongIndex.verify(entry: entries[3], key: signer.verifierKey, hasher: hasher, ed25519: Ed25519()) }
+        #expect(throws: TemoinError.self) {
+            try wrongIndex.verify(entry: entries[3], key: signer.verifierKey, hasher: hasher, ed25519: Ed25519())
+        }
     }
 }

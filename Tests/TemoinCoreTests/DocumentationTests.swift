@@ -16,7 +16,8 @@ struct DocumentationTests {
         let doc = try read("Docs/ledger-format.md")
         for kind in EntryKind.allCases {
             let prefix = "| `\(kind.rawValue)` | "
-            let row = try #require(doc.split(separator: "\n").first { $0.hasPrefix(prefix) }, "no row for \(kind.rawValue)")
+            let row = try #require(
+                doc.split(separator: "\n").first { $0.hasPrefix(prefix) }, "no row for \(kind.rawValue)")
             let cells = row.dropFirst(prefix.count).dropLast(2).split(separator: ", ").map { cell -> String in
                 String(cell)
             }

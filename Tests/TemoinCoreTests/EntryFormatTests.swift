@@ -16,7 +16,11 @@ enum WorkedExample {
         ("opus-sha256", "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"),
         ("opus-packets", "250"),
         ("opus-bytes", "15312"),
-        ("codec", "opus application=voip frame-ms=20 bitrate=24000 complexity=10 rate=16000 input-rate=16000 channels=1 preskip=312"),
+        (
+            "codec",
+            "opus application=voip frame-ms=20 bitrate=24000 complexity=10 rate=16000 input-rate=16000 channels=1 "
+                + "preskip=312"
+        ),
         ("codec-library", "libopus 1.3.1"),
         ("statement-sig", "b2P1Zl+5f0oxC3mOwc3bq7yE2W0uS2tV0kC2hE1dZr2T3z0mUO0s5CwBvZJqGm3d8Ghh0r3jSNbPgHQpRk6UAQ=="),
         ("time", "2026-11-29T17:00:20.412Z"),
@@ -84,7 +88,11 @@ struct EntryFormatTests {
         ("negative", text.replacingOccurrences("seq 3", "seq -3")),
         ("non-canonical time", text.replacingOccurrences("2026-11-29T17:00:20.412Z", "2026-11-29T17:00:20.412+00:00")),
         ("impossible date", text.replacingOccurrences("2026-11-29T17:00:15", "2026-02-30T17:00:15")),
-        ("swapped fields", text.replacingOccurrences("seq 3\ncapture", "capturX").replacingOccurrences("duration-us", "seq 3\ncapture-start 2026-11-29T17:00:15.000Z\nduration-us")),
+        (
+            "swapped fields",
+            text.replacingOccurrences("seq 3\ncapture", "capturX").replacingOccurrences(
+                "duration-us", "seq 3\ncapture-start 2026-11-29T17:00:15.000Z\nduration-us")
+        ),
         ("double space", text.replacingOccurrences("seq 3", "seq  3")),
         ("carriage return", text.replacingOccurrences("seq 3\n", "seq 3\r\n")),
         ("missing field", text.replacingOccurrences("opus-packets 250\n", "")),
@@ -102,7 +110,10 @@ struct EntryFormatTests {
     }
 
     @Test func timestampsRoundTripAcrossLeapYearsAndCenturies() {
-        for text in ["1970-01-01T00:00:00.000Z", "2000-02-29T23:59:59.999Z", "2024-12-31T12:00:00.001Z", "9999-12-31T23:59:59.999Z"] {
+        for text in [
+            "1970-01-01T00:00:00.000Z", "2000-02-29T23:59:59.999Z", "2024-12-31T12:00:00.001Z",
+            "9999-12-31T23:59:59.999Z",
+        ] {
             #expect(Timestamp(rfc3339: text)?.description == text)
         }
         #expect(Timestamp(rfc3339: "2026-11-29T17:00:20.412Z")?.millisecondsSinceEpoch == 1_795_971_620_412)

@@ -9,7 +9,9 @@ struct ErrorCodeTests {
         let raw = ErrorCode.allCases.map(\.rawValue)
         #expect(Set(raw).count == raw.count)
         for code in raw {
-            #expect(code.range(of: #"^[a-z0-9]+(\.[a-z0-9]+(-[a-z0-9]+)*)*$"#, options: .regularExpression) != nil, "\(code)")
+            #expect(
+                code.range(of: #"^[a-z0-9]+(\.[a-z0-9]+(-[a-z0-9]+)*)*$"#, options: .regularExpression) != nil,
+                "\(code)")
         }
     }
 
@@ -35,8 +37,12 @@ struct ErrorCodeTests {
             .deletingLastPathComponent().appendingPathComponent("Docs/error-codes.md")
         let text = try String(contentsOf: docs, encoding: .utf8)
         for id in ErrorCode.allCases {
-            #expect(text.contains("| `\(id.rawValue)` | \(id.category.rawValue) | \(id.category == .invalidEvidence ? 1 : 2) | \(id.httpStatus) |"),
-                    "Docs/error-codes.md lacks or misstates \(id.rawValue)")
+            #expect(
+                text.contains(
+                    "| `\(id.rawValue)` | \(id.category.rawValue) | \(id.category == .invalidEvidence ? 1 : 2) | "
+                        + "\(id.httpStatus) |"
+                ),
+                "Docs/error-codes.md lacks or misstates \(id.rawValue)")
         }
     }
 }

@@ -13,9 +13,12 @@ struct GeoURITests {
     }
 
     @Test(arguments: [
-        "", "geo:", "48.8,2.3", "geo:91,0", "geo:-90.0001,0", "geo:0,180.5", "geo:0,-181", "geo:a,b", "geo:1,2,3,4", "geo:1",
-        "geo:1.,2", "geo:.5,2", "geo:+1,2", "geo:1e2,3", "geo:nan,0", "geo:inf,0", "geo:1,2;u=-1", "geo:1,2;u=", "geo:1,2;u",
-        "geo:1,2;u=1;u=2", "geo:1,2;crs=utm", "geo:1,2;u=5;crs=wgs84", "geo:1,2;x=1;u=5", "geo:1,2;bad name=1", "geo:1,2;x=%zz",
+        "", "geo:", "48.8,2.3", "geo:91,0", "geo:-90.0001,0", "geo:0,180.5", "geo:0,-181", "geo:a,b", "geo:1,2,3,4",
+        "geo:1",
+        "geo:1.,2", "geo:.5,2", "geo:+1,2", "geo:1e2,3", "geo:nan,0", "geo:inf,0", "geo:1,2;u=-1", "geo:1,2;u=",
+        "geo:1,2;u",
+        "geo:1,2;u=1;u=2", "geo:1,2;crs=utm", "geo:1,2;u=5;crs=wgs84", "geo:1,2;x=1;u=5", "geo:1,2;bad name=1",
+        "geo:1,2;x=%zz",
         "geo:1,2;x=a\"b", "geo:1,2 ", "geo:1, 2", "geo:1,2;;", "geo:1,2;=3", "geo:1,2;é=1",
         "geo:1,2;x=" + String(repeating: "a", count: 300),
     ])

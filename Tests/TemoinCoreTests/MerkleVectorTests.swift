@@ -58,7 +58,8 @@ struct MerkleVectorTests {
 
     @Test(arguments: inclusionFiles)
     func inclusionVector(_ file: String) throws {
-        let v = try JSONDecoder().decode(InclusionVector.self, from: Data(contentsOf: Self.root.appendingPathComponent(file)))
+        let v = try JSONDecoder().decode(
+            InclusionVector.self, from: Data(contentsOf: Self.root.appendingPathComponent(file)))
         var outcome: Result<Void, TemoinError>
         if let root = hash(v.root), let leaf = hash(v.leafHash) {
             let proof = (v.proof ?? []).map(hash)
@@ -66,8 +67,9 @@ struct MerkleVectorTests {
                 outcome = .failure(TemoinError(.proofBadHash, category: .invalidEvidence, "not a hash"))
             } else {
                 outcome = Result { () throws(TemoinError) in
-                    try verifier.verifyInclusion(index: v.leafIdx, size: v.treeSize, leafHash: leaf,
-                                                 proof: proof.map { $0! }, root: root)
+                    try verifier.verifyInclusion(
+                        index: v.leafIdx, size: v.treeSize, leafHash: leaf,
+                        proof: proof.map { $0! }, root: root)
                 }
             }
         } else {
@@ -81,13 +83,16 @@ struct MerkleVectorTests {
 
     @Test(arguments: consistencyFiles)
     func consistencyVector(_ file: String) throws {
-        let v = try JSONDecoder().decode(ConsistencyVector.self, from: Data(contentsOf: Self.root.appendingPathComponent(file)))
+        let v = try JSONDecoder().decode(
+            ConsistencyVector.self, from: Data(contentsOf: Self.root.appendingPathComponent(file)))
         var accepted = false
         if let r1 = hash(v.root1), let r2 = hash(v.root2) {
             let proof = (v.proof ?? []).map(hash)
             if !proof.contains(where: { $0 == nil }) {
-                accepted = (try? verifier.verifyConsistency(first: v.size1, second: v.size2,
-                                                            firstRoot: r1, secondRoot: r2, proof: proof.map { $0! })) != nil
+                accepted =
+                    (try? verifier.verifyConsistency(
+                        first: v.size1, second: v.size2,
+                        firstRoot: r1, secondRoot: r2, proof: proof.map { $0! })) != nil
             }
         }
         if Self.placeholderVectors.contains(file) {

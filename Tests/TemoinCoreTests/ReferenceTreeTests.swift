@@ -17,7 +17,8 @@ struct ReferenceTree {
         if let known = memo.roots[range] { return known }
         var k = 1
         while k * 2 < range.count { k *= 2 }
-        let r = hasher.nodeHash(root(range.lowerBound..<range.lowerBound + k), root(range.lowerBound + k..<range.upperBound))
+        let r = hasher.nodeHash(
+            root(range.lowerBound..<range.lowerBound + k), root(range.lowerBound + k..<range.upperBound))
         memo.roots[range] = r
         return r
     }
@@ -76,12 +77,14 @@ struct ReferenceTreeTests {
             for m in 0..<n {
                 let proof = prover.inclusionProof(index: UInt64(m), size: UInt64(n))
                 #expect(proof == reference.path(m, 0..<n), "inclusion \(m) in \(n)")
-                try verifier.verifyInclusion(index: UInt64(m), size: UInt64(n), leafHash: full.leaves[m], proof: proof, root: roots[n])
+                try verifier.verifyInclusion(
+                    index: UInt64(m), size: UInt64(n), leafHash: full.leaves[m], proof: proof, root: roots[n])
             }
             for m in 1...n {
                 let proof = prover.consistencyProof(first: UInt64(m), second: UInt64(n))
                 #expect(proof == (m == n ? [] : reference.subproof(m, 0..<n, true)), "consistency \(m) to \(n)")
-                try verifier.verifyConsistency(first: UInt64(m), second: UInt64(n), firstRoot: roots[m], secondRoot: roots[n], proof: proof)
+                try verifier.verifyConsistency(
+                    first: UInt64(m), second: UInt64(n), firstRoot: roots[m], secondRoot: roots[n], proof: proof)
             }
         }
     }
@@ -90,7 +93,9 @@ struct ReferenceTreeTests {
         let (full, _) = build(300)
         var range = CompactRange()
         for n in 0...300 {
-            #expect(range.root(hasher: hasher) == ReferenceTree(hasher: hasher, leaves: Array(full.leaves.prefix(n))).root(0..<n))
+            #expect(
+                range.root(hasher: hasher)
+                    == ReferenceTree(hasher: hasher, leaves: Array(full.leaves.prefix(n))).root(0..<n))
             if n < 300 { range.append(full.leaves[n], hasher: hasher) }
         }
     }

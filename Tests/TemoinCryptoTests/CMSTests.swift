@@ -34,7 +34,9 @@ struct CMSTests {
         var broken = p7s
         broken[broken.count - 10] ^= 1
         #expect(throws: TemoinError.self) { try CMS.verify(broken, content: manifest, trusting: certificate) }
-        #expect(throws: TemoinError.self) { try CMS.verify(Array("not DER".utf8), content: manifest, trusting: certificate) }
+        #expect(throws: TemoinError.self) {
+            try CMS.verify(Array("not DER".utf8), content: manifest, trusting: certificate)
+        }
     }
 
     @Test(.tags(.process)) func stockOpenSSLVerifiesItAsTheVerificationGuideSays() throws {
@@ -42,10 +44,15 @@ struct CMSTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try Data(manifest).write(to: dir.appendingPathComponent("manifest.json"))
-        try Data(CMS.sign(manifest, key: key, certificate: certificate)).write(to: dir.appendingPathComponent("manifest.json.p7s"))
+        try Data(CMS.sign(manifest, key: key, certificate: certificate)).write(
+            to: dir.appendingPathComponent("manifest.json.p7s"))
         try Data(certificate.pem).write(to: dir.appendingPathComponent("export-cert.pem"))
-        let r = try runProcess("/usr/bin/openssl", ["cms", "-verify", "-binary", "-inform", "DER", "-in", "manifest.json.p7s", "-content", "manifest.json",
-                                                    "-CAfile", "export-cert.pem", "-out", "/dev/null"], directory: dir.path)
+        let r = try runProcess(
+            "/usr/bin/openssl",
+            [
+                "cms", "-verify", "-binary", "-inform", "DER", "-in", "manifest.json.p7s", "-content", "manifest.json",
+                "-CAfile", "export-cert.pem", "-out", "/dev/null",
+            ], directory: dir.path)
         #expect(r.status == 0)
         #expect(r.errorText.contains("Verification successful"))
     }

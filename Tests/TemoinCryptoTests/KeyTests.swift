@@ -7,7 +7,8 @@ import Testing
 struct KeyTests {
     @Test func sha256MatchesTheFIPSExamples() {
         #expect(SHA256.hash([UInt8]()).hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hash(Array("abc".utf8)).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            SHA256.hash(Array("abc".utf8)).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
     @Test func streamingSHA256EqualsOneShot() {
@@ -39,7 +40,8 @@ struct KeyTests {
     /// prompted "Enter PEM pass phrase:" on the terminal and waited, ignoring SIGTERM — for any PEM
     /// with an ENCRYPTED header, so a bundle's export-cert.pem could stall `temoin-verify`.
     @Test func encryptedPEMIsRefusedWithoutAskingForAPassPhrase() throws {
-        let encryptedKey = Array("""
+        let encryptedKey = Array(
+            """
             -----BEGIN ENCRYPTED PRIVATE KEY-----
             MIGbMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAinr1PznR0EjAICCAAw
             DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEG/jTRRPhPr1b3dGjh4pFtYEQDpS
@@ -50,8 +52,11 @@ struct KeyTests {
             """.utf8)
         /// The same PEM with RFC 1421 encryption headers, which OpenSSL honours for every type.
         func encryptedHeader(_ pem: [UInt8]) -> [UInt8] {
-            var lines = String(decoding: pem, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            lines.insert(contentsOf: ["Proc-Type: 4,ENCRYPTED", "DEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF", ""], at: 1)
+            var lines = String(decoding: pem, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                .map(String.init)
+            lines.insert(
+                contentsOf: ["Proc-Type: 4,ENCRYPTED", "DEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF", ""],
+                at: 1)
             return Array(lines.joined(separator: "\n").utf8)
         }
         let key = try Ed25519PrivateKey.generate()

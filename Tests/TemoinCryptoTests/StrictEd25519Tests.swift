@@ -16,10 +16,14 @@ struct StrictEd25519Tests {
 
     @Test func everySmallOrderOrNonCanonicalPointIsRefusedAsAKey() {
         for hex in [
-            "0100000000000000000000000000000000000000000000000000000000000000", "0000000000000000000000000000000000000000000000000000000000000080",
-            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000080",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
         ] {
             #expect(!Ed25519Encoding.isAcceptablePublicKey(Hex.decode(hex)!), "\(hex)")
         }
@@ -43,6 +47,8 @@ struct StrictEd25519Tests {
             #expect(!Ed25519().isValid(signature: Array(signature[..<32]) + s, of: message, publicKey: key.publicKey))
         }
         // R of small order is refused whatever S says.
-        #expect(!Ed25519().isValid(signature: Self.identity + Array(signature[32...]), of: message, publicKey: key.publicKey))
+        #expect(
+            !Ed25519().isValid(
+                signature: Self.identity + Array(signature[32...]), of: message, publicKey: key.publicKey))
     }
 }

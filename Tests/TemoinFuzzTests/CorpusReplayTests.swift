@@ -35,7 +35,9 @@ struct CorpusReplayTests {
     }
 
     @Test func everyTargetHasACorpusFolderAndEveryFolderATarget() throws {
-        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter { !$0.hasPrefix(".") }
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter {
+            !$0.hasPrefix(".")
+        }
         #expect(Set(folders) == Set(FuzzTargets.all.map(\.name)))
     }
 

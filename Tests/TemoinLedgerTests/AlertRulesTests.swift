@@ -16,8 +16,13 @@ struct AlertRulesTests {
     }
 
     func close(_ alert: String, by: String = "device", rule: Idempotency? = .oncePerAlert) -> EntryDraft {
-        draft(.alertClosed, [("alert", alert), ("closed-by", by), ("reason", "released"), ("closed-at", "2026-11-29T17:01:00.000Z"),
-                             ("last-seq", "0"), ("statement-sig", by == "device" ? Base64.encode([UInt8](repeating: 3, count: 64)) : "none")], rule)
+        draft(
+            .alertClosed,
+            [
+                ("alert", alert), ("closed-by", by), ("reason", "released"), ("closed-at", "2026-11-29T17:01:00.000Z"),
+                ("last-seq", "0"),
+                ("statement-sig", by == "device" ? Base64.encode([UInt8](repeating: 3, count: 64)) : "none"),
+            ], rule)
     }
 
     @Test func concurrentClosesYieldOneEntryWhichEveryCallerGets() async throws {
@@ -32,7 +37,9 @@ struct AlertRulesTests {
         }
         #expect(Set(results.map(\.index)).count == 1)
         #expect(results.filter(\.isNew).count == 1)
-        #expect(try LedgerReader(directory: w.directory).entries(alert: alert).filter { $0.entry.kind == .alertClosed }.count == 1)
+        #expect(
+            try LedgerReader(directory: w.directory).entries(alert: alert).filter { $0.entry.kind == .alertClosed }
+                .count == 1)
         #expect(try f.audit().passed)
     }
 
@@ -41,13 +48,17 @@ struct AlertRulesTests {
         let w = try f.writer()
         let alert = LedgerFixture.alert(5)
         func open(_ at: String) -> EntryDraft {
-            draft(.alertOpened, [("alert", alert), ("device", f.created.ingestDevice), ("opened-at", at), ("statement-sig", "none")],
-                  .sameFields(["device", "opened-at"], exclusive: true))
+            draft(
+                .alertOpened,
+                [("alert", alert), ("device", f.created.ingestDevice), ("opened-at", at), ("statement-sig", "none")],
+                .sameFields(["device", "opened-at"], exclusive: true))
         }
         let first = try await w.append(open("2026-11-29T17:00:00.000Z"))
         let again = try await w.append(open("2026-11-29T17:00:00.000Z"))
         #expect(first.isNew && !again.isNew && again.index == first.index)
-        await #expect { _ = try await w.append(open("2026-11-29T17:00:09.000Z")) } throws: { ($0 as? TemoinError)?.code == "alert.conflict" }
+        await #expect { _ = try await w.append(open("2026-11-29T17:00:09.000Z")) } throws: {
+            ($0 as? TemoinError)?.code == "alert.conflict"
+        }
     }
 
     @Test func aGroupIsCommittedWholeOrNotAtAll() async throws {
@@ -55,11 +66,19 @@ struct AlertRulesTests {
         let w = try f.writer()
         let size = await w.size
         let alert = LedgerFixture.alert(7)
-        let open = draft(.alertOpened, [("alert", alert), ("device", f.created.ingestDevice), ("opened-at", "2026-11-29T17:00:00.000Z"),
-                                        ("statement-sig", "none")])
+        let open = draft(
+            .alertOpened,
+            [
+                ("alert", alert), ("device", f.created.ingestDevice), ("opened-at", "2026-11-29T17:00:00.000Z"),
+                ("statement-sig", "none"),
+            ])
         // The second draft names an alert that was never opened: the whole group is refused.
-        let orphan = draft(.chunkMissing, [("alert", LedgerFixture.alert(8)), ("first-seq", "0"), ("last-seq", "0"), ("reason", "closed")])
-        await #expect { _ = try await w.append(group: [open, orphan]) } throws: { ($0 as? TemoinError)?.code == "ledger.alert-not-open" }
+        let orphan = draft(
+            .chunkMissing,
+            [("alert", LedgerFixture.alert(8)), ("first-seq", "0"), ("last-seq", "0"), ("reason", "closed")])
+        await #expect { _ = try await w.append(group: [open, orphan]) } throws: {
+            ($0 as? TemoinError)?.code == "ledger.alert-not-open"
+        }
         #expect(await w.size == size)
         #expect(try LedgerReader(directory: w.directory).opening(alert: alert) == nil)
         // Other groups of the same transaction are not affected, and the retry succeeds.
@@ -79,9 +98,12 @@ struct AlertRulesTests {
         let sameSeq = try await f.chunk(alert, seq: 1, on: w)
         _ = try await w.append(LedgerFixture.location(alert, rule: nil))
         // The same fix at the same time, signed again with another (valid, randomised) signature.
-        let repeatedStatement = try await w.append(LedgerFixture.location(alert, signature: [UInt8](repeating: 9, count: 64), rule: nil))
-        _ = try await w.append(draft(.chunkMissing, [("alert", alert), ("first-seq", "5"), ("last-seq", "9"), ("reason", "silence")]))
-        let overlap = try await w.append(draft(.chunkMissing, [("alert", alert), ("first-seq", "9"), ("last-seq", "12"), ("reason", "closed")]))
+        let repeatedStatement = try await w.append(
+            LedgerFixture.location(alert, signature: [UInt8](repeating: 9, count: 64), rule: nil))
+        _ = try await w.append(
+            draft(.chunkMissing, [("alert", alert), ("first-seq", "5"), ("last-seq", "9"), ("reason", "silence")]))
+        let overlap = try await w.append(
+            draft(.chunkMissing, [("alert", alert), ("first-seq", "9"), ("last-seq", "12"), ("reason", "closed")]))
         let report = try f.audit()
         #expect(!report.names("entry \(secondClose.index)"), "the first close is legitimate")
         #expect(report.names("entry \(thirdClose.index)"))
@@ -102,7 +124,8 @@ struct AlertRulesTests {
                 defer { done.set() }
                 // Cheap entries (no blobs), so each audit stays short while the ledger grows.
                 for n in 0..<400 {
-                    _ = try await w.append(LedgerFixture.location(LedgerFixture.alert(0), fix: "geo:\(n / 100),\(n % 100)"))
+                    _ = try await w.append(
+                        LedgerFixture.location(LedgerFixture.alert(0), fix: "geo:\(n / 100),\(n % 100)"))
                 }
             }
             group.addTask {

@@ -15,10 +15,12 @@ struct AtomicRequestTests {
 
     func close(lastSeq: UInt64, closedAt: String = "2026-11-29T17:01:00.000Z") -> @Sendable (UInt64) -> EntryDraft {
         { [alert] _ in
-            EntryDraft(kind: .alertClosed, [
-                ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt),
-                ("last-seq", String(lastSeq)), ("statement-sig", "none"),
-            ])
+            EntryDraft(
+                kind: .alertClosed,
+                [
+                    ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt),
+                    ("last-seq", String(lastSeq)), ("statement-sig", "none"),
+                ])
         }
     }
 
@@ -35,7 +37,8 @@ struct AtomicRequestTests {
         let size = await w.size
         // A close the ledger refuses (its time is malformed): the gap 1…5 is not recorded either.
         await #expect(throws: TemoinError.self) {
-            _ = try await ingestor.close(alert: alert, recordingMissingThrough: 5, close(lastSeq: 5, closedAt: "yesterday"))
+            _ = try await ingestor.close(
+                alert: alert, recordingMissingThrough: 5, close(lastSeq: 5, closedAt: "yesterday"))
         }
         #expect(await w.size == size)
         #expect(try kinds(f) == [.alertOpened, .audioChunk])
@@ -62,10 +65,13 @@ struct AtomicRequestTests {
                     if i == 3 {
                         // The sweeper's timeout close races the phone's.
                         return try await ingestor.close(alert: alert, recordingMissingThrough: nil) { [alert] next in
-                            EntryDraft(kind: .alertClosed, [
-                                ("alert", alert), ("closed-by", "server"), ("reason", "timeout"), ("closed-at", "2026-11-29T23:00:00.000Z"),
-                                ("last-seq", String(next - 1)), ("statement-sig", "none"),
-                            ])
+                            EntryDraft(
+                                kind: .alertClosed,
+                                [
+                                    ("alert", alert), ("closed-by", "server"), ("reason", "timeout"),
+                                    ("closed-at", "2026-11-29T23:00:00.000Z"),
+                                    ("last-seq", String(next - 1)), ("statement-sig", "none"),
+                                ])
                         }
                     }
                     return try await ingestor.close(alert: alert, recordingMissingThrough: last, close(lastSeq: last))

@@ -25,12 +25,15 @@ struct AudioIngestTests {
     }
 
     func upload(_ seq: Int) -> ChunkUpload {
-        ChunkUpload(alert: Self.alert, seq: UInt64(seq), captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(seq) * 1000),
-                    original: Self.chunks[seq], format: .wav, statementSignature: nil, isFinal: seq == 5)
+        ChunkUpload(
+            alert: Self.alert, seq: UInt64(seq),
+            captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(seq) * 1000),
+            original: Self.chunks[seq], format: .wav, statementSignature: nil, isFinal: seq == 5)
     }
 
     func packetStreams(_ f: LedgerFixture) throws -> [[UInt8]] {
-        try LedgerReader(directory: f.directory).entries(alert: Self.alert).filter { $0.entry.kind == .audioChunk }.map {
+        try LedgerReader(directory: f.directory).entries(alert: Self.alert).filter { $0.entry.kind == .audioChunk }.map
+        {
             try f.directory.blobs.read(alert: Self.alert, hash: $0.entry.hash("opus-sha256")!)
         }
     }
@@ -80,21 +83,32 @@ struct AudioIngestTests {
         // the signal's own.
         let boundary = 3 * 48000 + 312
         func envelope(_ s: [Float]) -> [Double] {
-            stride(from: boundary, to: s.count - 960, by: 960).map { i in (i..<i + 960).reduce(0.0) { $0 + Double(s[$1] * s[$1]) }.squareRoot() }
+            stride(from: boundary, to: s.count - 960, by: 960).map { i in
+                (i..<i + 960).reduce(0.0) { $0 + Double(s[$1] * s[$1]) }.squareRoot()
+            }
         }
         let ex = envelope(x), ey = envelope(y)
         let mx = ex.reduce(0, +) / Double(ex.count), my = ey.reduce(0, +) / Double(ey.count)
         let cov = zip(ex, ey).reduce(0.0) { $0 + ($1.0 - mx) * ($1.1 - my) }
-        let correlation = cov / (ex.reduce(0.0) { $0 + ($1 - mx) * ($1 - mx) } * ey.reduce(0.0) { $0 + ($1 - my) * ($1 - my) }).squareRoot()
+        let correlation =
+            cov
+            / (ex.reduce(0.0) { $0 + ($1 - mx) * ($1 - mx) } * ey.reduce(0.0) { $0 + ($1 - my) * ($1 - my) })
+            .squareRoot()
         #expect(correlation > 0.98, "envelope correlation after the restart: \(correlation)")
         // Loudness right after the boundary: each 20 ms frame of the first second within 10 % (primed
         // with 0.5 s only, libopus's slow adaptations made it 30–50 % louder: Docs/audio.md).
         let ratios = zip(ex.prefix(50), ey.prefix(50)).map { $1 / max($0, 1e-9) }
         #expect(ratios.allSatisfy { abs($0 - 1) < 0.1 }, "energy ratios after the restart: \(ratios)")
-        func largestStep(_ s: [Float], _ r: Range<Int>) -> Float { r.dropFirst().map { abs(s[$0] - s[$0 - 1]) }.max() ?? 0 }
+        func largestStep(_ s: [Float], _ r: Range<Int>) -> Float {
+            r.dropFirst().map { abs(s[$0] - s[$0 - 1]) }.max() ?? 0
+        }
         let around = (boundary - 960)..<(boundary + 960)
-        #expect(largestStep(y, around) <= 1.25 * largestStep(x, (boundary - 48000)..<(boundary + 48000)),
-                "a click at the boundary: \(largestStep(y, around)) vs \(largestStep(x, (boundary - 48000)..<(boundary + 48000)))")
+        #expect(
+            largestStep(y, around) <= 1.25 * largestStep(x, (boundary - 48000)..<(boundary + 48000)),
+            Comment(
+                rawValue: "a click at the boundary: \(largestStep(y, around)) vs "
+                    + "\(largestStep(x, (boundary - 48000)..<(boundary + 48000)))")
+        )
         let ra = try LedgerReader(directory: continuous.directory).recording(alert: Self.alert)
         let rb = try LedgerReader(directory: restarted.directory).recording(alert: Self.alert)
         #expect(ra.durationSamples == 6 * 48000 && rb.durationSamples == ra.durationSamples)
@@ -121,8 +135,9 @@ struct AudioIngestTests {
         for s in 0..<6 {
             if s == 2 || s == 4 {
                 // An empty signature makes the entry invalid: the append fails after encoding.
-                let failing = ChunkUpload(alert: Self.alert, seq: UInt64(s), captureStart: upload(s).captureStart,
-                                          original: Self.chunks[s], format: .wav, statementSignature: [], isFinal: s == 5)
+                let failing = ChunkUpload(
+                    alert: Self.alert, seq: UInt64(s), captureStart: upload(s).captureStart,
+                    original: Self.chunks[s], format: .wav, statementSignature: [], isFinal: s == 5)
                 await #expect(throws: TemoinError.self) { _ = try await ingestor.ingest(failing) }
             }
             _ = try await ingestor.ingest(upload(s))
@@ -159,8 +174,9 @@ struct AudioIngestTests {
         _ = try await f.open(Self.alert, on: w)
         _ = try await ingestor.ingest(upload(0))
         await #expect(throws: TemoinError.self) { _ = try await ingestor.ingest(upload(0)) }
-        let bad = ChunkUpload(alert: Self.alert, seq: 1, captureStart: Timestamp(millisecondsSinceEpoch: 0),
-                              original: Array("RIFF....WAVEjunk".utf8), format: .wav, statementSignature: nil)
+        let bad = ChunkUpload(
+            alert: Self.alert, seq: 1, captureStart: Timestamp(millisecondsSinceEpoch: 0),
+            original: Array("RIFF....WAVEjunk".utf8), format: .wav, statementSignature: nil)
         await #expect(throws: TemoinError.self) { _ = try await ingestor.ingest(bad) }
         // Chunk 2 before chunk 1: it waits, then chunk 1 is recorded missing and chunk 2 goes on.
         _ = try await ingestor.ingest(upload(2))

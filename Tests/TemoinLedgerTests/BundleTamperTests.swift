@@ -35,15 +35,22 @@ struct BundleTamperTests {
         for name in names.sorted() {
             let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)))
             let mutations: [(String, [UInt8]?)] = [
-                ("start", flip(original, 0)), ("middle", flip(original, original.count / 2)), ("end", flip(original, original.count - 1)),
+                ("start", flip(original, 0)), ("middle", flip(original, original.count / 2)),
+                ("end", flip(original, original.count - 1)),
                 ("truncated", Array(original.dropLast(max(1, original.count / 3)))), ("deleted", nil),
             ]
             for (what, bytes) in mutations {
                 let path = folder + "/" + name
-                if let bytes { try Data(bytes).write(to: URL(fileURLWithPath: path)) } else { try FileManager.default.removeItem(atPath: path) }
+                if let bytes {
+                    try Data(bytes).write(to: URL(fileURLWithPath: path))
+                } else {
+                    try FileManager.default.removeItem(atPath: path)
+                }
                 let report = try verify(folder, key: key)
                 #expect(!report.passed, "\(name) \(what) must fail")
-                #expect(report.checks.contains { !$0.passed && ($0.subject == name || $0.subject.hasPrefix("manifest")) }, "\(name) \(what) is named")
+                #expect(
+                    report.checks.contains { !$0.passed && ($0.subject == name || $0.subject.hasPrefix("manifest")) },
+                    "\(name) \(what) is named")
                 try Data(original).write(to: URL(fileURLWithPath: path))
             }
         }
@@ -56,7 +63,8 @@ struct BundleTamperTests {
         var report = try verify(folder, key: f.created.verifierKey)
         #expect(report.checks.contains { !$0.passed && $0.subject == "originals/extra.wav" })
         try FileManager.default.removeItem(atPath: folder + "/originals/extra.wav")
-        let stranger = try Ed25519NoteSigner(name: f.created.origin, privateKey: Ed25519PrivateKey.generate()).verifierKey
+        let stranger = try Ed25519NoteSigner(name: f.created.origin, privateKey: Ed25519PrivateKey.generate())
+            .verifierKey
         report = try verify(folder, key: stranger)
         #expect(!report.passed)
         #expect(report.checks.contains { !$0.passed && $0.check == "checkpoint" })
@@ -66,16 +74,22 @@ struct BundleTamperTests {
     @Test func anInsiderWithTheExportKeyIsStillCaught() async throws {
         let (f, e, folder) = try await ExportTests.exported()
         let key = f.created.verifierKey
-        let exportKey = try P256PrivateKey(pem: [UInt8](Data(contentsOf: URL(fileURLWithPath: f.directory.exportKeyFile))))
+        let exportKey = try P256PrivateKey(
+            pem: [UInt8](Data(contentsOf: URL(fileURLWithPath: f.directory.exportKeyFile))))
         let certificate = try f.directory.loadExportCertificate()
         func resign(_ bundle: String) throws {
-            var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bundle + "/manifest.json"))) as! [String: Any]
+            var manifest =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: bundle + "/manifest.json"))) as! [String: Any]
             var files = manifest["files"] as! [String: String]
-            for name in files.keys { files[name] = SHA256.hash(try [UInt8](Data(contentsOf: URL(fileURLWithPath: bundle + "/" + name)))).hex }
+            for name in files.keys {
+                files[name] = SHA256.hash(try [UInt8](Data(contentsOf: URL(fileURLWithPath: bundle + "/" + name)))).hex
+            }
             manifest["files"] = files
             let bytes = try [UInt8](JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]))
             try Data(bytes).write(to: URL(fileURLWithPath: bundle + "/manifest.json"))
-            try Data(CMS.sign(bytes, key: exportKey, certificate: certificate)).write(to: URL(fileURLWithPath: bundle + "/manifest.json.p7s"))
+            try Data(CMS.sign(bytes, key: exportKey, certificate: certificate)).write(
+                to: URL(fileURLWithPath: bundle + "/manifest.json.p7s"))
         }
         // An original replaced.
         var bundle = try copy(folder)
@@ -87,7 +101,8 @@ struct BundleTamperTests {
         // An entry altered.
         bundle = try copy(folder)
         let chunkEntry = e.files.keys.filter { $0.hasSuffix(".entry") }.sorted().first { name in
-            (try? Entry(parsing: [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)))))?.kind == .audioChunk
+            (try? Entry(parsing: [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)))))?.kind
+                == .audioChunk
         }!
         var text = try String(contentsOfFile: bundle + "/" + chunkEntry, encoding: .utf8)
         text = text.replacingOccurrences(of: "duration-us 1000000", with: "duration-us 900000")
@@ -99,7 +114,8 @@ struct BundleTamperTests {
         // An older valid checkpoint swapped in.
         bundle = try copy(folder)
         let reader = try LedgerReader(directory: f.directory)
-        let current = try SignedCheckpoint(parsing: [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/checkpoint"))))
+        let current = try SignedCheckpoint(
+            parsing: [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/checkpoint"))))
         let older = try reader.proof(index: 0, size: current.checkpoint.size - 1).checkpoint
         try Data(older.bytes).write(to: URL(fileURLWithPath: bundle + "/checkpoint"))
         try resign(bundle)

@@ -20,22 +20,27 @@ struct ExportTests {
         let ingestor = try AudioIngestor(writer: w)
         let fixtures = AudioIngestTests()
         for s in 0..<3 { _ = try await ingestor.ingest(fixtures.upload(s)) }
-        let other = ChunkUpload(alert: alert, seq: 1, captureStart: fixtures.upload(1).captureStart, original: AudioIngestTests.chunks[4],
-                                format: .wav, statementSignature: nil)
+        let other = ChunkUpload(
+            alert: alert, seq: 1, captureStart: fixtures.upload(1).captureStart, original: AudioIngestTests.chunks[4],
+            format: .wav, statementSignature: nil)
         if case .conflict = try await ingestor.submit(other) {} else { Issue.record("expected a conflict") }
         let folder = f.root.appendingPathComponent("bundle").path
-        let e = try await Exporter(directory: f.directory).export(alert: alert, to: folder, requester: "OPJ Lyon", reference: "PV 2026/123", writer: w)
+        let e = try await Exporter(directory: f.directory).export(
+            alert: alert, to: folder, requester: "OPJ Lyon", reference: "PV 2026/123", writer: w)
         return (f, e, folder)
     }
 
     @Test func theBundleHasTheDesignedLayoutAndEveryFileIsInTheSignedManifest() async throws {
         let (f, e, folder) = try await Self.exported()
-        let found = Set(FileManager.default.enumerator(atPath: folder)!.compactMap { $0 as? String }
-            .filter { !FileManager.default.isDirectory($0, in: folder) })
+        let found = Set(
+            FileManager.default.enumerator(atPath: folder)!.compactMap { $0 as? String }
+                .filter { !FileManager.default.isDirectory($0, in: folder) })
         let listed = Set(e.files.keys)
         #expect(found == listed.union(["manifest.json", "manifest.json.p7s"]))
-        for name in ["recording.opus", "checkpoint", "log-key.txt", "export-cert.pem", "custody-report.html", "README.txt",
-                     "originals/0.wav", "originals/1.wav", "originals/2.wav", "entries/0.entry", "entries/1.entry"] {
+        for name in [
+            "recording.opus", "checkpoint", "log-key.txt", "export-cert.pem", "custody-report.html", "README.txt",
+            "originals/0.wav", "originals/1.wav", "originals/2.wav", "entries/0.entry", "entries/1.entry",
+        ] {
             #expect(listed.contains(name), "\(name)")
         }
         #expect(listed.contains { $0.hasPrefix("originals/1-conflict-") }, "the quarantined bytes are exported too")
@@ -46,24 +51,30 @@ struct ExportTests {
         }
         let manifest = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json")))
         let p7s = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json.p7s")))
-        let certificate = try Certificate(pem: [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/export-cert.pem"))))
+        let certificate = try Certificate(
+            pem: [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/export-cert.pem"))))
         let inspection = try CMS.verify(p7s, content: manifest, trusting: certificate)
         #expect(inspection.certificates == [certificate])
-        #expect(certificate.sha256 == f.created.exportCertificateSHA256, "the certificate is the one the genesis entry names")
+        #expect(
+            certificate.sha256 == f.created.exportCertificateSHA256,
+            "the certificate is the one the genesis entry names")
         #expect(try f.audit().passed)
     }
 
     @Test func everyExportedEntryIsProvedAgainstTheOneCheckpointAndTheChainEndsAtTheExport() async throws {
         let (f, e, folder) = try await Self.exported()
-        let key = try VerifierKey(parsing: String(contentsOfFile: folder + "/log-key.txt", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines))
+        let key = try VerifierKey(
+            parsing: String(contentsOfFile: folder + "/log-key.txt", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(key == f.created.verifierKey)
-        let checkpoint = try SignedCheckpoint(parsing: [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/checkpoint"))))
+        let checkpoint = try SignedCheckpoint(
+            parsing: [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/checkpoint"))))
         try checkpoint.verify(key: key, using: Ed25519())
         var entries: [UInt64: Entry] = [:]
         for name in e.files.keys where name.hasSuffix(".entry") {
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)))
-            let proof = try TlogProof(parsing: [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + name + ".tlog-proof"))))
+            let proof = try TlogProof(
+                parsing: [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + name + ".tlog-proof"))))
             #expect(proof.checkpoint == checkpoint)
             try proof.verify(entry: bytes, key: key, hasher: SHA256.merkle, ed25519: Ed25519())
             entries[proof.index] = try Entry(parsing: bytes)
@@ -91,12 +102,15 @@ struct ExportTests {
         try Data(AudioIngestTests.chunks[0]).write(to: wav)
         _ = try await runProcess("opusenc", ["--quiet", wav.path, opus.path])
         let ogg = try [UInt8](Data(contentsOf: opus))
-        let appended = try await AudioIngestor(writer: w).ingest(ChunkUpload(
-            alert: alert, seq: 0, captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000), original: ogg, format: .oggOpus,
-            statementSignature: nil, isFinal: true))
+        let appended = try await AudioIngestor(writer: w).ingest(
+            ChunkUpload(
+                alert: alert, seq: 0, captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000), original: ogg,
+                format: .oggOpus,
+                statementSignature: nil, isFinal: true))
         #expect(appended.entry["codec"]?.hasPrefix("opus-phone ") == true)
         let folder = f.root.appendingPathComponent("bundle").path
-        _ = try await Exporter(directory: f.directory).export(alert: alert, to: folder, requester: "OPJ", reference: "PV 2", writer: w)
+        _ = try await Exporter(directory: f.directory).export(
+            alert: alert, to: folder, requester: "OPJ", reference: "PV 2", writer: w)
         var verifier = BundleVerifier(folder: folder, trustedKey: f.created.verifierKey)
         let report = try verifier.run()
         #expect(report.passed, "\(report.checks.filter { !$0.passed })")
@@ -108,13 +122,18 @@ struct ExportTests {
         let w = try f.writer()
         let exporter = Exporter(directory: f.directory)
         await #expect(throws: TemoinError.self) {
-            _ = try await exporter.export(alert: AudioIngestTests.alert, to: f.root.path, requester: "x", reference: "y", writer: w)
+            _ = try await exporter.export(
+                alert: AudioIngestTests.alert, to: f.root.path, requester: "x", reference: "y", writer: w)
         }
         await #expect(throws: TemoinError.self) {
-            _ = try await exporter.export(alert: AudioIngestTests.alert, to: f.root.appendingPathComponent("b").path, requester: "x", reference: "y", writer: w)
+            _ = try await exporter.export(
+                alert: AudioIngestTests.alert, to: f.root.appendingPathComponent("b").path, requester: "x",
+                reference: "y", writer: w)
         }
         await #expect(throws: TemoinError.self) {
-            _ = try await exporter.export(alert: AudioIngestTests.alert, to: f.root.appendingPathComponent("c").path, requester: "a\nb", reference: "y", writer: w)
+            _ = try await exporter.export(
+                alert: AudioIngestTests.alert, to: f.root.appendingPathComponent("c").path, requester: "a\nb",
+                reference: "y", writer: w)
         }
         #expect(await w.size == 2)
     }
@@ -141,8 +160,11 @@ struct PhoneStreamRestartTests {
         let pages = OggDemux.pages(file)
         let cuts = [0, 4, 4 + (pages.count - 4) / 2, pages.count]
         func upload(_ k: Int) -> ChunkUpload {
-            ChunkUpload(alert: alert, seq: UInt64(k), captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(k) * 1000),
-                        original: Array(pages[cuts[k]..<cuts[k + 1]].joined()), format: .oggOpus, statementSignature: nil, isFinal: k == 2)
+            ChunkUpload(
+                alert: alert, seq: UInt64(k),
+                captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(k) * 1000),
+                original: Array(pages[cuts[k]..<cuts[k + 1]].joined()), format: .oggOpus, statementSignature: nil,
+                isFinal: k == 2)
         }
         do {
             let w = try f.writer()

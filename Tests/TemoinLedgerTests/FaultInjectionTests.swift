@@ -55,11 +55,12 @@ struct FaultInjectionTests {
         var failures = 0
         let filler = LedgerFixture.alert(42)
         _ = try await f.open(filler, on: w)
-        try await w.limitDatabasePages(0)  // no page may be added from now on
+        try await w.limitDatabasePages(0) // no page may be added from now on
         // Use up the free space left in the last pages, so the next chunk is the one that hits the wall.
         for n in 0..<100_000 {
             do {
-                _ = try await w.append(LedgerFixture.location(filler, fix: "geo:1,\(n % 180)", signature: nil, rule: nil))
+                _ = try await w.append(
+                    LedgerFixture.location(filler, fix: "geo:1,\(n % 180)", signature: nil, rule: nil))
             } catch let e as TemoinError where e.code == "sqlite.disk-full" {
                 break
             }
@@ -70,8 +71,9 @@ struct FaultInjectionTests {
             } catch let e as TemoinError {
                 // The database is full: nothing of this chunk was committed, no receipt was given.
                 #expect(e.code == "sqlite.disk-full")
-                #expect(try LedgerReader(directory: f.directory).entries(alert: AudioIngestTests.alert)
-                    .filter { $0.entry.kind == .audioChunk }.count == s)
+                #expect(
+                    try LedgerReader(directory: f.directory).entries(alert: AudioIngestTests.alert)
+                        .filter { $0.entry.kind == .audioChunk }.count == s)
                 failures += 1
                 try await w.limitDatabasePages(nil)
                 acknowledged.append(try await ingestor.ingest(fixtures.upload(s)))
@@ -81,7 +83,8 @@ struct FaultInjectionTests {
         let reader = try LedgerReader(directory: f.directory)
         for a in acknowledged {
             #expect(try reader.entry(at: a.index).leafHash == a.leafHash)
-            try reader.proof(index: a.index).verify(entry: a.entry.bytes, key: f.created.verifierKey, hasher: SHA256.merkle, ed25519: Ed25519())
+            try reader.proof(index: a.index).verify(
+                entry: a.entry.bytes, key: f.created.verifierKey, hasher: SHA256.merkle, ed25519: Ed25519())
         }
         let expected = try await continuousStreams()
         #expect(try fixtures.packetStreams(f) == expected)

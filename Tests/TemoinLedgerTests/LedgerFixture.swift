@@ -28,10 +28,13 @@ final class LedgerFixture: @unchecked Sendable {
     static func alert(_ n: Int) -> String { Hex.encode(SHA256.hash(Array("alert \(n)".utf8)).bytes.prefix(16)) }
 
     func open(_ alert: String, on writer: LedgerWriter) async throws -> Appended {
-        try await writer.append(EntryDraft(kind: .alertOpened, [
-            ("alert", alert), ("device", created.ingestDevice), ("opened-at", "2026-11-29T17:00:00.000Z"),
-            ("statement-sig", "none"),
-        ]))
+        try await writer.append(
+            EntryDraft(
+                kind: .alertOpened,
+                [
+                    ("alert", alert), ("device", created.ingestDevice), ("opened-at", "2026-11-29T17:00:00.000Z"),
+                    ("statement-sig", "none"),
+                ]))
     }
 
     /// An audio.chunk entry whose original and Opus blobs are really stored.
@@ -40,26 +43,38 @@ final class LedgerFixture: @unchecked Sendable {
         let opus = Array("opus \(alert) \(seq)".utf8)
         let oh = try directory.blobs.put(alert: alert, bytes: original)
         let ph = try directory.blobs.put(alert: alert, bytes: opus)
-        return try await writer.append(EntryDraft(kind: .audioChunk, [
-            ("alert", alert), ("seq", String(seq)), ("capture-start", "2026-11-29T17:00:00.000Z"),
-            ("duration-us", "5000000"), ("original-format", "wav"), ("original-sha256", oh.hex),
-            ("original-size", String(original.count)), ("opus-sha256", ph.hex), ("opus-packets", "1"),
-            ("opus-bytes", String(opus.count)), ("codec", "opus application=voip frame-ms=20 bitrate=24000 complexity=10 rate=16000 input-rate=16000 channels=1 preskip=312"),
-            ("codec-library", "libopus 1.3.1"), ("statement-sig", "none"),
-        ]))
+        return try await writer.append(
+            EntryDraft(
+                kind: .audioChunk,
+                [
+                    ("alert", alert), ("seq", String(seq)), ("capture-start", "2026-11-29T17:00:00.000Z"),
+                    ("duration-us", "5000000"), ("original-format", "wav"), ("original-sha256", oh.hex),
+                    ("original-size", String(original.count)), ("opus-sha256", ph.hex), ("opus-packets", "1"),
+                    ("opus-bytes", String(opus.count)),
+                    (
+                        "codec",
+                        "opus application=voip frame-ms=20 bitrate=24000 complexity=10 rate=16000 input-rate=16000 "
+                            + "channels=1 preskip=312"
+                    ),
+                    ("codec-library", "libopus 1.3.1"), ("statement-sig", "none"),
+                ]))
     }
 
     /// A location entry as the service makes it: a salted commitment, the fix in its side row.
-    static func location(_ alert: String, fix: String = "geo:48.8566,2.3522;u=10", at: String = "2026-11-29T17:00:00.000Z",
-                         signature given: [UInt8]? = [], rule: Idempotency? = .sameStatement) -> EntryDraft {
+    static func location(
+        _ alert: String, fix: String = "geo:48.8566,2.3522;u=10", at: String = "2026-11-29T17:00:00.000Z",
+        signature given: [UInt8]? = [], rule: Idempotency? = .sameStatement
+    ) -> EntryDraft {
         // A signature of its own for each statement unless the test gives one (nil: `none`).
         let made = Array(SHA256.hash(Array("sig \(fix) \(at)".utf8)).bytes)
         let signature = given == [] ? made + made : given
         let salt = Array(SHA256.hash(Array("salt \(fix) \(at) \(signature ?? [])".utf8)).bytes)
-        var d = EntryDraft(kind: .location, [
-            ("alert", alert), ("captured-at", at), ("commitment", SHA256.hash(salt + Array(fix.utf8)).hex),
-            ("statement-sig", signature.map { Base64.encode($0) } ?? "none"),
-        ])
+        var d = EntryDraft(
+            kind: .location,
+            [
+                ("alert", alert), ("captured-at", at), ("commitment", SHA256.hash(salt + Array(fix.utf8)).hex),
+                ("statement-sig", signature.map { Base64.encode($0) } ?? "none"),
+            ])
         d.sideRow = .location(salt: salt, fix: fix)
         d.idempotency = rule
         return d

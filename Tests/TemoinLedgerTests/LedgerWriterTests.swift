@@ -35,7 +35,9 @@ struct LedgerWriterTests {
         await #expect(throws: TemoinError.self) { _ = try await Ledger.initialize(directory: f.directory, origin: nil) }
         let other = DataDirectory(f.root.appendingPathComponent("other").path)
         for origin in ["", "has space", "a+b", "tab\there"] {
-            await #expect(throws: TemoinError.self) { _ = try await Ledger.initialize(directory: other, origin: origin) }
+            await #expect(throws: TemoinError.self) {
+                _ = try await Ledger.initialize(directory: other, origin: origin)
+            }
         }
     }
 
@@ -99,10 +101,12 @@ struct LedgerWriterTests {
         let w = try f.writer()
         await #expect(throws: TemoinError.self) { _ = try await f.chunk(LedgerFixture.alert(9), seq: 0, on: w) }
         #expect(await w.size == 2)
-        let stranger = EntryDraft(kind: .alertOpened, [
-            ("alert", LedgerFixture.alert(9)), ("device", "00000000000000000000000000000000"),
-            ("opened-at", "2026-11-29T17:00:00.000Z"), ("statement-sig", "none"),
-        ])
+        let stranger = EntryDraft(
+            kind: .alertOpened,
+            [
+                ("alert", LedgerFixture.alert(9)), ("device", "00000000000000000000000000000000"),
+                ("opened-at", "2026-11-29T17:00:00.000Z"), ("statement-sig", "none"),
+            ])
         await #expect(throws: TemoinError.self) { _ = try await w.append(stranger) }
         _ = try await f.open(LedgerFixture.alert(9), on: w)
         await #expect(throws: TemoinError.self) { _ = try await f.open(LedgerFixture.alert(9), on: w) }
@@ -113,10 +117,12 @@ struct LedgerWriterTests {
     @Test func anInvalidDraftFailsAloneInItsBatch() async throws {
         let f = try await LedgerFixture()
         let w = try f.writer()
-        let good = EntryDraft(kind: .alertOpened, [
-            ("alert", LedgerFixture.alert(1)), ("device", f.created.ingestDevice),
-            ("opened-at", "2026-11-29T17:00:00.000Z"), ("statement-sig", "none"),
-        ])
+        let good = EntryDraft(
+            kind: .alertOpened,
+            [
+                ("alert", LedgerFixture.alert(1)), ("device", f.created.ingestDevice),
+                ("opened-at", "2026-11-29T17:00:00.000Z"), ("statement-sig", "none"),
+            ])
         let bad = EntryDraft(kind: .alertOpened, [("alert", "not hex")])
         let results = try await w.append(contentsOf: [good, bad])
         #expect((try? results[0].get()) != nil)
@@ -128,10 +134,14 @@ struct LedgerWriterTests {
         let f = try await LedgerFixture()
         let w = try f.writer()
         let before = await w.checkpoint
-        let again = EntryDraft(kind: .deviceEnrolled, [
-            ("device", f.created.ingestDevice), ("device-key", Base64.encode([UInt8](repeating: 1, count: 32))),
-        ])
-        await #expect { _ = try await w.append(again) } throws: { ($0 as? TemoinError)?.code == "ledger.device-already-enrolled" }
+        let again = EntryDraft(
+            kind: .deviceEnrolled,
+            [
+                ("device", f.created.ingestDevice), ("device-key", Base64.encode([UInt8](repeating: 1, count: 32))),
+            ])
+        await #expect { _ = try await w.append(again) } throws: {
+            ($0 as? TemoinError)?.code == "ledger.device-already-enrolled"
+        }
         let results = try await w.append(contentsOf: [again, again])
         #expect(results.allSatisfy { (try? $0.get()) == nil })
         #expect(await w.checkpoint == before)

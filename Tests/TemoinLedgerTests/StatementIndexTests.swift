@@ -37,8 +37,12 @@ struct StatementIndexTests {
         let ingestor = try AudioIngestor(writer: w)
         let a = AudioIngestTests.alert
         func open(_ signature: UInt8) -> EntryDraft {
-            var d = EntryDraft(kind: .alertOpened, [("alert", a), ("device", f.created.ingestDevice), ("opened-at", "2026-11-29T17:00:00.000Z"),
-                                                    ("statement-sig", Base64.encode([UInt8](repeating: signature, count: 64)))])
+            var d = EntryDraft(
+                kind: .alertOpened,
+                [
+                    ("alert", a), ("device", f.created.ingestDevice), ("opened-at", "2026-11-29T17:00:00.000Z"),
+                    ("statement-sig", Base64.encode([UInt8](repeating: signature, count: 64))),
+                ])
             d.idempotency = .sameFields(["device", "opened-at"], exclusive: true)
             return d
         }
@@ -46,8 +50,9 @@ struct StatementIndexTests {
         #expect(try await w.append(open(2)).index == opened.index)
         func chunk(_ signature: UInt8) -> ChunkUpload {
             let u = AudioIngestTests().upload(0)
-            return ChunkUpload(alert: a, seq: 0, captureStart: u.captureStart, original: u.original, format: .wav,
-                               statementSignature: [UInt8](repeating: signature, count: 64))
+            return ChunkUpload(
+                alert: a, seq: 0, captureStart: u.captureStart, original: u.original, format: .wav,
+                statementSignature: [UInt8](repeating: signature, count: 64))
         }
         let stored = try await ingestor.ingest(chunk(3))
         guard case .duplicate(let again) = try await ingestor.submit(chunk(4)) else {
@@ -57,9 +62,13 @@ struct StatementIndexTests {
         #expect(again.index == stored.index)
         func close(_ signature: UInt8) -> @Sendable (UInt64) -> EntryDraft {
             { _ in
-                EntryDraft(kind: .alertClosed, [("alert", a), ("closed-by", "device"), ("reason", "released"),
-                                                ("closed-at", "2026-11-29T17:01:00.000Z"), ("last-seq", "0"),
-                                                ("statement-sig", Base64.encode([UInt8](repeating: signature, count: 64)))])
+                EntryDraft(
+                    kind: .alertClosed,
+                    [
+                        ("alert", a), ("closed-by", "device"), ("reason", "released"),
+                        ("closed-at", "2026-11-29T17:01:00.000Z"), ("last-seq", "0"),
+                        ("statement-sig", Base64.encode([UInt8](repeating: signature, count: 64))),
+                    ])
             }
         }
         let closed = try await ingestor.close(alert: a, recordingMissingThrough: 0, close(5))
@@ -90,7 +99,10 @@ struct StatementIndexTests {
         let w = try await f.populate(alerts: 1, chunks: 0)
         let results = try await withThrowingTaskGroup(of: Appended.self) { group in
             for i in 0..<8 {
-                group.addTask { [alert] in try await w.append(LedgerFixture.location(alert, signature: [UInt8](repeating: UInt8(i), count: 64))) }
+                group.addTask { [alert] in
+                    try await w.append(
+                        LedgerFixture.location(alert, signature: [UInt8](repeating: UInt8(i), count: 64)))
+                }
             }
             return try await group.reduce(into: [Appended]()) { $0.append($1) }
         }
@@ -106,11 +118,14 @@ struct StatementIndexTests {
         _ = try await f.open(a, on: w)
         _ = try await ingestor.ingest(AudioIngestTests().upload(0))
         func other(_ signature: UInt8) -> ChunkUpload {
-            ChunkUpload(alert: a, seq: 0, captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000),
-                        original: AudioIngestTests.chunks[1], format: .wav, statementSignature: [UInt8](repeating: signature, count: 64))
+            ChunkUpload(
+                alert: a, seq: 0, captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000),
+                original: AudioIngestTests.chunks[1], format: .wav,
+                statementSignature: [UInt8](repeating: signature, count: 64))
         }
         guard case .conflict(_, let recorded) = try await ingestor.submit(other(1)),
-              case .conflict(_, let again) = try await ingestor.submit(other(2)) else {
+            case .conflict(_, let again) = try await ingestor.submit(other(2))
+        else {
             Issue.record("different bytes for a stored sequence number are a conflict")
             return
         }
@@ -148,8 +163,10 @@ struct StatementIndexTests {
         try db.execute("UPDATE locations SET fix = 'geo:45.0,5.0' WHERE entry = \(changed.index)")
         try db.execute("DELETE FROM locations WHERE entry = \(deleted.index)")
         try db.execute("INSERT INTO locations (entry, alert, salt, fix) VALUES (0, '\(alert)', x'00', 'geo:0,0')")
-        let key = try #require(StatementKey.of(try LedgerStore(db: db).entry(at: unindexed.index)!.parsed(),
-                                               origin: "test.example/ledger", fix: "geo:3,3"))
+        let key = try #require(
+            StatementKey.of(
+                try LedgerStore(db: db).entry(at: unindexed.index)!.parsed(),
+                origin: "test.example/ledger", fix: "geo:3,3"))
         try db.execute("DELETE FROM statements WHERE key = x'\(key.hex)'")
         try db.execute("UPDATE statements SET entry = 1 WHERE entry = \(moved.index)")
         let report = try f.audit()

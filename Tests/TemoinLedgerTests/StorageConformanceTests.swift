@@ -13,7 +13,7 @@ struct EngineUnderTest: Sendable, CustomTestStringConvertible {
     /// Every engine the ledger can run on. A second engine joins this list and must pass every
     /// test below unchanged.
     static let all = [
-        EngineUnderTest(name: "SQLite") { SQLiteLedgerEngine(path: $0 + "/ledger.sqlite") },
+        EngineUnderTest(name: "SQLite") { SQLiteLedgerEngine(path: $0 + "/ledger.sqlite") }
     ]
 }
 
@@ -34,10 +34,13 @@ struct StorageConformanceTests {
     static func material() async throws -> Material {
         let f = try await LedgerFixture()
         let w = try await f.populate(alerts: 3, chunks: 4)
-        _ = try await w.append(EntryDraft(kind: .alertClosed, [
-            ("alert", LedgerFixture.alert(1)), ("closed-by", "device"), ("reason", "released"),
-            ("closed-at", "2026-11-29T17:10:00.000Z"), ("last-seq", "3"), ("statement-sig", "none"),
-        ]))
+        _ = try await w.append(
+            EntryDraft(
+                kind: .alertClosed,
+                [
+                    ("alert", LedgerFixture.alert(1)), ("closed-by", "device"), ("reason", "released"),
+                    ("closed-at", "2026-11-29T17:10:00.000Z"), ("last-seq", "3"), ("statement-sig", "none"),
+                ]))
         let source = try f.directory.engine.openReading()
         var entries = [StoredEntryRow]()
         try source.forEachEntryRow { entries.append($0) }
@@ -61,15 +64,18 @@ struct StorageConformanceTests {
         let range = range ?? 0..<m.entries.count
         try store.beginWrite()
         for e in m.entries[range] {
-            try store.insertEntry(index: e.index, kind: e.kind!, alert: e.alert, subject: e.subject, leafHash: Hash(e.leafHash)!,
-                                  bytes: e.bytes)
+            try store.insertEntry(
+                index: e.index, kind: e.kind!, alert: e.alert, subject: e.subject, leafHash: Hash(e.leafHash)!,
+                bytes: e.bytes)
         }
         let size = UInt64(range.upperBound)
-        for (id, hash) in m.nodes where (id.index + 1) << id.level <= size && id.index << id.level >= UInt64(range.lowerBound) {
+        for (id, hash) in m.nodes
+        where (id.index + 1) << id.level <= size && id.index << id.level >= UInt64(range.lowerBound) {
             try store.insertNode(id, hash: hash)
         }
         for c in m.checkpoints where c.size <= size && c.size > UInt64(range.lowerBound) {
-            try store.insertCheckpoint(size: c.size, root: Hash(c.root)!, note: c.note, time: Timestamp(millisecondsSinceEpoch: 0))
+            try store.insertCheckpoint(
+                size: c.size, root: Hash(c.root)!, note: c.note, time: Timestamp(millisecondsSinceEpoch: 0))
         }
         try store.commit()
     }
@@ -111,13 +117,19 @@ struct StorageConformanceTests {
             #expect(try r.entryIndices(alert: alert) == mine.map(\.0.index))
             #expect(try r.firstEntry(alert: alert)?.index == mine.first?.0.index)
             #expect(try r.alertHead(alert)?.index == mine.last?.0.index)
-            #expect(try r.entries(alert: alert, kind: .audioChunk).map(\.index) == mine.filter { $0.1.kind == .audioChunk }.map(\.0.index))
-            #expect(try r.chunkEntry(alert: alert, seq: 2)?.index == mine.first { $0.1.kind == .audioChunk && $0.1["seq"] == "2" }?.0.index)
+            #expect(
+                try r.entries(alert: alert, kind: .audioChunk).map(\.index)
+                    == mine.filter { $0.1.kind == .audioChunk }.map(\.0.index))
+            #expect(
+                try r.chunkEntry(alert: alert, seq: 2)?.index
+                    == mine.first { $0.1.kind == .audioChunk && $0.1["seq"] == "2" }?.0.index)
             #expect(try r.chunkEntry(alert: alert, seq: 9) == nil)
         }
         #expect(Set(try r.openAlerts()) == [LedgerFixture.alert(0), LedgerFixture.alert(2)])
         let device = m.fixture.created.ingestDevice
-        #expect(try r.enrollment(device: device)?.index == zip(m.entries, parsed).first { $0.1.kind == .deviceEnrolled }?.0.index)
+        #expect(
+            try r.enrollment(device: device)?.index
+                == zip(m.entries, parsed).first { $0.1.kind == .deviceEnrolled }?.0.index)
         #expect(try r.enrollment(device: String(repeating: "0", count: 32)) == nil)
         #expect(try r.rotation(key: String(repeating: "ab", count: 32)) == nil)
     }
@@ -134,7 +146,9 @@ struct StorageConformanceTests {
         try w.beginWrite()
         #expect(w.inTransaction)
         let row = m.entries[5]
-        try w.insertEntry(index: row.index, kind: row.kind!, alert: row.alert, subject: row.subject, leafHash: Hash(row.leafHash)!, bytes: row.bytes)
+        try w.insertEntry(
+            index: row.index, kind: row.kind!, alert: row.alert, subject: row.subject, leafHash: Hash(row.leafHash)!,
+            bytes: row.bytes)
         // The writer reads its own rows; no reader sees them.
         #expect(try w.entry(at: 5)?.bytes == row.bytes)
         #expect(try r.entry(at: 5) == nil)
@@ -155,7 +169,9 @@ struct StorageConformanceTests {
         for (i, keep) in [(5, true), (6, false)] {
             try w.savepoint()
             let row = m.entries[i]
-            try w.insertEntry(index: row.index, kind: row.kind!, alert: row.alert, subject: row.subject, leafHash: Hash(row.leafHash)!, bytes: row.bytes)
+            try w.insertEntry(
+                index: row.index, kind: row.kind!, alert: row.alert, subject: row.subject,
+                leafHash: Hash(row.leafHash)!, bytes: row.bytes)
             if keep { try w.releaseSavepoint() } else { try w.rollbackToSavepoint() }
         }
         try w.commit()
@@ -190,14 +206,28 @@ struct StorageConformanceTests {
         try Self.copy(m, into: w, entries: 0..<5)
         let row = m.entries[4]
         let attempts: [(String, () throws(TemoinError) -> Void)] = [
-            ("entry", { () throws(TemoinError) in
-                try w.insertEntry(index: 4, kind: row.kind!, alert: row.alert, subject: row.subject, leafHash: Hash(row.leafHash)!, bytes: row.bytes)
-            }),
-            ("node", { () throws(TemoinError) in try w.insertNode(NodeID(level: 1, index: 0), hash: m.nodes.first { $0.0.level == 1 }!.1) }),
-            ("checkpoint", { () throws(TemoinError) in
-                let c = m.checkpoints.first { $0.size <= 5 }!
-                try w.insertCheckpoint(size: c.size, root: Hash(c.root)!, note: c.note, time: Timestamp(millisecondsSinceEpoch: 0))
-            }),
+            (
+                "entry",
+                { () throws(TemoinError) in
+                    try w.insertEntry(
+                        index: 4, kind: row.kind!, alert: row.alert, subject: row.subject,
+                        leafHash: Hash(row.leafHash)!, bytes: row.bytes)
+                }
+            ),
+            (
+                "node",
+                { () throws(TemoinError) in
+                    try w.insertNode(NodeID(level: 1, index: 0), hash: m.nodes.first { $0.0.level == 1 }!.1)
+                }
+            ),
+            (
+                "checkpoint",
+                { () throws(TemoinError) in
+                    let c = m.checkpoints.first { $0.size <= 5 }!
+                    try w.insertCheckpoint(
+                        size: c.size, root: Hash(c.root)!, note: c.note, time: Timestamp(millisecondsSinceEpoch: 0))
+                }
+            ),
         ]
         for (what, attempt) in attempts {
             try w.beginWrite()
@@ -216,7 +246,9 @@ struct StorageConformanceTests {
             try Self.copy(m, into: w, entries: 0..<5)
             try w.beginWrite()
             let row = m.entries[5]
-            try w.insertEntry(index: row.index, kind: row.kind!, alert: row.alert, subject: row.subject, leafHash: Hash(row.leafHash)!, bytes: row.bytes)
+            try w.insertEntry(
+                index: row.index, kind: row.kind!, alert: row.alert, subject: row.subject,
+                leafHash: Hash(row.leafHash)!, bytes: row.bytes)
             // The session ends here without a commit, as a process killed mid-transaction.
         }
         let again = try engine.make(folder).openWriting(create: false)
@@ -240,7 +272,8 @@ struct StorageConformanceTests {
         for index in stride(from: 0, to: UInt64(m.entries.count), by: 3) {
             #expect(try copied.proof(index: index).bytes == original.proof(index: index).bytes)
         }
-        #expect(try copied.consistencyProof(first: 3, second: UInt64(m.entries.count))
+        #expect(
+            try copied.consistencyProof(first: 3, second: UInt64(m.entries.count))
                 == original.consistencyProof(first: 3, second: UInt64(m.entries.count)))
         #expect(try Auditor(directory: directory, engine: e).run().passed)
 

@@ -11,13 +11,15 @@ struct StorageQuotaTests {
     let alert = AudioIngestTests.alert
 
     func blobCount(_ f: LedgerFixture) throws -> Int {
-        try FileManager.default.contentsOfDirectory(atPath: f.root.appendingPathComponent("data/blobs/\(alert)").path).count
+        try FileManager.default.contentsOfDirectory(atPath: f.root.appendingPathComponent("data/blobs/\(alert)").path)
+            .count
     }
 
     func other(_ seq: Int, variant: Int) -> ChunkUpload {
         // Another body for a stored sequence number: another chunk's audio.
-        ChunkUpload(alert: alert, seq: UInt64(seq), captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000),
-                    original: AudioIngestTests.chunks[variant], format: .wav, statementSignature: nil)
+        ChunkUpload(
+            alert: alert, seq: UInt64(seq), captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000),
+            original: AudioIngestTests.chunks[variant], format: .wav, statementSignature: nil)
     }
 
     @Test func anAlertPastItsByteBoundStoresNothingMore() async throws {
@@ -31,13 +33,19 @@ struct StorageQuotaTests {
         let first = try await ingestor.ingest(AudioIngestTests().upload(0))
         _ = try await ingestor.ingest(AudioIngestTests().upload(1))
         let size = await w.size, blobs = try blobCount(f)
-        await #expect { _ = try await ingestor.ingest(AudioIngestTests().upload(2)) } throws: { ($0 as? TemoinError)?.code == "quota.alert-bytes" }
-        await #expect { _ = try await ingestor.submit(other(1, variant: 3)) } throws: { ($0 as? TemoinError)?.code == "quota.alert-bytes" }
+        await #expect { _ = try await ingestor.ingest(AudioIngestTests().upload(2)) } throws: {
+            ($0 as? TemoinError)?.code == "quota.alert-bytes"
+        }
+        await #expect { _ = try await ingestor.submit(other(1, variant: 3)) } throws: {
+            ($0 as? TemoinError)?.code == "quota.alert-bytes"
+        }
         #expect(await w.size == size)
         #expect(try blobCount(f) == blobs, "nothing stored")
         // After a restart the bound is read from the ledger; what was accepted is still answered.
         await ingestor.forgetEncoders()
-        await #expect { _ = try await ingestor.ingest(AudioIngestTests().upload(2)) } throws: { ($0 as? TemoinError)?.code == "quota.alert-bytes" }
+        await #expect { _ = try await ingestor.ingest(AudioIngestTests().upload(2)) } throws: {
+            ($0 as? TemoinError)?.code == "quota.alert-bytes"
+        }
         guard case .duplicate(let stored) = try await ingestor.submit(AudioIngestTests().upload(0)) else {
             Issue.record("a retried chunk is a duplicate")
             return
@@ -63,7 +71,9 @@ struct StorageQuotaTests {
             recorded.append(r.index)
         }
         let size = await w.size, blobs = try blobCount(f)
-        await #expect { _ = try await ingestor.submit(other(0, variant: 3)) } throws: { ($0 as? TemoinError)?.code == "chunk.too-many-conflicts" }
+        await #expect { _ = try await ingestor.submit(other(0, variant: 3)) } throws: {
+            ($0 as? TemoinError)?.code == "chunk.too-many-conflicts"
+        }
         #expect(await w.size == size)
         #expect(try blobCount(f) == blobs, "nothing stored")
         // A conflict already recorded is still answered (a retry), also after a restart, and other
@@ -74,7 +84,9 @@ struct StorageQuotaTests {
             return
         }
         #expect(again.index == recorded[1])
-        await #expect { _ = try await ingestor.submit(other(0, variant: 4)) } throws: { ($0 as? TemoinError)?.code == "chunk.too-many-conflicts" }
+        await #expect { _ = try await ingestor.submit(other(0, variant: 4)) } throws: {
+            ($0 as? TemoinError)?.code == "chunk.too-many-conflicts"
+        }
         _ = try await ingestor.ingest(AudioIngestTests().upload(1))
         #expect(try f.audit().passed)
     }

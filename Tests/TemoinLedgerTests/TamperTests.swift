@@ -9,9 +9,11 @@ struct TamperTests {
     /// Drops the append-only triggers, as an attacker with the database file would.
     func attacker(_ f: LedgerFixture) throws -> SQLiteConnection {
         let db = try f.rawDatabase()
-        for t in ["entries_append_only_update", "entries_append_only_delete", "entries_append_at_end",
-                  "nodes_append_only_update", "nodes_append_only_delete",
-                  "checkpoints_append_only_update", "checkpoints_append_only_delete"] {
+        for t in [
+            "entries_append_only_update", "entries_append_only_delete", "entries_append_at_end",
+            "nodes_append_only_update", "nodes_append_only_delete",
+            "checkpoints_append_only_update", "checkpoints_append_only_delete",
+        ] {
             try db.execute("DROP TRIGGER \(t)")
         }
         return db
@@ -60,7 +62,8 @@ struct TamperTests {
         #expect(try s.step())
         let hash = s.blob(0)
         s.reset()
-        try db.statement("UPDATE nodes SET hash = ? WHERE level = 2 AND idx = 1").bind(.blob(flipByte(hash, at: 31))).run()
+        try db.statement("UPDATE nodes SET hash = ? WHERE level = 2 AND idx = 1").bind(.blob(flipByte(hash, at: 31)))
+            .run()
         let report = try f.audit()
         #expect(report.names("node(level 2, index 1)"), "\(report.problems)")
         #expect(report.problems.count == 1, "\(report.problems)")
@@ -75,10 +78,14 @@ struct TamperTests {
         let note = s.blob(0)
         s.reset()
         // In the signature and in the root: both are caught.
-        try db.statement("UPDATE checkpoints SET note = ? WHERE size = 5").bind(.blob(flipByte(note, at: note.count - 10))).run()
+        try db.statement("UPDATE checkpoints SET note = ? WHERE size = 5").bind(
+            .blob(flipByte(note, at: note.count - 10))
+        ).run()
         var report = try f.audit()
         #expect(report.names("checkpoint 5"), "\(report.problems)")
-        try db.statement("UPDATE checkpoints SET note = ? WHERE size = 5").bind(.blob(flipByte(note, at: note.count / 3))).run()
+        try db.statement("UPDATE checkpoints SET note = ? WHERE size = 5").bind(
+            .blob(flipByte(note, at: note.count / 3))
+        ).run()
         report = try f.audit()
         #expect(report.names("checkpoint 5"), "\(report.problems)")
     }
@@ -118,7 +125,8 @@ struct TamperTests {
         let backup = f.root.appendingPathComponent("backup")
         try FileManager.default.createDirectory(at: backup, withIntermediateDirectories: true)
         for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: f.directory.database + suffix) {
-            try FileManager.default.copyItem(atPath: f.directory.database + suffix, toPath: backup.path + "/db" + suffix)
+            try FileManager.default.copyItem(
+                atPath: f.directory.database + suffix, toPath: backup.path + "/db" + suffix)
         }
         w = try f.writer()
         _ = try await f.chunk(LedgerFixture.alert(0), seq: 7, on: w!)
@@ -126,7 +134,8 @@ struct TamperTests {
         for suffix in ["", "-wal", "-shm"] {
             try? FileManager.default.removeItem(atPath: f.directory.database + suffix)
             if FileManager.default.fileExists(atPath: backup.path + "/db" + suffix) {
-                try FileManager.default.copyItem(atPath: backup.path + "/db" + suffix, toPath: f.directory.database + suffix)
+                try FileManager.default.copyItem(
+                    atPath: backup.path + "/db" + suffix, toPath: f.directory.database + suffix)
             }
         }
         #expect { _ = try f.writer() } throws: { error in

@@ -22,22 +22,28 @@ struct Insider {
     }
 
     func resign(_ bundle: String) throws {
-        let old = try JSONDecoder().decode(ExportManifest.self, from: Data(contentsOf: URL(fileURLWithPath: bundle + "/manifest.json")))
+        let old = try JSONDecoder().decode(
+            ExportManifest.self, from: Data(contentsOf: URL(fileURLWithPath: bundle + "/manifest.json")))
         var files: [String: String] = [:]
-        for case let name as String in FileManager.default.enumerator(atPath: bundle)! where !name.hasPrefix("manifest.json") {
+        for case let name as String in FileManager.default.enumerator(atPath: bundle)!
+        where !name.hasPrefix("manifest.json") {
             let path = bundle + "/" + name
-            guard (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular,
-                  let data = FileManager.default.contents(atPath: path) else { continue }
+            guard
+                (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular,
+                let data = FileManager.default.contents(atPath: path)
+            else { continue }
             files[name] = SHA256.hash([UInt8](data)).hex
         }
-        let manifest = ExportManifest(origin: old.origin, alert: old.alert, requester: old.requester, reference: old.reference,
-                                      created: old.created, exportEntry: old.exportEntry, checkpointSize: old.checkpointSize, files: files)
+        let manifest = ExportManifest(
+            origin: old.origin, alert: old.alert, requester: old.requester, reference: old.reference,
+            created: old.created, exportEntry: old.exportEntry, checkpointSize: old.checkpointSize, files: files)
         try sign(bundle, manifest: manifest.encoded())
     }
 
     func sign(_ bundle: String, manifest: [UInt8]) throws {
         try Data(manifest).write(to: URL(fileURLWithPath: bundle + "/manifest.json"))
-        try Data(CMS.sign(manifest, key: key, certificate: certificate)).write(to: URL(fileURLWithPath: bundle + "/manifest.json.p7s"))
+        try Data(CMS.sign(manifest, key: key, certificate: certificate)).write(
+            to: URL(fileURLWithPath: bundle + "/manifest.json.p7s"))
     }
 }
 
@@ -62,7 +68,9 @@ struct BundleFileSetTests {
     @Test func aFileWhoseNameIsNotUTF8IsSeenAndFails() async throws {
         let (f, _, folder) = try await ExportTests.exported()
         let path = Array((folder + "/originals/7").utf8) + [0xff] + Array(".wav".utf8) + [0]
-        let fd = path.withUnsafeBytes { open($0.baseAddress!.assumingMemoryBound(to: CChar.self), O_CREAT | O_WRONLY, 0o644) }
+        let fd = path.withUnsafeBytes {
+            open($0.baseAddress!.assumingMemoryBound(to: CChar.self), O_CREAT | O_WRONLY, 0o644)
+        }
         #expect(fd >= 0)
         _ = write(fd, "fabricated", 10)
         close(fd)
@@ -77,11 +85,18 @@ struct BundleFileSetTests {
             ("originals/9.wav", { b in _ = symlink("0.wav", b + "/originals/9.wav") }),
             ("originals/8.wav", { b in _ = symlink("/nonexistent/fabricated.wav", b + "/originals/8.wav") }),
             ("pipe", { b in _ = mkfifo(b + "/pipe", 0o644) }),
-            ("originals", { b in
-                try FileManager.default.moveItem(atPath: b + "/originals", toPath: b + "-originals")
-                _ = symlink(b + "-originals", b + "/originals")
-            }),
-            ("extra", { b in try FileManager.default.createDirectory(atPath: b + "/extra", withIntermediateDirectories: false) }),
+            (
+                "originals",
+                { b in
+                    try FileManager.default.moveItem(atPath: b + "/originals", toPath: b + "-originals")
+                    _ = symlink(b + "-originals", b + "/originals")
+                }
+            ),
+            (
+                "extra",
+                { b in try FileManager.default.createDirectory(atPath: b + "/extra", withIntermediateDirectories: false)
+                }
+            ),
         ]
         for (subject, change) in cases {
             let bundle = try copyBundle(folder)
@@ -121,7 +136,9 @@ struct BundleFileSetTests {
         let empty = f.root.appendingPathComponent("not-a-bundle").path
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         try Data("hello".utf8).write(to: URL(fileURLWithPath: empty + "/notes.txt"))
-        #expect { _ = try verify(empty, f) } throws: { ($0 as? TemoinError)?.category == .usage && ($0 as? TemoinError)?.code == "verify.not-a-bundle" }
+        #expect { _ = try verify(empty, f) } throws: {
+            ($0 as? TemoinError)?.category == .usage && ($0 as? TemoinError)?.code == "verify.not-a-bundle"
+        }
         #expect { _ = try verify(empty + "/nonexistent", f) } throws: { ($0 as? TemoinError)?.category == .usage }
     }
 }
@@ -134,7 +151,8 @@ struct BundleProvenanceTests {
         let insider = try Insider(f)
         let conflict = e.files.keys.first { $0.contains("-conflict-") }!
         let otherCertificate = try Certificate.selfSigned(key: P256PrivateKey.generate(), commonName: "other").pem
-        let stranger = try Ed25519NoteSigner(name: f.created.origin, privateKey: Ed25519PrivateKey.generate()).verifierKey
+        let stranger = try Ed25519NoteSigner(name: f.created.origin, privateKey: Ed25519PrivateKey.generate())
+            .verifierKey
         func append(_ name: String, _ bytes: [UInt8]) -> (String) throws -> Void {
             { b in
                 let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: b + "/" + name))
@@ -147,28 +165,40 @@ struct BundleProvenanceTests {
             { b in try Data(bytes).write(to: URL(fileURLWithPath: b + "/" + name)) }
         }
         let cases: [(String, (String) throws -> Void)] = [
-            ("originals/7.wav", put("originals/7.wav", AudioIngestTests.chunks[0])),        // an original for a seq no entry has
-            ("originals/0.raw", put("originals/0.raw", AudioIngestTests.chunks[0])),        // .raw beside .wav
-            ("originals/0-conflict-0123456789abcdef.wav", put("originals/0-conflict-0123456789abcdef.wav", AudioIngestTests.chunks[4])),
+            // An original for a sequence number no entry has.
+            ("originals/7.wav", put("originals/7.wav", AudioIngestTests.chunks[0])),
+            ("originals/0.raw", put("originals/0.raw", AudioIngestTests.chunks[0])), // .raw beside .wav
+            (
+                "originals/0-conflict-0123456789abcdef.wav",
+                put("originals/0-conflict-0123456789abcdef.wav", AudioIngestTests.chunks[4])
+            ),
             ("notes.txt", put("notes.txt", Array("à lire / read me".utf8))),
             ("entries/999.entry", put("entries/999.entry", Array("temoin/entry/v1\n".utf8))),
             ("README.txt", append("README.txt", Array("Ce dossier a été vérifié par un expert.\n".utf8))),
-            ("custody-report.html", { b in
-                let path = b + "/custody-report.html"
-                let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "OPJ Lyon", with: "OPJ Paris")
-                try text.write(toFile: path, atomically: true, encoding: .utf8)
-            }),
+            (
+                "custody-report.html",
+                { b in
+                    let path = b + "/custody-report.html"
+                    let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
+                        of: "OPJ Lyon", with: "OPJ Paris")
+                    try text.write(toFile: path, atomically: true, encoding: .utf8)
+                }
+            ),
             ("log-key.txt", put("log-key.txt", Array((stranger.description + "\n").utf8))),
             ("export-cert.pem", append("export-cert.pem", otherCertificate)),
-            (conflict, put(conflict, AudioIngestTests.chunks[5])),                          // quarantined bytes replaced
+            (conflict, put(conflict, AudioIngestTests.chunks[5])), // quarantined bytes replaced
         ]
         for (subject, change) in cases {
             let bundle = try copyBundle(folder)
             try change(bundle)
             try insider.resign(bundle)
             let report = try verify(bundle, f)
-            #expect(report.checks.contains { $0.check == "cms" && $0.passed }, "\(subject): the insider's signature itself verifies")
-            #expect(report.failsNaming(subject), "\(subject): \(report.checks.filter { !$0.passed }.map { "\($0.subject) \($0.en)" })")
+            #expect(
+                report.checks.contains { $0.check == "cms" && $0.passed },
+                "\(subject): the insider's signature itself verifies")
+            #expect(
+                report.failsNaming(subject),
+                "\(subject): \(report.checks.filter { !$0.passed }.map { "\($0.subject) \($0.en)" })")
         }
     }
 
@@ -190,7 +220,8 @@ struct BundleProvenanceTests {
     @Test func aSignatureWithUnsignedAttributesOrTrailingBytesIsRefused() async throws {
         let (f, _, folder) = try await ExportTests.exported()
         let p7s = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json.p7s")))
-        // An unsigned signingDescription attribute ("forged"): ContentInfo → [0] → SignedData → signerInfos → SignerInfo.
+        // An unsigned signingDescription attribute ("forged"): ContentInfo → [0] → SignedData → signerInfos →
+        // SignerInfo.
         let oid: [UInt8] = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0d]
         let value = DER.tlv(0x31, DER.tlv(0x0c, Array("forged".utf8)))
         let unsigned = DER.tlv(0xa1, DER.tlv(0x30, oid + value))
@@ -201,7 +232,9 @@ struct BundleProvenanceTests {
             let manifest = try [UInt8](Data(contentsOf: URL(fileURLWithPath: bundle + "/manifest.json")))
             let certificate = try f.directory.loadExportCertificate()
             if what == "unsigned attribute" {
-                #expect(throws: Never.self, "OpenSSL itself still accepts it") { _ = try CMS.verify(bytes, content: manifest, trusting: certificate) }
+                #expect(throws: Never.self, "OpenSSL itself still accepts it") {
+                    _ = try CMS.verify(bytes, content: manifest, trusting: certificate)
+                }
             }
             #expect(try verify(bundle, f).failsNaming("manifest.json.p7s"), "\(what)")
         }
@@ -217,10 +250,13 @@ struct SigningTimeTests {
         let created = try JSONDecoder().decode(ExportManifest.self, from: Data(manifest)).created
         let exportSeconds = Timestamp(rfc3339: created)!.millisecondsSinceEpoch / 1000
         for (offset, passes) in [(Int64(60), true), (Int64(3 * 86_400), false), (Int64(-3600), false)] {
-            let p7s = try CMS.sign(manifest, key: insider.key, certificate: insider.certificate, signingTime: exportSeconds + offset)
+            let p7s = try CMS.sign(
+                manifest, key: insider.key, certificate: insider.certificate, signingTime: exportSeconds + offset)
             try Data(p7s).write(to: URL(fileURLWithPath: folder + "/manifest.json.p7s"))
             let report = try verify(folder, f)
-            #expect(report.passed == passes, "signed \(offset) s after the export: \(report.checks.filter { !$0.passed }.map(\.en))")
+            #expect(
+                report.passed == passes,
+                "signed \(offset) s after the export: \(report.checks.filter { !$0.passed }.map(\.en))")
             if !passes { #expect(report.failsNaming("manifest.json.p7s")) }
         }
     }
@@ -233,7 +269,8 @@ struct UnsignedStatementTests {
         let report = try verify(folder, f)
         #expect(report.passed)
         let note = report.notes.first { $0.contains("not signed by the device") }
-        #expect(note?.contains("(alert.opened)") == true && note?.contains("(chunk.conflict)") == true, "\(report.notes)")
+        #expect(
+            note?.contains("(alert.opened)") == true && note?.contains("(chunk.conflict)") == true, "\(report.notes)")
         #expect(note?.contains("sans signature de l'appareil") == true)
     }
 }

@@ -17,14 +17,18 @@ struct AdminAPITests {
         #expect(s.directory.readServiceURL() == s.url.absoluteString)
         let key = try Ed25519PrivateKey.generate()
         let body = Data(#"{"publicKey":"\#(Base64.encode(key.publicKey))","label":"Téléphone B"}"#.utf8)
-        var (status, text) = try await s.raw("POST", "v1/admin/devices", body: body, headers: ["Content-Type": "application/json"])
+        var (status, text) = try await s.raw(
+            "POST", "v1/admin/devices", body: body, headers: ["Content-Type": "application/json"])
         #expect(status == 401, "no token, no administration: \(text)")
-        (status, text) = try await s.raw("POST", "v1/admin/devices", body: body, headers: ["Authorization": "Bearer wrong"])
+        (status, text) = try await s.raw(
+            "POST", "v1/admin/devices", body: body, headers: ["Authorization": "Bearer wrong"])
         #expect(status == 401)
-        (status, text) = try await s.raw("POST", "v1/admin/devices", body: body, headers: ["Authorization": "Bearer \(token)"])
+        (status, text) = try await s.raw(
+            "POST", "v1/admin/devices", body: body, headers: ["Authorization": "Bearer \(token)"])
         #expect(status == 201, "\(text)")
         #expect(text.contains(DeviceID.derive(publicKey: key.publicKey)))
-        (status, _) = try await s.raw("POST", "v1/admin/devices", body: body, headers: ["Authorization": "Bearer \(token)"])
+        (status, _) = try await s.raw(
+            "POST", "v1/admin/devices", body: body, headers: ["Authorization": "Bearer \(token)"])
         #expect(status == 409)
 
         // The newly enrolled device can open an alert at once.

@@ -21,7 +21,9 @@ struct DeviceAPITests {
         var receipts = [try await c.openAlert(a, openedAt: LiveServer.t0)]
         receipts.append(try await c.addLocation(a, fix: "geo:48.8566,2.3522;u=15", capturedAt: LiveServer.t0))
         for seq in 0..<3 {
-            receipts.append(try await c.putChunk(a, seq: UInt64(seq), wav: LiveServer.chunk(seq), capturedAt: LiveServer.at(seq), isFinal: seq == 2))
+            receipts.append(
+                try await c.putChunk(
+                    a, seq: UInt64(seq), wav: LiveServer.chunk(seq), capturedAt: LiveServer.at(seq), isFinal: seq == 2))
         }
         receipts.append(try await c.closeAlert(a, lastSeq: 2, closedAt: LiveServer.at(3)))
         #expect(receipts.allSatisfy { $0.status == "appended" })
@@ -51,18 +53,29 @@ struct DeviceAPITests {
         _ = try await c.openAlert(a, openedAt: LiveServer.t0)
         let dir = s.root.appendingPathComponent("ogg")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try Data(LiveServer.chunk(0) ).write(to: dir.appendingPathComponent("in.wav"))
-        _ = try await runProcess("opusenc", ["--quiet", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("c.opus").path])
+        try Data(LiveServer.chunk(0)).write(to: dir.appendingPathComponent("in.wav"))
+        _ = try await runProcess(
+            "opusenc",
+            ["--quiet", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("c.opus").path])
         let ogg = try [UInt8](Data(contentsOf: dir.appendingPathComponent("c.opus")))
-        let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
-                                                                       capturedAt: LiveServer.at(0), sha256: SHA256.hash(ogg)).bytes))
-        let (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(ogg), headers: [
-            "Content-Type": "audio/ogg", "Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": signature, "Temoin-Final": "true",
-        ])
+        let signature = Base64.encode(
+            try s.phone.sign(
+                DeviceStatement(
+                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
+                    capturedAt: LiveServer.at(0), sha256: SHA256.hash(ogg)
+                ).bytes))
+        let (status, body) = try await s.raw(
+            "PUT", "v1/alerts/\(a)/chunks/0", body: Data(ogg),
+            headers: [
+                "Content-Type": "audio/ogg", "Temoin-Captured-At": LiveServer.at(0).description,
+                "Temoin-Signature": signature, "Temoin-Final": "true",
+            ])
         #expect(status == 201, "\(body)")
         let entry = try #require(try s.reader().entries(alert: a).map(\.entry).first { $0.kind == .audioChunk })
         #expect(entry["original-format"] == "ogg-opus")
-        #expect(try s.directory.blobs.read(alert: a, hash: entry.hash("original-sha256")!) == ogg, "the original is kept as received")
+        #expect(
+            try s.directory.blobs.read(alert: a, hash: entry.hash("original-sha256")!) == ogg,
+            "the original is kept as received")
         let recording = try s.reader().recording(alert: a)
         #expect(abs(recording.durationSamples - 48000) <= 960)
         await s.stop()
@@ -73,9 +86,11 @@ struct DeviceAPITests {
         let c = s.client()
         let a = LiveServer.alert()
         _ = try await c.openAlert(a, openedAt: LiveServer.t0)
-        let first = try await c.putChunk(a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
+        let first = try await c.putChunk(
+            a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
         let size = try s.size()
-        let again = try await c.putChunk(a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
+        let again = try await c.putChunk(
+            a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
         #expect(again.status == "duplicate")
         #expect(again.receipt == first.receipt)
         #expect(try s.size() == size)
@@ -89,7 +104,8 @@ struct DeviceAPITests {
         let c = s.client()
         let a = LiveServer.alert()
         _ = try await c.openAlert(a, openedAt: LiveServer.t0)
-        let kept = try await c.putChunk(a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
+        let kept = try await c.putChunk(
+            a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
         let other = LiveServer.chunk(0, variant: 1)
         let conflict = try await c.putChunk(a, seq: 0, wav: other, capturedAt: LiveServer.at(0), isFinal: false)
         #expect(conflict.status == "conflict")
@@ -97,10 +113,17 @@ struct DeviceAPITests {
         let entry = try s.reader().entry(at: conflict.index).parsed()
         #expect(entry.kind == .chunkConflict)
         #expect(try s.directory.blobs.read(alert: a, hash: SHA256.hash(other)) == other)
-        let (status, _) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(other), headers: [
-            "Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(0).description,
-            "Temoin-Signature": Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0, capturedAt: LiveServer.at(0), sha256: SHA256.hash(other)).bytes)),
-        ])
+        let (status, _) = try await s.raw(
+            "PUT", "v1/alerts/\(a)/chunks/0", body: Data(other),
+            headers: [
+                "Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(0).description,
+                "Temoin-Signature": Base64.encode(
+                    try s.phone.sign(
+                        DeviceStatement(
+                            kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
+                            capturedAt: LiveServer.at(0), sha256: SHA256.hash(other)
+                        ).bytes)),
+            ])
         #expect(status == 409)
         #expect(try Auditor(directory: s.directory).run().passed)
         await s.stop()
@@ -111,20 +134,30 @@ struct DeviceAPITests {
         let a = LiveServer.alert()
         let size = try s.size()
         let stranger = s.client(key: try Ed25519PrivateKey.generate())
-        await #expect { _ = try await stranger.openAlert(a, openedAt: LiveServer.t0) } throws: { ($0 as? ServerProblem)?.status == 403 }
-        let body = #"{"device":"\#(DeviceID.derive(publicKey: s.phone.publicKey))","openedAt":"\#(LiveServer.t0)","signature":"\#(Base64.encode([UInt8](repeating: 1, count: 64)))"}"#
-        let (status, problem) = try await s.raw("PUT", "v1/alerts/\(a)", body: Data(body.utf8), headers: ["Content-Type": "application/json"])
+        await #expect { _ = try await stranger.openAlert(a, openedAt: LiveServer.t0) } throws: {
+            ($0 as? ServerProblem)?.status == 403
+        }
+        let body =
+            #"{"device":"\#(DeviceID.derive(publicKey: s.phone.publicKey))","openedAt":"\#(LiveServer.t0)","signature":"\#(Base64.encode([UInt8](repeating: 1, count: 64)))"}"#
+        let (status, problem) = try await s.raw(
+            "PUT", "v1/alerts/\(a)", body: Data(body.utf8), headers: ["Content-Type": "application/json"])
         #expect(status == 401)
         #expect(problem.contains("statement.bad-signature"))
         // A statement signed for another alert cannot be replayed on this one.
         let c = s.client()
         _ = try await c.openAlert(a, openedAt: LiveServer.t0)
         let sizeAfterOpen = try s.size()
-        let signature = try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: LiveServer.alert(9), seq: 0,
-                                                         capturedAt: LiveServer.at(0), sha256: SHA256.hash(LiveServer.chunk(0))).bytes)
-        let (replayed, _) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(LiveServer.chunk(0)), headers: [
-            "Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": Base64.encode(signature),
-        ])
+        let signature = try s.phone.sign(
+            DeviceStatement(
+                kind: .audioChunk, origin: "test.example/service", alert: LiveServer.alert(9), seq: 0,
+                capturedAt: LiveServer.at(0), sha256: SHA256.hash(LiveServer.chunk(0))
+            ).bytes)
+        let (replayed, _) = try await s.raw(
+            "PUT", "v1/alerts/\(a)/chunks/0", body: Data(LiveServer.chunk(0)),
+            headers: [
+                "Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(0).description,
+                "Temoin-Signature": Base64.encode(signature),
+            ])
         #expect(replayed == 401)
         #expect(try s.size() == sizeAfterOpen)
         #expect(sizeAfterOpen == size + 1)
@@ -138,7 +171,8 @@ struct DeviceAPITests {
         _ = try await c.openAlert(a, openedAt: LiveServer.t0)
         async let late = c.putChunk(a, seq: 1, wav: LiveServer.chunk(1), capturedAt: LiveServer.at(1), isFinal: false)
         try await Task.sleep(for: .milliseconds(200))
-        let zero = try await c.putChunk(a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
+        let zero = try await c.putChunk(
+            a, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
         let one = try await late
         #expect(zero.index < one.index)
         #expect(try s.reader().recording(alert: a).missing.isEmpty)
@@ -155,10 +189,12 @@ struct DeviceAPITests {
         let kinds = try s.reader().entries(alert: a).map(\.entry.kind)
         #expect(kinds == [.alertOpened, .audioChunk, .chunkMissing, .audioChunk])
         #expect(try s.reader().recording(alert: a).missing == [1...1])
-        let late = try await c.putChunk(a, seq: 1, wav: LiveServer.chunk(1), capturedAt: LiveServer.at(1), isFinal: false)
+        let late = try await c.putChunk(
+            a, seq: 1, wav: LiveServer.chunk(1), capturedAt: LiveServer.at(1), isFinal: false)
         #expect(late.status == "appended")
         _ = try await c.closeAlert(a, lastSeq: 2, closedAt: LiveServer.at(3))
-        let afterClose = try await c.putChunk(a, seq: 3, wav: LiveServer.chunk(3), capturedAt: LiveServer.at(3), isFinal: true)
+        let afterClose = try await c.putChunk(
+            a, seq: 3, wav: LiveServer.chunk(3), capturedAt: LiveServer.at(3), isFinal: true)
         #expect(afterClose.status == "appended", "evidence is never turned away, even after close")
         #expect(try s.reader().recording(alert: a).missing.isEmpty)
         #expect(try Auditor(directory: s.directory).run().passed)
@@ -208,9 +244,16 @@ struct StorageFailureTests {
         let a = LiveServer.alert()
         _ = try await c.openAlert(a, openedAt: LiveServer.t0)
         let wav = LiveServer.chunk(0)
-        let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
-                                                                       capturedAt: LiveServer.at(0), sha256: SHA256.hash(wav)).bytes))
-        let headers = ["Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": signature]
+        let signature = Base64.encode(
+            try s.phone.sign(
+                DeviceStatement(
+                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
+                    capturedAt: LiveServer.at(0), sha256: SHA256.hash(wav)
+                ).bytes))
+        let headers = [
+            "Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(0).description,
+            "Temoin-Signature": signature,
+        ]
         let size = try s.size()
         faults.failNext(1, with: .diskFull)
         var (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(wav), headers: headers)
@@ -237,28 +280,44 @@ struct LimitsAndPublicAPITests {
         let a = LiveServer.alert()
         _ = try await c.openAlert(a, openedAt: LiveServer.t0)
         let wav = LiveServer.chunk(0) + [UInt8](repeating: 0, count: 20_000)
-        let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
-                                                                       capturedAt: LiveServer.at(0), sha256: SHA256.hash(wav)).bytes))
+        let signature = Base64.encode(
+            try s.phone.sign(
+                DeviceStatement(
+                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
+                    capturedAt: LiveServer.at(0), sha256: SHA256.hash(wav)
+                ).bytes))
         let headers = ["Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": signature]
-        var (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(wav), headers: headers.merging(["Content-Type": "audio/wav"]) { $1 })
+        var (status, body) = try await s.raw(
+            "PUT", "v1/alerts/\(a)/chunks/0", body: Data(wav),
+            headers: headers.merging(["Content-Type": "audio/wav"]) { $1 })
         #expect(status == 413, "\(body)")
-        (status, body) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data([1, 2, 3]), headers: headers.merging(["Content-Type": "video/mp4"]) { $1 })
+        (status, body) = try await s.raw(
+            "PUT", "v1/alerts/\(a)/chunks/0", body: Data([1, 2, 3]),
+            headers: headers.merging(["Content-Type": "video/mp4"]) { $1 })
         #expect(status == 415)
         #expect(body.contains("\"type\":\"urn:temoin:problem:audio.unsupported-media\""))
         // A flood of genuine, signed requests from the enrolled phone is limited (only verified
         // devices are counted: forged requests are refused before, HostileClientTests).
         let genuine = LiveServer.chunk(0)
-        let genuineSignature = Base64.encode(try s.phone.sign(DeviceStatement(
-            kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0, capturedAt: LiveServer.at(0), sha256: SHA256.hash(genuine)).bytes))
+        let genuineSignature = Base64.encode(
+            try s.phone.sign(
+                DeviceStatement(
+                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0, capturedAt: LiveServer.at(0),
+                    sha256: SHA256.hash(genuine)
+                ).bytes))
         var statuses = [Int]()
         for _ in 0..<6 {
-            (status, _) = try await s.raw("PUT", "v1/alerts/\(a)/chunks/0", body: Data(genuine), headers: [
-                "Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": genuineSignature, "Content-Type": "audio/wav",
-            ])
+            (status, _) = try await s.raw(
+                "PUT", "v1/alerts/\(a)/chunks/0", body: Data(genuine),
+                headers: [
+                    "Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": genuineSignature,
+                    "Content-Type": "audio/wav",
+                ])
             statuses.append(status)
         }
         #expect(statuses.contains(429))
-        (status, body) = try await s.raw("PUT", "v1/alerts/\(a)", body: Data("{not json".utf8), headers: ["Content-Type": "application/json"])
+        (status, body) = try await s.raw(
+            "PUT", "v1/alerts/\(a)", body: Data("{not json".utf8), headers: ["Content-Type": "application/json"])
         #expect(status == 400)
         #expect(body.contains("json.invalid"))
         await s.stop()
@@ -314,17 +373,30 @@ struct PhoneOpusStreamTests {
         }
         try Data(WAV.encode(format: try PCMFormat(encoding: .signed16, sampleRate: 16000, channels: 1), data: wav[...]))
             .write(to: dir.appendingPathComponent("in.wav"))
-        _ = try runProcess("opusenc", ["--quiet", "--max-delay", "200", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("o.opus").path])
+        _ = try runProcess(
+            "opusenc",
+            [
+                "--quiet", "--max-delay", "200", dir.appendingPathComponent("in.wav").path,
+                dir.appendingPathComponent("o.opus").path,
+            ])
         return try [UInt8](Data(contentsOf: dir.appendingPathComponent("o.opus")))
     }
 
     func put(_ s: LiveServer, _ a: String, _ seq: Int, _ bytes: [UInt8], final: Bool) async throws -> Int {
-        let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: UInt64(seq),
-                                                                       capturedAt: LiveServer.at(seq), sha256: SHA256.hash(bytes)).bytes))
-        return try await s.raw("PUT", "v1/alerts/\(a)/chunks/\(seq)", body: Data(bytes), headers: [
-            "Content-Type": "audio/ogg", "Temoin-Captured-At": LiveServer.at(seq).description, "Temoin-Signature": signature,
-            "Temoin-Final": final ? "true" : "false",
-        ]).0
+        let signature = Base64.encode(
+            try s.phone.sign(
+                DeviceStatement(
+                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: UInt64(seq),
+                    capturedAt: LiveServer.at(seq), sha256: SHA256.hash(bytes)
+                ).bytes))
+        return try await s.raw(
+            "PUT", "v1/alerts/\(a)/chunks/\(seq)", body: Data(bytes),
+            headers: [
+                "Content-Type": "audio/ogg", "Temoin-Captured-At": LiveServer.at(seq).description,
+                "Temoin-Signature": signature,
+                "Temoin-Final": final ? "true" : "false",
+            ]
+        ).0
     }
 
     @Test func chunksContinuingOneStreamAreKeptAsSentAndTheRecordingHoldsThePhonesPackets() async throws {
@@ -340,7 +412,8 @@ struct PhoneOpusStreamTests {
             #expect(try await put(s, a, i, Array(pages[cuts[i]..<cuts[i + 1]].joined()), final: i == 2) == 201)
         }
         let chunks = try s.reader().entries(alert: a).map(\.entry).filter { $0.kind == .audioChunk }
-        #expect(chunks.allSatisfy { $0["codec"]?.hasPrefix("opus-phone ") == true }, "\(chunks.map { $0["codec"] ?? "" })")
+        #expect(
+            chunks.allSatisfy { $0["codec"]?.hasPrefix("opus-phone ") == true }, "\(chunks.map { $0["codec"] ?? "" })")
         let recording = try s.reader().recording(alert: a)
         var phonePackets = try OggDemux.packets(file)
         phonePackets.removeFirst(2)
@@ -370,12 +443,19 @@ struct PhoneOpusStreamTests {
 /// A stolen enrolled phone cannot fill the disk: its bytes per rolling hour are bounded.
 struct StorageQuotaServiceTests {
     func put(_ s: LiveServer, _ a: String, _ seq: Int, _ bytes: [UInt8]) async throws -> (Int, String, String?) {
-        let signature = Base64.encode(try s.phone.sign(DeviceStatement(kind: .audioChunk, origin: "test.example/service", alert: a, seq: UInt64(seq),
-                                                                       capturedAt: LiveServer.at(seq), sha256: SHA256.hash(bytes)).bytes))
+        let signature = Base64.encode(
+            try s.phone.sign(
+                DeviceStatement(
+                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: UInt64(seq),
+                    capturedAt: LiveServer.at(seq), sha256: SHA256.hash(bytes)
+                ).bytes))
         var request = URLRequest(url: URL(string: s.url.absoluteString + "/v1/alerts/\(a)/chunks/\(seq)")!)
         request.httpMethod = "PUT"
         request.httpBody = Data(bytes)
-        for (k, v) in ["Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(seq).description, "Temoin-Signature": signature] {
+        for (k, v) in [
+            "Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(seq).description,
+            "Temoin-Signature": signature,
+        ] {
             request.setValue(v, forHTTPHeaderField: k)
         }
         let (data, response) = try await URLSession.shared.data(for: request)
@@ -401,7 +481,8 @@ struct StorageQuotaServiceTests {
         (status, body, retry) = try await put(s, a, 3, LiveServer.chunk(3))
         #expect(status == 429)
         #expect(body.contains("\"code\":\"quota.device-bytes\""))
-        #expect((retry.flatMap { Int($0) } ?? 0) > 60, "Retry-After says when the bytes will be there: \(retry ?? "none")")
+        #expect(
+            (retry.flatMap { Int($0) } ?? 0) > 60, "Retry-After says when the bytes will be there: \(retry ?? "none")")
         #expect(try s.size() == size, "nothing stored")
         // What was accepted is still answered.
         #expect(try await put(s, a, 1, LiveServer.chunk(1)).0 == 200)

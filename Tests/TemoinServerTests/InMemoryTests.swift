@@ -25,13 +25,21 @@ struct InMemoryApp {
         origin = try await Ledger.initialize(directory: directory, origin: "test.example/memory").origin
         let writer = try LedgerWriter(directory: directory)
         phone = try Ed25519PrivateKey.generate()
-        _ = try await writer.append(EntryDraft(kind: .deviceEnrolled, [
-            ("device", DeviceID.derive(publicKey: phone.publicKey)), ("device-key", Base64.encode(phone.publicKey)),
-        ]))
-        let service = DeviceService(writer: writer, ingestor: try AudioIngestor(writer: writer), limiter: RateLimiter(perMinute: 600), quota: ByteQuota(bytesPerHour: 1 << 30),
-                                    metrics: ServiceMetrics(), configuration: ServiceConfiguration())
-        responder = try TemoinService.buildRouter(directory: directory, service: service, publicLog: PublicLog(reader: service.reader))
-            .buildResponder()
+        _ = try await writer.append(
+            EntryDraft(
+                kind: .deviceEnrolled,
+                [
+                    ("device", DeviceID.derive(publicKey: phone.publicKey)),
+                    ("device-key", Base64.encode(phone.publicKey)),
+                ]))
+        let service = DeviceService(
+            writer: writer, ingestor: try AudioIngestor(writer: writer), limiter: RateLimiter(perMinute: 600),
+            quota: ByteQuota(bytesPerHour: 1 << 30),
+            metrics: ServiceMetrics(), configuration: ServiceConfiguration())
+        responder = try TemoinService.buildRouter(
+            directory: directory, service: service, publicLog: PublicLog(reader: service.reader)
+        )
+        .buildResponder()
     }
 
     struct Collector: ResponseBodyWriter {
@@ -41,10 +49,15 @@ struct InMemoryApp {
         consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
     }
 
-    func send(_ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: [UInt8] = []) async throws -> (HTTPResponse.Status, HTTPFields, [UInt8]) {
-        let request = Request(head: HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path, headerFields: headers),
-                              body: RequestBody(buffer: ByteBuffer(bytes: body)))
-        let context = BasicRequestContext(source: .init(channel: NIOAsyncTestingChannel(), logger: Logger(label: "test")))
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: [UInt8] = []
+    ) async throws -> (HTTPResponse.Status, HTTPFields, [UInt8]) {
+        let request = Request(
+            head: HTTPRequest(
+                method: method, scheme: "http", authority: "localhost", path: path, headerFields: headers),
+            body: RequestBody(buffer: ByteBuffer(bytes: body)))
+        let context = BasicRequestContext(
+            source: .init(channel: NIOAsyncTestingChannel(), logger: Logger(label: "test")))
         let response = try await responder.respond(to: request, context: context)
         let box = Collector.Box()
         try await response.body.write(Collector(box: box))
@@ -61,12 +74,16 @@ struct InMemoryTests {
         let alert = String(repeating: "4d", count: 16)
         let at = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000)
         let opened = try DeviceStatement(kind: .alertOpened, origin: app.origin, alert: alert, capturedAt: at)
-        let json = #"{"device":"\#(DeviceID.derive(publicKey: app.phone.publicKey))","openedAt":"\#(at)","signature":"\#(Base64.encode(try app.phone.sign(opened.bytes)))"}"#
-        (status, _, body) = try await app.send(.put, "/v1/alerts/\(alert)", headers: [.contentType: "application/json"], body: Array(json.utf8))
+        let json =
+            #"{"device":"\#(DeviceID.derive(publicKey: app.phone.publicKey))","openedAt":"\#(at)","signature":"\#(Base64.encode(try app.phone.sign(opened.bytes)))"}"#
+        (status, _, body) = try await app.send(
+            .put, "/v1/alerts/\(alert)", headers: [.contentType: "application/json"], body: Array(json.utf8))
         #expect(status == .created, "\(String(decoding: body, as: UTF8.self))")
-        (status, _, body) = try await app.send(.put, "/v1/alerts/\(alert)", headers: [.contentType: "application/json"], body: Array(json.utf8))
+        (status, _, body) = try await app.send(
+            .put, "/v1/alerts/\(alert)", headers: [.contentType: "application/json"], body: Array(json.utf8))
         #expect(status == .ok, "opening twice is harmless")
-        (status, headers, body) = try await app.send(.put, "/v1/alerts/\(alert)/chunks/0", headers: [.contentType: "audio/wav"], body: [1, 2, 3])
+        (status, headers, body) = try await app.send(
+            .put, "/v1/alerts/\(alert)/chunks/0", headers: [.contentType: "audio/wav"], body: [1, 2, 3])
         #expect(status == .badRequest)
         #expect(headers[.contentType] == "application/problem+json")
         #expect(String(decoding: body, as: UTF8.self).contains("chunk.missing-header"))

@@ -26,9 +26,13 @@ final class LiveServer: @unchecked Sendable {
         phone = try Ed25519PrivateKey.generate()
         do {
             let w = try LedgerWriter(directory: directory)
-            _ = try await w.append(EntryDraft(kind: .deviceEnrolled, [
-                ("device", DeviceID.derive(publicKey: phone.publicKey)), ("device-key", Base64.encode(phone.publicKey)),
-            ]))
+            _ = try await w.append(
+                EntryDraft(
+                    kind: .deviceEnrolled,
+                    [
+                        ("device", DeviceID.derive(publicKey: phone.publicKey)),
+                        ("device-key", Base64.encode(phone.publicKey)),
+                    ]))
         }
         var configuration = ServiceConfiguration()
         configuration.port = 0
@@ -36,7 +40,9 @@ final class LiveServer: @unchecked Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = try await TemoinService.buildApplication(directory: directory, configuration: configuration, logger: logger) { port in
+        let app = try await TemoinService.buildApplication(
+            directory: directory, configuration: configuration, logger: logger
+        ) { port in
             continuation.yield(port)
         }
         task = Task { try await app.runService(gracefulShutdownSignals: []) }
@@ -60,7 +66,9 @@ final class LiveServer: @unchecked Sendable {
     func size() throws -> UInt64 { try reader().latestCheckpoint().checkpoint.size }
 
     /// A raw request, to see statuses the device client would retry or hide.
-    func raw(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> (Int, String) {
+    func raw(
+        _ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]
+    ) async throws -> (Int, String) {
         var request = URLRequest(url: URL(string: url.absoluteString + "/" + path)!)
         request.httpMethod = method
         request.httpBody = body
@@ -69,7 +77,9 @@ final class LiveServer: @unchecked Sendable {
         return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
     }
 
-    static func alert(_ n: Int = 0) -> String { Hex.encode(SHA256.hash(Array("live alert \(n)".utf8)).bytes.prefix(16)) }
+    static func alert(_ n: Int = 0) -> String {
+        Hex.encode(SHA256.hash(Array("live alert \(n)".utf8)).bytes.prefix(16))
+    }
 
     /// One-second WAV chunks of a speech-like signal at 16 kHz; `variant` changes the bytes.
     static func chunk(_ seq: Int, variant: Int = 0) -> [UInt8] {
@@ -84,5 +94,7 @@ final class LiveServer: @unchecked Sendable {
     }
 
     static let t0 = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000)
-    static func at(_ seq: Int) -> Timestamp { Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + Int64(seq) * 1000) }
+    static func at(_ seq: Int) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + Int64(seq) * 1000)
+    }
 }

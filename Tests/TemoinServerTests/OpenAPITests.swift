@@ -11,7 +11,8 @@ struct OpenAPITests {
 
     /// "METHOD /path/{param}" for every operation under `paths:`, read by indentation.
     static func documented() throws -> Set<String> {
-        let lines = try String(contentsOf: spec, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = try String(contentsOf: spec, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
         var inPaths = false, path = "", out = Set<String>()
         for line in lines {
             if line == "paths:" { inPaths = true; continue }
@@ -34,7 +35,8 @@ struct OpenAPITests {
 
     /// Every operation under `paths:`, read by indentation like `documented()`.
     static func operations() throws -> [String: Operation] {
-        let lines = try String(contentsOf: spec, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = try String(contentsOf: spec, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
         var inPaths = false, path = "", current: String?, out = [String: Operation]()
         for line in lines {
             if line == "paths:" { inPaths = true; continue }
@@ -47,7 +49,9 @@ struct OpenAPITests {
                 current = "\(m.uppercased()) \(path)"
                 out[current!] = Operation()
             } else if let op = current {
-                if line.hasPrefix("      parameters:") || line.hasPrefix("      requestBody:") { out[op]!.takesInput = true }
+                if line.hasPrefix("      parameters:") || line.hasPrefix("      requestBody:") {
+                    out[op]!.takesInput = true
+                }
                 // `        "404": { $ref: ... }` or `        "200":` (an inline response follows).
                 let trimmed = line.drop(while: { $0 == " " })
                 if line.count - trimmed.count == 8, trimmed.hasPrefix("\""), trimmed.dropFirst(4).hasPrefix("\":") {
@@ -60,13 +64,16 @@ struct OpenAPITests {
 
     /// The reusable responses under `components: responses:`, each with the text of its block.
     static func componentResponses() throws -> [String: String] {
-        let lines = try String(contentsOf: spec, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = try String(contentsOf: spec, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
         var inComponents = false, inResponses = false, name: String?, out = [String: String]()
         for line in lines {
             if line == "components:" { inComponents = true; continue }
             if inComponents, !line.hasPrefix(" "), !line.isEmpty { break }
             guard inComponents else { continue }
-            if line.hasPrefix("  "), !line.hasPrefix("   ") { inResponses = line == "  responses:"; name = nil; continue }
+            if line.hasPrefix("  "), !line.hasPrefix("   ") {
+                inResponses = line == "  responses:"; name = nil; continue
+            }
             guard inResponses else { continue }
             if line.hasPrefix("    "), !line.hasPrefix("     "), let colon = line.firstIndex(of: ":") {
                 name = String(line[line.index(line.startIndex, offsetBy: 4)..<colon])
@@ -88,7 +95,9 @@ struct OpenAPITests {
         #expect(responses["MethodNotAllowed"]?.contains("Allow") == true, "405 carries Allow")
         #expect(responses["RateLimited"]?.contains("Retry-After") == true, "429 carries Retry-After")
         for (name, operation) in operations.sorted(by: { $0.key < $1.key }) {
-            #expect(operation.statuses["405"]?.contains("#/components/responses/MethodNotAllowed") == true, "\(name) documents 405 with Allow")
+            #expect(
+                operation.statuses["405"]?.contains("#/components/responses/MethodNotAllowed") == true,
+                "\(name) documents 405 with Allow")
             if operation.takesInput {
                 #expect(operation.statuses["400"] != nil, "\(name) reads input, so it documents 400")
             }
@@ -100,9 +109,13 @@ struct OpenAPITests {
                     // A refusal is a problem document; the one exception is a chunk conflict,
                     // answered with a receipt of status conflict.
                     if status.hasPrefix("4") || status.hasPrefix("5"), target != "Receipt" {
-                        #expect(responses[target]?.contains("application/problem+json") == true, "\(name) \(status) is application/problem+json")
+                        #expect(
+                            responses[target]?.contains("application/problem+json") == true,
+                            "\(name) \(status) is application/problem+json")
                     } else if target == "Receipt" {
-                        #expect(status.hasPrefix("2") || (status == "409" && name == "PUT /v1/alerts/{alert}/chunks/{seq}"), "\(name) \(status)")
+                        #expect(
+                            status.hasPrefix("2") || (status == "409" && name == "PUT /v1/alerts/{alert}/chunks/{seq}"),
+                            "\(name) \(status)")
                     }
                 } else {
                     #expect(status.hasPrefix("2"), "\(name) \(status): refusals refer to a shared problem response")
@@ -119,11 +132,15 @@ struct OpenAPITests {
 
     /// Every Problem code the service maps to a status of its own appears in Docs/api.md's table.
     @Test func theStatusTableNamesTheMappedCodes() throws {
-        let api = try String(contentsOf: Self.spec.deletingLastPathComponent().appendingPathComponent("api.md"), encoding: .utf8)
-        for code in ["device.unknown", "statement.bad-signature", "admin.unauthorized", "ledger.device-already-enrolled", "alert.unknown",
-                     "alert.conflict", "audio.too-large", "audio.unsupported-media", "rate.limited", "ledger.locked",
-                     "http.method-not-allowed", "query.bad", "chunk.bad-seq", "quota.device-bytes", "quota.alert-bytes",
-                     "chunk.too-many-conflicts"] {
+        let api = try String(
+            contentsOf: Self.spec.deletingLastPathComponent().appendingPathComponent("api.md"), encoding: .utf8)
+        for code in [
+            "device.unknown", "statement.bad-signature", "admin.unauthorized", "ledger.device-already-enrolled",
+            "alert.unknown",
+            "alert.conflict", "audio.too-large", "audio.unsupported-media", "rate.limited", "ledger.locked",
+            "http.method-not-allowed", "query.bad", "chunk.bad-seq", "quota.device-bytes", "quota.alert-bytes",
+            "chunk.too-many-conflicts",
+        ] {
             #expect(api.contains("`\(code)`"), "Docs/api.md names \(code)")
         }
     }
@@ -134,17 +151,27 @@ struct OpenAPITests {
         let directory = DataDirectory(root.path)
         _ = try await Ledger.initialize(directory: directory, origin: "test.example/openapi")
         let writer = try LedgerWriter(directory: directory)
-        let service = DeviceService(writer: writer, ingestor: try AudioIngestor(writer: writer), limiter: RateLimiter(perMinute: 1), quota: ByteQuota(bytesPerHour: 1 << 30),
-                                    metrics: ServiceMetrics(), configuration: ServiceConfiguration())
-        let router = try TemoinService.buildRouter(directory: directory, service: service, publicLog: PublicLog(reader: service.reader))
-        let registered = Set(router.routes.map { "\($0.method) \($0.path)" }.map { route -> String in
-            // "/v1/alerts/:alert" → "/v1/alerts/{alert}"
-            let parts = route.split(separator: " ", maxSplits: 1)
-            let path = parts[1].split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
-            return "\(parts[0]) /\(path)"
-        })
+        let service = DeviceService(
+            writer: writer, ingestor: try AudioIngestor(writer: writer), limiter: RateLimiter(perMinute: 1),
+            quota: ByteQuota(bytesPerHour: 1 << 30),
+            metrics: ServiceMetrics(), configuration: ServiceConfiguration())
+        let router = try TemoinService.buildRouter(
+            directory: directory, service: service, publicLog: PublicLog(reader: service.reader))
+        let registered = Set(
+            router.routes.map { "\($0.method) \($0.path)" }.map { route -> String in
+                // "/v1/alerts/:alert" → "/v1/alerts/{alert}"
+                let parts = route.split(separator: " ", maxSplits: 1)
+                let path = parts[1].split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+                    .joined(separator: "/")
+                return "\(parts[0]) /\(path)"
+            })
         let documented = try Self.documented()
         #expect(documented.count >= 11)
-        #expect(registered == documented, "only in code: \(registered.subtracting(documented)); only in the spec: \(documented.subtracting(registered))")
+        #expect(
+            registered == documented,
+            Comment(
+                rawValue: "only in code: \(registered.subtracting(documented)); only in the spec: "
+                    + "\(documented.subtracting(registered))")
+        )
     }
 }

@@ -73,7 +73,8 @@ public final class ChildProcess: @unchecked Sendable {
         Self.closeFrom(&actions, 3)
         if let directory {
             guard Self.changeDirectory(&actions, directory) == 0 else {
-                throw ProcessError(description: "cannot start \(command) in \(directory): no posix_spawn_file_actions_addchdir_np")
+                throw ProcessError(
+                    description: "cannot start \(command) in \(directory): no posix_spawn_file_actions_addchdir_np")
             }
         }
         // The child starts with default signal handling and nothing blocked, whatever the test
@@ -101,7 +102,9 @@ public final class ChildProcess: @unchecked Sendable {
             throw ProcessError(description: "cannot start \(command): \(String(cString: strerror(spawned)))")
         }
         self.pid = pid
-        let thread = Thread { [self] in drain(input: input ?? [], stdin: stdin.write, stdout: stdout.read, stderr: stderr.read) }
+        let thread = Thread { [self] in
+            drain(input: input ?? [], stdin: stdin.write, stdout: stdout.read, stderr: stderr.read)
+        }
         thread.name = "child \(pid)"
         thread.start()
     }
@@ -157,8 +160,9 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     private static func timeoutError(_ command: String, _ timeout: Duration, _ output: ProcessOutput) -> ProcessError {
-        ProcessError(description: "\(command) did not finish within \(timeout) and was killed; its standard error ends with: "
-                     + String(decoding: output.stderr.suffix(2000), as: UTF8.self))
+        ProcessError(
+            description: "\(command) did not finish within \(timeout) and was killed; its standard error ends with: "
+                + String(decoding: output.stderr.suffix(2000), as: UTF8.self))
     }
 
     private func finished() -> ProcessOutput? {
@@ -189,13 +193,17 @@ public final class ChildProcess: @unchecked Sendable {
         }
         if input.isEmpty { closeSlot(0) }
         while fds.contains(where: { $0 >= 0 }) {
-            var polled = [pollfd(fd: fds[0], events: Int16(POLLOUT), revents: 0),
-                          pollfd(fd: fds[1], events: Int16(POLLIN), revents: 0),
-                          pollfd(fd: fds[2], events: Int16(POLLIN), revents: 0)]
+            var polled = [
+                pollfd(fd: fds[0], events: Int16(POLLOUT), revents: 0),
+                pollfd(fd: fds[1], events: Int16(POLLIN), revents: 0),
+                pollfd(fd: fds[2], events: Int16(POLLIN), revents: 0),
+            ]
             // poll ignores negative descriptors.
             if poll(&polled, 3, 50) > 0 {
                 if fds[0] >= 0, polled[0].revents != 0 {
-                    let n = input.withUnsafeBytes { write(fds[0], $0.baseAddress! + written, min(1 << 16, input.count - written)) }
+                    let n = input.withUnsafeBytes {
+                        write(fds[0], $0.baseAddress! + written, min(1 << 16, input.count - written))
+                    }
                     if n > 0 { written += n }
                     if written == input.count || (n < 0 && errno != EAGAIN && errno != EINTR) { closeSlot(0) }
                 }
@@ -241,14 +249,17 @@ public final class ChildProcess: @unchecked Sendable {
 
     private static func pipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
-        guard Glibc.pipe(&fds) == 0 else { throw ProcessError(description: "pipe: \(String(cString: strerror(errno)))") }
+        guard Glibc.pipe(&fds) == 0 else {
+            throw ProcessError(description: "pipe: \(String(cString: strerror(errno)))")
+        }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return (fds[0], fds[1])
     }
 
     // glibc's posix_spawn extensions, declared only under _GNU_SOURCE, which Swift's Glibc
     // module is not built with: looked up by name.
-    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    private typealias AddChdir =
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
     private typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
 
     private static func changeDirectory(_ actions: inout posix_spawn_file_actions_t, _ directory: String) -> Int32 {

@@ -16,7 +16,8 @@ extension Trait where Self == ConditionTrait {
     /// `TEMOIN_FAST_TESTS=1 swift test` runs the fast tests alone. (Swift 6.3's `swift test`
     /// cannot filter by tag yet; once it can, `swift test --skip tag:slow` does the same.)
     public static var notInFastRuns: Self {
-        .disabled(if: ProcessInfo.processInfo.environment["TEMOIN_FAST_TESTS"] == "1",
-                  "slow: left out because TEMOIN_FAST_TESTS=1")
+        .disabled(
+            if: ProcessInfo.processInfo.environment["TEMOIN_FAST_TESTS"] == "1",
+            "slow: left out because TEMOIN_FAST_TESTS=1")
     }
 }

@@ -37,7 +37,12 @@ struct ChildProcessTests {
         let input = [UInt8](repeating: 7, count: 2 << 20)
         // On a thread of its own, for the reason above.
         let r = try await withCheckedThrowingContinuation { (done: CheckedContinuation<ProcessOutput, any Error>) in
-            Thread { done.resume(with: Result { try runProcess("python3", ["-c", Self.chatterbox], input: input, timeout: .seconds(120)) }) }.start()
+            Thread {
+                done.resume(
+                    with: Result {
+                        try runProcess("python3", ["-c", Self.chatterbox], input: input, timeout: .seconds(120))
+                    })
+            }.start()
         }
         #expect(r.status == 0)
         #expect(r.text.hasSuffix("\(input.count) \(input.count * 7 % 65521)"))
@@ -53,7 +58,9 @@ struct ChildProcessTests {
     @Test func aChildThatOutlivesItsTimeoutIsKilledAndTheCallFails() async throws {
         let start = ContinuousClock.now
         #expect(throws: ProcessError.self) { try runProcess("sleep", ["3600"], timeout: .milliseconds(300)) }
-        await #expect(throws: ProcessError.self) { try await runProcess("sleep", ["3600"], timeout: .milliseconds(300)) }
+        await #expect(throws: ProcessError.self) {
+            try await runProcess("sleep", ["3600"], timeout: .milliseconds(300))
+        }
         // Killed at its timeout, not ended by itself (generous: the machine may be loaded).
         #expect(ContinuousClock.now - start < .seconds(120))
         do {
@@ -68,7 +75,9 @@ struct ChildProcessTests {
     @Test func statusDirectoryAndEnvironment() throws {
         #expect(try runProcess("sh", ["-c", "exit 3"]).status == 3)
         #expect(try runProcess("sh", ["-c", "kill -9 $$"]).status == 128 + 9)
-        let r = try runProcess("sh", ["-c", "pwd; echo \"$TEMOIN_TEST_VALUE\""], environment: ["TEMOIN_TEST_VALUE": "witness"], directory: "/")
+        let r = try runProcess(
+            "sh", ["-c", "pwd; echo \"$TEMOIN_TEST_VALUE\""], environment: ["TEMOIN_TEST_VALUE": "witness"],
+            directory: "/")
         #expect(r.text == "/\nwitness\n")
         #expect(throws: ProcessError.self) { try runProcess("/nonexistent/temoin-tool", []) }
     }
