@@ -65,7 +65,16 @@ struct Problem: Error, Encodable {
     /// The HTTP status of a failure: the one its code always gets (`ErrorCode.specificHTTPStatus`),
     /// otherwise its category's (400 malformed, 422 unusable content, 503 environment, 500 damage).
     static func status(for e: TemoinError) -> HTTPResponse.Status {
-        HTTPResponse.Status(code: e.id.specificHTTPStatus ?? e.category.httpStatus)
+        standard(e.id.specificHTTPStatus ?? e.category.httpStatus)
+    }
+
+    /// A status with its standard reason phrase (the problem's `title`); `Status(code:)` alone has none.
+    static func standard(_ code: Int) -> HTTPResponse.Status {
+        let known: [HTTPResponse.Status] = [
+            .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .conflict, .contentTooLarge,
+            .unsupportedMediaType, .unprocessableContent, .tooManyRequests, .internalServerError, .serviceUnavailable,
+        ]
+        return known.first { $0.code == code } ?? HTTPResponse.Status(code: code)
     }
 
     var response: Response {

@@ -230,7 +230,8 @@ struct ServiceBench: AsyncParsableCommand {
                                             "v1/admin/alerts/\(alerts[t / 5 % devices])/recording"))
                                     request.httpMethod = "POST"
                                     request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-                                    request.setValue("bench", forHTTPHeaderField: "Temoin-Operator")
+                                    request.setValue(
+                                        String(repeating: "be", count: 16), forHTTPHeaderField: "Temoin-Operator")
                                     let (_, r) = try await session.data(for: request)
                                     return (r as? HTTPURLResponse)?.statusCode == 200 ? 1000 : 0
                                 }
