@@ -110,7 +110,8 @@ public enum IngestOutcome: Sendable {
     case duplicate(StoredEntry)
     /// Different bytes for a committed sequence number: kept in quarantine (blob) and recorded as a
     /// `chunk.conflict` entry (once per distinct content); the first chunk stays in the recording.
-    case conflict(kept: StoredEntry, recorded: StoredEntry)
+    /// `isNew`: false when these bytes were already recorded (nothing was stored this time).
+    case conflict(kept: StoredEntry, recorded: StoredEntry, isNew: Bool)
 }
 
 /// Turns chunks into `audio.chunk` entries: validates the audio, keeps the original (write-once
@@ -159,15 +160,21 @@ public actor AudioIngestor {
         return encoder
     }
 
-    private func checkIn(_ alert: String) {
-        guard let entry = alerts[alert] else { return }
+    private func checkIn(_ alert: String, _ encoder: AlertEncoder) {
+        // Only the encoder that was checked out (after `forgetEncoders` a new one may be there).
+        guard let entry = alerts[alert], entry.encoder === encoder else { return }
         alerts[alert] = (entry.encoder, entry.users - 1, .now)
     }
 
     private func using<T>(_ alert: String, _ body: (AlertEncoder) async throws -> T) async throws -> T {
         let encoder = checkOut(alert)
-        defer { checkIn(alert) }
+        defer { checkIn(alert, encoder) }
         return try await body(encoder)
+    }
+
+    /// How many times the alert's early chunks went back to waiting (tests).
+    func parkings(alert: String) async -> Int {
+        await alerts[alert]?.encoder.parkings ?? 0
     }
 
     /// How many alerts have an encoder in memory (metrics, tests).
@@ -241,6 +248,9 @@ actor AlertEncoder {
     }
     /// Early chunks parked until the state they wait on changes or their time is up.
     private var parked: [CheckedContinuation<Void, Never>] = []
+
+    /// How many times an early chunk of this alert went back to waiting (tests: bounded, not spinning).
+    private(set) var parkings = 0
 
     private func wakeParked() {
         let woken = parked
@@ -359,10 +369,14 @@ actor AlertEncoder {
             let timer =
                 ContinuousClock.now < deadline
                 ? Task { [weak self] in
-                    try? await Task.sleep(until: deadline)
+                    // Only a timer that ran its course wakes the waiters: a cancelled one (the chunk
+                    // was woken by something else and parked again) must not, or a chunk still early
+                    // would wake itself in a loop until its deadline (found by review: H1).
+                    do { try await Task.sleep(until: deadline) } catch { return }
                     await self?.wakeParked()
                 }
                 : nil
+            parkings += 1
             await withCheckedContinuation { parked.append($0) }
             timer?.cancel()
             await acquire()
@@ -457,7 +471,7 @@ actor AlertEncoder {
         let hash = SHA256.hash(chunk.original)
         if try stored.parsed().hash("original-sha256") == hash { return .duplicate(stored) }
         if let recorded = try conflictEntry(seq: chunk.seq, originalSHA256: hash) {
-            return .conflict(kept: stored, recorded: recorded)
+            return .conflict(kept: stored, recorded: recorded, isNew: false)
         }
         // A new conflicting body: bounded per sequence number, and counted in the alert's bytes.
         guard conflicts[chunk.seq, default: 0] < limits.maximumConflictsPerSequence else {
@@ -486,7 +500,8 @@ actor AlertEncoder {
         }
         return .conflict(
             kept: stored,
-            recorded: StoredEntry(index: recorded.index, leafHash: recorded.leafHash, bytes: recorded.entry.bytes))
+            recorded: StoredEntry(index: recorded.index, leafHash: recorded.leafHash, bytes: recorded.entry.bytes),
+            isNew: recorded.isNew)
     }
 
     /// The `chunk.conflict` entry that recorded these bytes for `seq`, if one was committed (by its
@@ -563,12 +578,16 @@ actor AlertEncoder {
     /// last chunk's audio, read from its original and checked against its entry's hash.
     private func load() async throws {
         guard !loaded else { return }
+        // Counted aside and kept only once the whole state is rebuilt: a load that fails halfway
+        // is run again, and must not count the alert's bytes twice (review: L2).
+        var bytes: UInt64 = 0
+        var conflictCounts: [UInt64: Int] = [:]
         var lastChunk: Entry?
         var chunks: [UInt64: Entry] = [:]
         for e in try reader.alertEntries(alert).map({ e throws(TemoinError) in try e.parsed() }) {
-            if e.kind == .audioChunk || e.kind == .chunkConflict { storedBytes += e.uint("original-size") ?? 0 }
-            if e.kind == .audioChunk { storedBytes += (e.uint("opus-bytes") ?? 0) + 4 * (e.uint("opus-packets") ?? 0) }
-            if e.kind == .chunkConflict, let seq = e.uint("seq") { conflicts[seq, default: 0] += 1 }
+            if e.kind == .audioChunk || e.kind == .chunkConflict { bytes += e.uint("original-size") ?? 0 }
+            if e.kind == .audioChunk { bytes += (e.uint("opus-bytes") ?? 0) + 4 * (e.uint("opus-packets") ?? 0) }
+            if e.kind == .chunkConflict, let seq = e.uint("seq") { conflictCounts[seq, default: 0] += 1 }
             if e.kind == .chunkMissing, let last = e.uint("last-seq"), last + 1 > next { next = last + 1 }
             if e.kind == .audioChunk, let seq = e.uint("seq") {
                 chunks[seq] = e
@@ -593,6 +612,8 @@ actor AlertEncoder {
                 encoder = fresh
             }
         }
+        storedBytes = bytes
+        conflicts = conflictCounts
         loaded = true
     }
 

@@ -213,8 +213,11 @@ final class ConnectionPool: @unchecked Sendable {
     }
 
     private func checkIn(_ store: any LedgerStoreReading) {
+        // A connection still inside a transaction (its COMMIT failed) would refuse every later
+        // BEGIN and pin an old snapshot: it is closed, and a fresh one opened when needed.
+        let usable = store.isReusable
         condition.lock()
-        idle.append(store)
+        if usable { idle.append(store) } else { count -= 1 }
         condition.signal()
         condition.unlock()
     }

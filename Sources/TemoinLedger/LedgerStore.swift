@@ -55,7 +55,11 @@ final class LedgerStore: LedgerStoreWriting {
     var location: String { db.path }
 
     func beginRead() throws(TemoinError) { try db.execute("BEGIN") }
-    func endRead() { try? db.execute("COMMIT") }
+    func endRead() {
+        if (try? db.execute("COMMIT")) == nil, !db.isAutocommit { try? db.execute("ROLLBACK") }
+    }
+
+    var isReusable: Bool { db.isAutocommit }
 
     var inTransaction: Bool { !db.isAutocommit }
     func beginWrite() throws(TemoinError) { try db.execute("BEGIN IMMEDIATE") }
@@ -210,14 +214,22 @@ final class LedgerStore: LedgerStoreWriting {
         let s = try db.statement("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
         defer { s.reset() }
         guard try s.step() else { return nil }
-        return try SignedCheckpoint(parsing: s.blob(0))
+        do throws(TemoinError) {
+            return try SignedCheckpoint(parsing: s.blob(0))
+        } catch {
+            throw corrupt("a stored checkpoint is not a well-formed signed note (\(error.code))")
+        }
     }
 
     func checkpoint(size: UInt64) throws(TemoinError) -> SignedCheckpoint? {
         let s = try db.statement("SELECT note FROM checkpoints WHERE size = ?").bind(.int(Int64(size)))
         defer { s.reset() }
         guard try s.step() else { return nil }
-        return try SignedCheckpoint(parsing: s.blob(0))
+        do throws(TemoinError) {
+            return try SignedCheckpoint(parsing: s.blob(0))
+        } catch {
+            throw corrupt("a stored checkpoint is not a well-formed signed note (\(error.code))")
+        }
     }
 
     /// The latest entry of an alert, if any.

@@ -54,7 +54,10 @@ public protocol LedgerStoreReading: AnyObject {
     var location: String { get }
 
     func beginRead() throws(TemoinError)
+    /// Ends the read transaction; if it cannot, `isReusable` becomes false and the session is dropped.
     func endRead()
+    /// False once the session is stuck (a read transaction that could not end).
+    var isReusable: Bool { get }
 
     /// The number of entries stored (the largest index + 1).
     func entryCount() throws(TemoinError) -> UInt64

@@ -185,7 +185,11 @@ package struct DeviceService: Sendable {
             await quota.refund(device, bytes: charged)
             throw error
         }
-        if case .duplicate = outcome { await quota.refund(device, bytes: charged) }
+        // Nothing stored (a retry of what is already there): the bytes are given back.
+        switch outcome {
+        case .duplicate, .conflict(_, _, isNew: false): await quota.refund(device, bytes: charged)
+        default: break
+        }
         switch outcome {
         case .appended(let a):
             metrics.chunksAppended.increment()
@@ -194,7 +198,7 @@ package struct DeviceService: Sendable {
         case .duplicate(let stored):
             metrics.chunksDuplicate.increment()
             return (.ok, try response("duplicate", stored))
-        case .conflict(let kept, let recorded):
+        case .conflict(let kept, let recorded, _):
             metrics.chunksConflict.increment()
             return (.conflict, try response("conflict", recorded, keptIndex: kept.index))
         }
@@ -275,8 +279,17 @@ package struct DeviceService: Sendable {
 
     /// Closes alerts open longer than the limit (closed-by server, reason timeout).
     func closeExpiredAlerts(now: Timestamp, logger: Logger) async {
+        let open: [String]
         do {
-            for alert in try reader.openAlerts() {
+            open = try reader.openAlerts()
+        } catch {
+            logger.error("listing open alerts failed", metadata: ["error": "\(error)"])
+            open = []
+        }
+        // Each alert on its own: one that cannot be closed (damaged, busy) does not keep the others
+        // open, nor the encoders below in memory (review: L1).
+        for alert in open {
+            do {
                 guard let opening = try reader.opening(alert: alert)?.parsed(),
                     now.millisecondsSinceEpoch - opening.time.millisecondsSinceEpoch > Int64(
                         configuration.maximumAlertSeconds) * 1000
@@ -294,11 +307,11 @@ package struct DeviceService: Sendable {
                 }
                 await ingestor.release(alert: alert)
                 logger.info("alert closed by the server after its time limit", metadata: ["alert": "\(alert)"])
+            } catch {
+                logger.error("closing an expired alert failed", metadata: ["alert": "\(alert)", "error": "\(error)"])
             }
-            // Encoders of alerts that went quiet are released; a later chunk rebuilds its own.
-            await ingestor.releaseIdle(olderThan: .seconds(configuration.encoderIdleSeconds))
-        } catch {
-            logger.error("closing expired alerts failed", metadata: ["error": "\(error)"])
         }
+        // Encoders of alerts that went quiet are released; a later chunk rebuilds its own.
+        await ingestor.releaseIdle(olderThan: .seconds(configuration.encoderIdleSeconds))
     }
 }

@@ -82,7 +82,8 @@ struct Problem: Error, Encodable {
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         if status == 429 { headers[.retryAfter] = String(max(1, retryAfter ?? 1)) }
-        return Response(status: Problem.standard(status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(
+            status: Problem.standard(status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 

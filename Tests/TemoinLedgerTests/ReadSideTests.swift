@@ -93,6 +93,32 @@ struct ReadSideTests {
         #expect(!kinds.contains(.chunkMissing))
     }
 
+    /// A chunk still early after being woken (its predecessor came, but not the one just before it)
+    /// waits again quietly: a cancelled timer must not wake it, or it would wake itself in a loop,
+    /// a core busy until its deadline (review finding H1).
+    @Test func aChunkStillEarlyAfterAWakeWaitsWithoutSpinning() async throws {
+        let f = try await LedgerFixture()
+        let w = try f.writer()
+        _ = try await f.open(AudioIngestTests.alert, on: w)
+        var limits = AudioLimits()
+        limits.reorderWait = .seconds(3)
+        let ingestor = try AudioIngestor(writer: w, limits: limits)
+        let early = Task { try await ingestor.submit(AudioIngestTests().upload(2)) }
+        try await Task.sleep(for: .milliseconds(200))
+        _ = try await ingestor.ingest(AudioIngestTests().upload(0))
+        try await Task.sleep(for: .milliseconds(1000))
+        // Parked once, woken by chunk 0's commit, parked again: a handful, not thousands.
+        let parkings = await ingestor.parkings(alert: AudioIngestTests.alert)
+        #expect(parkings <= 5, "parked \(parkings) times in a second")
+        guard case .appended(let a) = try await early.value else {
+            Issue.record("the early chunk is stored when its wait is up")
+            return
+        }
+        #expect(a.entry.uint("seq") == 2)
+        let kinds = try LedgerReader(directory: f.directory).entries(alert: AudioIngestTests.alert).map(\.entry.kind)
+        #expect(kinds.filter { $0 == .chunkMissing }.count == 1)
+    }
+
     /// An alert's encoder is released when it closes or goes idle and rebuilt on demand: memory
     /// does not grow with the number of alerts ever opened.
     @Test func encodersAreReleasedWhenIdleAndRebuiltOnDemand() async throws {

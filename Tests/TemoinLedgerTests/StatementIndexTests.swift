@@ -123,8 +123,8 @@ struct StatementIndexTests {
                 original: AudioIngestTests.chunks[1], format: .wav,
                 statementSignature: [UInt8](repeating: signature, count: 64))
         }
-        guard case .conflict(_, let recorded) = try await ingestor.submit(other(1)),
-            case .conflict(_, let again) = try await ingestor.submit(other(2))
+        guard case .conflict(_, let recorded, _) = try await ingestor.submit(other(1)),
+            case .conflict(_, let again, _) = try await ingestor.submit(other(2))
         else {
             Issue.record("different bytes for a stored sequence number are a conflict")
             return

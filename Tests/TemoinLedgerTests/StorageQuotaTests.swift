@@ -64,7 +64,7 @@ struct StorageQuotaTests {
         _ = try await ingestor.ingest(AudioIngestTests().upload(0))
         var recorded = [UInt64]()
         for variant in [1, 2] {
-            guard case .conflict(_, let r) = try await ingestor.submit(other(0, variant: variant)) else {
+            guard case .conflict(_, let r, _) = try await ingestor.submit(other(0, variant: variant)) else {
                 Issue.record("other bytes are a conflict")
                 return
             }
@@ -79,7 +79,7 @@ struct StorageQuotaTests {
         // A conflict already recorded is still answered (a retry), also after a restart, and other
         // sequence numbers are not affected.
         await ingestor.forgetEncoders()
-        guard case .conflict(_, let again) = try await ingestor.submit(other(0, variant: 2)) else {
+        guard case .conflict(_, let again, _) = try await ingestor.submit(other(0, variant: 2)) else {
             Issue.record("a recorded conflict is answered again")
             return
         }
