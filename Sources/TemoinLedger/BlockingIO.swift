@@ -25,38 +25,40 @@ public final class BlockingIO: Sendable {
             }
         }
     }
+}
 
-    private final class JobQueue: @unchecked Sendable {
-        private let condition = NSCondition()
-        private var jobs: [() -> Void] = []
-        private var stopping = false
+/// Jobs run in order by the threads that call `work()` until `stop()`; the jobs already queued still
+/// run. Shared by `BlockingIO` (a few threads) and `ThreadExecutor` (one).
+final class JobQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+    private var stopping = false
 
-        func enqueue(_ job: @escaping () -> Void) {
+    func enqueue(_ job: @escaping () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func work() {
+        while true {
             condition.lock()
-            jobs.append(job)
-            condition.signal()
-            condition.unlock()
-        }
-
-        func stop() {
-            condition.lock()
-            stopping = true
-            condition.broadcast()
-            condition.unlock()
-        }
-
-        func work() {
-            while true {
-                condition.lock()
-                while jobs.isEmpty && !stopping { condition.wait() }
-                if jobs.isEmpty {
-                    condition.unlock()
-                    return
-                }
-                let job = jobs.removeFirst()
+            while jobs.isEmpty && !stopping { condition.wait() }
+            if jobs.isEmpty {
                 condition.unlock()
-                job()
+                return
             }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
         }
     }
 }

@@ -4,22 +4,17 @@ import Foundation
 /// ledger writer's commits wait for fsync): they then never hold one of the few threads of
 /// Swift's cooperative pool, where audio is encoded.
 final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
-    private let condition = NSCondition()
-    private var jobs: [UnownedJob] = []
-    private var stopping = false
+    private let queue = JobQueue()
 
     init(name: String) {
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [queue] in queue.work() }
         thread.name = name
         thread.start()
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        condition.lock()
-        jobs.append(job)
-        condition.signal()
-        condition.unlock()
+        queue.enqueue { job.runSynchronously(on: self.asUnownedSerialExecutor()) }
     }
 
     func asUnownedSerialExecutor() -> UnownedSerialExecutor {
@@ -28,23 +23,6 @@ final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
 
     /// Lets the thread end once the jobs already queued have run.
     func stop() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
-    }
-
-    private func run() {
-        while true {
-            condition.lock()
-            while jobs.isEmpty && !stopping { condition.wait() }
-            if jobs.isEmpty {
-                condition.unlock()
-                return
-            }
-            let job = jobs.removeFirst()
-            condition.unlock()
-            job.runSynchronously(on: asUnownedSerialExecutor())
-        }
+        queue.stop()
     }
 }

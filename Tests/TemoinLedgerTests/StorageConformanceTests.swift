@@ -64,9 +64,7 @@ struct StorageConformanceTests {
         let range = range ?? 0..<m.entries.count
         try store.beginWrite()
         for e in m.entries[range] {
-            try store.insertEntry(
-                index: e.index, kind: e.kind!, alert: e.alert, subject: e.subject, leafHash: Hash(e.leafHash)!,
-                bytes: e.bytes)
+            try Self.insert(e, into: store)
         }
         let size = UInt64(range.upperBound)
         for (id, hash) in m.nodes
@@ -78,6 +76,13 @@ struct StorageConformanceTests {
                 size: c.size, root: Hash(c.root)!, note: c.note, time: Timestamp(millisecondsSinceEpoch: 0))
         }
         try store.commit()
+    }
+
+    /// Inserts an entry row as it was stored in its first home.
+    static func insert(_ row: StoredEntryRow, into store: any LedgerStoreWriting) throws {
+        try store.insertEntry(
+            index: row.index, kind: row.kind!, alert: row.alert, subject: row.subject,
+            leafHash: Hash(row.leafHash)!, bytes: row.bytes)
     }
 
     @Test(arguments: EngineUnderTest.all)
@@ -146,9 +151,7 @@ struct StorageConformanceTests {
         try w.beginWrite()
         #expect(w.inTransaction)
         let row = m.entries[5]
-        try w.insertEntry(
-            index: row.index, kind: row.kind!, alert: row.alert, subject: row.subject, leafHash: Hash(row.leafHash)!,
-            bytes: row.bytes)
+        try Self.insert(row, into: w)
         // The writer reads its own rows; no reader sees them.
         #expect(try w.entry(at: 5)?.bytes == row.bytes)
         #expect(try r.entry(at: 5) == nil)
@@ -169,9 +172,7 @@ struct StorageConformanceTests {
         for (i, keep) in [(5, true), (6, false)] {
             try w.savepoint()
             let row = m.entries[i]
-            try w.insertEntry(
-                index: row.index, kind: row.kind!, alert: row.alert, subject: row.subject,
-                leafHash: Hash(row.leafHash)!, bytes: row.bytes)
+            try Self.insert(row, into: w)
             if keep { try w.releaseSavepoint() } else { try w.rollbackToSavepoint() }
         }
         try w.commit()
@@ -246,9 +247,7 @@ struct StorageConformanceTests {
             try Self.copy(m, into: w, entries: 0..<5)
             try w.beginWrite()
             let row = m.entries[5]
-            try w.insertEntry(
-                index: row.index, kind: row.kind!, alert: row.alert, subject: row.subject,
-                leafHash: Hash(row.leafHash)!, bytes: row.bytes)
+            try Self.insert(row, into: w)
             // The session ends here without a commit, as a process killed mid-transaction.
         }
         let again = try engine.make(folder).openWriting(create: false)
