@@ -139,7 +139,12 @@ final class LedgerStore: LedgerStoreWriting {
     func hasStatementIndex() throws(TemoinError) -> Bool {
         let s = try db.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'statements'")
         defer { s.reset() }
-        return try s.step()
+        if try s.step() { return true }
+        // Absent is normal only below schema 6, where it did not exist yet; from 6 on it was removed.
+        guard let version = try db.pragma("user_version").flatMap({ Int($0) }), version < 6 else {
+            throw corrupt("the statement index (table statements) is missing from a schema that has it")
+        }
+        return false
     }
 
     func forEachStatementRow(

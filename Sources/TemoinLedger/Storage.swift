@@ -98,7 +98,8 @@ public protocol LedgerStoreReading: AnyObject {
     // The statement index (how the writer recognises a retried statement by its content).
     /// The entry the index names for a statement key, if any.
     func statementEntry(key: Hash) throws(TemoinError) -> UInt64?
-    /// False only for a ledger written before the index existed and opened read-only.
+    /// False only for a ledger written before the index existed and opened read-only; an index
+    /// missing from a ledger whose schema has it is damage (`ledger.corrupt`).
     func hasStatementIndex() throws(TemoinError) -> Bool
     /// Every (key, entry) row of the index, in entry order, as stored.
     func forEachStatementRow(

@@ -150,6 +150,20 @@ struct StatementIndexTests {
         #expect(try f.audit().passed)
     }
 
+    /// An operator with the files who drops the whole index does not make the audit skip it
+    /// (review L7): the audit names it, and still checks everything else.
+    @Test func aDroppedStatementIndexIsNamedByTheAudit() async throws {
+        let f = try await LedgerFixture()
+        let w = try await f.populate(alerts: 1, chunks: 1)
+        _ = try await w.append(LedgerFixture.location(alert, fix: "geo:1,1"))
+        #expect(try f.audit().passed)
+        try f.rawDatabase().execute("DROP TABLE statements")
+        let report = try f.audit()
+        #expect(!report.passed)
+        #expect(report.names("statement index"))
+        #expect(report.entries > 0)
+    }
+
     @Test func theAuditReDerivesLocationRowsAndTheStatementIndex() async throws {
         let f = try await LedgerFixture()
         let w = try await f.populate(alerts: 1, chunks: 1)
