@@ -18,41 +18,21 @@ public enum OggDemux {
         return out
     }
 
+    /// Every packet of a one-stream Ogg file held in memory (the same reading as `forEachPacket`).
     public static func packets(_ bytes: [UInt8]) throws(TemoinError) -> [[UInt8]] {
-        let sync = UnsafeMutablePointer<ogg_sync_state>.allocate(capacity: 1)
-        let stream = UnsafeMutablePointer<ogg_stream_state>.allocate(capacity: 1)
-        defer { sync.deallocate(); stream.deallocate() }
-        ogg_sync_init(sync)
-        defer { ogg_sync_clear(sync) }
-        guard !bytes.isEmpty, let buffer = ogg_sync_buffer(sync, bytes.count) else {
-            throw .malformed(.oggNoPages, "the recording is empty")
-        }
-        bytes.withUnsafeBytes { buffer.update(from: $0.bindMemory(to: CChar.self).baseAddress!, count: bytes.count) }
-        ogg_sync_wrote(sync, bytes.count)
-        var started = false
-        defer { if started { ogg_stream_clear(stream) } }
         var out = [[UInt8]]()
-        var page = ogg_page()
-        while true {
-            let r = ogg_sync_pageout(sync, &page)
-            if r == 0 { break }
-            guard r > 0 else {
-                throw TemoinError(.oggBadPage, category: .invalidEvidence, "the recording has a damaged page")
-            }
-            if !started {
-                ogg_stream_init(stream, ogg_page_serialno(&page))
-                started = true
-            }
-            guard ogg_stream_pagein(stream, &page) == 0 else {
-                throw TemoinError(.oggTwoStreams, "the recording holds more than one stream")
-            }
-            var packet = ogg_packet()
-            while true {
-                let p = ogg_stream_packetout(stream, &packet)
-                if p == 0 { break }
-                guard p > 0 else { throw TemoinError(.oggGap, "pages are missing in the recording") }
-                out.append(Array(UnsafeBufferPointer(start: packet.packet, count: packet.bytes)))
-            }
+        var offset = 0
+        try forEachPacket(
+            read: { buffer, capacity in
+                let n = min(capacity, bytes.count - offset)
+                if n > 0 { bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress! + offset, byteCount: n) } }
+                offset += n
+                return n
+            },
+            maximumPacket: 1 << 20
+        ) { packet throws(TemoinError) in
+            out.append(Array(packet))
+            return true
         }
         return out
     }

@@ -14,6 +14,23 @@ extension OggDemux {
         fd: Int32, maximumPacket: Int = 1 << 20,
         _ body: (UnsafeRawBufferPointer) throws(TemoinError) -> Bool
     ) throws(TemoinError) {
+        var offset: off_t = 0
+        try forEachPacket(
+            read: { buffer, capacity throws(TemoinError) in
+                let n = pread(fd, buffer, capacity, offset)
+                guard n >= 0 else { throw TemoinError(.oggRead, "the recording could not be read") }
+                offset += off_t(n)
+                return n
+            }, maximumPacket: maximumPacket, body)
+    }
+
+    /// The one page-and-packet loop of every Ogg reader here: `read` fills libogg's buffer (at most
+    /// `capacity` bytes; 0 at the end), pages are checked and fed to one stream, packets handed on.
+    static func forEachPacket(
+        read: (_ buffer: UnsafeMutableRawPointer, _ capacity: Int) throws(TemoinError) -> Int,
+        maximumPacket: Int,
+        _ body: (UnsafeRawBufferPointer) throws(TemoinError) -> Bool
+    ) throws(TemoinError) {
         let sync = UnsafeMutablePointer<ogg_sync_state>.allocate(capacity: 1)
         let stream = UnsafeMutablePointer<ogg_stream_state>.allocate(capacity: 1)
         defer { sync.deallocate(); stream.deallocate() }
@@ -22,7 +39,6 @@ extension OggDemux {
         var started = false
         defer { if started { ogg_stream_clear(stream) } }
         let block = 64 * 1024
-        var offset: off_t = 0
         var any = false
         var page = ogg_page()
         var packet = ogg_packet()
@@ -30,11 +46,9 @@ extension OggDemux {
             guard let buffer = ogg_sync_buffer(sync, block) else {
                 throw TemoinError(.oggFailure, "libogg could not allocate a buffer")
             }
-            let n = pread(fd, buffer, block, offset)
-            guard n >= 0 else { throw TemoinError(.oggRead, "the recording could not be read") }
+            let n = try read(UnsafeMutableRawPointer(buffer), block)
             if n == 0 { break }
             any = true
-            offset += off_t(n)
             ogg_sync_wrote(sync, n)
             while true {
                 let r = ogg_sync_pageout(sync, &page)
