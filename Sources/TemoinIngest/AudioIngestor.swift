@@ -362,7 +362,9 @@ actor AlertEncoder {
                 wakeParked()
             }
         }
+        var waited = false
         while chunk.seq > next, ContinuousClock.now < deadline || lowerEarlyChunkWaits(below: chunk.seq) {
+            waited = true
             // Parked, not polling: woken when `next` moves, when another early chunk stops
             // waiting, or when this one's time is up.
             release()
@@ -381,7 +383,9 @@ actor AlertEncoder {
             timer?.cancel()
             await acquire()
         }
-        if let stored = try reader.chunkEntry(alert: chunk.alert, seq: chunk.seq) {
+        // A copy of this chunk may have been stored while it waited (an in-order chunk, the common
+        // case, was checked just above and has not let go of the lock since).
+        if waited, let stored = try reader.chunkEntry(alert: chunk.alert, seq: chunk.seq) {
             return try await repeated(chunk, stored: stored)
         }
         // The gap before an early chunk is recorded in the chunk's own commit: one request, one
