@@ -150,7 +150,7 @@ let package = Package(
             dependencies: [
                 "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest",
                 "TemoinExport",
-                "TemoinServer", "TemoinDevice", "TemoinVerify",
+                "TemoinServer", "TemoinDevice", "TemoinVerify", "TemoinAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -28,12 +28,23 @@ enum Administration {
         }
     }
 
+    /// GETs from the service's admin API; returns the body of a 2xx answer, else throws its problem.
+    static func get(_ base: URL, _ path: String, token: String) async throws -> Data {
+        try await send("GET", base, path, token: token, json: nil)
+    }
+
     /// POSTs to the service's admin API; returns the body of a 2xx answer, else throws its problem.
     static func post(
         _ base: URL, _ path: String, token: String, json: Data?, headers: [String: String] = [:]
     ) async throws -> Data {
+        try await send("POST", base, path, token: token, json: json, headers: headers)
+    }
+
+    private static func send(
+        _ method: String, _ base: URL, _ path: String, token: String, json: Data?, headers: [String: String] = [:]
+    ) async throws -> Data {
         var request = URLRequest(url: base.appendingPathComponent(path))
-        request.httpMethod = "POST"
+        request.httpMethod = method
         request.httpBody = json
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")

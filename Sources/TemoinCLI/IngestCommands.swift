@@ -163,7 +163,8 @@ struct RecordingCommand: AsyncParsableCommand {
                 EntryDraft(
                     kind: .access,
                     [
-                        ("alert", alert), ("actor", localOperatorID()), ("role", "admin"), ("action", "recording"),
+                        ("alert", alert), ("actor", localOperatorID()), ("role", "operator"), ("action", "recording"),
+                        ("reason", "-"),
                     ]))
         case .service(let url, let token):
             // The service logs the access and returns the same deterministic bytes.

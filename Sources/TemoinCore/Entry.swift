@@ -12,11 +12,16 @@ public enum EntryKind: String, CaseIterable, Sendable {
     case exportCreated = "export.created"
     case keyRotated = "key.rotated"
     case dataErased = "data.erased"
+    case staffAccess = "staff.access"
+    case accountCreated = "account.created"
+    case accountRevoked = "account.revoked"
+    case deviceRevoked = "device.revoked"
 
     /// Whether entries of this kind belong to one alert's chain (and start with `alert` and `prev`).
     public var belongsToAlert: Bool {
         switch self {
-        case .genesis, .deviceEnrolled, .keyRotated: return false
+        case .genesis, .deviceEnrolled, .keyRotated, .staffAccess, .accountCreated, .accountRevoked, .deviceRevoked:
+            return false
         default: return true
         }
     }
@@ -55,7 +60,7 @@ public enum EntryKind: String, CaseIterable, Sendable {
                 .init("kept-entry", .uint), .init("statement-sig", .signature),
             ]
         case .access:
-            own = [.init("actor", .id128), .init("role", .token), .init("action", .token)]
+            own = [.init("actor", .id128), .init("role", .token), .init("action", .token), .init("reason", .text)]
         case .exportCreated:
             own = [
                 .init("head-index", .uint), .init("requester-sha256", .hash), .init("reference-sha256", .hash),
@@ -65,6 +70,14 @@ public enum EntryKind: String, CaseIterable, Sendable {
             own = [.init("key-role", .token), .init("key", .text)]
         case .dataErased:
             own = [.init("scope", .token)]
+        case .staffAccess:
+            own = [.init("actor", .id128), .init("role", .token), .init("action", .token), .init("target", .text)]
+        case .accountCreated:
+            own = [.init("account", .id128), .init("role", .token), .init("name-sha256", .hash)]
+        case .accountRevoked:
+            own = [.init("account", .id128)]
+        case .deviceRevoked:
+            own = [.init("device", .id128), .init("reason", .token)]
         }
         return chain + own + [.init("time", .time)]
     }

@@ -2,6 +2,9 @@
 /// a program's exit code and the HTTP status a request failing with it gets. The raw value is
 /// what logs, problem documents (`code`) and tests match on; Docs/api.md lists them.
 public enum ErrorCode: String, Sendable, CaseIterable {
+    case accountBadRole = "account.bad-role" // usage
+    case accountExists = "account.exists" // usage
+    case accountUnknown = "account.unknown" // usage
     case adminBadOperator = "admin.bad-operator" // usage
     case adminHTTPFailed = "admin.http-failed" // environment
     case adminNoService = "admin.no-service" // environment
@@ -39,11 +42,13 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case chunkMissingHeader = "chunk.missing-header" // usage
     case chunkTooManyConflicts = "chunk.too-many-conflicts" // usage
     case dataNotInitialized = "data.not-initialized" // usage
+    case deviceAlreadyRevoked = "device.already-revoked" // usage
     case deviceBadUrl = "device.bad-url" // usage
     case deviceGaveUp = "device.gave-up" // environment
     case deviceNoKey = "device.no-key" // usage
     case deviceNoWav = "device.no-wav" // usage
     case deviceReceipts = "device.receipts" // usage
+    case deviceRevoked = "device.revoked" // usage
     case deviceUnknown = "device.unknown" // usage
     case enrollBadKey = "enroll.bad-key" // usage
     case entryBadKind = "entry.bad-kind" // unusableInput
@@ -97,6 +102,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case keysNoSignatureUsage = "keys.no-signature-usage" // usage
     case keysNotYetValid = "keys.not-yet-valid" // usage
     case keysServiceRunning = "keys.service-running" // usage
+    case keysTooOpen = "keys.too-open" // environment
     case ledgerAlertAlreadyOpen = "ledger.alert-already-open" // usage
     case ledgerAlertNotOpen = "ledger.alert-not-open" // usage
     case ledgerBadSizes = "ledger.bad-sizes" // usage
@@ -173,6 +179,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case queryBad = "query.bad" // usage
     case quotaAlertBytes = "quota.alert-bytes" // usage
     case quotaDeviceBytes = "quota.device-bytes" // usage
+    case rangeNotSatisfiable = "range.not-satisfiable" // usage
     case rateLimited = "rate.limited" // usage
     case receiptBadFormat = "receipt.bad-format" // unusableInput
     case receiptBadLeaf = "receipt.bad-leaf" // invalidEvidence
@@ -199,6 +206,10 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case sqliteIoError = "sqlite.io-error" // environment
     case sqliteOpen = "sqlite.open" // environment
     case sqliteReadOnly = "sqlite.read-only" // environment
+    case staffBadText = "staff.bad-text" // usage
+    case staffForbidden = "staff.forbidden" // usage
+    case staffTooManyFailures = "staff.too-many-failures" // usage
+    case staffUnauthorized = "staff.unauthorized" // usage
     case statementAlert = "statement.alert" // unusableInput
     case statementBadKind = "statement.bad-kind" // unusableInput
     case statementBadSignature = "statement.bad-signature" // usage
@@ -221,9 +232,10 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// The kind of failure this usually is (a thrower may say otherwise for its context).
     public var category: TemoinError.Category {
         switch self {
-        case .adminBadOperator, .adminUnauthorized, .alertBadID, .alertConflict, .alertUnknown, .audioAlreadyStored,
-            .audioUnsupportedMedia, .benchBadRestart, .chunkBadHeader, .chunkBadSeq, .chunkMissingHeader,
-            .chunkTooManyConflicts, .dataNotInitialized, .deviceBadUrl, .deviceNoKey, .deviceNoWav, .deviceReceipts,
+        case .accountBadRole, .accountExists, .accountUnknown, .adminBadOperator, .adminUnauthorized, .alertBadID,
+            .alertConflict, .alertUnknown, .audioAlreadyStored, .audioUnsupportedMedia, .benchBadRestart,
+            .chunkBadHeader, .chunkBadSeq, .chunkMissingHeader, .chunkTooManyConflicts, .dataNotInitialized,
+            .deviceAlreadyRevoked, .deviceBadUrl, .deviceNoKey, .deviceNoWav, .deviceReceipts, .deviceRevoked,
             .deviceUnknown, .enrollBadKey, .exportBadReference, .exportBadRequester, .exportExists,
             .exportServiceRunning, .httpError, .httpMalformed, .httpMethodNotAllowed, .httpNotFound, .httpTooLarge,
             .initBadOrigin, .initNotAFolder, .initNotEmpty, .inputNotAFile, .inputNotFound, .inputUnreadable,
@@ -231,9 +243,10 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             .keysNotYetValid, .keysServiceRunning, .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes,
             .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry,
             .ledgerNotEmpty, .ledgerUnknownDevice, .locationBadFix, .opusBadBitrate, .opusBadComplexity,
-            .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes, .rateLimited, .serveBadLimit,
-            .serveBadPort, .serveNotLoopback, .statementBadSignature, .statementBadSignatureEncoding, .timeBad,
-            .verifyNoFolder, .verifyNoInput, .verifyNotABundle:
+            .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes, .rangeNotSatisfiable, .rateLimited,
+            .serveBadLimit, .serveBadPort, .serveNotLoopback, .staffBadText, .staffForbidden, .staffTooManyFailures,
+            .staffUnauthorized, .statementBadSignature, .statementBadSignatureEncoding, .timeBad, .verifyNoFolder,
+            .verifyNoInput, .verifyNotABundle:
             return .usage
         case .audioBadChannels, .audioBadRate, .audioEmpty, .audioPartialFrame, .audioTooLarge, .audioTooLong,
             .audioUnknownFormat, .blobBadAlert, .checkpointBadRoot, .checkpointBadSize, .checkpointEmptyExtension,
@@ -259,9 +272,9 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             .recordingDiffers, .recordingOpusCount, .recordingOpusHash, .sqliteCorrupt:
             return .invalidEvidence
         case .adminHTTPFailed, .adminNoService, .benchNoService, .benchRefused, .benchTmp, .deviceGaveUp, .fsDiskFull,
-            .fsError, .fsExists, .fsIoError, .fsNotFound, .fsPermission, .fuzzTmp, .initFailed, .ledgerLocked,
-            .ledgerNoCheckpoint, .ledgerSchema, .ledgerSchemaTooNew, .ledgerUnsafeSettings, .oggFailure, .oggRead,
-            .opensslFailure, .opusBadSnapshot, .opusFailure, .soxrFailure, .sqliteBusy, .sqliteConstraint,
+            .fsError, .fsExists, .fsIoError, .fsNotFound, .fsPermission, .fuzzTmp, .initFailed, .keysTooOpen,
+            .ledgerLocked, .ledgerNoCheckpoint, .ledgerSchema, .ledgerSchemaTooNew, .ledgerUnsafeSettings, .oggFailure,
+            .oggRead, .opensslFailure, .opusBadSnapshot, .opusFailure, .soxrFailure, .sqliteBusy, .sqliteConstraint,
             .sqliteDiskFull, .sqliteError, .sqliteIoError, .sqliteOpen, .sqliteReadOnly:
             return .environment
         }
@@ -272,21 +285,24 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         switch self {
         case .httpError, .httpMalformed, .jsonInvalid:
             return 400
-        case .adminUnauthorized, .statementBadSignature:
+        case .adminUnauthorized, .staffUnauthorized, .statementBadSignature:
             return 401
-        case .deviceUnknown:
+        case .deviceRevoked, .deviceUnknown, .staffForbidden:
             return 403
-        case .alertUnknown, .httpNotFound, .ledgerAlertNotOpen:
+        case .accountUnknown, .alertUnknown, .httpNotFound, .ledgerAlertNotOpen:
             return 404
         case .httpMethodNotAllowed:
             return 405
-        case .alertConflict, .ledgerAlertAlreadyOpen, .ledgerDeviceAlreadyEnrolled:
+        case .accountExists, .alertConflict, .deviceAlreadyRevoked, .ledgerAlertAlreadyOpen,
+            .ledgerDeviceAlreadyEnrolled:
             return 409
         case .audioTooLarge, .chunkTooManyConflicts, .httpTooLarge, .inputTooLarge, .quotaAlertBytes:
             return 413
         case .audioUnsupportedMedia:
             return 415
-        case .quotaDeviceBytes, .rateLimited:
+        case .rangeNotSatisfiable:
+            return 416
+        case .quotaDeviceBytes, .rateLimited, .staffTooManyFailures:
             return 429
         case .ledgerLocked, .sqliteBusy:
             return 503

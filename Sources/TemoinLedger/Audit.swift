@@ -65,6 +65,12 @@ struct AuditPass {
     var heads: [String: Hash] = [:]
     var enrollments: [String: Hash] = [:]
     var erased: Set<String> = []
+    /// Device revocations (device → entry index) and the device of each alert.
+    var revocations: [String: UInt64] = [:]
+    var alertDevices: [String: String] = [:]
+    /// `account.created` entries (account → role, name hash, index) and `account.revoked` ones.
+    var accountEntries: [String: (role: String, nameHash: Hash, index: UInt64)] = [:]
+    var accountRevocations: [String: UInt64] = [:]
     var missingBlobs: [(alert: String, AuditProblem)] = []
     /// Location entries whose row (salt and fix) is gone: damage unless the alert was erased.
     var missingLocations: [(alert: String, AuditProblem)] = []
@@ -191,6 +197,7 @@ struct AuditPass {
 
     /// Rows of the side tables that no entry accounts for.
     mutating func auditSideTables() throws(TemoinError) {
+        try auditAccounts()
         for entry in try store.orphanLocationRows() {
             problem("location row \(entry)", "names no location entry")
         }
@@ -206,6 +213,31 @@ struct AuditPass {
             if entry < 0 || UInt64(entry) != first {
                 problem("statement index", "a row names entry \(entry) for the statement of entry \(first)")
             }
+        }
+    }
+
+    /// Each account row against its entries: a root operator who adds a row, or changes a role or a
+    /// token, without the entries the service appends is named here.
+    mutating func auditAccounts() throws(TemoinError) {
+        var seen = Set<String>()
+        for account in try store.accounts() {
+            let place = "account \(account.id)"
+            seen.insert(account.id)
+            guard let created = accountEntries[account.id] else {
+                problem(place, "has no account.created entry: it was added to the table by hand")
+                continue
+            }
+            if created.index != account.createdEntry || created.role != account.role.rawValue
+                || created.nameHash != SHA256.hash(Array(account.name.utf8))
+            {
+                problem(place, "its row (role, name or entry) differs from its account.created entry \(created.index)")
+            }
+            if account.revokedEntry != accountRevocations[account.id] {
+                problem(place, "its revocation in the table differs from the ledger's account.revoked entries")
+            }
+        }
+        for id in accountEntries.keys where !seen.contains(id) {
+            problem("account \(id)", "its account.created entry has no row: the account was deleted from the table")
         }
     }
 
@@ -241,7 +273,28 @@ struct AuditPass {
             enrollments[device] = leaf
         case .dataErased:
             erased.insert(entry.alert!)
+        case .deviceRevoked:
+            let device = entry["device"]!
+            if enrollments[device] == nil { problem(place, "revokes device \(device), which is not enrolled") }
+            if revocations[device] != nil { problem(place, "device \(device) revoked twice") }
+            revocations[device] = index
+        case .accountCreated:
+            let account = entry["account"]!
+            if accountEntries[account] != nil { problem(place, "account \(account) created twice") }
+            accountEntries[account] = (entry["role"]!, entry.hash("name-sha256")!, index)
+        case .accountRevoked:
+            let account = entry["account"]!
+            if accountEntries[account] == nil { problem(place, "revokes account \(account), which was never created") }
+            if accountRevocations[account] != nil { problem(place, "account \(account) revoked twice") }
+            accountRevocations[account] = index
+        case .alertOpened:
+            alertDevices[entry.alert!] = entry["device"]!
         default: break
+        }
+        if [.alertOpened, .audioChunk, .location, .alertClosed].contains(entry.kind), entry["statement-sig"] != "none",
+            let device = entry.alert.flatMap({ alertDevices[$0] }), let revoked = revocations[device], revoked < index
+        {
+            problem(place, "a statement of device \(device) after its revocation (entry \(revoked))")
         }
         guard let alert = entry.alert else { return }
         let expectedPrev: Hash?

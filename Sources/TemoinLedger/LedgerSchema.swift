@@ -96,6 +96,21 @@ enum LedgerSchema {
         ) WITHOUT ROWID;
         CREATE INDEX entries_by_alert_kind ON entries(alert, kind, idx) WHERE alert IS NOT NULL;
         """,
+        // 7: staff accounts (not evidence: each row is mirrored by its `account.created` and
+        // `account.revoked` entries, which the audit compares), and entries by kind for listings.
+        // Only a token's SHA-256 is stored; a name is unique among the accounts not revoked.
+        """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            token_hash BLOB NOT NULL UNIQUE,
+            created_entry INTEGER NOT NULL,
+            revoked_entry INTEGER
+        );
+        CREATE UNIQUE INDEX accounts_active_name ON accounts(name) WHERE revoked_entry IS NULL;
+        CREATE INDEX entries_by_kind ON entries(kind, idx);
+        """,
     ]
 
     /// Work a migration needs beyond SQL (computing hashes), run right after its step, in the

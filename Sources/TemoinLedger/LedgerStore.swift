@@ -102,6 +102,13 @@ final class LedgerStore: LedgerStoreWriting {
             try db.statement("INSERT OR REPLACE INTO devices (device, label) VALUES (?, ?)").bind(
                 .text(device), .text(label)
             ).run()
+        case .account(let id, let name, let role, let tokenHash):
+            try db.statement(
+                "INSERT INTO accounts (id, name, role, token_hash, created_entry) VALUES (?, ?, ?, ?, ?)"
+            ).bind(.text(id), .text(name), .text(role.rawValue), .blob(tokenHash.bytes), .int(Int64(entry))).run()
+        case .accountRevocation(let id):
+            try db.statement("UPDATE accounts SET revoked_entry = ? WHERE id = ? AND revoked_entry IS NULL")
+                .bind(.int(Int64(entry)), .text(id)).run()
         }
     }
 
@@ -320,7 +327,7 @@ final class LedgerStore: LedgerStoreWriting {
     }
 
     /// The next row of a `SELECT idx, leaf_hash, bytes` as a stored entry, or nil.
-    private func storedEntry(_ s: Statement) throws(TemoinError) -> StoredEntry? {
+    func storedEntry(_ s: Statement) throws(TemoinError) -> StoredEntry? {
         guard try s.step() else { return nil }
         guard let leaf = Hash(s.blob(1)) else { throw corrupt("entry \(s.int(0)) has a malformed leaf hash") }
         return StoredEntry(index: try s.count(0), leafHash: leaf, bytes: s.blob(2))

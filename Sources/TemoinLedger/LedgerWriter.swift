@@ -104,6 +104,10 @@ public actor LedgerWriter {
     private var latest: SignedCheckpoint?
     private var lastTime = Timestamp(millisecondsSinceEpoch: 0)
     private var heads: [String: Hash] = [:]
+    /// Revoked devices (loaded on first use) and the device of each open alert seen since, so that
+    /// no statement of a revoked device is appended after its `device.revoked` entry.
+    private var revokedDevices: Set<String>?
+    private var alertDevices: [String: String] = [:]
     /// Groups waiting for the next transaction; each group is all or nothing.
     private var pending: [([EntryDraft], CheckedContinuation<[Appended], any Error>)] = []
     private var draining = false
@@ -235,7 +239,8 @@ public actor LedgerWriter {
     /// The indexed `subject` column: the device of an enrollment, the sequence number of a chunk.
     static func subject(of entry: Entry) -> String? {
         switch entry.kind {
-        case .deviceEnrolled: return entry["device"]
+        case .deviceEnrolled, .deviceRevoked: return entry["device"]
+        case .accountCreated, .accountRevoked: return entry["account"]
         case .audioChunk: return entry["seq"]
         case .keyRotated: return entry["key"]
         default: return nil
@@ -415,7 +420,11 @@ public actor LedgerWriter {
         }
         // A closed alert's head leaves the cache (later entries of it, exports and accesses, are
         // rare and read it from the index): the cache holds open alerts only.
-        if let alert = built.alert { heads[alert] = built.kind == .alertClosed ? nil : leaf }
+        if let alert = built.alert {
+            heads[alert] = built.kind == .alertClosed ? nil : leaf
+            if built.kind == .alertClosed { alertDevices[alert] = nil }
+        }
+        if built.kind == .deviceRevoked, let device = built["device"] { revokedDevices?.insert(device) }
         return (index, leaf, built, true)
     }
 
@@ -523,9 +532,45 @@ public actor LedgerWriter {
                 throw TemoinError(.ledgerDeviceAlreadyEnrolled, "device \(device) is already enrolled")
             }
         }
+        try checkNotRevoked(draft)
         lastTime = max(lastTime, clock())
         fields.append(("time", lastTime.description))
         return try Entry(kind: draft.kind, fields)
+    }
+
+    /// A device's statements stop at its revocation: an open, a chunk, a location or a close it
+    /// signed is refused once its `device.revoked` entry is in the log (checked here, in log
+    /// order, so a statement verified just before the revocation cannot land after it). A second
+    /// revocation of one device, or of a device never enrolled, is refused too.
+    private func checkNotRevoked(_ draft: EntryDraft) throws(TemoinError) {
+        func field(_ name: String) -> String? { draft.fields.first { $0.0 == name }?.1 }
+        if draft.kind == .deviceRevoked {
+            guard let device = field("device"), try store.enrollment(device: device) != nil else {
+                throw TemoinError(.ledgerUnknownDevice, "the device to revoke is not enrolled")
+            }
+            guard try store.entry(kind: .deviceRevoked, subject: device) == nil else {
+                throw TemoinError(.deviceAlreadyRevoked, "device \(device) is already revoked")
+            }
+            return
+        }
+        guard [.alertOpened, .audioChunk, .location, .alertClosed].contains(draft.kind),
+            let signature = field("statement-sig"), signature != "none", let alert = draft.alert
+        else { return }
+        if revokedDevices == nil {
+            var loaded = Set<String>()
+            for e in try store.entries(kind: .deviceRevoked, after: nil, limit: Int.max) {
+                if let d = try e.parsed()["device"] { loaded.insert(d) }
+            }
+            revokedDevices = loaded
+        }
+        guard let revoked = revokedDevices, !revoked.isEmpty else { return }
+        var device = draft.kind == .alertOpened ? field("device") : alertDevices[alert]
+        if device == nil { device = try store.firstEntry(alert: alert)?.parsed()["device"] }
+        guard let device else { return }
+        if draft.kind != .alertClosed { alertDevices[alert] = device }
+        if revoked.contains(device) {
+            throw TemoinError(.deviceRevoked, "device \(device) is revoked: its statements are refused")
+        }
     }
 
     /// Checks the new root against the stored nodes and the previous checkpoint, then signs it.

@@ -110,6 +110,20 @@ public protocol LedgerStoreReading: AnyObject {
     func locationRow(entry: UInt64) throws(TemoinError) -> (alert: String?, salt: [UInt8], fix: String?)?
     /// Entries named by location rows that are not `location` entries (or do not exist).
     func orphanLocationRows() throws(TemoinError) -> [Int64]
+
+    // Staff and devices (StaffStorage.swift).
+    /// Every entry of one kind, in log order (from `after`, exclusive, at most `limit`).
+    func entries(kind: EntryKind, after: UInt64?, limit: Int) throws(TemoinError) -> [StoredEntry]
+    /// The first entry of `kind` whose indexed subject is `subject` (a device's revocation).
+    func entry(kind: EntryKind, subject: String) throws(TemoinError) -> StoredEntry?
+    /// The number of entries of one kind of an alert.
+    func entryCount(alert: String, kind: EntryKind) throws(TemoinError) -> UInt64
+    /// The account whose token has this hash, revoked or not.
+    func account(tokenHash: Hash) throws(TemoinError) -> StaffAccount?
+    /// Every account, in creation order.
+    func accounts() throws(TemoinError) -> [StaffAccount]
+    /// A device's label for staff, if any.
+    func deviceLabel(device: String) throws(TemoinError) -> String?
 }
 
 /// Side rows stored in the same transaction as an entry, outside the ledger (erasable).
@@ -118,6 +132,10 @@ public enum SideRow: Sendable {
     case location(salt: [UInt8], fix: String)
     /// A device's label for staff.
     case deviceLabel(device: String, label: String)
+    /// A staff account, created with its `account.created` entry.
+    case account(id: String, name: String, role: StaffRole, tokenHash: Hash)
+    /// Marks an account revoked, with its `account.revoked` entry.
+    case accountRevocation(id: String)
 }
 
 /// The one writing session of a ledger.

@@ -43,7 +43,8 @@ struct AdminAPI: Sendable {
             EntryDraft(
                 kind: .access,
                 [
-                    ("alert", alert), ("actor", operatorID), ("role", "admin"), ("action", "recording"),
+                    ("alert", alert), ("actor", operatorID), ("role", "operator"), ("action", "recording"),
+                    ("reason", "-"),
                 ]))
         return bytes
     }
@@ -60,6 +61,30 @@ struct AdminAPI: Sendable {
             let bytes = try await recording(
                 alert: alert, operatorID: request.headers[HTTPField.Name("Temoin-Operator")!] ?? "")
             return TemoinService.Reply.text(bytes, "audio/ogg")
+        }
+        // Staff accounts from the operator's shell (`temoin users …`).
+        router.post("v1/admin/accounts") { request, _ in
+            try authorize(request)
+            let body = try await TemoinService.Reply.decode(AccountRequest.self, request)
+            let created = try await Accounts(writer: service.writer, reader: publicLog.reader).create(
+                name: body.name, role: body.role)
+            return try TemoinService.Reply.json(.created, created)
+        }
+        router.get("v1/admin/accounts") { request, _ in
+            try authorize(request)
+            return try TemoinService.Reply.json(
+                .ok, AccountListResponse(accounts: try publicLog.reader.accounts().map(StaffViews.account)))
+        }
+        router.post("v1/admin/accounts/revoke") { request, _ in
+            try authorize(request)
+            let body = try await TemoinService.Reply.decode(AccountRevokeRequest.self, request)
+            let name = try StaffText.parse(body.name, field: "name")
+            guard let account = try publicLog.reader.accounts().first(where: { $0.name == name && !$0.isRevoked })
+            else {
+                throw TemoinError(.accountUnknown, "there is no active account named '\(name)'")
+            }
+            return try TemoinService.Reply.json(
+                .ok, try await Accounts(writer: service.writer, reader: publicLog.reader).revoke(account))
         }
     }
 }

@@ -57,7 +57,8 @@ public enum TemoinService {
             limiter: RateLimiter(perMinute: configuration.requestsPerMinute),
             quota: ByteQuota(bytesPerHour: configuration.deviceBytesPerHour), metrics: ServiceMetrics(),
             configuration: configuration)
-        let router = try buildRouter(directory: directory, service: service, publicLog: PublicLog(reader: reader))
+        let router = try buildRouter(
+            directory: directory, service: service, publicLog: PublicLog(reader: reader), logger: logger)
         // What a restarted service reports before its first append.
         service.metrics.ledgerSize.set(Double(await writer.size))
         let deadlines = configuration.deadlines
@@ -91,12 +92,20 @@ public enum TemoinService {
 
     /// Every route: device, public, operations and administration.
     static func buildRouter(
-        directory: DataDirectory, service: DeviceService, publicLog: PublicLog
+        directory: DataDirectory, service: DeviceService, publicLog: PublicLog, logger: Logger
     ) throws -> Router<BasicRequestContext> {
         let (router, known) = buildRouter(service: service, publicLog: publicLog)
         AdminAPI(
             tokenHash: SHA256.hash(Array(try directory.loadOrCreateAdminToken().utf8)), service: service,
             publicLog: publicLog
+        )
+        .addRoutes(to: router)
+        StaffAPI(
+            service: service, reader: publicLog.reader,
+            authenticator: StaffAuthenticator(
+                reader: publicLog.reader, failures: AuthenticationFailures(perMinute: 60, burst: 30),
+                metrics: service.metrics, logger: logger),
+            recordings: RecordingCache(), heavy: BlockingIO(threads: 1, name: "temoin-staff")
         )
         .addRoutes(to: router)
         // Learnt once every route is registered (the administration's too).

@@ -47,6 +47,9 @@ package struct DeviceService: Sendable {
         guard let key = try reader.deviceKey(device: device) else {
             throw TemoinError(.deviceUnknown, "this device is not enrolled")
         }
+        guard try reader.revocation(device: device) == nil else {
+            throw TemoinError(.deviceRevoked, "this device was revoked: its statements are refused")
+        }
         for (statement, signature) in statements {
             guard Ed25519().isValid(signature: signature, of: statement.bytes, publicKey: key) else {
                 throw TemoinError(.statementBadSignature, "the device signature does not verify; nothing was stored")

@@ -10,6 +10,9 @@ final class ServiceMetrics: Sendable {
     let refused: Counter
     let commitLatency: DurationHistogram
     let ledgerSize: Gauge
+    let staffAuthFailures: Counter
+    let staffRequests: Counter
+    let staffRefused: Counter
 
     init() {
         let chunks = MetricNameDescriptor(
@@ -38,5 +41,17 @@ final class ServiceMetrics: Sendable {
             descriptor: .init(
                 namespace: "temoin", metricName: "ledger", unitName: "entries",
                 helpText: "Entries in the ledger"))
+        staffAuthFailures = registry.makeCounter(
+            descriptor: .init(
+                namespace: "temoin", metricName: "staff_auth_failures", unitName: "total",
+                helpText: "Staff requests without a valid token (no token, unknown or revoked)"))
+        staffRequests = registry.makeCounter(
+            descriptor: .init(
+                namespace: "temoin", metricName: "staff_requests", unitName: "total",
+                helpText: "Staff requests served after their access was recorded"))
+        staffRefused = registry.makeCounter(
+            descriptor: .init(
+                namespace: "temoin", metricName: "staff_forbidden", unitName: "total",
+                helpText: "Staff requests refused because the role may not (each recorded in the ledger)"))
     }
 }

@@ -72,7 +72,8 @@ struct Problem: Error, Encodable {
     static func standard(_ code: Int) -> HTTPResponse.Status {
         let known: [HTTPResponse.Status] = [
             .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .conflict, .contentTooLarge,
-            .unsupportedMediaType, .unprocessableContent, .tooManyRequests, .internalServerError, .serviceUnavailable,
+            .unsupportedMediaType, .rangeNotSatisfiable, .unprocessableContent, .tooManyRequests, .internalServerError,
+            .serviceUnavailable,
         ]
         return known.first { $0.code == code } ?? HTTPResponse.Status(code: code)
     }
@@ -82,6 +83,8 @@ struct Problem: Error, Encodable {
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         if status == 429 { headers[.retryAfter] = String(max(1, retryAfter ?? 1)) }
+        if status == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"temoin\"" }
+        headers[.cacheControl] = "no-store"
         return Response(
             status: Problem.standard(status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
@@ -102,6 +105,8 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let p as Problem {
             return p.response
+        } catch let r as RangeNotSatisfiable {
+            return try r.response(from: request, context: context)
         } catch let e as TemoinError {
             if Problem.status(for: e).code >= 500 {
                 context.logger.error("request failed", metadata: ["code": "\(e.code)", "path": "\(request.uri.path)"])

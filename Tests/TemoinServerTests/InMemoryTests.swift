@@ -18,12 +18,14 @@ struct InMemoryApp {
     let root: URL
     let phone: Ed25519PrivateKey
     let origin: String
+    let writer: LedgerWriter
 
     init() async throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("temoin-memory-\(UUID().uuidString)")
         directory = DataDirectory(root.path)
         origin = try await Ledger.initialize(directory: directory, origin: "test.example/memory").origin
         let writer = try LedgerWriter(directory: directory)
+        self.writer = writer
         phone = try Ed25519PrivateKey.generate()
         _ = try await writer.append(
             EntryDraft(
@@ -37,7 +39,8 @@ struct InMemoryApp {
             quota: ByteQuota(bytesPerHour: 1 << 30),
             metrics: ServiceMetrics(), configuration: ServiceConfiguration())
         responder = try TemoinService.buildRouter(
-            directory: directory, service: service, publicLog: PublicLog(reader: service.reader)
+            directory: directory, service: service, publicLog: PublicLog(reader: service.reader),
+            logger: Logger(label: "test")
         )
         .buildResponder()
     }

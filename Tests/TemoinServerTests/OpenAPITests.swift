@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 @testable import TemoinServer
 import TemoinLedger
 import TemoinIngest
@@ -156,7 +157,8 @@ struct OpenAPITests {
             quota: ByteQuota(bytesPerHour: 1 << 30),
             metrics: ServiceMetrics(), configuration: ServiceConfiguration())
         let router = try TemoinService.buildRouter(
-            directory: directory, service: service, publicLog: PublicLog(reader: service.reader))
+            directory: directory, service: service, publicLog: PublicLog(reader: service.reader),
+            logger: Logger(label: "test"))
         let registered = Set(
             router.routes.map { "\($0.method) \($0.path)" }.map { route -> String in
                 // "/v1/alerts/:alert" → "/v1/alerts/{alert}"

@@ -1,0 +1,388 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import TemoinAPI
+import TemoinCore
+import TemoinCrypto
+import TemoinExport
+import TemoinLedger
+
+/// The staff API (`/v1/staff/…`, Docs/api.md): accounts and roles (`StaffRole`), every read of
+/// evidence recorded in the ledger before it is served.
+///
+/// Each request goes: authenticate (401) → role allows it (403, the refusal itself recorded) →
+/// input and target checked (400, 404: nothing served, nothing recorded) → `access` or
+/// `staff.access` entry durably appended (if that fails, nothing is served) → answer.
+struct StaffAPI: Sendable {
+    let service: DeviceService
+    let reader: LedgerReader
+    let authenticator: StaffAuthenticator
+    let recordings: RecordingCache
+    /// Heavy staff work (recordings, exports) runs here, off the cooperative pool and one at a
+    /// time, so that staff reading evidence cannot slow the phones' receipts much.
+    let heavy: BlockingIO
+
+    var writer: LedgerWriter { service.writer }
+    var metrics: ServiceMetrics { service.metrics }
+
+    /// A staff member, authenticated, allowed `permission` (a refusal is recorded, then thrown).
+    func allow(_ request: Request, _ permission: StaffPermission) async throws -> StaffAccount {
+        let account = try await authenticator.authenticate(request)
+        guard account.role.may(permission) else {
+            metrics.staffRefused.increment()
+            // The attempt is evidence too: who tried what they may not.
+            _ = try await writer.append(
+                general(account, action: "refused." + permission.rawValue, target: target(of: request)))
+            throw TemoinError(
+                .staffForbidden,
+                "the \(account.role.rawValue) role may not do this (\(permission.rawValue)); the attempt is recorded")
+        }
+        return account
+    }
+
+    /// An `access` entry: `account` did `permission` on `alert`, for `reason`.
+    func access(_ account: StaffAccount, _ permission: StaffPermission, alert: String, reason: String) -> EntryDraft {
+        EntryDraft(
+            kind: .access,
+            [
+                ("alert", alert), ("actor", account.id), ("role", account.role.rawValue),
+                ("action", permission.rawValue), ("reason", reason),
+            ])
+    }
+
+    /// A `staff.access` entry: what is not one alert's (listings, devices, accounts, refusals).
+    func general(_ account: StaffAccount, action: String, target: String) -> EntryDraft {
+        EntryDraft(
+            kind: .staffAccess,
+            [
+                ("actor", account.id), ("role", account.role.rawValue), ("action", action),
+                ("target", String(target.prefix(StaffText.maximumLength))),
+            ])
+    }
+
+    /// What a request asked for, as the `target` of its entry: method and path (and the query).
+    func target(of request: Request) -> String {
+        var t = request.method.rawValue + " " + request.uri.path
+        if let q = request.uri.query, !q.isEmpty { t += "?" + q }
+        let cleaned = String(t.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f })
+        return cleaned.isEmpty ? "-" : cleaned
+    }
+
+    /// An alert id from the path, and the alert's existence (404 before anything is recorded).
+    func existingAlert(_ context: BasicRequestContext) throws -> String {
+        let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
+        guard try reader.opening(alert: alert) != nil else {
+            throw TemoinError(.alertUnknown, "there is no alert \(alert)")
+        }
+        return alert
+    }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        let staff = router.group("v1/staff")
+
+        staff.get("me") { request, _ in
+            let account = try await authenticator.authenticate(request)
+            return try TemoinService.Reply.json(
+                .ok,
+                WhoAmIResponse(
+                    id: account.id, name: account.name, role: account.role.rawValue,
+                    permissions: account.role.permissions.map(\.rawValue).sorted()))
+        }
+
+        // Alerts.
+        staff.get("alerts") { request, _ in
+            let account = try await allow(request, .listAlerts)
+            let query = try StaffQuery(
+                request, allowed: ["status", "device", "openedAfter", "openedBefore", "limit", "cursor"])
+            var filter = AlertFilter()
+            if let s = query["status"] {
+                guard let status = AlertSummary.Status(rawValue: s) else {
+                    throw TemoinError(.queryBad, "status is open or closed")
+                }
+                filter.status = status
+            }
+            if let d = query["device"] {
+                guard EntryFieldType.id128.accepts(d) else {
+                    throw TemoinError(.queryBad, "device is 32 lowercase hex digits")
+                }
+                filter.device = d
+            }
+            filter.openedAfter = try query.time("openedAfter")
+            filter.openedBefore = try query.time("openedBefore")
+            let limit = try query.number("limit", in: 1...200) ?? 50
+            let cursor = try query.number("cursor", in: 1...UInt64(Int64.max))
+            _ = try await writer.append(
+                general(account, action: StaffPermission.listAlerts.rawValue, target: target(of: request)))
+            let page = try reader.alerts(matching: filter, before: cursor, limit: Int(limit))
+            metrics.staffRequests.increment()
+            return try TemoinService.Reply.json(
+                .ok, AlertListResponse(alerts: page.alerts.map(StaffViews.summary), next: page.next.map(String.init)))
+        }
+
+        staff.get("alerts/:alert") { request, context in
+            let account = try await allow(request, .readAlert)
+            let alert = try existingAlert(context)
+            let reason = try StaffQuery(request, allowed: ["reason"]).reason()
+            _ = try await writer.append(access(account, .readAlert, alert: alert, reason: reason))
+            guard let detail = try reader.alertDetail(alert) else {
+                throw TemoinError(.alertUnknown, "there is no alert \(alert)")
+            }
+            let size = try reader.size()
+            let label = try reader.devices().first { $0.device == detail.summary.device }?.label
+            metrics.staffRequests.increment()
+            return try TemoinService.Reply.json(
+                .ok,
+                StaffViews.detail(
+                    detail, label: label, withLocations: account.role.may(.readLocations), checkpointSize: size))
+        }
+
+        staff.get("alerts/:alert/recording") { request, context in
+            let account = try await allow(request, .listen)
+            let alert = try existingAlert(context)
+            let reason = try StaffQuery(request, allowed: ["reason"]).reason()
+            _ = try await writer.append(access(account, .listen, alert: alert, reason: reason))
+            let recording = try await recordings.recording(alert: alert, reader: reader, io: heavy)
+            metrics.staffRequests.increment()
+            return try RangeReply.response(
+                recording.bytes, etag: recording.etag, type: "audio/ogg", request: request,
+                filename: "\(alert).opus")
+        }
+
+        staff.get("alerts/:alert/custody") { request, context in
+            let account = try await allow(request, .readCustody)
+            let alert = try existingAlert(context)
+            let reason = try StaffQuery(request, allowed: ["reason"]).reason()
+            // Appended first: the history served includes this very access.
+            _ = try await writer.append(access(account, .readCustody, alert: alert, reason: reason))
+            let entries = try reader.alertEntries(alert)
+            let checkpoint = try reader.latestCheckpoint()
+            metrics.staffRequests.increment()
+            return try TemoinService.Reply.json(
+                .ok,
+                CustodyResponse(
+                    alert: alert,
+                    entries: try entries.map { stored throws(TemoinError) in
+                        let e = try stored.parsed()
+                        return CustodyResponse.Item(
+                            index: stored.index, kind: e.kind.rawValue, time: e.time.description,
+                            leafHash: stored.leafHash.base64,
+                            fields: zip(e.kind.fields, e.values).map { [$0.name, $1] },
+                            entry: String(decoding: stored.bytes, as: UTF8.self))
+                    }, checkpoint: String(decoding: checkpoint.bytes, as: UTF8.self)))
+        }
+
+        staff.post("alerts/:alert/exports") { request, context in
+            let account = try await allow(request, .export)
+            let alert = try existingAlert(context)
+            let body = try await TemoinService.Reply.decode(ExportRequest.self, request)
+            let requester = try StaffText.parse(body.requester, field: "requester")
+            let reference: String
+            if let given = body.reference {
+                reference = try StaffText.parse(given, field: "reference")
+            } else if account.role.exportNeedsReference {
+                throw TemoinError(
+                    .exportBadReference, "the police role exports with a legal reference (réquisition or PV number)")
+            } else {
+                reference = "-"
+            }
+            _ = try await writer.append(access(account, .export, alert: alert, reason: reference))
+            let zip = try await StaffExports.zip(
+                alert: alert, requester: requester, reference: reference, writer: writer, reader: reader,
+                directory: reader.directory, io: heavy)
+            metrics.staffRequests.increment()
+            var headers = HTTPFields()
+            headers[.contentType] = "application/zip"
+            headers[.contentDisposition] = "attachment; filename=\"temoin-\(alert).zip\""
+            headers[.cacheControl] = "no-store"
+            headers[HTTPField.Name("Temoin-Export-Entry")!] = String(zip.exportIndex)
+            return Response(status: .created, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: zip.bytes)))
+        }
+
+        // Devices.
+        staff.get("devices") { request, _ in
+            let account = try await allow(request, .manageDevices)
+            _ = try StaffQuery(request, allowed: [])
+            _ = try await writer.append(general(account, action: "list-devices", target: target(of: request)))
+            metrics.staffRequests.increment()
+            return try TemoinService.Reply.json(
+                .ok, DeviceListResponse(devices: try reader.devices().map(StaffViews.device)))
+        }
+
+        staff.post("devices") { request, _ in
+            let account = try await allow(request, .manageDevices)
+            let body = try await TemoinService.Reply.decode(StaffEnrollRequest.self, request)
+            let enroll = try DeviceEnrollment(publicKey: body.publicKey, label: body.label)
+            var drafts = [EntryDraft]()
+            if let old = body.replaces {
+                guard EntryFieldType.id128.accepts(old) else {
+                    throw TemoinError(.deviceUnknown, category: .usage, "replaces is a device id (32 hex digits)")
+                }
+                drafts.append(EntryDraft(kind: .deviceRevoked, [("device", old), ("reason", "replaced")]))
+            }
+            drafts.append(enroll.draft)
+            drafts.append(general(account, action: "enroll-device", target: enroll.device))
+            let appended = try await writer.append(group: drafts)
+            let revoked = body.replaces == nil ? nil : appended.first?.index
+            return try TemoinService.Reply.json(
+                .created,
+                StaffEnrolledResponse(
+                    device: enroll.device, index: appended[drafts.count - 2].index, revokedIndex: revoked))
+        }
+
+        staff.post("devices/:device/revoke") { request, context in
+            let account = try await allow(request, .manageDevices)
+            let device = try context.parameters.require("device")
+            guard EntryFieldType.id128.accepts(device) else {
+                throw TemoinError(.deviceUnknown, category: .usage, "device ids are 32 lowercase hex digits")
+            }
+            let appended = try await writer.append(group: [
+                EntryDraft(kind: .deviceRevoked, [("device", device), ("reason", "revoked")]),
+                general(account, action: "revoke-device", target: device),
+            ])
+            return try TemoinService.Reply.json(.ok, DeviceRevokedResponse(device: device, index: appended[0].index))
+        }
+
+        // Accounts.
+        staff.get("accounts") { request, _ in
+            let account = try await allow(request, .manageAccounts)
+            _ = try StaffQuery(request, allowed: [])
+            _ = try await writer.append(general(account, action: "list-accounts", target: target(of: request)))
+            return try TemoinService.Reply.json(
+                .ok, AccountListResponse(accounts: try reader.accounts().map(StaffViews.account)))
+        }
+
+        staff.post("accounts") { request, _ in
+            let account = try await allow(request, .manageAccounts)
+            let body = try await TemoinService.Reply.decode(AccountRequest.self, request)
+            let created = try await Accounts(writer: writer, reader: reader).create(
+                name: body.name, role: body.role
+            ) { general(account, action: "create-account", target: $0) }
+            return try TemoinService.Reply.json(.created, created)
+        }
+
+        staff.post("accounts/:account/revoke") { request, context in
+            let account = try await allow(request, .manageAccounts)
+            let id = try context.parameters.require("account")
+            guard let target = try reader.accounts().first(where: { $0.id == id }) else {
+                throw TemoinError(.accountUnknown, "there is no account \(id.prefix(64))")
+            }
+            let revoked = try await Accounts(writer: writer, reader: reader).revoke(target) {
+                general(account, action: "revoke-account", target: $0)
+            }
+            return try TemoinService.Reply.json(.ok, revoked)
+        }
+    }
+}
+
+/// An enrollment checked before it reaches the writer: a 32-byte key in base64, a label on one line.
+struct DeviceEnrollment {
+    let device: String
+    let draft: EntryDraft
+
+    init(publicKey: String, label: String?) throws(TemoinError) {
+        guard let key = Base64.decode(publicKey), key.count == 32 else {
+            throw TemoinError(.enrollBadKey, "publicKey is a raw 32-byte Ed25519 key in base64")
+        }
+        device = DeviceID.derive(publicKey: key)
+        var draft = EntryDraft(kind: .deviceEnrolled, [("device", device), ("device-key", Base64.encode(key))])
+        if let label { draft.sideRow = .deviceLabel(device: device, label: try StaffText.parse(label, field: "label")) }
+        self.draft = draft
+    }
+}
+
+/// Ledger views to API bodies.
+enum StaffViews {
+    static func summary(_ s: AlertSummary) -> AlertSummaryView {
+        AlertSummaryView(
+            alert: s.alert, device: s.device, status: s.status.rawValue, openedAt: s.openedAt.description,
+            openedAtDevice: s.openedAtDevice.description, closedAt: s.closedAt?.description, closedBy: s.closedBy,
+            closeReason: s.closeReason, chunks: s.chunks)
+    }
+
+    static func detail(
+        _ d: AlertDetail, label: String?, withLocations: Bool, checkpointSize: UInt64
+    )
+        -> AlertDetailResponse
+    {
+        AlertDetailResponse(
+            summary: summary(d.summary), deviceLabel: label, durationMs: Double(d.durationMicroseconds) / 1000,
+            chunks: d.chunks.map {
+                .init(
+                    seq: $0.seq, index: $0.index, captureStart: $0.captureStart.description,
+                    durationMs: Double($0.durationMicroseconds) / 1000, deviceSigned: $0.signed,
+                    recordedAt: $0.recordedAt.description)
+            },
+            gaps: d.gaps.map { .init(firstSeq: $0.firstSeq, lastSeq: $0.lastSeq, reason: $0.reason, index: $0.index) },
+            conflicts: d.conflicts.map { .init(seq: $0.seq, index: $0.index, keptEntry: $0.keptEntry) },
+            locations: withLocations
+                ? d.locations.map { .init(index: $0.index, capturedAt: $0.capturedAt.description, fix: $0.fix) } : nil,
+            exports: d.exports, accesses: d.accesses, erased: d.erased, headIndex: d.headIndex,
+            checkpointSize: checkpointSize)
+    }
+
+    static func device(_ d: DeviceSummary) -> DeviceView {
+        DeviceView(
+            device: d.device, label: d.label, enrolledAt: d.enrolledAt.description, enrolledEntry: d.enrolledIndex,
+            revokedAt: d.revokedAt?.description, lastAlert: d.lastAlert,
+            lastAlertOpenedAt: d.lastAlertOpenedAt?.description)
+    }
+
+    static func account(_ a: StaffAccount) -> AccountView {
+        AccountView(
+            id: a.id, name: a.name, role: a.role.rawValue, createdEntry: a.createdEntry, revokedEntry: a.revokedEntry)
+    }
+}
+
+/// A staff query string, read strictly: known names only, each once, percent-decoded.
+struct StaffQuery {
+    private var values: [String: String] = [:]
+
+    init(_ request: Request, allowed: Set<String>) throws(TemoinError) {
+        let raw = request.uri.query ?? ""
+        guard !raw.isEmpty else { return }
+        for pair in raw.split(separator: "&", omittingEmptySubsequences: false) {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(kv[0])
+            guard allowed.contains(name) else {
+                throw TemoinError(
+                    .queryBad,
+                    "unknown query parameter '\(name.prefix(64))'"
+                        + (allowed.isEmpty
+                            ? "; this takes none" : "; known: \(allowed.sorted().joined(separator: ", "))"))
+            }
+            guard values[name] == nil else { throw TemoinError(.queryBad, "\(name) is given twice") }
+            guard kv.count == 2,
+                let value = String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding,
+                !value.isEmpty
+            else {
+                throw TemoinError(.queryBad, "\(name) has no value or a malformed percent-encoding")
+            }
+            values[name] = value
+        }
+    }
+
+    subscript(name: String) -> String? { values[name] }
+
+    func time(_ name: String) throws(TemoinError) -> Timestamp? {
+        guard let v = values[name] else { return nil }
+        guard let t = Timestamp(rfc3339: v) else {
+            throw TemoinError(.queryBad, "\(name) is a time like 2026-11-30T08:00:00.000Z")
+        }
+        return t
+    }
+
+    func number(_ name: String, in range: ClosedRange<UInt64>) throws(TemoinError) -> UInt64? {
+        guard let v = values[name] else { return nil }
+        guard let n = StrictDecimal.parse(v), range.contains(n) else {
+            throw TemoinError(.queryBad, "\(name) is a decimal from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return n
+    }
+
+    /// The `reason` given for an access, or `-` when none is.
+    func reason() throws(TemoinError) -> String {
+        guard let v = values["reason"] else { return "-" }
+        return try StaffText.parse(v, field: "reason")
+    }
+}

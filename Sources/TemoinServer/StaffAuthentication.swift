@@ -1,0 +1,83 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+package import TemoinCore
+import TemoinCrypto
+import TemoinLedger
+
+/// Staff bearer tokens: `tmn_` and 43 characters of base64url (256 random bits). Only the SHA-256
+/// of a token is stored; the token is shown once, when its account is created.
+package enum StaffToken {
+    package static let prefix = "tmn_"
+
+    package static func generate() -> String {
+        var g = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }
+        let base64 = Base64.encode(bytes).replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return prefix + base64
+    }
+
+    package static func hash(_ token: String) -> Hash { SHA256.hash(Array(token.utf8)) }
+
+    /// A fresh 128-bit pseudonymous id (accounts).
+    package static func newID() -> String {
+        var g = SystemRandomNumberGenerator()
+        return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &g) })
+    }
+}
+
+/// Failed authentications across all clients: a bucket of `burst` that refills at `perMinute`.
+/// A valid token is never slowed by it (it is checked first), so guessing cannot lock staff out;
+/// past the limit a failure is answered 429 without a log line (the counter still counts it).
+actor AuthenticationFailures {
+    private var buckets: TokenBuckets
+
+    init(perMinute: Int, burst: Int) {
+        buckets = TokenBuckets(capacity: Double(burst), perSecond: Double(perMinute) / 60, maximumKeys: 1)
+    }
+
+    /// True while failures are under the limit (and counts this one).
+    func admit() -> Bool { buckets.take("all", 1) == nil }
+}
+
+/// Who a staff request comes from: the account of its bearer token, checked on every request
+/// against the database (a revoked token stops working at once, even one revoked by the command
+/// line while the service runs).
+struct StaffAuthenticator: Sendable {
+    let reader: LedgerReader
+    let failures: AuthenticationFailures
+    let metrics: ServiceMetrics
+    let logger: Logger
+
+    func authenticate(_ request: Request) async throws -> StaffAccount {
+        let outcome: String
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer", parts[1].utf8.count <= 512 {
+                if let account = try reader.account(tokenHash: StaffToken.hash(String(parts[1]))) {
+                    if !account.isRevoked { return account }
+                    outcome = "revoked account \(account.id)"
+                } else {
+                    outcome = "unknown token"
+                }
+            } else {
+                outcome = "malformed Authorization header"
+            }
+        } else {
+            outcome = "no token"
+        }
+        metrics.staffAuthFailures.increment()
+        guard await failures.admit() else {
+            throw Problem(
+                status: .tooManyRequests, code: .staffTooManyFailures,
+                detail: "too many failed authentications; retry later", retryAfter: 10)
+        }
+        // Never the token itself: only why it failed and where.
+        logger.notice(
+            "staff authentication failed",
+            metadata: ["reason": "\(outcome)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)"])
+        throw TemoinError(.staffUnauthorized, "this needs a valid staff token (Authorization: Bearer …)")
+    }
+}
