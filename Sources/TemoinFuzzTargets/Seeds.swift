@@ -105,7 +105,7 @@ public enum FuzzSeeds {
 
         // Entries of every kind.
         let hash = String(repeating: "ab", count: 32), sig = Base64.encode([UInt8](repeating: 7, count: 64))
-        let time = ("time", "2026-11-29T17:00:20.412Z"), chain = [("alert", Fixtures.alert), ("prev", hash)]
+        let time = ("time", "2026-11-29T17:00:20.412Z"), chain = [("alert", Fixtures.alert.rawValue), ("prev", hash)]
         let kinds: [(EntryKind, [(String, String)])] = [
             (
                 .genesis,
@@ -116,12 +116,13 @@ public enum FuzzSeeds {
             ),
             (
                 .deviceEnrolled,
-                [("device", Fixtures.device), ("device-key", Base64.encode(Fixtures.deviceKey.publicKey))]
+                [("device", Fixtures.device.rawValue), ("device-key", Base64.encode(Fixtures.deviceKey.publicKey))]
             ),
             (
                 .alertOpened,
                 chain + [
-                    ("device", Fixtures.device), ("opened-at", "2026-11-29T17:00:00.000Z"), ("statement-sig", openSig),
+                    ("device", Fixtures.device.rawValue), ("opened-at", "2026-11-29T17:00:00.000Z"),
+                    ("statement-sig", openSig),
                 ]
             ),
             (

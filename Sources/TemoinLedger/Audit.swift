@@ -62,19 +62,19 @@ struct AuditPass {
     /// Roots recomputed from entry bytes at each checkpointed size.
     var roots: [UInt64: Hash] = [:]
     var checkpointSizes: Set<UInt64> = []
-    var heads: [String: Hash] = [:]
-    var enrollments: [String: Hash] = [:]
-    var erased: Set<String> = []
-    var missingBlobs: [(alert: String, AuditProblem)] = []
+    var heads: [AlertID: Hash] = [:]
+    var enrollments: [DeviceID: Hash] = [:]
+    var erased: Set<AlertID> = []
+    var missingBlobs: [(alert: AlertID, AuditProblem)] = []
     /// Location entries whose row (salt and fix) is gone: damage unless the alert was erased.
-    var missingLocations: [(alert: String, AuditProblem)] = []
+    var missingLocations: [(alert: AlertID, AuditProblem)] = []
     /// The first entry of each statement key (`StatementKey`), across the ledger.
     var statementKeys: [Hash: UInt64] = [:]
     /// Whether the database has the statement index (migration 6).
     var hasStatementIndex = false
     let outsideCheckpoint: [UInt8]?
     /// What each alert's chain has shown so far, for the rules of `checkAlertRules`.
-    var alerts: [String: AlertState] = [:]
+    var alerts: [AlertID: AlertState] = [:]
 
     struct AlertState {
         var closed: UInt64?
@@ -126,7 +126,7 @@ struct AuditPass {
             let leaf = hasher.leafHash(bytes)
             if Hash(row.leafHash) != leaf { problem(place, "stored leaf hash does not match the entry bytes") }
             if let entry = try? Entry(parsing: bytes) {
-                if entry.kind.rawValue != row.kind || entry.alert != row.alert
+                if entry.kind.rawValue != row.kind || entry.alert?.rawValue != row.alert
                     || LedgerWriter.subject(of: entry) != row.subject
                 {
                     problem(place, "index columns do not match the entry bytes")
@@ -180,8 +180,9 @@ struct AuditPass {
 
     /// A location row against its entry: the same alert, and salt ‖ fix hashing to the commitment
     /// (a fix changed in the table would otherwise be read as the phone's).
+    /// `alert`: the row's column as stored.
     mutating func checkLocation(_ entry: Entry, alert: String?, salt: [UInt8], fix: String?, place: String) {
-        if alert != entry.alert { problem(place, "its location row names another alert") }
+        if alert != entry.alert?.rawValue { problem(place, "its location row names another alert") }
         guard let fix, let commitment = entry.hash("commitment"), SHA256.hash(salt + Array(fix.utf8)) == commitment
         else {
             problem(place, "its location row (salt and fix) does not match the entry's commitment: the fix was changed")
@@ -224,7 +225,7 @@ struct AuditPass {
         }
         switch entry.kind {
         case .deviceEnrolled:
-            let device = entry["device"]!
+            let device = entry.device!
             if let raw = Base64.decode(entry["device-key"]!), raw.count == 32 {
                 if DeviceID.derive(publicKey: raw) != device {
                     problem(place, "device id is not derived from the device key")
@@ -247,7 +248,7 @@ struct AuditPass {
         let expectedPrev: Hash?
         if entry.kind == .alertOpened {
             if heads[alert] != nil { problem(place, "alert \(alert) opened twice") }
-            expectedPrev = enrollments[entry["device"]!]
+            expectedPrev = enrollments[entry.device!]
             if expectedPrev == nil { problem(place, "alert opened by a device that is not enrolled") }
         } else {
             expectedPrev = heads[alert]
@@ -282,7 +283,7 @@ struct AuditPass {
     /// most; one `audio.chunk` per sequence number (other bytes are `chunk.conflict`s naming the
     /// kept one, one per distinct content); one entry per device statement, by what it says
     /// (`StatementKey`) and by its signature; `chunk.missing` ranges that never overlap.
-    mutating func checkAlertRules(_ entry: Entry, alert: String, index: UInt64, key: Hash?, place: String) {
+    mutating func checkAlertRules(_ entry: Entry, alert: AlertID, index: UInt64, key: Hash?, place: String) {
         var state = alerts[alert] ?? AlertState()
         defer { alerts[alert] = state }
         var repeatsOne = false

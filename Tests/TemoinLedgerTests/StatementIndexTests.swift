@@ -40,7 +40,8 @@ struct StatementIndexTests {
             var d = EntryDraft(
                 kind: .alertOpened,
                 [
-                    ("alert", a), ("device", f.created.ingestDevice), ("opened-at", "2026-11-29T17:00:00.000Z"),
+                    ("alert", a.rawValue), ("device", f.created.ingestDevice.rawValue),
+                    ("opened-at", "2026-11-29T17:00:00.000Z"),
                     ("statement-sig", Base64.encode([UInt8](repeating: signature, count: 64))),
                 ])
             d.idempotency = .sameFields(["device", "opened-at"], exclusive: true)
@@ -65,7 +66,7 @@ struct StatementIndexTests {
                 EntryDraft(
                     kind: .alertClosed,
                     [
-                        ("alert", a), ("closed-by", "device"), ("reason", "released"),
+                        ("alert", a.rawValue), ("closed-by", "device"), ("reason", "released"),
                         ("closed-at", "2026-11-29T17:01:00.000Z"), ("last-seq", "0"),
                         ("statement-sig", Base64.encode([UInt8](repeating: signature, count: 64))),
                     ])

@@ -29,7 +29,7 @@ struct InMemoryApp {
             EntryDraft(
                 kind: .deviceEnrolled,
                 [
-                    ("device", DeviceID.derive(publicKey: phone.publicKey)),
+                    ("device", DeviceID.derive(publicKey: phone.publicKey).rawValue),
                     ("device-key", Base64.encode(phone.publicKey)),
                 ]))
         let service = DeviceService(
@@ -71,7 +71,7 @@ struct InMemoryTests {
         defer { try? FileManager.default.removeItem(at: app.root) }
         var (status, headers, body) = try await app.send(.get, "/healthz")
         #expect(status == .ok)
-        let alert = String(repeating: "4d", count: 16)
+        let alert = AlertID(String(repeating: "4d", count: 16))!
         let at = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000)
         let opened = try DeviceStatement(kind: .alertOpened, origin: app.origin, alert: alert, capturedAt: at)
         let json =
