@@ -9,7 +9,7 @@ struct Export: AsyncParsableCommand {
         abstract: "Exporte une alerte / write an alert's signed export bundle for police or a court (Docs/export.md).")
 
     @OptionGroup var options: DataOption
-    @Option(help: "Identifiant de l'alerte / alert id.") var alert: String
+    @Option(help: "Identifiant de l'alerte / alert id.") var alert: AlertID
     @Option(help: "Dossier à créer / the folder to create.") var out: String
     @Option(help: "Demandeur / requester (e.g. the investigating officer's unit).") var requester: String
     @Option(help: "Référence / reference (e.g. the procedure number).") var reference: String

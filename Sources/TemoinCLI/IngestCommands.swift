@@ -38,11 +38,6 @@ func localOperatorID() -> String {
     return Hex.encode(SHA256.hash(Array(("temoin/operator/v1\n" + name).utf8)).bytes.prefix(16))
 }
 
-func randomAlertID() -> String {
-    var g = SystemRandomNumberGenerator()
-    return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &g) })
-}
-
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
@@ -86,15 +81,15 @@ struct Ingest: AsyncParsableCommand {
         _ = try OpusSettings(inputRate: audio.format.sampleRate, bitrate: bitrate)
         let ingestor = try AudioIngestor(writer: writer, limits: limits)
         let origin = writer.origin
-        let alert = randomAlertID()
+        let alert = AlertID.random()
         let start = systemClock()
 
         let opened = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: start)
         _ = try await writer.append(
             EntryDraft(
-                kind: .alertOpened,
+                kind: .alertOpened, alert: alert, device: device,
                 [
-                    ("alert", alert), ("device", device), ("opened-at", start.description),
+                    ("opened-at", start.description),
                     ("statement-sig", Base64.encode(try deviceKey.sign(opened.bytes))),
                 ]))
         var seq: UInt64 = 0
@@ -128,9 +123,9 @@ struct Ingest: AsyncParsableCommand {
             kind: .alertClosed, origin: origin, alert: alert, seq: seq - 1, capturedAt: closedAt)
         let last = try await writer.append(
             EntryDraft(
-                kind: .alertClosed,
+                kind: .alertClosed, alert: alert,
                 [
-                    ("alert", alert), ("closed-by", "device"), ("reason", "released"),
+                    ("closed-by", "device"), ("reason", "released"),
                     ("closed-at", closedAt.description),
                     ("last-seq", String(seq - 1)), ("statement-sig", Base64.encode(try deviceKey.sign(closed.bytes))),
                 ]))
@@ -139,7 +134,7 @@ struct Ingest: AsyncParsableCommand {
                 + "\(Double(audio.durationMicroseconds) / 1e6) s; registre / ledger size "
                 + "\(last.checkpoint.checkpoint.size)"
         )
-        Output.line(alert)
+        Output.line(alert.rawValue)
     }
 }
 
@@ -151,7 +146,7 @@ struct RecordingCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: DataOption
-    @Option(help: "Identifiant de l'alerte / alert id.") var alert: String
+    @Option(help: "Identifiant de l'alerte / alert id.") var alert: AlertID
     @Option(help: "Fichier .opus à écrire / the .opus file to write.") var out: String
 
     func run() async throws {
@@ -161,9 +156,9 @@ struct RecordingCommand: AsyncParsableCommand {
         case .local(let writer):
             _ = try await writer.append(
                 EntryDraft(
-                    kind: .access,
+                    kind: .access, alert: alert,
                     [
-                        ("alert", alert), ("actor", localOperatorID()), ("role", "operator"), ("action", "recording"),
+                        ("actor", localOperatorID()), ("role", "operator"), ("action", "recording"),
                         ("reason", "-"),
                     ]))
         case .service(let url, let token):

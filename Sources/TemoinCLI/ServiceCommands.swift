@@ -81,7 +81,7 @@ struct Enroll: AsyncParsableCommand {
         let index: UInt64
         switch try Administration.route(options.directory) {
         case .local(let writer):
-            var draft = EntryDraft(kind: .deviceEnrolled, [("device", device), ("device-key", Base64.encode(key))])
+            var draft = EntryDraft(enrolling: device, publicKey: key)
             if let label { draft.sideRow = .deviceLabel(device: device, label: label) }
             index = try await writer.append(draft).index
         case .service(let url, let token):
@@ -93,6 +93,6 @@ struct Enroll: AsyncParsableCommand {
             index = try JSONDecoder().decode(Enrolled.self, from: data).index
         }
         Output.line("Appareil enrôlé / device enrolled at entry \(index)")
-        Output.line(device)
+        Output.line(device.rawValue)
     }
 }

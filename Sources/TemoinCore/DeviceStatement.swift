@@ -21,13 +21,13 @@ public struct DeviceStatement: Sendable, Hashable {
 
     public let kind: EntryKind
     public let origin: String
-    public let alert: String
+    public let alert: AlertID
     public let seq: UInt64?
     public let capturedAt: Timestamp
     public let sha256: Hash?
 
     public init(
-        kind: EntryKind, origin: String, alert: String, seq: UInt64? = nil, capturedAt: Timestamp, sha256: Hash? = nil
+        kind: EntryKind, origin: String, alert: AlertID, seq: UInt64? = nil, capturedAt: Timestamp, sha256: Hash? = nil
     ) throws(TemoinError) {
         guard [.alertOpened, .audioChunk, .location, .alertClosed].contains(kind) else {
             throw .malformed(.statementBadKind, "devices make no \(kind.rawValue) statement")
@@ -41,9 +41,6 @@ public struct DeviceStatement: Sendable, Hashable {
             throw .malformed(
                 .statementSha256,
                 "a \(kind.rawValue) statement \(kind == .audioChunk || kind == .location ? "needs" : "has no") sha256")
-        }
-        guard EntryFieldType.id128.accepts(alert) else {
-            throw .malformed(.statementAlert, "alert ids are 32 lowercase hex digits")
         }
         if let seq, seq > DeviceStatement.maximumSequence {
             throw .malformed(.statementSeq, "sequence numbers go from 0 to \(DeviceStatement.maximumSequence)")

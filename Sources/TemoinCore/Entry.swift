@@ -116,7 +116,7 @@ public enum EntryFieldType: String, Sendable {
     public func accepts(_ value: String) -> Bool {
         switch self {
         case .hash: return value.utf8.count == 64 && Hex.decode(value) != nil
-        case .id128: return value.utf8.count == 32 && Hex.decode(value) != nil
+        case .id128: return ID128.isValid(value)
         case .uint: return StrictDecimal.parse(value) != nil
         case .time: return Timestamp(rfc3339: value) != nil
         case .base64: return !value.isEmpty && Base64.decode(value) != nil
@@ -228,8 +228,14 @@ public struct Entry: Sendable, Hashable {
     public func uint(_ name: String) -> UInt64? { self[name].flatMap { StrictDecimal.parse($0) } }
     public func time(_ name: String) -> Timestamp? { self[name].flatMap { Timestamp(rfc3339: $0) } }
 
-    /// The alert this entry belongs to, if its kind belongs to an alert.
-    public var alert: String? { kind.belongsToAlert ? self["alert"] : nil }
+    /// The alert this entry belongs to, if its kind belongs to an alert (the field was checked
+    /// when the entry was built or parsed: no second parse).
+    public var alert: AlertID? { kind.belongsToAlert ? self["alert"].map { AlertID(checked: $0) } : nil }
+    /// The device of a `device.enrolled`, `device.revoked` or `alert.opened` entry.
+    public var device: DeviceID? {
+        kind == .deviceEnrolled || kind == .deviceRevoked || kind == .alertOpened
+            ? self["device"].map { DeviceID(checked: $0) } : nil
+    }
     /// The leaf hash of the alert's previous entry (for `alert.opened`: the device's enrollment).
     public var previous: Hash? { kind.belongsToAlert ? hash("prev") : nil }
     /// Server time at which the entry was sequenced.

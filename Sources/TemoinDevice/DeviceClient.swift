@@ -22,7 +22,7 @@ public actor DeviceClient {
     public let key: Ed25519PrivateKey
     public let logKey: VerifierKey
     public var origin: String { logKey.name }
-    public var device: String { DeviceID.derive(publicKey: key.publicKey) }
+    public var device: DeviceID { DeviceID.derive(publicKey: key.publicKey) }
     /// Every distinct checkpoint seen, in order of size.
     public private(set) var checkpoints: [SignedCheckpoint] = []
     /// How long to keep retrying one request (network drops, server restarts).
@@ -47,8 +47,9 @@ public actor DeviceClient {
     // MARK: Requests
 
     /// Opens an alert, with an optional first location fix (an RFC 5870 geo URI).
-    public func openAlert(_ alert: String, openedAt: Timestamp, firstFix: String? = nil) async throws -> ReceiptResponse
-    {
+    public func openAlert(
+        _ alert: AlertID, openedAt: Timestamp, firstFix: String? = nil
+    ) async throws -> ReceiptResponse {
         let statement = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: openedAt)
         let fix = try firstFix.map { text -> LocationRequest in
             let s = try DeviceStatement(
@@ -58,7 +59,8 @@ public actor DeviceClient {
                 capturedAt: openedAt.description, fix: text, signature: Base64.encode(try key.sign(s.bytes)))
         }
         let body = OpenAlertRequest(
-            device: device, openedAt: openedAt.description, signature: Base64.encode(try key.sign(statement.bytes)),
+            device: device.rawValue, openedAt: openedAt.description,
+            signature: Base64.encode(try key.sign(statement.bytes)),
             location: fix)
         return try await send(
             "PUT", "v1/alerts/\(alert)", body: JSONEncoder().encode(body), headers: ["Content-Type": "application/json"]
@@ -66,7 +68,7 @@ public actor DeviceClient {
     }
 
     public func putChunk(
-        _ alert: String, seq: UInt64, wav: [UInt8], capturedAt: Timestamp, isFinal: Bool
+        _ alert: AlertID, seq: UInt64, wav: [UInt8], capturedAt: Timestamp, isFinal: Bool
     ) async throws -> ReceiptResponse {
         let statement = try DeviceStatement(
             kind: .audioChunk, origin: origin, alert: alert, seq: seq, capturedAt: capturedAt,
@@ -79,7 +81,7 @@ public actor DeviceClient {
         return try await send("PUT", "v1/alerts/\(alert)/chunks/\(seq)", body: Data(wav), headers: headers)
     }
 
-    public func addLocation(_ alert: String, fix: String, capturedAt: Timestamp) async throws -> ReceiptResponse {
+    public func addLocation(_ alert: AlertID, fix: String, capturedAt: Timestamp) async throws -> ReceiptResponse {
         let statement = try DeviceStatement(
             kind: .location, origin: origin, alert: alert, capturedAt: capturedAt,
             sha256: SHA256.hash(Array(fix.utf8)))
@@ -90,7 +92,7 @@ public actor DeviceClient {
             headers: ["Content-Type": "application/json"])
     }
 
-    public func closeAlert(_ alert: String, lastSeq: UInt64, closedAt: Timestamp) async throws -> ReceiptResponse {
+    public func closeAlert(_ alert: AlertID, lastSeq: UInt64, closedAt: Timestamp) async throws -> ReceiptResponse {
         let statement = try DeviceStatement(
             kind: .alertClosed, origin: origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
         return try await send(

@@ -24,12 +24,9 @@ public struct Exporter {
     /// not exist). Every file is written durably; the folder appears under its name only at the end.
     /// `reader`: the service's read side, if it has one (otherwise one is opened for this export).
     public func export(
-        alert: String, to folder: String, requester: String, reference: String,
+        alert: AlertID, to folder: String, requester: String, reference: String,
         writer: LedgerWriter, reader: LedgerReader? = nil
     ) async throws -> Exported {
-        guard EntryFieldType.id128.accepts(alert) else {
-            throw TemoinError(.alertBadID, "alert ids are 32 lowercase hex digits")
-        }
         for (name, value) in [("requester", requester), ("reference", reference)] {
             guard EntryFieldType.text.accepts(value) else {
                 throw TemoinError(
@@ -48,9 +45,9 @@ public struct Exporter {
         let exportKey = try P256PrivateKey(pem: FileSystem.read(directory.exportKeyFile, limit: 1 << 16))
         let appended = try await writer.append(
             EntryDraft(
-                kind: .exportCreated,
+                kind: .exportCreated, alert: alert,
                 [
-                    ("alert", alert), ("head-index", String(head.index)),
+                    ("head-index", String(head.index)),
                     ("requester-sha256", SHA256.hash(Array(requester.utf8)).hex),
                     ("reference-sha256", SHA256.hash(Array(reference.utf8)).hex),
                     ("export-cert-sha256", certificate.sha256.hex),
@@ -61,7 +58,7 @@ public struct Exporter {
         var files: [String: [UInt8]] = [:]
         // Entries: genesis, the device's enrollment, every entry of the alert, this export.
         let all = try reader.entries(alert: alert)
-        guard let opening = all.first?.entry, let device = opening["device"],
+        guard let opening = all.first?.entry, let device = opening.device,
             let enrollment = try reader.enrollmentIndex(device: device)
         else {
             throw TemoinError(.exportNoEnrollment, "the alert's device enrollment is missing")

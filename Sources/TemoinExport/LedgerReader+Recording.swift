@@ -6,10 +6,7 @@ public import TemoinRecording
 extension LedgerReader {
     /// The alert's deterministic Ogg Opus recording, from its `audio.chunk` entries and stored
     /// packets (each checked against its entry).
-    public func recording(alert: String) throws(TemoinError) -> Recording {
-        guard EntryFieldType.id128.accepts(alert) else {
-            throw TemoinError(.alertBadID, "alert ids are 32 lowercase hex digits")
-        }
+    public func recording(alert: AlertID) throws(TemoinError) -> Recording {
         let all = try entries(alert: alert)
         guard !all.isEmpty else { throw TemoinError(.alertUnknown, "there is no alert \(alert) in this ledger") }
         var chunks = [RecordingChunk]()

@@ -6,8 +6,8 @@ import TemoinCrypto
 /// sign nothing outside the fuzz targets and their seeds.
 enum Fixtures {
     static let origin = "fuzz.example/temoin"
-    static let alert = "7f3a9c2e5b8d4f1a0c6e2b9d8a7f3c1e"
-    static let device = "0c6e2b9d8a7f3c1e7f3a9c2e5b8d4f1a"
+    static let alert = AlertID("7f3a9c2e5b8d4f1a0c6e2b9d8a7f3c1e")!
+    static let device = DeviceID("0c6e2b9d8a7f3c1e7f3a9c2e5b8d4f1a")!
 
     static let logKey = try! Ed25519PrivateKey(seed: Array(1...32))
     static let logSigner = try! Ed25519NoteSigner(name: origin, privateKey: logKey)
@@ -18,8 +18,8 @@ enum Fixtures {
         try! Entry(
             kind: .access,
             [
-                ("alert", alert), ("prev", String(repeating: "0", count: 63) + String(i)),
-                ("actor", device), ("role", "fuzz"), ("action", "read-\(i)"),
+                ("alert", alert.rawValue), ("prev", String(repeating: "0", count: 63) + String(i)),
+                ("actor", device.rawValue), ("role", "fuzz"), ("action", "read-\(i)"), ("reason", "-"),
                 ("time", Timestamp(millisecondsSinceEpoch: 1_795_000_000_000 + Int64(i) * 1000).description),
             ])
     }

@@ -37,6 +37,9 @@ enum LogTargets {
         if let codec = entry["codec"] {
             try self.codec(codec)
         }
+        // The typed ids an entry gives are what parsing its fields gives (read without a second parse).
+        try check(entry.alert == entry["alert"].flatMap { AlertID($0) }, "the entry's alert id is its field")
+        try check(entry.device == entry["device"].flatMap { DeviceID($0) }, "the entry's device id is its field")
         // The device statement an entry's signature covers is rebuilt from the entry alone.
         if [.alertOpened, .audioChunk, .alertClosed].contains(entry.kind) {
             switch Result(catching: { () throws(TemoinError) in

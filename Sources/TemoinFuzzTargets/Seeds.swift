@@ -105,7 +105,7 @@ public enum FuzzSeeds {
 
         // Entries of every kind.
         let hash = String(repeating: "ab", count: 32), sig = Base64.encode([UInt8](repeating: 7, count: 64))
-        let time = ("time", "2026-11-29T17:00:20.412Z"), chain = [("alert", Fixtures.alert), ("prev", hash)]
+        let time = ("time", "2026-11-29T17:00:20.412Z"), chain = [("alert", Fixtures.alert.rawValue), ("prev", hash)]
         let kinds: [(EntryKind, [(String, String)])] = [
             (
                 .genesis,
@@ -116,12 +116,13 @@ public enum FuzzSeeds {
             ),
             (
                 .deviceEnrolled,
-                [("device", Fixtures.device), ("device-key", Base64.encode(Fixtures.deviceKey.publicKey))]
+                [("device", Fixtures.device.rawValue), ("device-key", Base64.encode(Fixtures.deviceKey.publicKey))]
             ),
             (
                 .alertOpened,
                 chain + [
-                    ("device", Fixtures.device), ("opened-at", "2026-11-29T17:00:00.000Z"), ("statement-sig", openSig),
+                    ("device", Fixtures.device.rawValue), ("opened-at", "2026-11-29T17:00:00.000Z"),
+                    ("statement-sig", openSig),
                 ]
             ),
             (
@@ -152,6 +153,19 @@ public enum FuzzSeeds {
             ),
             (.keyRotated, [("key-role", "export"), ("key", hash)]),
             (.dataErased, chain + [("scope", "locations")]),
+            (
+                .staffAccess,
+                [
+                    ("actor", Fixtures.device.rawValue), ("role", "legal"), ("action", "list-alerts"),
+                    ("target", "GET /v1/staff/alerts?status=open"),
+                ]
+            ),
+            (
+                .accountCreated,
+                [("account", Fixtures.device.rawValue), ("role", "police"), ("name-sha256", hash)]
+            ),
+            (.accountRevoked, [("account", Fixtures.device.rawValue)]),
+            (.deviceRevoked, [("device", Fixtures.device.rawValue), ("reason", "replaced")]),
         ]
         for (kind, fields) in kinds {
             add("entry", "\(kind.rawValue).entry", try Entry(kind: kind, fields + [time]).bytes)

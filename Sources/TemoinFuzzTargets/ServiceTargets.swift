@@ -75,6 +75,8 @@ enum ServiceTargets {
             guard let r = try? decoder.decode(OpenAlertRequest.self, from: body),
                 let (opening, fix) = try? DeviceService.openingDraft(alert: Fixtures.alert, origin: Fixtures.origin, r)
             else { return .refused }
+            try check(opening.draft.device == opening.device, "the opening names the device of the body")
+            try check(opening.device.rawValue == r.device, "an accepted device id is the body's text")
             statements.append((opening.statement, opening.signature))
             drafts.append(opening.draft)
             if let fix, let request = r.location {

@@ -58,7 +58,7 @@ public enum OriginalFormat: Sendable, Hashable {
 
 /// One audio chunk as the device sent it.
 public struct ChunkUpload: Sendable {
-    public let alert: String
+    public let alert: AlertID
     public let seq: UInt64
     public let captureStart: Timestamp
     public let original: [UInt8]
@@ -70,7 +70,7 @@ public struct ChunkUpload: Sendable {
     public let isFinal: Bool
 
     public init(
-        alert: String, seq: UInt64, captureStart: Timestamp, original: [UInt8], format: OriginalFormat,
+        alert: AlertID, seq: UInt64, captureStart: Timestamp, original: [UInt8], format: OriginalFormat,
         statementSignature: [UInt8]?, isFinal: Bool = false
     ) {
         self.isFinal = isFinal
@@ -132,7 +132,7 @@ public actor AudioIngestor {
     /// Blob writes (fsync) run here, never on the cooperative pool.
     private let io = BlockingIO(threads: 2, name: "temoin-blobs")
     /// The alerts with an encoder in memory, with how many calls are using each right now.
-    private var alerts: [String: (encoder: AlertEncoder, users: Int, lastUse: ContinuousClock.Instant)] = [:]
+    private var alerts: [AlertID: (encoder: AlertEncoder, users: Int, lastUse: ContinuousClock.Instant)] = [:]
 
     /// `reader`: the read side to look entries up with (one is opened if none is given).
     /// `faults`: tests only, injected blob write failures.
@@ -152,7 +152,7 @@ public actor AudioIngestor {
 
     /// The alert's encoder, counted as used until `checkIn`: an encoder in use is never released,
     /// so one alert never has two.
-    private func checkOut(_ alert: String) -> AlertEncoder {
+    private func checkOut(_ alert: AlertID) -> AlertEncoder {
         let encoder =
             alerts[alert]?.encoder
             ?? AlertEncoder(alert: alert, writer: writer, reader: reader, limits: limits, blobs: blobs, io: io)
@@ -160,20 +160,20 @@ public actor AudioIngestor {
         return encoder
     }
 
-    private func checkIn(_ alert: String, _ encoder: AlertEncoder) {
+    private func checkIn(_ alert: AlertID, _ encoder: AlertEncoder) {
         // Only the encoder that was checked out (after `forgetEncoders` a new one may be there).
         guard let entry = alerts[alert], entry.encoder === encoder else { return }
         alerts[alert] = (entry.encoder, entry.users - 1, .now)
     }
 
-    private func using<T>(_ alert: String, _ body: (AlertEncoder) async throws -> T) async throws -> T {
+    private func using<T>(_ alert: AlertID, _ body: (AlertEncoder) async throws -> T) async throws -> T {
         let encoder = checkOut(alert)
         defer { checkIn(alert, encoder) }
         return try await body(encoder)
     }
 
     /// How many times the alert's early chunks went back to waiting (tests).
-    func parkings(alert: String) async -> Int {
+    func parkings(alert: AlertID) async -> Int {
         await alerts[alert]?.encoder.parkings ?? 0
     }
 
@@ -182,7 +182,7 @@ public actor AudioIngestor {
 
     /// Releases the encoder and buffers of an alert nobody is using (closed, or idle): the next
     /// chunk rebuilds them from the ledger, as after a restart.
-    public func release(alert: String) {
+    public func release(alert: AlertID) {
         if let entry = alerts[alert], entry.users == 0 { alerts[alert] = nil }
     }
 
@@ -196,7 +196,7 @@ public actor AudioIngestor {
     }
 
     /// The sequence number the alert's encoder expects next.
-    public func nextSequence(alert: String) async throws -> UInt64 {
+    public func nextSequence(alert: AlertID) async throws -> UInt64 {
         try await using(alert) { try await $0.nextSequence() }
     }
 
@@ -221,7 +221,7 @@ public actor AudioIngestor {
     /// `.oncePerAlert` on the draft, which this function sets). `lastSeq` nil: record nothing
     /// missing (the server's timeout close).
     public func close(
-        alert: String, recordingMissingThrough lastSeq: UInt64?,
+        alert: AlertID, recordingMissingThrough lastSeq: UInt64?,
         _ close: @Sendable @escaping (_ next: UInt64) -> EntryDraft
     ) async throws -> Appended {
         try await using(alert) { try await $0.close(recordingMissingThrough: lastSeq, close) }
@@ -235,7 +235,7 @@ public actor AudioIngestor {
 
 /// One alert's encoder and the sequence number it expects next.
 actor AlertEncoder {
-    let alert: String
+    let alert: AlertID
     let writer: LedgerWriter
     let reader: LedgerReader
     let limits: AudioLimits
@@ -284,7 +284,8 @@ actor AlertEncoder {
     private var phone: (stream: PhoneStream, vendor: String, nextPage: Int, lastSeq: UInt64)?
 
     init(
-        alert: String, writer: LedgerWriter, reader: LedgerReader, limits: AudioLimits, blobs: BlobStore, io: BlockingIO
+        alert: AlertID, writer: LedgerWriter, reader: LedgerReader, limits: AudioLimits, blobs: BlobStore,
+        io: BlockingIO
     ) {
         self.alert = alert
         self.writer = writer
@@ -453,9 +454,9 @@ actor AlertEncoder {
         let appended = try await append(
             gap: gap,
             EntryDraft(
-                kind: .audioChunk,
+                kind: .audioChunk, alert: chunk.alert,
                 [
-                    ("alert", chunk.alert), ("seq", String(chunk.seq)),
+                    ("seq", String(chunk.seq)),
                     ("capture-start", chunk.captureStart.description),
                     ("duration-us", String(ogg.durationMicroseconds)), ("original-format", chunk.format.token),
                     ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
@@ -487,9 +488,9 @@ actor AlertEncoder {
         }
         try checkAlertQuota(adding: chunk.original.count)
         var draft = EntryDraft(
-            kind: .chunkConflict,
+            kind: .chunkConflict, alert: chunk.alert,
             [
-                ("alert", chunk.alert), ("seq", String(chunk.seq)), ("original-sha256", hash.hex),
+                ("seq", String(chunk.seq)), ("original-sha256", hash.hex),
                 ("original-size", String(chunk.original.count)), ("kept-entry", String(stored.index)),
                 ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
             ])
@@ -516,9 +517,9 @@ actor AlertEncoder {
 
     private func missingDraft(first: UInt64, last: UInt64, reason: String) -> EntryDraft {
         EntryDraft(
-            kind: .chunkMissing,
+            kind: .chunkMissing, alert: alert,
             [
-                ("alert", alert), ("first-seq", String(first)), ("last-seq", String(last)), ("reason", reason),
+                ("first-seq", String(first)), ("last-seq", String(last)), ("reason", reason),
             ])
     }
 
@@ -561,9 +562,9 @@ actor AlertEncoder {
         let hashes = try await put([chunk.original, stream])
         let originalHash = hashes[0], opusHash = hashes[1]
         let draft = EntryDraft(
-            kind: .audioChunk,
+            kind: .audioChunk, alert: chunk.alert,
             [
-                ("alert", chunk.alert), ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
+                ("seq", String(chunk.seq)), ("capture-start", chunk.captureStart.description),
                 ("duration-us", String(audio.durationMicroseconds)), ("original-format", chunk.format.token),
                 ("original-sha256", originalHash.hex), ("original-size", String(chunk.original.count)),
                 ("opus-sha256", opusHash.hex), ("opus-packets", String(packets.count)),

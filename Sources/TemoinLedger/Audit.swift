@@ -62,25 +62,25 @@ struct AuditPass {
     /// Roots recomputed from entry bytes at each checkpointed size.
     var roots: [UInt64: Hash] = [:]
     var checkpointSizes: Set<UInt64> = []
-    var heads: [String: Hash] = [:]
-    var enrollments: [String: Hash] = [:]
-    var erased: Set<String> = []
+    var heads: [AlertID: Hash] = [:]
+    var enrollments: [DeviceID: Hash] = [:]
+    var erased: Set<AlertID> = []
     /// Device revocations (device → entry index) and the device of each alert.
-    var revocations: [String: UInt64] = [:]
-    var alertDevices: [String: String] = [:]
+    var revocations: [DeviceID: UInt64] = [:]
+    var alertDevices: [AlertID: DeviceID] = [:]
     /// `account.created` entries (account → role, name hash, index) and `account.revoked` ones.
     var accountEntries: [String: (role: String, nameHash: Hash, index: UInt64)] = [:]
     var accountRevocations: [String: UInt64] = [:]
-    var missingBlobs: [(alert: String, AuditProblem)] = []
+    var missingBlobs: [(alert: AlertID, AuditProblem)] = []
     /// Location entries whose row (salt and fix) is gone: damage unless the alert was erased.
-    var missingLocations: [(alert: String, AuditProblem)] = []
+    var missingLocations: [(alert: AlertID, AuditProblem)] = []
     /// The first entry of each statement key (`StatementKey`), across the ledger.
     var statementKeys: [Hash: UInt64] = [:]
     /// Whether the database has the statement index (migration 6).
     var hasStatementIndex = false
     let outsideCheckpoint: [UInt8]?
     /// What each alert's chain has shown so far, for the rules of `checkAlertRules`.
-    var alerts: [String: AlertState] = [:]
+    var alerts: [AlertID: AlertState] = [:]
 
     struct AlertState {
         var closed: UInt64?
@@ -132,7 +132,7 @@ struct AuditPass {
             let leaf = hasher.leafHash(bytes)
             if Hash(row.leafHash) != leaf { problem(place, "stored leaf hash does not match the entry bytes") }
             if let entry = try? Entry(parsing: bytes) {
-                if entry.kind.rawValue != row.kind || entry.alert != row.alert
+                if entry.kind.rawValue != row.kind || entry.alert?.rawValue != row.alert
                     || LedgerWriter.subject(of: entry) != row.subject
                 {
                     problem(place, "index columns do not match the entry bytes")
@@ -186,8 +186,9 @@ struct AuditPass {
 
     /// A location row against its entry: the same alert, and salt ‖ fix hashing to the commitment
     /// (a fix changed in the table would otherwise be read as the phone's).
+    /// `alert`: the row's column as stored.
     mutating func checkLocation(_ entry: Entry, alert: String?, salt: [UInt8], fix: String?, place: String) {
-        if alert != entry.alert { problem(place, "its location row names another alert") }
+        if alert != entry.alert?.rawValue { problem(place, "its location row names another alert") }
         guard let fix, let commitment = entry.hash("commitment"), SHA256.hash(salt + Array(fix.utf8)) == commitment
         else {
             problem(place, "its location row (salt and fix) does not match the entry's commitment: the fix was changed")
@@ -256,7 +257,7 @@ struct AuditPass {
         }
         switch entry.kind {
         case .deviceEnrolled:
-            let device = entry["device"]!
+            let device = entry.device!
             if let raw = Base64.decode(entry["device-key"]!), raw.count == 32 {
                 if DeviceID.derive(publicKey: raw) != device {
                     problem(place, "device id is not derived from the device key")
@@ -274,7 +275,7 @@ struct AuditPass {
         case .dataErased:
             erased.insert(entry.alert!)
         case .deviceRevoked:
-            let device = entry["device"]!
+            let device = entry.device!
             if enrollments[device] == nil { problem(place, "revokes device \(device), which is not enrolled") }
             if revocations[device] != nil { problem(place, "device \(device) revoked twice") }
             revocations[device] = index
@@ -288,7 +289,7 @@ struct AuditPass {
             if accountRevocations[account] != nil { problem(place, "account \(account) revoked twice") }
             accountRevocations[account] = index
         case .alertOpened:
-            alertDevices[entry.alert!] = entry["device"]!
+            alertDevices[entry.alert!] = entry.device!
         default: break
         }
         if [.alertOpened, .audioChunk, .location, .alertClosed].contains(entry.kind), entry["statement-sig"] != "none",
@@ -300,7 +301,7 @@ struct AuditPass {
         let expectedPrev: Hash?
         if entry.kind == .alertOpened {
             if heads[alert] != nil { problem(place, "alert \(alert) opened twice") }
-            expectedPrev = enrollments[entry["device"]!]
+            expectedPrev = enrollments[entry.device!]
             if expectedPrev == nil { problem(place, "alert opened by a device that is not enrolled") }
         } else {
             expectedPrev = heads[alert]
@@ -335,7 +336,7 @@ struct AuditPass {
     /// most; one `audio.chunk` per sequence number (other bytes are `chunk.conflict`s naming the
     /// kept one, one per distinct content); one entry per device statement, by what it says
     /// (`StatementKey`) and by its signature; `chunk.missing` ranges that never overlap.
-    mutating func checkAlertRules(_ entry: Entry, alert: String, index: UInt64, key: Hash?, place: String) {
+    mutating func checkAlertRules(_ entry: Entry, alert: AlertID, index: UInt64, key: Hash?, place: String) {
         var state = alerts[alert] ?? AlertState()
         defer { alerts[alert] = state }
         var repeatsOne = false

@@ -1,7 +1,8 @@
 public import TemoinCore
 import TemoinCrypto
 
-/// Write-once files addressed by (alert, SHA-256): `blobs/<alert>/<sha256 hex>`.
+/// Write-once files addressed by (alert, SHA-256): `blobs/<alert>/<sha256 hex>` (an `AlertID`
+/// is 32 lowercase hex digits: it can only name a folder of its own).
 ///
 /// Durability contract: `put` returns only once the file, its name and any folder it created
 /// are fsynced, so a ledger entry committed after `put` never names a blob a crash can lose.
@@ -16,18 +17,15 @@ public struct BlobStore: BlobStoring {
         self.faults = faults
     }
 
-    public func path(alert: String, hash: Hash) -> String {
-        root + "/" + alert + "/" + hash.hex
+    public func path(alert: AlertID, hash: Hash) -> String {
+        root + "/" + alert.rawValue + "/" + hash.hex
     }
 
     /// Stores `bytes` for `alert`, returning their SHA-256. Storing the same bytes again is a no-op.
     @discardableResult
-    public func put(alert: String, bytes: [UInt8]) throws(TemoinError) -> Hash {
-        guard EntryFieldType.id128.accepts(alert) else {
-            throw TemoinError(.blobBadAlert, "alert ids are 32 lowercase hex digits")
-        }
+    public func put(alert: AlertID, bytes: [UInt8]) throws(TemoinError) -> Hash {
         let hash = SHA256.hash(bytes)
-        let folder = root + "/" + alert
+        let folder = root + "/" + alert.rawValue
         try FileSystem.makeDirectories(folder)
         let target = path(alert: alert, hash: hash)
         try faults?.check(target)
@@ -42,18 +40,18 @@ public struct BlobStore: BlobStoring {
         return hash
     }
 
-    public func read(alert: String, hash: Hash) throws(TemoinError) -> [UInt8] {
+    public func read(alert: AlertID, hash: Hash) throws(TemoinError) -> [UInt8] {
         try FileSystem.read(path(alert: alert, hash: hash), limit: 1 << 30)
     }
 
     /// SHA-256 of the stored file, streamed.
-    public func digest(alert: String, hash: Hash) throws(TemoinError) -> Hash {
+    public func digest(alert: AlertID, hash: Hash) throws(TemoinError) -> Hash {
         let stream = SHA256Stream()
         _ = try FileSystem.stream(path(alert: alert, hash: hash)) { stream.update($0) }
         return stream.finalize()
     }
 
-    public func exists(alert: String, hash: Hash) -> Bool {
+    public func exists(alert: AlertID, hash: Hash) -> Bool {
         FileSystem.exists(path(alert: alert, hash: hash))
     }
 }

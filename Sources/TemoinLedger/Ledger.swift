@@ -7,7 +7,7 @@ public enum Ledger {
     public struct Created: Sendable {
         public let origin: String
         public let verifierKey: VerifierKey
-        public let ingestDevice: String
+        public let ingestDevice: DeviceID
         public let exportCertificateSHA256: Hash
     }
 
@@ -68,12 +68,7 @@ public enum Ledger {
             Array((key.description + "\n").utf8), to: directory.verifierKeyFile, mode: 0o644, replace: false)
         let device = DeviceID.derive(publicKey: deviceKey.publicKey)
         do {
-            _ = try await writer.append(
-                EntryDraft(
-                    kind: .deviceEnrolled,
-                    [
-                        ("device", device), ("device-key", Base64.encode(deviceKey.publicKey)),
-                    ]))
+            _ = try await writer.append(EntryDraft(enrolling: device, publicKey: deviceKey.publicKey))
         } catch let e as TemoinError {
             throw e
         } catch {

@@ -87,7 +87,7 @@ public final class LedgerReader: Sendable {
     }
 
     /// Indices of an alert's entries in log order.
-    public func entryIndices(alert: String) throws(TemoinError) -> [UInt64] {
+    public func entryIndices(alert: AlertID) throws(TemoinError) -> [UInt64] {
         try read { store throws(TemoinError) in try store.entryIndices(alert: alert) }
     }
 
@@ -102,19 +102,19 @@ public final class LedgerReader: Sendable {
     }
 
     /// The parsed entries of an alert, in log order, with their indices.
-    public func entries(alert: String) throws(TemoinError) -> [(index: UInt64, entry: Entry)] {
+    public func entries(alert: AlertID) throws(TemoinError) -> [(index: UInt64, entry: Entry)] {
         try alertEntries(alert).map { e throws(TemoinError) in (e.index, try e.parsed()) }
     }
 
     /// The stored entries of an alert, in log order.
-    public func alertEntries(_ alert: String) throws(TemoinError) -> [StoredEntry] {
+    public func alertEntries(_ alert: AlertID) throws(TemoinError) -> [StoredEntry] {
         try read { store throws(TemoinError) in
             try store.entryIndices(alert: alert).map { i throws(TemoinError) in try Self.entry(at: i, store) }
         }
     }
 
     /// The raw Ed25519 key a device was enrolled with, or nil if it is not enrolled.
-    public func deviceKey(device: String) throws(TemoinError) -> [UInt8]? {
+    public func deviceKey(device: DeviceID) throws(TemoinError) -> [UInt8]? {
         guard let e = try read({ store throws(TemoinError) in try store.enrollment(device: device) }) else {
             return nil
         }
@@ -122,7 +122,7 @@ public final class LedgerReader: Sendable {
     }
 
     /// The index of a device's enrollment entry.
-    public func enrollmentIndex(device: String) throws(TemoinError) -> UInt64? {
+    public func enrollmentIndex(device: DeviceID) throws(TemoinError) -> UInt64? {
         try read { store throws(TemoinError) in try store.enrollment(device: device)?.index }
     }
 
@@ -132,25 +132,25 @@ public final class LedgerReader: Sendable {
     }
 
     /// An alert's `alert.opened` entry, or nil if the alert is not in the ledger.
-    public func opening(alert: String) throws(TemoinError) -> StoredEntry? {
+    public func opening(alert: AlertID) throws(TemoinError) -> StoredEntry? {
         try read { store throws(TemoinError) in try store.firstEntry(alert: alert) }
     }
 
     /// The `audio.chunk` entry of an alert's sequence number, if one was committed.
-    public func chunkEntry(alert: String, seq: UInt64) throws(TemoinError) -> StoredEntry? {
+    public func chunkEntry(alert: AlertID, seq: UInt64) throws(TemoinError) -> StoredEntry? {
         try read { store throws(TemoinError) in try store.chunkEntry(alert: alert, seq: seq) }
     }
 
     /// The `chunk.conflict` entry that recorded these bytes for (alert, seq), if one was committed
     /// (by its statement key: one indexed read). `origin`: the log's.
     public func conflictEntry(
-        alert: String, seq: UInt64, originalSHA256: Hash, origin: String
+        alert: AlertID, seq: UInt64, originalSHA256: Hash, origin: String
     ) throws(TemoinError) -> StoredEntry? {
         guard
             let key = StatementKey.of(
-                kind: .chunkConflict, origin: origin, fix: nil,
+                kind: .chunkConflict, origin: origin, alert: alert, fix: nil,
                 field: { name in
-                    ["alert": alert, "seq": String(seq), "original-sha256": originalSHA256.hex][name]
+                    ["seq": String(seq), "original-sha256": originalSHA256.hex][name]
                 })
         else { return nil }
         return try read { store throws(TemoinError) in
@@ -160,7 +160,7 @@ public final class LedgerReader: Sendable {
     }
 
     /// Alerts opened and not closed.
-    public func openAlerts() throws(TemoinError) -> [String] {
+    public func openAlerts() throws(TemoinError) -> [AlertID] {
         try read { store throws(TemoinError) in try store.openAlerts() }
     }
 

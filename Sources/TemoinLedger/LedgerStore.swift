@@ -73,12 +73,12 @@ final class LedgerStore: LedgerStoreWriting {
     }
 
     func insertEntry(
-        index: UInt64, kind: String, alert: String?, subject: String?, leafHash: Hash,
+        index: UInt64, kind: String, alert: AlertID?, subject: String?, leafHash: Hash,
         bytes: [UInt8]
     ) throws(TemoinError) {
         try db.statement("INSERT INTO entries (idx, kind, alert, subject, leaf_hash, bytes) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(
-                .int(Int64(index)), .text(kind), alert.map { .text($0) } ?? .null,
+                .int(Int64(index)), .text(kind), alert.map { .text($0.rawValue) } ?? .null,
                 subject.map { .text($0) } ?? .null, .blob(leafHash.bytes), .blob(bytes)
             ).run()
     }
@@ -93,14 +93,14 @@ final class LedgerStore: LedgerStoreWriting {
             .bind(.int(Int64(size)), .blob(root.bytes), .blob(note), .text(time.description)).run()
     }
 
-    func insertSideRow(_ row: SideRow, entry: UInt64, alert: String?) throws(TemoinError) {
+    func insertSideRow(_ row: SideRow, entry: UInt64, alert: AlertID?) throws(TemoinError) {
         switch row {
         case .location(let salt, let fix):
             try db.statement("INSERT INTO locations (entry, alert, salt, fix) VALUES (?, ?, ?, ?)")
-                .bind(.int(Int64(entry)), .text(alert ?? ""), .blob(salt), .text(fix)).run()
+                .bind(.int(Int64(entry)), .text(alert?.rawValue ?? ""), .blob(salt), .text(fix)).run()
         case .deviceLabel(let device, let label):
             try db.statement("INSERT OR REPLACE INTO devices (device, label) VALUES (?, ?)").bind(
-                .text(device), .text(label)
+                .text(device.rawValue), .text(label)
             ).run()
         case .account(let id, let name, let role, let tokenHash):
             try db.statement(
@@ -245,35 +245,35 @@ final class LedgerStore: LedgerStoreWriting {
     }
 
     /// The latest entry of an alert, if any.
-    func alertHead(_ alert: String) throws(TemoinError) -> StoredEntry? {
+    func alertHead(_ alert: AlertID) throws(TemoinError) -> StoredEntry? {
         let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? ORDER BY idx DESC LIMIT 1")
-            .bind(.text(alert))
+            .bind(.text(alert.rawValue))
         defer { s.reset() }
         return try storedEntry(s)
     }
 
     /// The `device.enrolled` entry of a device, if any.
-    func enrollment(device: String) throws(TemoinError) -> StoredEntry? {
+    func enrollment(device: DeviceID) throws(TemoinError) -> StoredEntry? {
         let s = try db.statement(
             "SELECT idx, leaf_hash, bytes FROM entries WHERE subject = ? AND kind = ? ORDER BY idx LIMIT 1"
         )
-        .bind(.text(device), .text(EntryKind.deviceEnrolled.rawValue))
+        .bind(.text(device.rawValue), .text(EntryKind.deviceEnrolled.rawValue))
         defer { s.reset() }
         return try storedEntry(s)
     }
 
     /// The first entry of an alert (its `alert.opened`).
-    func firstEntry(alert: String) throws(TemoinError) -> StoredEntry? {
+    func firstEntry(alert: AlertID) throws(TemoinError) -> StoredEntry? {
         let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? ORDER BY idx LIMIT 1").bind(
-            .text(alert))
+            .text(alert.rawValue))
         defer { s.reset() }
         return try storedEntry(s)
     }
 
     /// Every entry of one kind of an alert, in log order.
-    func entries(alert: String, kind: EntryKind) throws(TemoinError) -> [StoredEntry] {
+    func entries(alert: AlertID, kind: EntryKind) throws(TemoinError) -> [StoredEntry] {
         let s = try db.statement("SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? AND kind = ? ORDER BY idx")
-            .bind(.text(alert), .text(kind.rawValue))
+            .bind(.text(alert.rawValue), .text(kind.rawValue))
         defer { s.reset() }
         var out = [StoredEntry]()
         while let e = try storedEntry(s) { out.append(e) }
@@ -281,12 +281,12 @@ final class LedgerStore: LedgerStoreWriting {
     }
 
     /// The `audio.chunk` entry of (alert, seq).
-    func chunkEntry(alert: String, seq: UInt64) throws(TemoinError) -> StoredEntry? {
+    func chunkEntry(alert: AlertID, seq: UInt64) throws(TemoinError) -> StoredEntry? {
         let s = try db.statement(
             "SELECT idx, leaf_hash, bytes FROM entries WHERE alert = ? AND kind = ? AND subject = ? ORDER BY idx "
                 + "LIMIT 1"
         )
-        .bind(.text(alert), .text(EntryKind.audioChunk.rawValue), .text(String(seq)))
+        .bind(.text(alert.rawValue), .text(EntryKind.audioChunk.rawValue), .text(String(seq)))
         defer { s.reset() }
         return try storedEntry(s)
     }
@@ -305,21 +305,26 @@ final class LedgerStore: LedgerStoreWriting {
         return try s.step() ? s.count(0) : nil
     }
 
-    func openAlerts() throws(TemoinError) -> [String] {
+    func openAlerts() throws(TemoinError) -> [AlertID] {
         let s = try db.statement(
             """
             SELECT alert FROM entries WHERE kind = 'alert.opened'
             EXCEPT SELECT alert FROM entries WHERE kind = 'alert.closed'
             """)
         defer { s.reset() }
-        var out = [String]()
-        while try s.step() { if let a = s.text(0) { out.append(a) } }
+        var out = [AlertID]()
+        while try s.step() {
+            guard let text = s.text(0) else { continue }
+            // The alert column is parsed here, where it comes out of the database.
+            guard let alert = AlertID(text) else { throw corrupt("an alert column holds '\(text)', not an alert id") }
+            out.append(alert)
+        }
         return out
     }
 
     /// Indices of every entry of an alert, in log order.
-    func entryIndices(alert: String) throws(TemoinError) -> [UInt64] {
-        let s = try db.statement("SELECT idx FROM entries WHERE alert = ? ORDER BY idx").bind(.text(alert))
+    func entryIndices(alert: AlertID) throws(TemoinError) -> [UInt64] {
+        let s = try db.statement("SELECT idx FROM entries WHERE alert = ? ORDER BY idx").bind(.text(alert.rawValue))
         defer { s.reset() }
         var out = [UInt64]()
         while try s.step() { out.append(try s.count(0)) }

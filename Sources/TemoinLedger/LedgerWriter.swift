@@ -15,13 +15,36 @@ public struct EntryDraft: Sendable {
     /// How a repeated request is recognised, so that it yields the entry already stored.
     public var idempotency: Idempotency?
 
-    /// `fields` holds every field of the kind except `prev` and `time`.
+    /// The alert the draft belongs to (its `alert` field), for kinds that belong to one.
+    public let alert: AlertID?
+    /// The device it names (its `device` field), for enrollments and openings.
+    public let device: DeviceID?
+
+    /// `fields` holds every field of the kind except `prev` and `time`. The `alert` and `device`
+    /// fields are read once here; a malformed one is refused when the entry is built.
     public init(kind: EntryKind, _ fields: [(String, String)]) {
         self.kind = kind
         self.fields = fields
+        alert = kind.belongsToAlert ? fields.first { $0.0 == "alert" }.flatMap { AlertID($0.1) } : nil
+        device = fields.first { $0.0 == "device" }.flatMap { DeviceID($0.1) }
     }
 
-    var alert: String? { kind.belongsToAlert ? fields.first { $0.0 == "alert" }?.1 : nil }
+    /// A draft of an alert's entry: `alert` (and `device`, if given) fill their fields; `fields`
+    /// holds the others except `prev` and `time`.
+    public init(kind: EntryKind, alert: AlertID, device: DeviceID? = nil, _ fields: [(String, String)]) {
+        self.kind = kind
+        self.fields = [("alert", alert.rawValue)] + (device.map { [("device", $0.rawValue)] } ?? []) + fields
+        self.alert = kind.belongsToAlert ? alert : nil
+        self.device = device
+    }
+
+    /// An enrollment's draft.
+    public init(enrolling device: DeviceID, publicKey: [UInt8]) {
+        kind = .deviceEnrolled
+        fields = [("device", device.rawValue), ("device-key", Base64.encode(publicKey))]
+        alert = nil
+        self.device = device
+    }
 }
 
 /// How the writer recognises a statement it already stored. The check runs on the writer's
@@ -103,11 +126,11 @@ public actor LedgerWriter {
     private var range: CompactRange
     private var latest: SignedCheckpoint?
     private var lastTime = Timestamp(millisecondsSinceEpoch: 0)
-    private var heads: [String: Hash] = [:]
+    private var heads: [AlertID: Hash] = [:]
     /// Revoked devices (loaded on first use) and the device of each open alert seen since, so that
     /// no statement of a revoked device is appended after its `device.revoked` entry.
-    private var revokedDevices: Set<String>?
-    private var alertDevices: [String: String] = [:]
+    private var revokedDevices: Set<DeviceID>?
+    private var alertDevices: [AlertID: DeviceID] = [:]
     /// Groups waiting for the next transaction; each group is all or nothing.
     private var pending: [([EntryDraft], CheckedContinuation<[Appended], any Error>)] = []
     private var draining = false
@@ -424,7 +447,7 @@ public actor LedgerWriter {
             heads[alert] = built.kind == .alertClosed ? nil : leaf
             if built.kind == .alertClosed { alertDevices[alert] = nil }
         }
-        if built.kind == .deviceRevoked, let device = built["device"] { revokedDevices?.insert(device) }
+        if built.kind == .deviceRevoked, let device = built.device { revokedDevices?.insert(device) }
         return (index, leaf, built, true)
     }
 
@@ -432,7 +455,7 @@ public actor LedgerWriter {
     private func statementKey(_ draft: EntryDraft) -> Hash? {
         var fix: String?
         if case .location(_, let f) = draft.sideRow { fix = f }
-        return StatementKey.of(kind: draft.kind, origin: origin, fix: fix) { name in
+        return StatementKey.of(kind: draft.kind, origin: origin, alert: draft.alert, fix: fix) { name in
             draft.fields.first { $0.0 == name }?.1
         }
     }
@@ -503,8 +526,7 @@ public actor LedgerWriter {
                 guard head == nil else {
                     throw TemoinError(.ledgerAlertAlreadyOpen, "alert \(alert) is already in the ledger")
                 }
-                guard let device = fields.first(where: { $0.0 == "device" })?.1,
-                    let enrollment = try store.enrollment(device: device)
+                guard let device = draft.device, let enrollment = try store.enrollment(device: device)
                 else {
                     throw TemoinError(.ledgerUnknownDevice, "the device of alert \(alert) is not enrolled")
                 }
@@ -516,6 +538,9 @@ public actor LedgerWriter {
                 fields.append(("prev", head.hex))
             }
         } else if draft.kind.belongsToAlert {
+            if draft.fields.contains(where: { $0.0 == "alert" }) {
+                throw .malformed(.entryBadValue, "field 'alert' is not a valid \(EntryFieldType.id128.rawValue)")
+            }
             throw TemoinError(.entryMissingField, "\(draft.kind.rawValue) needs field 'alert'")
         }
         if draft.kind == .deviceEnrolled {
@@ -528,7 +553,7 @@ public actor LedgerWriter {
                     .enrollBadKey,
                     "the device key is not a canonical Ed25519 public key of large order")
             }
-            if let device = fields.first(where: { $0.0 == "device" })?.1, try store.enrollment(device: device) != nil {
+            if let device = draft.device, try store.enrollment(device: device) != nil {
                 throw TemoinError(.ledgerDeviceAlreadyEnrolled, "device \(device) is already enrolled")
             }
         }
@@ -545,10 +570,10 @@ public actor LedgerWriter {
     private func checkNotRevoked(_ draft: EntryDraft) throws(TemoinError) {
         func field(_ name: String) -> String? { draft.fields.first { $0.0 == name }?.1 }
         if draft.kind == .deviceRevoked {
-            guard let device = field("device"), try store.enrollment(device: device) != nil else {
+            guard let device = draft.device, try store.enrollment(device: device) != nil else {
                 throw TemoinError(.ledgerUnknownDevice, "the device to revoke is not enrolled")
             }
-            guard try store.entry(kind: .deviceRevoked, subject: device) == nil else {
+            guard try store.entry(kind: .deviceRevoked, subject: device.rawValue) == nil else {
                 throw TemoinError(.deviceAlreadyRevoked, "device \(device) is already revoked")
             }
             return
@@ -557,15 +582,15 @@ public actor LedgerWriter {
             let signature = field("statement-sig"), signature != "none", let alert = draft.alert
         else { return }
         if revokedDevices == nil {
-            var loaded = Set<String>()
+            var loaded = Set<DeviceID>()
             for e in try store.entries(kind: .deviceRevoked, after: nil, limit: Int.max) {
-                if let d = try e.parsed()["device"] { loaded.insert(d) }
+                if let d = try e.parsed().device { loaded.insert(d) }
             }
             revokedDevices = loaded
         }
         guard let revoked = revokedDevices, !revoked.isEmpty else { return }
-        var device = draft.kind == .alertOpened ? field("device") : alertDevices[alert]
-        if device == nil { device = try store.firstEntry(alert: alert)?.parsed()["device"] }
+        var device = draft.kind == .alertOpened ? draft.device : alertDevices[alert]
+        if device == nil { device = try store.firstEntry(alert: alert)?.parsed().device }
         guard let device else { return }
         if draft.kind != .alertClosed { alertDevices[alert] = device }
         if revoked.contains(device) {

@@ -4,8 +4,8 @@ public import TemoinCore
 public struct AlertSummary: Sendable, Equatable {
     public enum Status: String, Sendable, CaseIterable { case open, closed }
 
-    public let alert: String
-    public let device: String
+    public let alert: AlertID
+    public let device: DeviceID
     public let status: Status
     /// The server's time of the `alert.opened` entry, and the phone's own.
     public let openedAt: Timestamp
@@ -21,12 +21,12 @@ public struct AlertSummary: Sendable, Equatable {
 /// What filters a listing of alerts; every field optional.
 public struct AlertFilter: Sendable, Equatable {
     public var status: AlertSummary.Status?
-    public var device: String?
+    public var device: DeviceID?
     public var openedAfter: Timestamp?
     public var openedBefore: Timestamp?
 
     public init(
-        status: AlertSummary.Status? = nil, device: String? = nil, openedAfter: Timestamp? = nil,
+        status: AlertSummary.Status? = nil, device: DeviceID? = nil, openedAfter: Timestamp? = nil,
         openedBefore: Timestamp? = nil
     ) {
         self.status = status
@@ -80,12 +80,12 @@ public struct AlertDetail: Sendable {
 
 /// A device as staff see it.
 public struct DeviceSummary: Sendable, Equatable {
-    public let device: String
+    public let device: DeviceID
     public let label: String?
     public let enrolledAt: Timestamp
     public let enrolledIndex: UInt64
     public let revokedAt: Timestamp?
-    public let lastAlert: String?
+    public let lastAlert: AlertID?
     public let lastAlertOpenedAt: Timestamp?
 }
 
@@ -102,7 +102,7 @@ extension LedgerReader {
             for stored in opened.reversed() {
                 if let before, stored.index >= before { continue }
                 let entry = try stored.parsed()
-                guard let alert = entry.alert, let device = entry["device"] else { continue }
+                guard let alert = entry.alert, let device = entry.device else { continue }
                 if let d = filter.device, d != device { continue }
                 let status: AlertSummary.Status = closes[alert] == nil ? .open : .closed
                 if let s = filter.status, s != status { continue }
@@ -116,7 +116,7 @@ extension LedgerReader {
     }
 
     /// One alert's summary and chain, or nil if there is no such alert.
-    public func alertDetail(_ alert: String) throws(TemoinError) -> AlertDetail? {
+    public func alertDetail(_ alert: AlertID) throws(TemoinError) -> AlertDetail? {
         try read { store throws(TemoinError) in
             guard let first = try store.firstEntry(alert: alert) else { return nil }
             let opening = try first.parsed()
@@ -169,20 +169,20 @@ extension LedgerReader {
     /// Every enrolled device, newest first, with its label, revocation and latest alert.
     public func devices() throws(TemoinError) -> [DeviceSummary] {
         try read { store throws(TemoinError) in
-            var revoked = [String: Timestamp]()
+            var revoked = [DeviceID: Timestamp]()
             for e in try store.entries(kind: .deviceRevoked, after: nil, limit: Int.max) {
                 let p = try e.parsed()
-                revoked[p["device"]!] = p.time
+                revoked[p.device!] = p.time
             }
-            var last = [String: (String, Timestamp)]()
+            var last = [DeviceID: (AlertID, Timestamp)]()
             for e in try store.entries(kind: .alertOpened, after: nil, limit: Int.max) {
                 let p = try e.parsed()
-                last[p["device"]!] = (p.alert!, p.time)
+                last[p.device!] = (p.alert!, p.time)
             }
             return try store.entries(kind: .deviceEnrolled, after: nil, limit: Int.max).reversed().map {
                 e throws(TemoinError) in
                 let p = try e.parsed()
-                let device = p["device"]!
+                let device = p.device!
                 return DeviceSummary(
                     device: device, label: try store.deviceLabel(device: device), enrolledAt: p.time,
                     enrolledIndex: e.index, revokedAt: revoked[device], lastAlert: last[device]?.0,
@@ -192,13 +192,13 @@ extension LedgerReader {
     }
 
     /// How many `audio.chunk` entries an alert has (they are only ever added).
-    public func chunkCount(alert: String) throws(TemoinError) -> UInt64 {
+    public func chunkCount(alert: AlertID) throws(TemoinError) -> UInt64 {
         try read { store throws(TemoinError) in try store.entryCount(alert: alert, kind: .audioChunk) }
     }
 
     /// The `device.revoked` entry of a device, if it was revoked.
-    public func revocation(device: String) throws(TemoinError) -> StoredEntry? {
-        try read { store throws(TemoinError) in try store.entry(kind: .deviceRevoked, subject: device) }
+    public func revocation(device: DeviceID) throws(TemoinError) -> StoredEntry? {
+        try read { store throws(TemoinError) in try store.entry(kind: .deviceRevoked, subject: device.rawValue) }
     }
 
     /// The account a bearer token belongs to (by the token's SHA-256), revoked or not.
@@ -211,8 +211,8 @@ extension LedgerReader {
         try read { store throws(TemoinError) in try store.accounts() }
     }
 
-    private static func closes(_ store: any LedgerStoreReading) throws(TemoinError) -> [String: Entry] {
-        var closes = [String: Entry]()
+    private static func closes(_ store: any LedgerStoreReading) throws(TemoinError) -> [AlertID: Entry] {
+        var closes = [AlertID: Entry]()
         for e in try store.entries(kind: .alertClosed, after: nil, limit: Int.max) {
             let p = try e.parsed()
             if let a = p.alert, closes[a] == nil { closes[a] = p }
@@ -227,7 +227,7 @@ extension LedgerReader {
         let count: UInt64
         if let chunks { count = chunks } else { count = try store.entryCount(alert: alert, kind: .audioChunk) }
         return AlertSummary(
-            alert: alert, device: opening["device"]!, status: close == nil ? .open : .closed,
+            alert: alert, device: opening.device!, status: close == nil ? .open : .closed,
             openedAt: opening.time, openedAtDevice: opening.time("opened-at")!, closedAt: close?.time,
             closedBy: close?["closed-by"], closeReason: close?["reason"],
             chunks: count, openedIndex: index)

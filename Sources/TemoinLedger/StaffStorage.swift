@@ -35,9 +35,9 @@ extension LedgerStore {
         return try storedEntry(s)
     }
 
-    func entryCount(alert: String, kind: EntryKind) throws(TemoinError) -> UInt64 {
+    func entryCount(alert: AlertID, kind: EntryKind) throws(TemoinError) -> UInt64 {
         let s = try db.statement("SELECT COUNT(*) FROM entries WHERE alert = ? AND kind = ?")
-            .bind(.text(alert), .text(kind.rawValue))
+            .bind(.text(alert.rawValue), .text(kind.rawValue))
         defer { s.reset() }
         return try s.step() ? s.count(0) : 0
     }
@@ -68,8 +68,8 @@ extension LedgerStore {
         return out
     }
 
-    func deviceLabel(device: String) throws(TemoinError) -> String? {
-        let s = try db.statement("SELECT label FROM devices WHERE device = ?").bind(.text(device))
+    func deviceLabel(device: DeviceID) throws(TemoinError) -> String? {
+        let s = try db.statement("SELECT label FROM devices WHERE device = ?").bind(.text(device.rawValue))
         defer { s.reset() }
         return try s.step() ? s.text(0) : nil
     }

@@ -15,9 +15,11 @@ import TemoinCrypto
 enum StatementKey {
     static let conflictContext = "temoin/chunk-conflict/v1"
 
-    /// The key of an entry's statement; `field` reads the entry's (or a draft's) fields.
-    static func of(kind: EntryKind, origin: String, fix: String?, field: (String) -> String?) -> Hash? {
-        guard let alert = field("alert") else { return nil }
+    /// The key of an entry's statement; `field` reads the entry's (or a draft's) other fields.
+    static func of(
+        kind: EntryKind, origin: String, alert: AlertID?, fix: String?, field: (String) -> String?
+    ) -> Hash? {
+        guard let alert else { return nil }
         if kind == .chunkConflict {
             guard let seq = field("seq"), let hash = field("original-sha256") else { return nil }
             return SHA256.hash(
@@ -52,7 +54,7 @@ enum StatementKey {
     }
 
     static func of(_ entry: Entry, origin: String, fix: String?) -> Hash? {
-        of(kind: entry.kind, origin: origin, fix: fix) { entry[$0] }
+        of(kind: entry.kind, origin: origin, alert: entry.alert, fix: fix) { entry[$0] }
     }
 
     /// Migration 6 on a ledger written before it: every entry that holds a statement gets its key

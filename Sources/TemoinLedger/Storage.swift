@@ -69,21 +69,22 @@ public protocol LedgerStoreReading: AnyObject {
     func checkpoint(size: UInt64) throws(TemoinError) -> SignedCheckpoint?
 
     /// The latest entry of an alert.
-    func alertHead(_ alert: String) throws(TemoinError) -> StoredEntry?
+    func alertHead(_ alert: AlertID) throws(TemoinError) -> StoredEntry?
     /// The first entry of an alert (its `alert.opened`).
-    func firstEntry(alert: String) throws(TemoinError) -> StoredEntry?
+    func firstEntry(alert: AlertID) throws(TemoinError) -> StoredEntry?
     /// The `device.enrolled` entry of a device.
-    func enrollment(device: String) throws(TemoinError) -> StoredEntry?
+    func enrollment(device: DeviceID) throws(TemoinError) -> StoredEntry?
     /// Every entry of one kind of an alert, in log order.
-    func entries(alert: String, kind: EntryKind) throws(TemoinError) -> [StoredEntry]
+    func entries(alert: AlertID, kind: EntryKind) throws(TemoinError) -> [StoredEntry]
     /// The first `audio.chunk` entry of (alert, seq).
-    func chunkEntry(alert: String, seq: UInt64) throws(TemoinError) -> StoredEntry?
+    func chunkEntry(alert: AlertID, seq: UInt64) throws(TemoinError) -> StoredEntry?
     /// The index of the `key.rotated` entry that introduced `key`.
     func rotation(key: String) throws(TemoinError) -> UInt64?
-    /// Alerts with an `alert.opened` entry and no `alert.closed` entry, in any order.
-    func openAlerts() throws(TemoinError) -> [String]
+    /// Alerts with an `alert.opened` entry and no `alert.closed` entry, in any order (a row whose
+    /// alert column is not an alert id is `ledger.corrupt`).
+    func openAlerts() throws(TemoinError) -> [AlertID]
     /// Indices of every entry of an alert, in log order.
-    func entryIndices(alert: String) throws(TemoinError) -> [UInt64]
+    func entryIndices(alert: AlertID) throws(TemoinError) -> [UInt64]
 
     // The audit's raw view: rows as stored, damaged ones included.
     /// Every entry row in index order.
@@ -117,13 +118,13 @@ public protocol LedgerStoreReading: AnyObject {
     /// The first entry of `kind` whose indexed subject is `subject` (a device's revocation).
     func entry(kind: EntryKind, subject: String) throws(TemoinError) -> StoredEntry?
     /// The number of entries of one kind of an alert.
-    func entryCount(alert: String, kind: EntryKind) throws(TemoinError) -> UInt64
+    func entryCount(alert: AlertID, kind: EntryKind) throws(TemoinError) -> UInt64
     /// The account whose token has this hash, revoked or not.
     func account(tokenHash: Hash) throws(TemoinError) -> StaffAccount?
     /// Every account, in creation order.
     func accounts() throws(TemoinError) -> [StaffAccount]
     /// A device's label for staff, if any.
-    func deviceLabel(device: String) throws(TemoinError) -> String?
+    func deviceLabel(device: DeviceID) throws(TemoinError) -> String?
 }
 
 /// Side rows stored in the same transaction as an entry, outside the ledger (erasable).
@@ -131,7 +132,7 @@ public enum SideRow: Sendable {
     /// A location fix; the ledger holds only its salted commitment.
     case location(salt: [UInt8], fix: String)
     /// A device's label for staff.
-    case deviceLabel(device: String, label: String)
+    case deviceLabel(device: DeviceID, label: String)
     /// A staff account, created with its `account.created` entry.
     case account(id: String, name: String, role: StaffRole, tokenHash: Hash)
     /// Marks an account revoked, with its `account.revoked` entry.
@@ -165,12 +166,12 @@ public protocol LedgerStoreWriting: LedgerStoreReading {
 
     /// `kind`, `alert` and `subject` are the indexed columns of the entry (`LedgerWriter.subject`).
     func insertEntry(
-        index: UInt64, kind: String, alert: String?, subject: String?, leafHash: Hash,
+        index: UInt64, kind: String, alert: AlertID?, subject: String?, leafHash: Hash,
         bytes: [UInt8]) throws(TemoinError)
     func insertNode(_ id: NodeID, hash: Hash) throws(TemoinError)
     func insertCheckpoint(size: UInt64, root: Hash, note: [UInt8], time: Timestamp) throws(TemoinError)
     /// `entry`: the index of the entry the side row belongs to.
-    func insertSideRow(_ row: SideRow, entry: UInt64, alert: String?) throws(TemoinError)
+    func insertSideRow(_ row: SideRow, entry: UInt64, alert: AlertID?) throws(TemoinError)
     /// Records that `entry` holds the statement of `key`; a key already recorded keeps its first
     /// entry (the call is then a no-op).
     func insertStatementKey(_ key: Hash, entry: UInt64) throws(TemoinError)
@@ -188,9 +189,9 @@ public protocol LedgerStoreWriting: LedgerStoreReading {
 ///   cooperative pool: `BlockingIO`).
 public protocol BlobStoring: Sendable {
     @discardableResult
-    func put(alert: String, bytes: [UInt8]) throws(TemoinError) -> Hash
-    func read(alert: String, hash: Hash) throws(TemoinError) -> [UInt8]
+    func put(alert: AlertID, bytes: [UInt8]) throws(TemoinError) -> Hash
+    func read(alert: AlertID, hash: Hash) throws(TemoinError) -> [UInt8]
     /// The SHA-256 of what is stored under `hash` (streamed).
-    func digest(alert: String, hash: Hash) throws(TemoinError) -> Hash
-    func exists(alert: String, hash: Hash) -> Bool
+    func digest(alert: AlertID, hash: Hash) throws(TemoinError) -> Hash
+    func exists(alert: AlertID, hash: Hash) -> Bool
 }

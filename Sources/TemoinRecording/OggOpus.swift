@@ -83,8 +83,8 @@ public enum OggOpus {
 
     /// The stream serial number of an alert: the first 4 bytes of SHA-256("temoin/ogg-serial/v1\n" ‖ alert id),
     /// big-endian.
-    public static func serial(alert: String) -> UInt32 {
-        SHA256.hash(Array(("temoin/ogg-serial/v1\n" + alert).utf8)).bytes.prefix(4).reduce(UInt32(0)) {
+    public static func serial(alert: AlertID) -> UInt32 {
+        SHA256.hash(Array(("temoin/ogg-serial/v1\n" + alert.rawValue).utf8)).bytes.prefix(4).reduce(UInt32(0)) {
             $0 << 8 | UInt32($1)
         }
     }

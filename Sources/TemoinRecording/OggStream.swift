@@ -158,7 +158,7 @@ extension Recording {
     /// The OpusTags comments of an alert's recording (Docs/audio.md): shared by `Recording` and
     /// the streaming check of `temoin-verify`.
     public static func comments(
-        origin: String, alert: String, firstSeq: UInt64, lastSeq: UInt64, captureStart: Timestamp,
+        origin: String, alert: AlertID, firstSeq: UInt64, lastSeq: UInt64, captureStart: Timestamp,
         missing: [ClosedRange<UInt64>]
     ) -> [String] {
         [

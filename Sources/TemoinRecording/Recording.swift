@@ -142,7 +142,7 @@ public struct Recording: Sendable {
         (boundedMicroseconds(durationMicroseconds) * 48 + 500) / 1000
     }
 
-    public init(origin: String, alert: String, chunks unsorted: [RecordingChunk]) throws(TemoinError) {
+    public init(origin: String, alert: AlertID, chunks unsorted: [RecordingChunk]) throws(TemoinError) {
         var bySeq: [UInt64: RecordingChunk] = [:]
         for c in unsorted where bySeq[c.seq] == nil { bySeq[c.seq] = c }
         let chunks = bySeq.values.sorted { $0.seq < $1.seq }

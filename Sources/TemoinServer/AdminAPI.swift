@@ -28,22 +28,22 @@ struct AdminAPI: Sendable {
             throw TemoinError(.enrollBadKey, "publicKey is a raw 32-byte Ed25519 key in base64")
         }
         let device = DeviceID.derive(publicKey: key)
-        var draft = EntryDraft(kind: .deviceEnrolled, [("device", device), ("device-key", Base64.encode(key))])
+        var draft = EntryDraft(enrolling: device, publicKey: key)
         if let label = r.label { draft.sideRow = .deviceLabel(device: device, label: label) }
-        return EnrolledResponse(device: device, index: try await service.writer.append(draft).index)
+        return EnrolledResponse(device: device.rawValue, index: try await service.writer.append(draft).index)
     }
 
     /// The recording of an alert; the access is appended to the ledger first.
-    func recording(alert: String, operatorID: String) async throws -> [UInt8] {
+    func recording(alert: AlertID, operatorID: String) async throws -> [UInt8] {
         guard EntryFieldType.id128.accepts(operatorID) else {
             throw TemoinError(.adminBadOperator, "Temoin-Operator is a 32-hex-digit pseudonymous id")
         }
         let bytes = try publicLog.recording(alert: alert)
         _ = try await service.writer.append(
             EntryDraft(
-                kind: .access,
+                kind: .access, alert: alert,
                 [
-                    ("alert", alert), ("actor", operatorID), ("role", "operator"), ("action", "recording"),
+                    ("actor", operatorID), ("role", "operator"), ("action", "recording"),
                     ("reason", "-"),
                 ]))
         return bytes
@@ -90,5 +90,5 @@ struct AdminAPI: Sendable {
 }
 
 extension PublicLog {
-    func recording(alert: String) throws(TemoinError) -> [UInt8] { try reader.recording(alert: alert).bytes }
+    func recording(alert: AlertID) throws(TemoinError) -> [UInt8] { try reader.recording(alert: alert).bytes }
 }

@@ -19,11 +19,19 @@ package struct DeviceService: Sendable {
     let metrics: ServiceMetrics
     let configuration: ServiceConfiguration
 
-    package static func parseAlert(_ text: String) throws(TemoinError) -> String {
-        guard EntryFieldType.id128.accepts(text) else {
+    /// An alert id from a request path: parsed here, once (`alert.bad-id`, 400).
+    package static func parseAlert(_ text: some StringProtocol) throws(TemoinError) -> AlertID {
+        guard let alert = AlertID(text) else {
             throw TemoinError(.alertBadID, "alert ids are 128 random bits as 32 lowercase hex digits")
         }
-        return text
+        return alert
+    }
+
+    /// A device id from a request body: parsed here, once. An id that cannot be one is answered
+    /// like an id that is not enrolled (`device.unknown`, 403).
+    package static func parseDevice(_ text: some StringProtocol) throws(TemoinError) -> DeviceID {
+        guard let device = DeviceID(text) else { throw TemoinError(.deviceUnknown, "this device is not enrolled") }
+        return device
     }
 
     package static func parseTime(_ text: String, _ what: String) throws(TemoinError) -> Timestamp {
@@ -43,7 +51,7 @@ package struct DeviceService: Sendable {
     /// Checks the device's signature over each statement, then the device's rate limit. Only a
     /// verified device is counted: requests with made-up ids or forged signatures leave no state
     /// and cannot spend a real phone's quota.
-    func verify(_ statements: [(DeviceStatement, [UInt8])], device: String) async throws {
+    func verify(_ statements: [(DeviceStatement, [UInt8])], device: DeviceID) async throws {
         guard let key = try reader.deviceKey(device: device) else {
             throw TemoinError(.deviceUnknown, "this device is not enrolled")
         }
@@ -60,7 +68,7 @@ package struct DeviceService: Sendable {
         }
     }
 
-    func verify(_ statement: DeviceStatement, signature: [UInt8], device: String) async throws {
+    func verify(_ statement: DeviceStatement, signature: [UInt8], device: DeviceID) async throws {
         try await verify([(statement, signature)], device: device)
     }
 
@@ -73,8 +81,8 @@ package struct DeviceService: Sendable {
     }
 
     /// The device an alert belongs to, from its `alert.opened` entry.
-    func device(of alert: String) async throws -> String {
-        guard let opening = try reader.opening(alert: alert), let device = try opening.parsed()["device"] else {
+    func device(of alert: AlertID) async throws -> DeviceID {
+        guard let opening = try reader.opening(alert: alert), let device = try opening.parsed().device else {
             throw TemoinError(.alertUnknown, "alert \(alert) was never opened")
         }
         return device
@@ -111,11 +119,11 @@ package struct DeviceService: Sendable {
     /// Opens an alert, with its first location if the phone sent one: both statements are
     /// verified first, then both entries are committed together or not at all. Opening it again
     /// with the same statement is harmless (the same receipt); another statement is a conflict.
-    func open(alert: String, _ r: OpenAlertRequest) async throws -> (created: Bool, ReceiptResponse) {
+    func open(alert: AlertID, _ r: OpenAlertRequest) async throws -> (created: Bool, ReceiptResponse) {
         let (opening, location) = try Self.openingDraft(alert: alert, origin: writer.origin, r)
         try await verify(
             [(opening.statement, opening.signature)] + (location.map { [($0.statement, $0.signature)] } ?? []),
-            device: r.device)
+            device: opening.device)
         let appended = try await writer.append(group: [opening.draft] + (location.map { [$0.draft] } ?? []))
         return try response(appended[0])
     }
@@ -123,34 +131,32 @@ package struct DeviceService: Sendable {
     /// An open-alert body read without the ledger: the statements the device must have signed
     /// and the drafts of the entries (the opening, and the first fix if any).
     package static func openingDraft(
-        alert: String, origin: String, _ r: OpenAlertRequest
+        alert: AlertID, origin: String, _ r: OpenAlertRequest
     ) throws(TemoinError)
         -> (
-            opening: (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft),
+            opening: (statement: DeviceStatement, signature: [UInt8], device: DeviceID, draft: EntryDraft),
             location: (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft)?
         )
     {
         let openedAt = try parseTime(r.openedAt, "openedAt")
         let signature = try parseSignature(r.signature)
-        guard EntryFieldType.id128.accepts(r.device) else {
-            throw TemoinError(.deviceUnknown, "this device is not enrolled")
-        }
+        let device = try parseDevice(r.device)
         let statement = try DeviceStatement(kind: .alertOpened, origin: origin, alert: alert, capturedAt: openedAt)
         let location = try r.location.map { l throws(TemoinError) in try locationDraft(alert: alert, origin: origin, l)
         }
         var opened = EntryDraft(
-            kind: .alertOpened,
+            kind: .alertOpened, alert: alert, device: device,
             [
-                ("alert", alert), ("device", r.device), ("opened-at", openedAt.description),
+                ("opened-at", openedAt.description),
                 ("statement-sig", Base64.encode(signature)),
             ])
         opened.idempotency = .sameFields(["device", "opened-at"], exclusive: true)
-        return ((statement, signature, opened), location)
+        return ((statement, signature, device, opened), location)
     }
 
     /// Stores a chunk: verified, then in order (early ones wait, late ones are accepted).
     func putChunk(
-        alert: String, device: String, seq: UInt64, body: [UInt8], format: OriginalFormat, capturedAt: Timestamp,
+        alert: AlertID, device: DeviceID, seq: UInt64, body: [UInt8], format: OriginalFormat, capturedAt: Timestamp,
         signature: [UInt8], isFinal: Bool
     ) async throws -> (status: HTTPResponse.Status, ReceiptResponse) {
         let statement = try DeviceStatement(
@@ -210,7 +216,7 @@ package struct DeviceService: Sendable {
     /// A location fix: validated as an RFC 5870 geo URI, its statement built, its draft ready
     /// (a salted commitment in the ledger, the fix itself in the erasable table).
     package static func locationDraft(
-        alert: String, origin: String, _ r: LocationRequest
+        alert: AlertID, origin: String, _ r: LocationRequest
     ) throws(TemoinError)
         -> (statement: DeviceStatement, signature: [UInt8], draft: EntryDraft)
     {
@@ -224,9 +230,9 @@ package struct DeviceService: Sendable {
         var g = SystemRandomNumberGenerator()
         let salt = (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }
         var draft = EntryDraft(
-            kind: .location,
+            kind: .location, alert: alert,
             [
-                ("alert", alert), ("captured-at", capturedAt.description),
+                ("captured-at", capturedAt.description),
                 ("commitment", SHA256.hash(salt + fixBytes).hex),
                 ("statement-sig", Base64.encode(signature)),
             ])
@@ -237,7 +243,7 @@ package struct DeviceService: Sendable {
         return (statement, signature, draft)
     }
 
-    func addLocation(alert: String, _ r: LocationRequest) async throws -> (created: Bool, ReceiptResponse) {
+    func addLocation(alert: AlertID, _ r: LocationRequest) async throws -> (created: Bool, ReceiptResponse) {
         let device = try await device(of: alert)
         let location = try Self.locationDraft(alert: alert, origin: writer.origin, r)
         try await verify(location.statement, signature: location.signature, device: device)
@@ -247,7 +253,7 @@ package struct DeviceService: Sendable {
     /// Closes an alert: the chunks up to `lastSeq` that never came are recorded missing in the same
     /// group as the close (all or nothing). An alert is closed once: a repeated (or concurrent)
     /// close gets the entry already stored, and appends nothing.
-    func close(alert: String, _ r: CloseAlertRequest) async throws -> (created: Bool, ReceiptResponse) {
+    func close(alert: AlertID, _ r: CloseAlertRequest) async throws -> (created: Bool, ReceiptResponse) {
         let device = try await device(of: alert)
         let closing = try Self.closingDraft(alert: alert, origin: writer.origin, r)
         try await verify(closing.statement, signature: closing.signature, device: device)
@@ -261,7 +267,7 @@ package struct DeviceService: Sendable {
 
     /// A close body read without the ledger: the statement the device must have signed and the draft.
     package static func closingDraft(
-        alert: String, origin: String, _ r: CloseAlertRequest
+        alert: AlertID, origin: String, _ r: CloseAlertRequest
     ) throws(TemoinError)
         -> (statement: DeviceStatement, signature: [UInt8], lastSeq: UInt64, draft: EntryDraft)
     {
@@ -271,9 +277,9 @@ package struct DeviceService: Sendable {
         let statement = try DeviceStatement(
             kind: .alertClosed, origin: origin, alert: alert, seq: lastSeq, capturedAt: closedAt)
         var draft = EntryDraft(
-            kind: .alertClosed,
+            kind: .alertClosed, alert: alert,
             [
-                ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt.description),
+                ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt.description),
                 ("last-seq", String(lastSeq)), ("statement-sig", Base64.encode(signature)),
             ])
         draft.idempotency = .oncePerAlert
@@ -282,7 +288,7 @@ package struct DeviceService: Sendable {
 
     /// Closes alerts open longer than the limit (closed-by server, reason timeout).
     func closeExpiredAlerts(now: Timestamp, logger: Logger) async {
-        let open: [String]
+        let open: [AlertID]
         do {
             open = try reader.openAlerts()
         } catch {
@@ -301,9 +307,9 @@ package struct DeviceService: Sendable {
                 // committed meanwhile cannot make it stale.
                 _ = try await ingestor.close(alert: alert, recordingMissingThrough: nil) { next in
                     EntryDraft(
-                        kind: .alertClosed,
+                        kind: .alertClosed, alert: alert,
                         [
-                            ("alert", alert), ("closed-by", "server"), ("reason", "timeout"),
+                            ("closed-by", "server"), ("reason", "timeout"),
                             ("closed-at", now.description),
                             ("last-seq", String(next == 0 ? 0 : next - 1)), ("statement-sig", "none"),
                         ])

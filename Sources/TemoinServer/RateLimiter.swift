@@ -1,11 +1,13 @@
+import TemoinCore
+
 /// Token buckets keyed by device: each holds up to `capacity` tokens and refills at `perSecond`.
 /// The table is bounded: past `maximumKeys` devices, buckets that are full again (the same as no
 /// bucket) are dropped; if every device is busy, the least recently used half.
-struct TokenBuckets {
+struct TokenBuckets<Key: Hashable> {
     let capacity: Double
     let perSecond: Double
     let maximumKeys: Int
-    private var buckets: [String: (tokens: Double, at: ContinuousClock.Instant)] = [:]
+    private var buckets: [Key: (tokens: Double, at: ContinuousClock.Instant)] = [:]
 
     init(capacity: Double, perSecond: Double, maximumKeys: Int) {
         self.capacity = capacity
@@ -17,7 +19,7 @@ struct TokenBuckets {
 
     /// Takes `amount` tokens: nil if they were there, else the seconds until they will be (and
     /// nothing is taken).
-    mutating func take(_ key: String, _ amount: Double) -> Double? {
+    mutating func take(_ key: Key, _ amount: Double) -> Double? {
         let now = ContinuousClock.now
         var b = buckets[key] ?? (capacity, now)
         b.tokens = tokens(b, at: now)
@@ -30,7 +32,7 @@ struct TokenBuckets {
     }
 
     /// Gives back tokens taken for work that stored nothing.
-    mutating func give(_ key: String, _ amount: Double) {
+    mutating func give(_ key: Key, _ amount: Double) {
         guard var b = buckets[key] else { return }
         b.tokens = min(capacity, b.tokens + amount)
         buckets[key] = b
@@ -55,7 +57,7 @@ struct TokenBuckets {
 /// A token bucket per device: `perMinute` requests a minute, bursts up to `perMinute`.
 /// Only verified devices are counted (`DeviceService.verify`); the table is bounded.
 actor RateLimiter {
-    private var buckets: TokenBuckets
+    private var buckets: TokenBuckets<DeviceID>
 
     init(perMinute: Int, capacity: Int = 10_000) {
         buckets = TokenBuckets(capacity: Double(perMinute), perSecond: Double(perMinute) / 60, maximumKeys: capacity)
@@ -64,7 +66,7 @@ actor RateLimiter {
     var count: Int { buckets.count }
 
     /// True if the device may make one more request now.
-    func allow(_ device: String) -> Bool {
+    func allow(_ device: DeviceID) -> Bool {
         buckets.take(device, 1) == nil
     }
 }
@@ -74,7 +76,7 @@ actor RateLimiter {
 /// verified devices, before anything is stored; bytes of a request that stored nothing (a
 /// duplicate, a refusal, a failure) are given back.
 actor ByteQuota {
-    private var buckets: TokenBuckets
+    private var buckets: TokenBuckets<DeviceID>
 
     init(bytesPerHour: Int, capacity: Int = 10_000) {
         buckets = TokenBuckets(
@@ -82,11 +84,11 @@ actor ByteQuota {
     }
 
     /// nil if the device may store `bytes` now, else how many seconds until it may.
-    func reserve(_ device: String, bytes: Int) -> Int? {
+    func reserve(_ device: DeviceID, bytes: Int) -> Int? {
         buckets.take(device, Double(bytes)).map { Int($0.rounded(.up)) }
     }
 
-    func refund(_ device: String, bytes: Int) {
+    func refund(_ device: DeviceID, bytes: Int) {
         buckets.give(device, Double(bytes))
     }
 }

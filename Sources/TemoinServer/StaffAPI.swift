@@ -42,11 +42,11 @@ struct StaffAPI: Sendable {
     }
 
     /// An `access` entry: `account` did `permission` on `alert`, for `reason`.
-    func access(_ account: StaffAccount, _ permission: StaffPermission, alert: String, reason: String) -> EntryDraft {
+    func access(_ account: StaffAccount, _ permission: StaffPermission, alert: AlertID, reason: String) -> EntryDraft {
         EntryDraft(
-            kind: .access,
+            kind: .access, alert: alert,
             [
-                ("alert", alert), ("actor", account.id), ("role", account.role.rawValue),
+                ("actor", account.id), ("role", account.role.rawValue),
                 ("action", permission.rawValue), ("reason", reason),
             ])
     }
@@ -70,7 +70,7 @@ struct StaffAPI: Sendable {
     }
 
     /// An alert id from the path, and the alert's existence (404 before anything is recorded).
-    func existingAlert(_ context: BasicRequestContext) throws -> String {
+    func existingAlert(_ context: BasicRequestContext) throws -> AlertID {
         let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
         guard try reader.opening(alert: alert) != nil else {
             throw TemoinError(.alertUnknown, "there is no alert \(alert)")
@@ -103,10 +103,10 @@ struct StaffAPI: Sendable {
                 filter.status = status
             }
             if let d = query["device"] {
-                guard EntryFieldType.id128.accepts(d) else {
+                guard let device = DeviceID(d) else {
                     throw TemoinError(.queryBad, "device is 32 lowercase hex digits")
                 }
-                filter.device = d
+                filter.device = device
             }
             filter.openedAfter = try query.time("openedAfter")
             filter.openedBefore = try query.time("openedBefore")
@@ -161,7 +161,7 @@ struct StaffAPI: Sendable {
             return try TemoinService.Reply.json(
                 .ok,
                 CustodyResponse(
-                    alert: alert,
+                    alert: alert.rawValue,
                     entries: try entries.map { stored throws(TemoinError) in
                         let e = try stored.parsed()
                         return CustodyResponse.Item(
@@ -215,32 +215,32 @@ struct StaffAPI: Sendable {
             let enroll = try DeviceEnrollment(publicKey: body.publicKey, label: body.label)
             var drafts = [EntryDraft]()
             if let old = body.replaces {
-                guard EntryFieldType.id128.accepts(old) else {
+                guard let old = DeviceID(old) else {
                     throw TemoinError(.deviceUnknown, category: .usage, "replaces is a device id (32 hex digits)")
                 }
-                drafts.append(EntryDraft(kind: .deviceRevoked, [("device", old), ("reason", "replaced")]))
+                drafts.append(EntryDraft(kind: .deviceRevoked, [("device", old.rawValue), ("reason", "replaced")]))
             }
             drafts.append(enroll.draft)
-            drafts.append(general(account, action: "enroll-device", target: enroll.device))
+            drafts.append(general(account, action: "enroll-device", target: enroll.device.rawValue))
             let appended = try await writer.append(group: drafts)
             let revoked = body.replaces == nil ? nil : appended.first?.index
             return try TemoinService.Reply.json(
                 .created,
                 StaffEnrolledResponse(
-                    device: enroll.device, index: appended[drafts.count - 2].index, revokedIndex: revoked))
+                    device: enroll.device.rawValue, index: appended[drafts.count - 2].index, revokedIndex: revoked))
         }
 
         staff.post("devices/:device/revoke") { request, context in
             let account = try await allow(request, .manageDevices)
-            let device = try context.parameters.require("device")
-            guard EntryFieldType.id128.accepts(device) else {
+            guard let device = DeviceID(try context.parameters.require("device")) else {
                 throw TemoinError(.deviceUnknown, category: .usage, "device ids are 32 lowercase hex digits")
             }
             let appended = try await writer.append(group: [
-                EntryDraft(kind: .deviceRevoked, [("device", device), ("reason", "revoked")]),
-                general(account, action: "revoke-device", target: device),
+                EntryDraft(kind: .deviceRevoked, [("device", device.rawValue), ("reason", "revoked")]),
+                general(account, action: "revoke-device", target: device.rawValue),
             ])
-            return try TemoinService.Reply.json(.ok, DeviceRevokedResponse(device: device, index: appended[0].index))
+            return try TemoinService.Reply.json(
+                .ok, DeviceRevokedResponse(device: device.rawValue, index: appended[0].index))
         }
 
         // Accounts.
@@ -277,7 +277,7 @@ struct StaffAPI: Sendable {
 
 /// An enrollment checked before it reaches the writer: a 32-byte key in base64, a label on one line.
 struct DeviceEnrollment {
-    let device: String
+    let device: DeviceID
     let draft: EntryDraft
 
     init(publicKey: String, label: String?) throws(TemoinError) {
@@ -285,7 +285,7 @@ struct DeviceEnrollment {
             throw TemoinError(.enrollBadKey, "publicKey is a raw 32-byte Ed25519 key in base64")
         }
         device = DeviceID.derive(publicKey: key)
-        var draft = EntryDraft(kind: .deviceEnrolled, [("device", device), ("device-key", Base64.encode(key))])
+        var draft = EntryDraft(enrolling: device, publicKey: key)
         if let label { draft.sideRow = .deviceLabel(device: device, label: try StaffText.parse(label, field: "label")) }
         self.draft = draft
     }
@@ -295,7 +295,8 @@ struct DeviceEnrollment {
 enum StaffViews {
     static func summary(_ s: AlertSummary) -> AlertSummaryView {
         AlertSummaryView(
-            alert: s.alert, device: s.device, status: s.status.rawValue, openedAt: s.openedAt.description,
+            alert: s.alert.rawValue, device: s.device.rawValue, status: s.status.rawValue,
+            openedAt: s.openedAt.description,
             openedAtDevice: s.openedAtDevice.description, closedAt: s.closedAt?.description, closedBy: s.closedBy,
             closeReason: s.closeReason, chunks: s.chunks)
     }
@@ -323,8 +324,9 @@ enum StaffViews {
 
     static func device(_ d: DeviceSummary) -> DeviceView {
         DeviceView(
-            device: d.device, label: d.label, enrolledAt: d.enrolledAt.description, enrolledEntry: d.enrolledIndex,
-            revokedAt: d.revokedAt?.description, lastAlert: d.lastAlert,
+            device: d.device.rawValue, label: d.label, enrolledAt: d.enrolledAt.description,
+            enrolledEntry: d.enrolledIndex,
+            revokedAt: d.revokedAt?.description, lastAlert: d.lastAlert?.rawValue,
             lastAlertOpenedAt: d.lastAlertOpenedAt?.description)
     }
 

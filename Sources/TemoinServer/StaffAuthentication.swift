@@ -32,7 +32,7 @@ package enum StaffToken {
 /// A valid token is never slowed by it (it is checked first), so guessing cannot lock staff out;
 /// past the limit a failure is answered 429 without a log line (the counter still counts it).
 actor AuthenticationFailures {
-    private var buckets: TokenBuckets
+    private var buckets: TokenBuckets<String>
 
     init(perMinute: Int, burst: Int) {
         buckets = TokenBuckets(capacity: Double(burst), perSecond: Double(perMinute) / 60, maximumKeys: 1)

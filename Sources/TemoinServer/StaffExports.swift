@@ -8,7 +8,7 @@ enum StaffExports {
         let exportIndex: UInt64
     }
     static func zip(
-        alert: String, requester: String, reference: String, writer: LedgerWriter, reader: LedgerReader,
+        alert: AlertID, requester: String, reference: String, writer: LedgerWriter, reader: LedgerReader,
         directory: DataDirectory, io: BlockingIO
     ) async throws -> Zipped {
         throw TemoinError(.exportServiceRunning, "not yet")

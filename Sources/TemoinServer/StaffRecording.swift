@@ -18,14 +18,14 @@ final class RecordingCache: Sendable {
         let chunks: UInt64
     }
 
-    private let entries = NIOLockedValueBox<[(alert: String, built: Built)]>([])
+    private let entries = NIOLockedValueBox<[(alert: AlertID, built: Built)]>([])
     private let capacity: Int
 
     init(capacity: Int = 4) {
         self.capacity = capacity
     }
 
-    func recording(alert: String, reader: LedgerReader, io: BlockingIO) async throws -> Built {
+    func recording(alert: AlertID, reader: LedgerReader, io: BlockingIO) async throws -> Built {
         let chunks = try reader.chunkCount(alert: alert)
         if let hit = entries.withLockedValue({ $0.first { $0.alert == alert && $0.built.chunks == chunks } }) {
             return hit.built
@@ -43,7 +43,7 @@ final class RecordingCache: Sendable {
     }
 
     /// Forgets an alert (its audio was erased).
-    func forget(alert: String) {
+    func forget(alert: AlertID) {
         entries.withLockedValue { $0.removeAll { $0.alert == alert } }
     }
 }

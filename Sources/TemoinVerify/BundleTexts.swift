@@ -1,8 +1,10 @@
+public import TemoinCore
+
 /// The fixed texts of a bundle, rendered from verified values only, so `temoin-verify` can render
 /// them again and compare them byte for byte. Part of format `temoin-export/v1`.
 public enum BundleTexts {
     /// README.txt (French, then English).
-    public static func readme(alert: String, origin: String) -> String {
+    public static func readme(alert: AlertID, origin: String) -> String {
         """
         Témoin — export de l'alerte \(alert) (journal \(origin))
         =====================================================================

@@ -485,7 +485,7 @@ public struct BundleVerifier {
     /// recording.opus must be exactly the deterministic mux of the packets the entries name. The
     /// file is read once in blocks: each chunk's packets are hashed as they pass and fed to a
     /// streaming muxer whose pages are compared with the file's bytes; memory stays bounded.
-    private mutating func checkRecording(_ bundle: BundleFolder, chunks: [Entry], origin: String, alert: String) {
+    private mutating func checkRecording(_ bundle: BundleFolder, chunks: [Entry], origin: String, alert: AlertID) {
         struct Step { let seq: UInt64; let gap: Int; let count: Int; let hash: Hash; let bytes: UInt64 }
         var firsts: [UInt64: Entry] = [:]
         for e in chunks { if let s = e.uint("seq"), firsts[s] == nil { firsts[s] = e } }

@@ -8,7 +8,7 @@ import TemoinCrypto
 /// Its text is part of format `temoin-export/v1`: changing it needs a new format version.
 public struct CustodyReport {
     let origin: String
-    let alert: String
+    let alert: AlertID
     let requester: String
     let reference: String
     let entries: [(UInt64, Entry)]
@@ -16,7 +16,7 @@ public struct CustodyReport {
     var deviceKey: [UInt8]?
 
     public init(
-        origin: String, alert: String, requester: String, reference: String, entries: [(UInt64, Entry)],
+        origin: String, alert: AlertID, requester: String, reference: String, entries: [(UInt64, Entry)],
         checkpoint: SignedCheckpoint, deviceKey: [UInt8]? = nil
     ) {
         self.origin = origin

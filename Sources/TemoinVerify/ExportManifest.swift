@@ -1,11 +1,13 @@
 import Foundation
+public import TemoinCore
 
 /// manifest.json of an export bundle (Docs/export.md): written by `temoin export`, read by
 /// `temoin-verify`. One type for both, so the two cannot drift apart.
 public struct ExportManifest: Codable, Sendable {
     public let format: String
     public let origin: String
-    public let alert: String
+    /// Decoding refuses anything but an alert id (32 lowercase hex digits).
+    public let alert: AlertID
     public let requester: String
     public let reference: String
     public let created: String
@@ -16,7 +18,7 @@ public struct ExportManifest: Codable, Sendable {
     public static let currentFormat = "temoin-export/v1"
 
     public init(
-        origin: String, alert: String, requester: String, reference: String, created: String,
+        origin: String, alert: AlertID, requester: String, reference: String, created: String,
         exportEntry: UInt64, checkpointSize: UInt64, files: [String: String]
     ) {
         format = ExportManifest.currentFormat

@@ -65,16 +65,16 @@ struct Bench: AsyncParsableCommand {
     }
 
     /// An alert's id for the benchmark, deterministic per writer.
-    static func alertID(_ n: Int) -> String {
-        Hex.encode(SHA256.hash(Array("bench alert \(n)".utf8)).bytes.prefix(16))
+    static func alertID(_ n: Int) -> AlertID {
+        AlertID(bytes: SHA256.hash(Array("bench alert \(n)".utf8)).bytes.prefix(16))!
     }
 
-    static func chunkDraft(alert: String, seq: Int) -> EntryDraft {
+    static func chunkDraft(alert: AlertID, seq: Int) -> EntryDraft {
         let h = SHA256.hash(Array("\(alert) \(seq)".utf8)).hex
         return EntryDraft(
-            kind: .audioChunk,
+            kind: .audioChunk, alert: alert,
             [
-                ("alert", alert), ("seq", String(seq)), ("capture-start", "2026-11-29T17:00:00.000Z"),
+                ("seq", String(seq)), ("capture-start", "2026-11-29T17:00:00.000Z"),
                 ("duration-us", "5000000"), ("original-format", "wav"), ("original-sha256", h),
                 ("original-size", "160044"),
                 ("opus-sha256", h), ("opus-packets", "250"), ("opus-bytes", "15000"),
@@ -87,11 +87,11 @@ struct Bench: AsyncParsableCommand {
             ])
     }
 
-    static func openAlertDraft(alert: String, device: String) -> EntryDraft {
+    static func openAlertDraft(alert: AlertID, device: DeviceID) -> EntryDraft {
         EntryDraft(
-            kind: .alertOpened,
+            kind: .alertOpened, alert: alert, device: device,
             [
-                ("alert", alert), ("device", device), ("opened-at", "2026-11-29T17:00:00.000Z"),
+                ("opened-at", "2026-11-29T17:00:00.000Z"),
                 ("statement-sig", Base64.encode([UInt8](repeating: 7, count: 64))),
             ])
     }

@@ -74,12 +74,7 @@ struct ServiceBench: AsyncParsableCommand {
             for _ in 0..<devices {
                 let k = try Ed25519PrivateKey.generate()
                 _ = try await writer.append(
-                    EntryDraft(
-                        kind: .deviceEnrolled,
-                        [
-                            ("device", DeviceID.derive(publicKey: k.publicKey)),
-                            ("device-key", Base64.encode(k.publicKey)),
-                        ]))
+                    EntryDraft(enrolling: DeviceID.derive(publicKey: k.publicKey), publicKey: k.publicKey))
                 keys.append(k)
             }
         }
@@ -110,7 +105,7 @@ struct ServiceBench: AsyncParsableCommand {
         let origin = created.origin
         let alerts = (0..<devices).map { Bench.alertID(10_000 + $0) }
 
-        @Sendable func put(_ d: Int, _ seq: Int, alert: String? = nil) async throws -> Double {
+        @Sendable func put(_ d: Int, _ seq: Int, alert: AlertID? = nil) async throws -> Double {
             let alert = alert ?? alerts[d]
             let capture = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(seq * chunkSeconds) * 1000)
             let wav = sent[seq % sent.count]
@@ -140,7 +135,8 @@ struct ServiceBench: AsyncParsableCommand {
             var request = URLRequest(url: base.appendingPathComponent("v1/alerts/\(alerts[d])"))
             request.httpMethod = "PUT"
             request.httpBody = try JSONEncoder().encode([
-                "device": DeviceID.derive(publicKey: keys[d].publicKey), "openedAt": "2026-11-29T17:00:00.000Z",
+                "device": DeviceID.derive(publicKey: keys[d].publicKey).rawValue,
+                "openedAt": "2026-11-29T17:00:00.000Z",
                 "signature": Base64.encode(try keys[d].sign(statement.bytes)),
             ])
             _ = try await session.data(for: request)
@@ -302,7 +298,8 @@ struct ServiceBench: AsyncParsableCommand {
                 var request = URLRequest(url: base.appendingPathComponent("v1/alerts/\(alert)"))
                 request.httpMethod = "PUT"
                 request.httpBody = try JSONEncoder().encode([
-                    "device": DeviceID.derive(publicKey: phoneKeys[d].publicKey), "openedAt": opened.description,
+                    "device": DeviceID.derive(publicKey: phoneKeys[d].publicKey).rawValue,
+                    "openedAt": opened.description,
                     "signature": Base64.encode(try phoneKeys[d].sign(statement.bytes)),
                 ])
                 _ = try await session.data(for: request)

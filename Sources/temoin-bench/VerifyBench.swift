@@ -36,9 +36,9 @@ struct VerifyBench: AsyncParsableCommand {
                 kind: .alertOpened, origin: writer.origin, alert: alert, capturedAt: openedAt)
             _ = try await writer.append(
                 EntryDraft(
-                    kind: .alertOpened,
+                    kind: .alertOpened, alert: alert, device: created.ingestDevice,
                     [
-                        ("alert", alert), ("device", created.ingestDevice), ("opened-at", openedAt.description),
+                        ("opened-at", openedAt.description),
                         ("statement-sig", Base64.encode(try deviceKey.sign(statement.bytes))),
                     ]))
             let ingestor = try AudioIngestor(writer: writer)

@@ -84,7 +84,7 @@ struct Alert: AsyncParsableCommand {
     @Option(help: "Durée d'un segment / chunk length in seconds (multiple of 0.02).") var chunkSeconds: Double = 5
     @Flag(help: "Au rythme réel / send at the pace of real time.") var realtime = false
     @Option(help: "Reçus en lignes JSON / write each receipt as a JSON line to this file.") var receipts: String?
-    @Option(help: "Reprendre cette alerte / resume this alert id.") var alert: String?
+    @Option(help: "Reprendre cette alerte / resume this alert id.") var alert: AlertID?
     @Option(help: "Position GPS à envoyer / a geo URI to send as the first location fix.") var location: String?
     @Option(help: "Abandon après / give up one request after this many seconds of retries.") var retrySeconds = 120
 
@@ -114,11 +114,8 @@ struct Alert: AsyncParsableCommand {
             stderr($0)
         }
         await client.setRetry(.seconds(retrySeconds))
-        let alertID = alert ?? Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
-        guard EntryFieldType.id128.accepts(alertID) else {
-            throw TemoinError(.alertBadID, "alert ids are 32 lowercase hex digits")
-        }
-        FileHandle.standardOutput.write(Data((alertID + "\n").utf8))
+        let alertID = alert ?? AlertID.random()
+        FileHandle.standardOutput.write(Data((alertID.rawValue + "\n").utf8))
 
         let receiptsFile = try receipts.map { path -> FileHandle in
             if !FileManager.default.fileExists(atPath: path) {

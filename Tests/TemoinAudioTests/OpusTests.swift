@@ -90,7 +90,7 @@ struct OpusTests {
 }
 
 struct OggOpusTests {
-    let alert = "7f3a9c2e5b8d4f1a0c6e2b9d8a7f3c1e"
+    let alert = AlertID("7f3a9c2e5b8d4f1a0c6e2b9d8a7f3c1e")!
 
     /// A chunk encoded with `encoder`; a final chunk also flushes the encoder's look-ahead.
     func chunk(
@@ -112,7 +112,7 @@ struct OggOpusTests {
                 1, 0, 0, 0, 3, 0, 0, 0,
             ] + Array("A=b".utf8))
         #expect(OggOpus.serial(alert: alert) == OggOpus.serial(alert: alert))
-        #expect(OggOpus.serial(alert: alert) != OggOpus.serial(alert: "00000000000000000000000000000000"))
+        #expect(OggOpus.serial(alert: alert) != OggOpus.serial(alert: AlertID("00000000000000000000000000000000")!))
     }
 
     @Test func theSameChunksAlwaysGiveTheSameBytes() throws {
@@ -141,7 +141,7 @@ struct OggOpusTests {
                 captureStart: Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(i) * sixHours),
                 durationMicroseconds: 1_000_000, codec: settings.codecDescription, library: "libopus", packets: packets)
         }
-        let recording = try Recording(origin: "o", alert: "00000000000000000000000000000000", chunks: chunks)
+        let recording = try Recording(origin: "o", alert: AlertID("00000000000000000000000000000000")!, chunks: chunks)
         #expect(Int64(recording.filledFrames) <= Recording.maximumGapFrames)
         #expect(recording.missing.count == 5)
     }

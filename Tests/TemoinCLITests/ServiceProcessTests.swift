@@ -99,7 +99,7 @@ struct ServiceProcessTests {
             parsing: String(contentsOfFile: t.data + "/log-key.txt", encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
         ).name
-        let alert = String(repeating: "9c", count: 16)
+        let alert = AlertID(String(repeating: "9c", count: 16))!
         let at = "2026-11-29T17:00:00.000Z"
         let opened = try DeviceStatement(
             kind: .alertOpened, origin: origin, alert: alert, capturedAt: Timestamp(rfc3339: at)!)

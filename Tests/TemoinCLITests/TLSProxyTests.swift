@@ -91,7 +91,7 @@ struct TLSProxyTests {
             parsing: String(contentsOfFile: t.data + "/log-key.txt", encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
         ).name
-        let alert = String(repeating: "5e", count: 16)
+        let alert = AlertID(String(repeating: "5e", count: 16))!
         let openedAt = "2026-11-29T17:00:00.000Z"
         let opened = try DeviceStatement(
             kind: .alertOpened, origin: origin, alert: alert, capturedAt: Timestamp(rfc3339: openedAt)!)

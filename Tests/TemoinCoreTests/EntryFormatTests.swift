@@ -58,7 +58,7 @@ struct EntryFormatTests {
         #expect(SHA256.merkle.leafHash(entry.bytes).hex == WorkedExample.chunkLeafHash)
         let parsed = try Entry(parsing: entry.bytes)
         #expect(parsed == entry)
-        #expect(parsed.alert == "7f3a9c2e5b8d4f1a0c6e2b9d8a7f3c1e")
+        #expect(parsed.alert == AlertID("7f3a9c2e5b8d4f1a0c6e2b9d8a7f3c1e"))
         #expect(parsed.uint("seq") == 3)
         #expect(parsed.time.description == "2026-11-29T17:00:20.412Z")
     }

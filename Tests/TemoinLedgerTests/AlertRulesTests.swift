@@ -15,11 +15,12 @@ struct AlertRulesTests {
         return d
     }
 
-    func close(_ alert: String, by: String = "device", rule: Idempotency? = .oncePerAlert) -> EntryDraft {
+    func close(_ alert: AlertID, by: String = "device", rule: Idempotency? = .oncePerAlert) -> EntryDraft {
         draft(
             .alertClosed,
             [
-                ("alert", alert), ("closed-by", by), ("reason", "released"), ("closed-at", "2026-11-29T17:01:00.000Z"),
+                ("alert", alert.rawValue), ("closed-by", by), ("reason", "released"),
+                ("closed-at", "2026-11-29T17:01:00.000Z"),
                 ("last-seq", "0"),
                 ("statement-sig", by == "device" ? Base64.encode([UInt8](repeating: 3, count: 64)) : "none"),
             ], rule)
@@ -50,7 +51,10 @@ struct AlertRulesTests {
         func open(_ at: String) -> EntryDraft {
             draft(
                 .alertOpened,
-                [("alert", alert), ("device", f.created.ingestDevice), ("opened-at", at), ("statement-sig", "none")],
+                [
+                    ("alert", alert.rawValue), ("device", f.created.ingestDevice.rawValue), ("opened-at", at),
+                    ("statement-sig", "none"),
+                ],
                 .sameFields(["device", "opened-at"], exclusive: true))
         }
         let first = try await w.append(open("2026-11-29T17:00:00.000Z"))
@@ -69,13 +73,14 @@ struct AlertRulesTests {
         let open = draft(
             .alertOpened,
             [
-                ("alert", alert), ("device", f.created.ingestDevice), ("opened-at", "2026-11-29T17:00:00.000Z"),
+                ("alert", alert.rawValue), ("device", f.created.ingestDevice.rawValue),
+                ("opened-at", "2026-11-29T17:00:00.000Z"),
                 ("statement-sig", "none"),
             ])
         // The second draft names an alert that was never opened: the whole group is refused.
         let orphan = draft(
             .chunkMissing,
-            [("alert", LedgerFixture.alert(8)), ("first-seq", "0"), ("last-seq", "0"), ("reason", "closed")])
+            [("alert", LedgerFixture.alert(8).rawValue), ("first-seq", "0"), ("last-seq", "0"), ("reason", "closed")])
         await #expect { _ = try await w.append(group: [open, orphan]) } throws: {
             ($0 as? TemoinError)?.code == "ledger.alert-not-open"
         }
@@ -101,9 +106,13 @@ struct AlertRulesTests {
         let repeatedStatement = try await w.append(
             LedgerFixture.location(alert, signature: [UInt8](repeating: 9, count: 64), rule: nil))
         _ = try await w.append(
-            draft(.chunkMissing, [("alert", alert), ("first-seq", "5"), ("last-seq", "9"), ("reason", "silence")]))
+            draft(
+                .chunkMissing,
+                [("alert", alert.rawValue), ("first-seq", "5"), ("last-seq", "9"), ("reason", "silence")]))
         let overlap = try await w.append(
-            draft(.chunkMissing, [("alert", alert), ("first-seq", "9"), ("last-seq", "12"), ("reason", "closed")]))
+            draft(
+                .chunkMissing,
+                [("alert", alert.rawValue), ("first-seq", "9"), ("last-seq", "12"), ("reason", "closed")]))
         let report = try f.audit()
         #expect(!report.names("entry \(secondClose.index)"), "the first close is legitimate")
         #expect(report.names("entry \(thirdClose.index)"))

@@ -18,7 +18,7 @@ struct AtomicRequestTests {
             EntryDraft(
                 kind: .alertClosed,
                 [
-                    ("alert", alert), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt),
+                    ("alert", alert.rawValue), ("closed-by", "device"), ("reason", "released"), ("closed-at", closedAt),
                     ("last-seq", String(lastSeq)), ("statement-sig", "none"),
                 ])
         }
@@ -68,7 +68,7 @@ struct AtomicRequestTests {
                             EntryDraft(
                                 kind: .alertClosed,
                                 [
-                                    ("alert", alert), ("closed-by", "server"), ("reason", "timeout"),
+                                    ("alert", alert.rawValue), ("closed-by", "server"), ("reason", "timeout"),
                                     ("closed-at", "2026-11-29T23:00:00.000Z"),
                                     ("last-seq", String(next - 1)), ("statement-sig", "none"),
                                 ])

@@ -10,7 +10,7 @@ import TemoinTestSupport
 import Testing
 
 struct AudioIngestTests {
-    static let alert = "5a1e2b3c4d5e6f708192a3b4c5d6e7f8"
+    static let alert = AlertID("5a1e2b3c4d5e6f708192a3b4c5d6e7f8")!
 
     /// Six 1-second WAV chunks of a speech-like signal at 16 kHz.
     static let chunks: [[UInt8]] = (0..<6).map { c in

@@ -25,20 +25,21 @@ final class LedgerFixture: @unchecked Sendable {
 
     func audit() throws -> AuditReport { try Auditor(directory: directory).run() }
 
-    static func alert(_ n: Int) -> String { Hex.encode(SHA256.hash(Array("alert \(n)".utf8)).bytes.prefix(16)) }
+    static func alert(_ n: Int) -> AlertID { AlertID(bytes: SHA256.hash(Array("alert \(n)".utf8)).bytes.prefix(16))! }
 
-    func open(_ alert: String, on writer: LedgerWriter) async throws -> Appended {
+    func open(_ alert: AlertID, on writer: LedgerWriter) async throws -> Appended {
         try await writer.append(
             EntryDraft(
                 kind: .alertOpened,
                 [
-                    ("alert", alert), ("device", created.ingestDevice), ("opened-at", "2026-11-29T17:00:00.000Z"),
+                    ("alert", alert.rawValue), ("device", created.ingestDevice.rawValue),
+                    ("opened-at", "2026-11-29T17:00:00.000Z"),
                     ("statement-sig", "none"),
                 ]))
     }
 
     /// An audio.chunk entry whose original and Opus blobs are really stored.
-    func chunk(_ alert: String, seq: Int, on writer: LedgerWriter) async throws -> Appended {
+    func chunk(_ alert: AlertID, seq: Int, on writer: LedgerWriter) async throws -> Appended {
         let original = Array("original \(alert) \(seq)".utf8)
         let opus = Array("opus \(alert) \(seq)".utf8)
         let oh = try directory.blobs.put(alert: alert, bytes: original)
@@ -47,7 +48,7 @@ final class LedgerFixture: @unchecked Sendable {
             EntryDraft(
                 kind: .audioChunk,
                 [
-                    ("alert", alert), ("seq", String(seq)), ("capture-start", "2026-11-29T17:00:00.000Z"),
+                    ("alert", alert.rawValue), ("seq", String(seq)), ("capture-start", "2026-11-29T17:00:00.000Z"),
                     ("duration-us", "5000000"), ("original-format", "wav"), ("original-sha256", oh.hex),
                     ("original-size", String(original.count)), ("opus-sha256", ph.hex), ("opus-packets", "1"),
                     ("opus-bytes", String(opus.count)),
@@ -62,7 +63,7 @@ final class LedgerFixture: @unchecked Sendable {
 
     /// A location entry as the service makes it: a salted commitment, the fix in its side row.
     static func location(
-        _ alert: String, fix: String = "geo:48.8566,2.3522;u=10", at: String = "2026-11-29T17:00:00.000Z",
+        _ alert: AlertID, fix: String = "geo:48.8566,2.3522;u=10", at: String = "2026-11-29T17:00:00.000Z",
         signature given: [UInt8]? = [], rule: Idempotency? = .sameStatement
     ) -> EntryDraft {
         // A signature of its own for each statement unless the test gives one (nil: `none`).
@@ -72,7 +73,7 @@ final class LedgerFixture: @unchecked Sendable {
         var d = EntryDraft(
             kind: .location,
             [
-                ("alert", alert), ("captured-at", at), ("commitment", SHA256.hash(salt + Array(fix.utf8)).hex),
+                ("alert", alert.rawValue), ("captured-at", at), ("commitment", SHA256.hash(salt + Array(fix.utf8)).hex),
                 ("statement-sig", signature.map { Base64.encode($0) } ?? "none"),
             ])
         d.sideRow = .location(salt: salt, fix: fix)

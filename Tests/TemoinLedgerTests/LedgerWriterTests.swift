@@ -15,7 +15,7 @@ struct LedgerWriterTests {
         #expect(genesis["export-cert-sha256"] == f.created.exportCertificateSHA256.hex)
         let enrolled = try reader.entry(at: 1).parsed()
         #expect(enrolled.kind == .deviceEnrolled)
-        #expect(enrolled["device"] == f.created.ingestDevice)
+        #expect(enrolled.device == f.created.ingestDevice)
         #expect(try reader.latestCheckpoint().checkpoint.size == 2)
         #expect(try f.audit().passed)
     }
@@ -104,7 +104,7 @@ struct LedgerWriterTests {
         let stranger = EntryDraft(
             kind: .alertOpened,
             [
-                ("alert", LedgerFixture.alert(9)), ("device", "00000000000000000000000000000000"),
+                ("alert", LedgerFixture.alert(9).rawValue), ("device", "00000000000000000000000000000000"),
                 ("opened-at", "2026-11-29T17:00:00.000Z"), ("statement-sig", "none"),
             ])
         await #expect(throws: TemoinError.self) { _ = try await w.append(stranger) }
@@ -120,7 +120,7 @@ struct LedgerWriterTests {
         let good = EntryDraft(
             kind: .alertOpened,
             [
-                ("alert", LedgerFixture.alert(1)), ("device", f.created.ingestDevice),
+                ("alert", LedgerFixture.alert(1).rawValue), ("device", f.created.ingestDevice.rawValue),
                 ("opened-at", "2026-11-29T17:00:00.000Z"), ("statement-sig", "none"),
             ])
         let bad = EntryDraft(kind: .alertOpened, [("alert", "not hex")])
@@ -137,7 +137,8 @@ struct LedgerWriterTests {
         let again = EntryDraft(
             kind: .deviceEnrolled,
             [
-                ("device", f.created.ingestDevice), ("device-key", Base64.encode([UInt8](repeating: 1, count: 32))),
+                ("device", f.created.ingestDevice.rawValue),
+                ("device-key", Base64.encode([UInt8](repeating: 1, count: 32))),
             ])
         await #expect { _ = try await w.append(again) } throws: {
             ($0 as? TemoinError)?.code == "ledger.device-already-enrolled"

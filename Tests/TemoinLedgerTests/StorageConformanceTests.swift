@@ -38,7 +38,7 @@ struct StorageConformanceTests {
             EntryDraft(
                 kind: .alertClosed,
                 [
-                    ("alert", LedgerFixture.alert(1)), ("closed-by", "device"), ("reason", "released"),
+                    ("alert", LedgerFixture.alert(1).rawValue), ("closed-by", "device"), ("reason", "released"),
                     ("closed-at", "2026-11-29T17:10:00.000Z"), ("last-seq", "3"), ("statement-sig", "none"),
                 ]))
         let source = try f.directory.engine.openReading()
@@ -81,7 +81,7 @@ struct StorageConformanceTests {
     /// Inserts an entry row as it was stored in its first home.
     static func insert(_ row: StoredEntryRow, into store: any LedgerStoreWriting) throws {
         try store.insertEntry(
-            index: row.index, kind: row.kind!, alert: row.alert, subject: row.subject,
+            index: row.index, kind: row.kind!, alert: row.alert.map { AlertID($0)! }, subject: row.subject,
             leafHash: Hash(row.leafHash)!, bytes: row.bytes)
     }
 
@@ -135,7 +135,7 @@ struct StorageConformanceTests {
         #expect(
             try r.enrollment(device: device)?.index
                 == zip(m.entries, parsed).first { $0.1.kind == .deviceEnrolled }?.0.index)
-        #expect(try r.enrollment(device: String(repeating: "0", count: 32)) == nil)
+        #expect(try r.enrollment(device: DeviceID(String(repeating: "0", count: 32))!) == nil)
         #expect(try r.rotation(key: String(repeating: "ab", count: 32)) == nil)
     }
 
@@ -211,7 +211,7 @@ struct StorageConformanceTests {
                 "entry",
                 { () throws(TemoinError) in
                     try w.insertEntry(
-                        index: 4, kind: row.kind!, alert: row.alert, subject: row.subject,
+                        index: 4, kind: row.kind!, alert: row.alert.map { AlertID($0)! }, subject: row.subject,
                         leafHash: Hash(row.leafHash)!, bytes: row.bytes)
                 }
             ),

@@ -382,7 +382,7 @@ struct PhoneOpusStreamTests {
         return try [UInt8](Data(contentsOf: dir.appendingPathComponent("o.opus")))
     }
 
-    func put(_ s: LiveServer, _ a: String, _ seq: Int, _ bytes: [UInt8], final: Bool) async throws -> Int {
+    func put(_ s: LiveServer, _ a: AlertID, _ seq: Int, _ bytes: [UInt8], final: Bool) async throws -> Int {
         let signature = Base64.encode(
             try s.phone.sign(
                 DeviceStatement(
@@ -442,7 +442,7 @@ struct PhoneOpusStreamTests {
 
 /// A stolen enrolled phone cannot fill the disk: its bytes per rolling hour are bounded.
 struct StorageQuotaServiceTests {
-    func put(_ s: LiveServer, _ a: String, _ seq: Int, _ bytes: [UInt8]) async throws -> (Int, String, String?) {
+    func put(_ s: LiveServer, _ a: AlertID, _ seq: Int, _ bytes: [UInt8]) async throws -> (Int, String, String?) {
         let signature = Base64.encode(
             try s.phone.sign(
                 DeviceStatement(

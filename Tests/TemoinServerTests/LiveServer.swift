@@ -30,7 +30,7 @@ final class LiveServer: @unchecked Sendable {
                 EntryDraft(
                     kind: .deviceEnrolled,
                     [
-                        ("device", DeviceID.derive(publicKey: phone.publicKey)),
+                        ("device", DeviceID.derive(publicKey: phone.publicKey).rawValue),
                         ("device-key", Base64.encode(phone.publicKey)),
                     ]))
         }
@@ -77,8 +77,8 @@ final class LiveServer: @unchecked Sendable {
         return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
     }
 
-    static func alert(_ n: Int = 0) -> String {
-        Hex.encode(SHA256.hash(Array("live alert \(n)".utf8)).bytes.prefix(16))
+    static func alert(_ n: Int = 0) -> AlertID {
+        AlertID(bytes: SHA256.hash(Array("live alert \(n)".utf8)).bytes.prefix(16))!
     }
 
     /// One-second WAV chunks of a speech-like signal at 16 kHz; `variant` changes the bytes.

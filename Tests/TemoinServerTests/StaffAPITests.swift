@@ -266,11 +266,14 @@ final class StaffFixture: @unchecked Sendable {
             cursor = page.next
         } while cursor != nil
         #expect(seen.count == 6 && Set(seen).count == 6)
-        #expect(seen.first == LiveServer.alert(24), "newest first")
+        #expect(seen.first == LiveServer.alert(24).rawValue, "newest first")
         let open = try await f.call("GET", "v1/staff/alerts?status=open", token: legal)
         #expect(try JSONDecoder().decode(AlertListResponse.self, from: open.body).alerts.count == 5)
         let closed = try await f.call("GET", "v1/staff/alerts?status=closed", token: legal)
-        #expect(try JSONDecoder().decode(AlertListResponse.self, from: closed.body).alerts.map(\.alert) == [f.alert])
+        #expect(
+            try JSONDecoder().decode(AlertListResponse.self, from: closed.body).alerts.map(\.alert) == [
+                f.alert.rawValue
+            ])
         let future = try await f.call("GET", "v1/staff/alerts?openedAfter=2100-01-01T00:00:00.000Z", token: legal)
         #expect(try JSONDecoder().decode(AlertListResponse.self, from: future.body).alerts.isEmpty)
         let device = DeviceID.derive(publicKey: f.s.phone.publicKey)
@@ -314,7 +317,7 @@ final class StaffFixture: @unchecked Sendable {
         #expect(audit.problems.isEmpty, "\(audit.problems)")
         let devices = try await f.call("GET", "v1/staff/devices", token: cw)
         let list = try JSONDecoder().decode(DeviceListResponse.self, from: devices.body)
-        #expect(list.devices.first { $0.device == device }?.revokedAt != nil)
+        #expect(list.devices.first { $0.device == device.rawValue }?.revokedAt != nil)
         await f.s.stop()
     }
 
@@ -399,15 +402,15 @@ struct StaffAccessFailureTests {
         defer { try? FileManager.default.removeItem(at: app.root) }
         let reader = try LedgerReader(directory: app.directory)
         let legal = try await Accounts(writer: app.writer, reader: reader).create(name: "Me Full", role: "legal")
-        let alert = String(repeating: "5e", count: 16)
+        let alert = AlertID(String(repeating: "5e", count: 16))!
         let at = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000)
         let device = DeviceID.derive(publicKey: app.phone.publicKey)
         let opened = try DeviceStatement(kind: .alertOpened, origin: app.origin, alert: alert, capturedAt: at)
         _ = try await app.writer.append(
             EntryDraft(
-                kind: .alertOpened,
+                kind: .alertOpened, alert: alert, device: device,
                 [
-                    ("alert", alert), ("device", device), ("opened-at", at.description),
+                    ("opened-at", at.description),
                     ("statement-sig", Base64.encode(try app.phone.sign(opened.bytes))),
                 ]))
         let auth: HTTPFields = [.authorization: "Bearer \(legal.token)"]
@@ -428,7 +431,8 @@ struct StaffAccessFailureTests {
             let (status, headers, body) = try await app.send(.get, "/v1/staff/alerts/\(alert)\(path)", headers: auth)
             #expect(status.code >= 500, "\(path): \(status)")
             #expect(headers[.contentType] == "application/problem+json", "\(path): nothing but a problem")
-            #expect(!String(decoding: body, as: UTF8.self).contains(device), "\(path): no evidence in the answer")
+            #expect(
+                !String(decoding: body, as: UTF8.self).contains(device.rawValue), "\(path): no evidence in the answer")
         }
         let (listStatus, _, _) = try await app.send(.get, "/v1/staff/alerts", headers: auth)
         #expect(listStatus.code >= 500)

@@ -1,0 +1,8 @@
+public import ArgumentParser
+public import TemoinCore
+
+/// `--alert` is parsed once, by the argument parser: anything but 32 lowercase hex digits is a
+/// usage error (exit 2) before the ledger is opened.
+extension AlertID: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
