@@ -33,6 +33,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Octets par alerte / MiB one alert may hold.") var maxAlertMib = 8192
     @Option(help: "Corps en conflit par numéro / conflicting bodies kept per sequence number.") var maxConflictsPerSeq =
         8
+    @Option(help: "Niveau de journal / log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("niveau inconnu / unknown log level '\(logLevel)'")
+        }
+    }
 
     func run() async throws {
         var configuration = ServiceConfiguration()
@@ -50,7 +58,7 @@ struct Serve: AsyncParsableCommand {
         configuration.audio.maximumAlertBytes = UInt64(max(0, maxAlertMib)) << 20
         configuration.audio.maximumConflictsPerSequence = maxConflictsPerSeq
         var logger = Logger(label: "temoin")
-        logger.logLevel = .info
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let app = try await TemoinService.buildApplication(
             directory: options.directory, configuration: configuration, logger: logger
         ) { port in

@@ -77,3 +77,35 @@ extension DataDirectory {
         }
     }
 }
+
+extension DataDirectory {
+    /// The files whose contents are secrets: private keys and the administration token.
+    public var secretFiles: [String] { [logKeyFile, exportKeyFile, ingestDeviceKeyFile, adminTokenFile] }
+
+    /// Refuses secrets that other users could read or change: each existing secret file must be a
+    /// regular file with no permission for group or others (0600 or stricter), and the keys
+    /// folder must not be writable by them (they could swap a key). The service checks this before
+    /// it starts; a copy restored with the wrong umask is named, with the command that fixes it.
+    public func checkSecretPermissions() throws(TemoinError) {
+        var folder = stat()
+        if stat(keysFolder, &folder) == 0, folder.st_mode & 0o022 != 0 {
+            throw TemoinError(
+                .keysTooOpen,
+                "the keys folder is writable by group or others (mode \(String(folder.st_mode & 0o777, radix: 8))); "
+                    + "run: chmod 700 \(keysFolder)", context: keysFolder)
+        }
+        for file in secretFiles {
+            var st = stat()
+            guard lstat(file, &st) == 0 else { continue }
+            guard st.st_mode & S_IFMT == S_IFREG else {
+                throw TemoinError(.keysTooOpen, "a secret file is not a regular file (a link?)", context: file)
+            }
+            guard st.st_mode & 0o077 == 0 else {
+                throw TemoinError(
+                    .keysTooOpen,
+                    "readable or writable by group or others (mode \(String(st.st_mode & 0o777, radix: 8))): "
+                        + "refusing to start with exposed secrets; run: chmod 600 \(file)", context: file)
+            }
+        }
+    }
+}

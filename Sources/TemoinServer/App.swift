@@ -48,6 +48,7 @@ public enum TemoinService {
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
         try configuration.validate()
+        try directory.checkSecretPermissions()
         let writer = try LedgerWriter(directory: directory)
         let reader = try LedgerReader(directory: directory, connections: configuration.readConnections)
         let ingestor = try AudioIngestor(
