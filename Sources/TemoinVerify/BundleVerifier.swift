@@ -179,7 +179,7 @@ public struct BundleVerifier {
         let manifestRead = bundle.read("manifest.json", limit: Self.manifestLimit)
         guard case .bytes(let manifestBytes) = manifestRead,
             let manifest = try? JSONDecoder().decode(ExportManifest.self, from: Data(manifestBytes)),
-            manifest.format == ExportManifest.currentFormat
+            ExportManifest.readableFormats.contains(manifest.format)
         else {
             if case .tooLarge = manifestRead {
                 fail(
@@ -484,7 +484,7 @@ public struct BundleVerifier {
                     entries: chainEntries, checkpoint: checkpoint,
                     deviceKey: enrollment["device-key"].flatMap { Base64.decode($0) }
                 ).html.utf8)
-            let readme = Array(BundleTexts.readme(alert: manifest.alert, origin: origin).utf8)
+            let readme = Array(BundleTexts.readme(alert: manifest.alert, origin: origin, format: manifest.format).utf8)
             for (name, rendered) in [("custody-report.html", html), ("README.txt", readme)] {
                 let ok = bundle.bytes(name, limit: rendered.count) == rendered
                 record(

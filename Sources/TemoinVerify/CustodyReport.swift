@@ -5,7 +5,7 @@ import TemoinCrypto
 /// made only from ledger entries. Device signatures are checked here against the enrolled key.
 /// Rendered deterministically: `temoin export` writes it, `temoin-verify` renders it again from the
 /// verified entries and requires the bundle's bytes to be identical (what a court reads is proven).
-/// Its text is part of format `temoin-export/v1`: changing it needs a new format version.
+/// Its text is part of the format (`temoin-export/v1` and v2 alike): changing it needs a new format version.
 public struct CustodyReport {
     let origin: String
     let alert: String
