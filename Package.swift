@@ -44,12 +44,17 @@ let package = Package(
         .systemLibrary(name: "CTemoinOpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .systemLibrary(name: "CTemoinOgg", pkgConfig: "ogg", providers: [.apt(["libogg-dev"])]),
         .systemLibrary(name: "CTemoinSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(name: "CTemoinZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The one C target of our own: what Swift cannot call (variadic opus_encoder_ctl).
         .target(name: "CTemoinShim", dependencies: ["CTemoinOpus"]),
 
         // Pure core: Merkle math, entry encoding, signed notes, checkpoints, proofs.
         // Standard library only: no C, no I/O, no Foundation.
         .target(name: "TemoinCore", swiftSettings: swiftSettings),
+
+        // Zip archives of export bundles (Docs/export.md): a deterministic writer (stored entries) and
+        // a strict reader for the verifier (stored and deflate, through zlib), nothing extracted to disk.
+        .target(name: "TemoinArchive", dependencies: ["TemoinCore", "CTemoinZlib"], swiftSettings: swiftSettings),
 
         // OpenSSL adapters: SHA-256, Ed25519, ECDSA P-256, X.509.
         .target(
@@ -93,7 +98,9 @@ let package = Package(
         // (the bundle's layout and texts are shared with the offline verifier).
         .target(
             name: "TemoinExport",
-            dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinLedger", "TemoinVerify"],
+            dependencies: [
+                "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinLedger", "TemoinVerify", "TemoinArchive",
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -134,7 +141,7 @@ let package = Package(
 
         // The offline verifier of export bundles: no SQLite, no server.
         .target(
-            name: "TemoinVerify", dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording"],
+            name: "TemoinVerify", dependencies: ["TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinArchive"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "temoin-verify",
@@ -183,7 +190,7 @@ let package = Package(
             dependencies: [
                 "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest",
                 "TemoinServer",
-                "TemoinVerify", "TemoinAPI",
+                "TemoinVerify", "TemoinAPI", "TemoinArchive",
             ],
             swiftSettings: swiftSettings
         ),
@@ -193,6 +200,11 @@ let package = Package(
             name: "TemoinCoreTests",
             dependencies: ["TemoinCore", "TemoinCrypto", "TemoinTestSupport"],
             exclude: ["Vectors"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TemoinArchiveTests",
+            dependencies: ["TemoinArchive", "TemoinCore", "CTemoinZlib", "TemoinTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -217,7 +229,7 @@ let package = Package(
             name: "TemoinServerTests",
             dependencies: [
                 "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio",
-                "TemoinLedger", "TemoinIngest", "TemoinTestSupport",
+                "TemoinLedger", "TemoinIngest", "TemoinTestSupport", "TemoinVerify", "TemoinExport", "TemoinAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -31,8 +31,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Octets par heure et par appareil / MiB of chunks a device may store per rolling hour.")
     var deviceMibPerHour = 1024
     @Option(help: "Octets par alerte / MiB one alert may hold.") var maxAlertMib = 8192
-    @Option(help: "Corps en conflit par numéro / conflicting bodies kept per sequence number.") var maxConflictsPerSeq =
-        8
+    @Option(help: "Corps en conflit par numéro / conflicting bodies kept per sequence number.")
+    var maxConflictsPerSeq = 8
     @Option(help: "Niveau de journal / log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 

@@ -24,7 +24,8 @@ struct Users: AsyncParsableCommand {
         func validate() throws {
             guard StaffRole(rawValue: role) != nil else {
                 throw ValidationError(
-                    "rôle inconnu / unknown role '\(role)': \(StaffRole.allCases.map(\.rawValue).joined(separator: ", "))"
+                    "rôle inconnu / unknown role '\(role)': "
+                        + StaffRole.allCases.map(\.rawValue).joined(separator: ", ")
                 )
             }
         }

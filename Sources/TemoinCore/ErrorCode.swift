@@ -228,6 +228,25 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case wavTruncated = "wav.truncated" // unusableInput
     case wavTwoFormats = "wav.two-formats" // unusableInput
     case wavUnsupported = "wav.unsupported" // unusableInput
+    case zipBadData = "zip.bad-data" // invalidEvidence
+    case zipBadHeader = "zip.bad-header" // invalidEvidence
+    case zipBadName = "zip.bad-name" // invalidEvidence
+    case zipChanged = "zip.changed" // environment
+    case zipCrcMismatch = "zip.crc-mismatch" // invalidEvidence
+    case zipDuplicate = "zip.duplicate" // invalidEvidence
+    case zipEncrypted = "zip.encrypted" // unusableInput
+    case zipJunk = "zip.junk" // invalidEvidence
+    case zipMultiDisk = "zip.multi-disk" // unusableInput
+    case zipNotRegular = "zip.not-regular" // invalidEvidence
+    case zipNotZip = "zip.not-zip" // unusableInput
+    case zipOverlap = "zip.overlap" // invalidEvidence
+    case zipRead = "zip.read" // environment
+    case zipSizeMismatch = "zip.size-mismatch" // invalidEvidence
+    case zipTooLarge = "zip.too-large" // unusableInput
+    case zipTooManyEntries = "zip.too-many-entries" // unusableInput
+    case zipTopLevel = "zip.top-level" // invalidEvidence
+    case zipUnsupportedMethod = "zip.unsupported-method" // unusableInput
+    case zipZip64 = "zip.zip64" // unusableInput
 
     /// The kind of failure this usually is (a thrower may say otherwise for its context).
     public var category: TemoinError.Category {
@@ -261,7 +280,9 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             .proofBadHash, .proofBadHeader, .proofBadIndex, .proofNoCheckpoint, .proofNotCanonical, .proofTooLarge,
             .receiptBadFormat, .receiptBadOrigin, .receiptNoFinalNewline, .receiptNotCanonical, .recordingNoAudio,
             .recordingNotAChunk, .statementAlert, .statementBadKind, .statementSeq, .statementSha256, .wavBadFormat,
-            .wavDataBeforeFormat, .wavNoData, .wavNoFormat, .wavNotWav, .wavTruncated, .wavTwoFormats, .wavUnsupported:
+            .wavDataBeforeFormat, .wavNoData, .wavNoFormat, .wavNotWav, .wavTruncated, .wavTwoFormats, .wavUnsupported,
+            .zipEncrypted, .zipMultiDisk, .zipNotZip, .zipTooLarge, .zipTooManyEntries, .zipUnsupportedMethod,
+            .zipZip64:
             return .unusableInput
         case .benchInvalid, .blobCorrupt, .blobMismatch, .checkpointWrongOrigin, .exportBadEntry, .exportNoEnrollment,
             .internalFailure, .ledgerCheckpointFileMissing, .ledgerCorrupt, .ledgerDatabaseBehind,
@@ -269,13 +290,15 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             .logForked, .merkleEmptyFirstTree, .merkleIndexOutOfRange, .merkleProofTooLong, .merkleProofTooShort,
             .merkleRootMismatch, .merkleSizesOutOfOrder, .noteBadSignature, .noteUnsigned, .oggGap, .oggPacketTooLarge,
             .oggTwoStreams, .receiptBadLeaf, .receiptMismatch, .receiptNotCovered, .receiptWrongOrigin,
-            .recordingDiffers, .recordingOpusCount, .recordingOpusHash, .sqliteCorrupt:
+            .recordingDiffers, .recordingOpusCount, .recordingOpusHash, .sqliteCorrupt, .zipBadData, .zipBadHeader,
+            .zipBadName, .zipCrcMismatch, .zipDuplicate, .zipJunk, .zipNotRegular, .zipOverlap, .zipSizeMismatch,
+            .zipTopLevel:
             return .invalidEvidence
         case .adminHTTPFailed, .adminNoService, .benchNoService, .benchRefused, .benchTmp, .deviceGaveUp, .fsDiskFull,
             .fsError, .fsExists, .fsIoError, .fsNotFound, .fsPermission, .fuzzTmp, .initFailed, .keysTooOpen,
             .ledgerLocked, .ledgerNoCheckpoint, .ledgerSchema, .ledgerSchemaTooNew, .ledgerUnsafeSettings, .oggFailure,
             .oggRead, .opensslFailure, .opusBadSnapshot, .opusFailure, .soxrFailure, .sqliteBusy, .sqliteConstraint,
-            .sqliteDiskFull, .sqliteError, .sqliteIoError, .sqliteOpen, .sqliteReadOnly:
+            .sqliteDiskFull, .sqliteError, .sqliteIoError, .sqliteOpen, .sqliteReadOnly, .zipChanged, .zipRead:
             return .environment
         }
     }

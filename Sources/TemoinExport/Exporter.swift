@@ -2,6 +2,7 @@ import Foundation
 public import TemoinCore
 import TemoinCrypto
 public import TemoinLedger
+public import TemoinArchive
 import TemoinVerify
 import TemoinRecording
 
@@ -27,15 +28,68 @@ public struct Exporter {
         alert: AlertID, to folder: String, requester: String, reference: String,
         writer: LedgerWriter, reader: LedgerReader? = nil
     ) async throws -> Exported {
+        guard !FileSystem.exists(folder) else {
+            throw TemoinError(.exportExists, "the export folder already exists; choose a new one", context: folder)
+        }
+        let bundle = try await assemble(
+            alert: alert, requester: requester, reference: reference, writer: writer, reader: reader)
+        // Written under a temporary name, then renamed: a bundle is whole or absent.
+        let staging = folder + ".partial-" + Hex.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
+        for (name, bytes) in bundle.files.sorted(by: { $0.key < $1.key }) {
+            let path = staging + "/" + name
+            try FileSystem.makeDirectories(FileSystem.parent(path), mode: 0o755)
+            try FileSystem.writeDurably(bytes, to: path, mode: 0o644, replace: false)
+        }
+        guard rename(staging, folder) == 0 else { throw FileSystem.fail("move the export into place", folder) }
+        try FileSystem.syncDirectory(FileSystem.parent(folder))
+        return Exported(folder: folder, exportIndex: bundle.exportIndex, files: bundle.hashes)
+    }
+
+    /// What the HTTP service sends for an export: the zip of the bundle (Docs/export.md, "The zip
+    /// form"), planned in memory and streamed with `archive.makeChunks()`; its size is known first.
+    public struct ExportedZip: Sendable {
+        /// The folder inside the zip: the alert's id.
+        public let alert: AlertID
+        public let exportIndex: UInt64
+        /// Every signed file's SHA-256 (what manifest.json lists).
+        public let files: [String: Hash]
+        public let archive: ZipWriter.Plan
+        public var contentType: String { "application/zip" }
+        /// A name for Content-Disposition.
+        public var fileName: String { "temoin-export-\(alert).zip" }
+    }
+
+    /// Appends `export.created` with `writer` and returns the bundle as a zip, nothing written to
+    /// disk: the same files, bytes and checks as `export(alert:to:…)`, one folder named after the
+    /// alert inside, every entry dated at the export entry's time (so the same bundle always gives
+    /// the same bytes). A one-hour alert's bundle is some 10–20 MB, held in memory while it is sent.
+    public func exportZip(
+        alert: AlertID, requester: String, reference: String, writer: LedgerWriter, reader: LedgerReader? = nil
+    ) async throws -> ExportedZip {
+        let bundle = try await assemble(
+            alert: alert, requester: requester, reference: reference, writer: writer, reader: reader)
+        let plan = try BundleZip.plan(alert: alert, created: bundle.created, files: bundle.files)
+        return ExportedZip(alert: alert, exportIndex: bundle.exportIndex, files: bundle.hashes, archive: plan)
+    }
+
+    /// A bundle's files in memory: every file, manifest and signature included.
+    struct Assembled {
+        let files: [String: [UInt8]]
+        let hashes: [String: Hash]
+        let exportIndex: UInt64
+        let created: Timestamp
+    }
+
+    /// Appends `export.created` and makes every file of the bundle.
+    func assemble(
+        alert: AlertID, requester: String, reference: String, writer: LedgerWriter, reader: LedgerReader?
+    ) async throws -> Assembled {
         for (name, value) in [("requester", requester), ("reference", reference)] {
             guard EntryFieldType.text.accepts(value) else {
                 throw TemoinError(
                     name == "requester" ? .exportBadRequester : .exportBadReference,
                     "the \(name) must be 1 to 1024 characters on one line")
             }
-        }
-        guard !FileSystem.exists(folder) else {
-            throw TemoinError(.exportExists, "the export folder already exists; choose a new one", context: folder)
         }
         let reader = try reader ?? LedgerReader(directory: directory, connections: 1)
         guard let head = try reader.alertEntries(alert).last else {
@@ -68,6 +122,11 @@ public struct Exporter {
         indices.insert(enrollment)
         // A certificate supplied by the operator is named by the key.rotated entry that installed it.
         if let rotation = try reader.rotationIndex(key: certificate.sha256.hex) { indices.insert(rotation) }
+        // A revoked device's revocation, so a court sees it and the verifier checks that no
+        // statement of the alert follows it.
+        if let revocation = try reader.revocation(device: device), revocation.index < appended.index {
+            indices.insert(revocation.index)
+        }
         for index in indices.sorted() {
             let stored = try reader.entry(at: index)
             files["entries/\(index).entry"] = stored.bytes
@@ -110,16 +169,8 @@ public struct Exporter {
         files["manifest.json"] = manifestBytes
         files["manifest.json.p7s"] = try CMS.sign(manifestBytes, key: exportKey, certificate: certificate)
 
-        // Written under a temporary name, then renamed: a bundle is whole or absent.
-        let staging = folder + ".partial-" + Hex.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
-        for (name, bytes) in files.sorted(by: { $0.key < $1.key }) {
-            let path = staging + "/" + name
-            try FileSystem.makeDirectories(FileSystem.parent(path), mode: 0o755)
-            try FileSystem.writeDurably(bytes, to: path, mode: 0o644, replace: false)
-        }
-        guard rename(staging, folder) == 0 else { throw FileSystem.fail("move the export into place", folder) }
-        try FileSystem.syncDirectory(FileSystem.parent(folder))
-        return Exported(folder: folder, exportIndex: appended.index, files: hashes)
+        return Assembled(
+            files: files, hashes: hashes, exportIndex: appended.index, created: appended.entry.time)
     }
 
     /// Installs an operator's own export key and certificate: checks they belong together and

@@ -60,7 +60,9 @@ enum BundleTargets {
         origin: Fixtures.origin, alert: Fixtures.alert, requester: "Tribunal judiciaire, fuzz",
         reference: "RG 26/00001",
         created: "2026-11-29T17:00:20.412Z", exportEntry: 9, checkpointSize: 10,
-        files: ["recording.opus": String(repeating: "ab", count: 32)]
+        files: ["recording.opus": String(repeating: "ab", count: 32)],
+        // The committed CMS seeds sign this very manifest, written before format v2.
+        format: ExportManifest.formatV1
     ).encoded()
 
     /// PEM as the CLI reads it: certificates, Ed25519 public and private keys, the P-256 export key.

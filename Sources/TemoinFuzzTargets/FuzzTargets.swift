@@ -93,6 +93,12 @@ public enum FuzzTargets {
             summary: "PEM certificate, Ed25519 public/private key, P-256 key: what is read writes back to the same key",
             run: BundleTargets.pem),
         FuzzTarget(
+            name: "zip",
+            summary:
+                "a bundle's zip: what is accepted is one folder of unique safe names inside the archive, reads back "
+                + "its size and CRC twice, and survives a rewrite",
+            run: ArchiveTargets.zip),
+        FuzzTarget(
             name: "ogg-recording",
             summary: "recording.opus and stored packet streams: the two Ogg demuxers agree, packet stream round trip",
             run: AudioTargets.oggRecording),

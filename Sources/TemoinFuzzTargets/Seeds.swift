@@ -224,6 +224,7 @@ public enum FuzzSeeds {
             signingTime: Fixtures.exportTime)
         add("cms", "genuine.p7s", [0] + p7s)
         add("cms", "altered-content.p7s", [1] + p7s)
+        for (name, bytes) in try ArchiveTargets.seeds() { add("zip", name, bytes) }
         add("pem", "export-cert.pem", Fixtures.exportCertificatePEM)
         add("pem", "export-key.pem", Fixtures.exportKeyPEM)
         add("pem", "ed25519-key.pem", try Fixtures.deviceKey.pem)

@@ -26,7 +26,8 @@ extension OggDemux {
 
     /// The one page-and-packet loop of every Ogg reader here: `read` fills libogg's buffer (at most
     /// `capacity` bytes; 0 at the end), pages are checked and fed to one stream, packets handed on.
-    static func forEachPacket(
+    /// Public for readers of other sources (a member of a zip bundle).
+    public static func forEachPacket(
         read: (_ buffer: UnsafeMutableRawPointer, _ capacity: Int) throws(TemoinError) -> Int,
         maximumPacket: Int,
         _ body: (UnsafeRawBufferPointer) throws(TemoinError) -> Bool

@@ -22,6 +22,7 @@ struct StaffAPI: Sendable {
     /// Heavy staff work (recordings, exports) runs here, off the cooperative pool and one at a
     /// time, so that staff reading evidence cannot slow the phones' receipts much.
     let heavy: BlockingIO
+    let exports: ThreadTaskExecutor
 
     var writer: LedgerWriter { service.writer }
     var metrics: ServiceMetrics { service.metrics }
@@ -187,16 +188,11 @@ struct StaffAPI: Sendable {
                 reference = "-"
             }
             _ = try await writer.append(access(account, .export, alert: alert, reason: reference))
-            let zip = try await StaffExports.zip(
+            let response = try await StaffExports.response(
                 alert: alert, requester: requester, reference: reference, writer: writer, reader: reader,
-                directory: reader.directory, io: heavy)
+                directory: reader.directory, executor: exports)
             metrics.staffRequests.increment()
-            var headers = HTTPFields()
-            headers[.contentType] = "application/zip"
-            headers[.contentDisposition] = "attachment; filename=\"temoin-\(alert).zip\""
-            headers[.cacheControl] = "no-store"
-            headers[HTTPField.Name("Temoin-Export-Entry")!] = String(zip.exportIndex)
-            return Response(status: .created, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: zip.bytes)))
+            return response
         }
 
         // Devices.

@@ -8,34 +8,9 @@ import TemoinCrypto
 /// names are raw bytes (not necessarily UTF-8), types come from `lstat` (a link is a link, never
 /// what it points to), paths are opened one component at a time relative to the folder (no
 /// PATH_MAX, no link followed inside the bundle). The folder itself may be reached through a link.
-final class BundleFolder {
-    enum Kind: Equatable {
-        case file(size: Int64)
-        case directory
-        case symbolicLink
-        /// A FIFO, socket or device: nothing the format defines.
-        case other
-    }
-
-    struct Item {
-        /// The path from the bundle's root, raw bytes joined by "/".
-        let path: [UInt8]
-        let kind: Kind
-        /// The path as text when every name in it is UTF-8.
-        var name: String? { String(validating: path, as: UTF8.self) }
-        /// The path for a report: invalid bytes shown as \xNN.
-        var display: String {
-            if let name { return name }
-            var s = ""
-            var i = 0
-            while i < path.count {
-                if path[i] < 0x80 { s.unicodeScalars.append(Unicode.Scalar(path[i])); i += 1; continue }
-                s += "\\x" + Hex.encode([path[i]])
-                i += 1
-            }
-            return s
-        }
-    }
+final class BundleFolder: BundleSource {
+    typealias Kind = BundleItem.Kind
+    typealias Item = BundleItem
 
     /// At most this many names are listed (and reported), whatever the folder holds.
     static let maximumItems = 1_000_000
@@ -49,8 +24,8 @@ final class BundleFolder {
         guard fd >= 0 else {
             throw TemoinError(
                 .verifyNoFolder,
-                "le dossier de l'export est introuvable ou n'est pas un dossier / the bundle folder does not exist "
-                    + "or is not a folder",
+                "l'export est introuvable, ni dossier ni archive zip / the bundle does not exist, or is neither a "
+                    + "folder nor a zip archive",
                 context: path)
         }
         descriptor = fd
@@ -101,7 +76,12 @@ final class BundleFolder {
     }
 
     /// Opens a regular file by its path in the bundle, never following a link at any component.
-    func openFile(_ name: String) -> Int32? {
+    func openFile(_ name: String) -> (any BundleFileStream)? {
+        guard let fd = openDescriptor(name) else { return nil }
+        return FolderFile(fd: fd)
+    }
+
+    private func openDescriptor(_ name: String) -> Int32? {
         var fd = descriptor
         let parts = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         for (i, part) in parts.enumerated() {
@@ -122,54 +102,26 @@ final class BundleFolder {
         if fd != descriptor { close(fd) }
         return nil
     }
+}
 
-    enum ReadResult {
-        case bytes([UInt8])
-        case missing
-        case tooLarge
+/// A regular file of a bundle folder, read in order.
+final class FolderFile: BundleFileStream {
+    let fd: Int32
+    let size: Int64
+
+    init(fd: Int32) {
+        self.fd = fd
+        var st = stat()
+        size = fstat(fd, &st) == 0 ? Int64(st.st_size) : -1
     }
 
-    /// A small file read whole, at most `limit` bytes (a larger file is refused, not read).
-    func read(_ name: String, limit: Int) -> ReadResult {
-        guard let fd = openFile(name) else { return .missing }
-        defer { close(fd) }
-        var out = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return .missing }
-            if n == 0 { return .bytes(out) }
-            out += buffer.prefix(n)
-            if out.count > limit { return .tooLarge }
-        }
-    }
+    deinit { close(fd) }
 
-    func bytes(_ name: String, limit: Int) -> [UInt8]? {
-        if case .bytes(let b) = read(name, limit: limit) { return b }
-        return nil
-    }
-
-    /// SHA-256 of a file of any size, read in 1 MiB blocks.
-    func sha256(_ name: String) -> Hash? {
-        guard let fd = openFile(name) else { return nil }
-        defer { close(fd) }
-        let hasher = SHA256Stream()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
         while true {
             let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { return hasher.finalize() }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            if n < 0 && errno == EINTR { continue }
+            return n < 0 ? nil : n
         }
-    }
-
-    /// The first `count` bytes of a file (fewer if it is shorter).
-    func prefix(_ name: String, _ count: Int) -> [UInt8]? {
-        guard let fd = openFile(name) else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: count)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, 0) }
-        return n < 0 ? nil : Array(buffer.prefix(n))
     }
 }

@@ -54,16 +54,48 @@ public struct BundleVerifier {
         record(check, subject, false, fr, en)
     }
 
+    /// "français / English" (a zip refusal's reason) as its two halves.
+    static func split(_ reason: String) -> (String, String) {
+        guard let r = reason.range(of: " / ") else { return (reason, reason) }
+        return (String(reason[..<r.lowerBound]), String(reason[r.upperBound...]))
+    }
+
     public mutating func run() throws(TemoinError) -> VerificationReport {
-        let bundle = try BundleFolder(path: folder)
+        let bundle: any BundleSource
+        var st = stat()
+        if stat(folder, &st) == 0, st.st_mode & S_IFMT == S_IFREG {
+            // A zip of the bundle, read in place; refused whole if its structure is not sound.
+            do {
+                bundle = try ZipBundle(path: folder)
+            } catch  where error.id == .zipNotZip {
+                throw TemoinError(
+                    .verifyNotABundle,
+                    "ce fichier n'est ni un export Témoin ni une archive zip / "
+                        + "this file is not a Témoin export bundle nor a zip archive",
+                    context: folder)
+            } catch  where error.category == .usage || error.category == .environment {
+                throw error
+            } catch {
+                let (fr, en) = Self.split(error.reason)
+                let at = error.context.map { " (\($0))" } ?? ""
+                fail(
+                    "archive", String(folder.split(separator: "/").last ?? "archive"),
+                    "archive zip refusée : \(fr)\(at) [\(error.code)]",
+                    "zip archive refused: \(en)\(at) [\(error.code)]")
+                return report
+            }
+        } else {
+            bundle = try BundleFolder(path: folder)
+        }
         // 1. The file set, read without loss: raw names, lstat types, nothing followed.
         let (items, truncated) = bundle.list()
         let topLevel = Set(items.compactMap { $0.path.contains(0x2f) ? nil : $0.name })
         guard topLevel.contains("manifest.json") || topLevel.contains("manifest.json.p7s") else {
             throw TemoinError(
                 .verifyNotABundle,
-                "ce dossier n'est pas un export Témoin (ni manifest.json ni manifest.json.p7s) / this folder is not "
-                    + "a Témoin export bundle (no manifest.json, no manifest.json.p7s)",
+                "ce dossier (ou cette archive) n'est pas un export Témoin (ni manifest.json ni manifest.json.p7s) / "
+                    + "this folder (or archive) is not a Témoin export bundle "
+                    + "(no manifest.json, no manifest.json.p7s)",
                 context: folder)
         }
         if truncated {
@@ -147,7 +179,7 @@ public struct BundleVerifier {
         let manifestRead = bundle.read("manifest.json", limit: Self.manifestLimit)
         guard case .bytes(let manifestBytes) = manifestRead,
             let manifest = try? JSONDecoder().decode(ExportManifest.self, from: Data(manifestBytes)),
-            manifest.format == ExportManifest.currentFormat
+            ExportManifest.readableFormats.contains(manifest.format)
         else {
             if case .tooLarge = manifestRead {
                 fail(
@@ -321,12 +353,19 @@ public struct BundleVerifier {
                 ? "complete chain from the device to the export (\(chain.count) entries)"
                 : "the alert's chain is incomplete")
         let chainEntries = chain.sorted().compactMap { i in entries[i].map { (i, $0) } }
+        // The device's revocation, when the log recorded one before the export: no statement the
+        // device signed may follow it (Docs/ledger-format.md, `device.revoked`).
+        let revocation = entries.first { index, e in
+            e.kind == .deviceRevoked && e.device != nil && e.device == enrollment?.device
+                && index < manifest.exportEntry
+        }
 
         // 10. The exact file set, derived from the verified entries.
         var expected = Set(BundleLayout.fixedFiles)
         var entryIndices = Set(chain).union([0])
         if enrollment != nil { entryIndices.insert(cursor) }
         if let rotation { entryIndices.insert(rotation.key) }
+        if let revocation { entryIndices.insert(revocation.key) }
         for i in entryIndices { expected.insert(BundleLayout.entry(i)); expected.insert(BundleLayout.proof(i)) }
         var originals: [(name: String, entry: Entry)] = []
         for (_, e) in chainEntries {
@@ -342,18 +381,18 @@ public struct BundleVerifier {
             }
         }
         for o in originals { expected.insert(o.name) }
-        for extra in present.subtracting(expected).sorted() {
-            fail("files", extra, "fichier qu'aucune entrée vérifiée ne justifie", "file no verified entry accounts for")
-        }
+        let unaccounted = ("fichier qu'aucune entrée vérifiée ne justifie", "file no verified entry accounts for")
+        for extra in present.subtracting(expected).sorted() { fail("files", extra, unaccounted.0, unaccounted.1) }
         for missing in expected.subtracting(present).sorted() {
             fail("files", missing, "fichier manquant", "missing file")
         }
         let listed = Set(manifest.files.keys)
         let signedSet = expected.subtracting(["manifest.json", "manifest.json.p7s"])
         for name in listed.symmetricDifference(signedSet).sorted() {
+            let fr =
+                listed.contains(name) ? "listé par le manifeste sans être attendu" : "attendu mais absent du manifeste"
             fail(
-                "manifest", name,
-                listed.contains(name) ? "listé par le manifeste sans être attendu" : "attendu mais absent du manifeste",
+                "manifest", name, fr,
                 listed.contains(name)
                     ? "listed by the manifest but not expected" : "expected but not listed by the manifest")
         }
@@ -394,6 +433,23 @@ public struct BundleVerifier {
             "log-key", "log-key.txt", keyOK,
             keyOK ? "copie exacte de la clé du journal" : "différent de la clé du journal",
             keyOK ? "exact copy of the log key" : "differs from the log key")
+
+        // 12b. Nothing the device signed after its revocation.
+        if let revocation {
+            let late = chainEntries.filter { index, e in
+                index > revocation.key && (e["statement-sig"].map { $0 != "none" } ?? false)
+            }
+            record(
+                "revocation", "entries/\(revocation.key).entry", late.isEmpty,
+                late.isEmpty
+                    ? "appareil révoqué à l'entrée \(revocation.key) ; aucune déclaration signée après"
+                    : "déclarations signées après la révocation de l'appareil : entrées "
+                        + late.map { String($0.0) }.joined(separator: ", "),
+                late.isEmpty
+                    ? "device revoked at entry \(revocation.key); no signed statement after it"
+                    : "statements signed after the device's revocation: entries "
+                        + late.map { String($0.0) }.joined(separator: ", "))
+        }
 
         // 13. Device signatures; statements the device did not sign are said so.
         let deviceKey = enrollment.flatMap { $0["device-key"] }.flatMap { Base64.decode($0) }
@@ -452,7 +508,7 @@ public struct BundleVerifier {
                     entries: chainEntries, checkpoint: checkpoint,
                     deviceKey: enrollment["device-key"].flatMap { Base64.decode($0) }
                 ).html.utf8)
-            let readme = Array(BundleTexts.readme(alert: manifest.alert, origin: origin).utf8)
+            let readme = Array(BundleTexts.readme(alert: manifest.alert, origin: origin, format: manifest.format).utf8)
             for (name, rendered) in [("custody-report.html", html), ("README.txt", readme)] {
                 let ok = bundle.bytes(name, limit: rendered.count) == rendered
                 record(
@@ -485,7 +541,7 @@ public struct BundleVerifier {
     /// recording.opus must be exactly the deterministic mux of the packets the entries name. The
     /// file is read once in blocks: each chunk's packets are hashed as they pass and fed to a
     /// streaming muxer whose pages are compared with the file's bytes; memory stays bounded.
-    private mutating func checkRecording(_ bundle: BundleFolder, chunks: [Entry], origin: String, alert: AlertID) {
+    private mutating func checkRecording(_ bundle: any BundleSource, chunks: [Entry], origin: String, alert: AlertID) {
         struct Step { let seq: UInt64; let gap: Int; let count: Int; let hash: Hash; let bytes: UInt64 }
         var firsts: [UInt64: Entry] = [:]
         for e in chunks { if let s = e.uint("seq"), firsts[s] == nil { firsts[s] = e } }
@@ -518,43 +574,44 @@ public struct BundleVerifier {
         }
         let total = steps.reduce(0) { $0 + $1.gap + $1.count }
         guard let first = meta.first, let stream = try? StreamHeader(codec: first.codec), total > 0,
-            let fd = bundle.openFile("recording.opus")
+            let file = bundle.openFile("recording.opus"), let copy = bundle.openFile("recording.opus")
         else {
             fail(
                 "recording", "recording.opus", "enregistrement absent ou sans paquet attendu",
                 "recording missing or no packet expected")
             return
         }
-        defer { close(fd) }
         let header = OggOpus.Header(
             inputRate: stream.inputRate, preSkip: stream.preSkip, vendor: first.library,
             comments: Recording.comments(
                 origin: origin, alert: alert, firstSeq: first.seq, lastSeq: meta.last!.seq,
                 captureStart: first.captureStart, missing: missing))
-        // The muxer's pages against the file, through a second cursor.
+        // The muxer's pages against the file, through a second reader of it.
         final class Comparison {
-            let fd: Int32
-            var offset: off_t = 0
+            let file: any BundleFileStream
+            var offset: Int64 = 0
             var equal = true
             var scratch = [UInt8](repeating: 0, count: 64 * 1024)
-            init(fd: Int32) { self.fd = fd }
+            init(file: any BundleFileStream) { self.file = file }
             func compare(_ page: UnsafeRawBufferPointer) {
                 var done = 0
                 while equal && done < page.count {
                     let want = min(scratch.count, page.count - done)
-                    let n = scratch.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, offset) }
+                    let n = scratch.withUnsafeMutableBytes {
+                        file.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]))
+                    }
                     guard n == want,
                         scratch.withUnsafeBytes({ memcmp($0.baseAddress!, page.baseAddress! + done, want) == 0 })
                     else {
                         equal = false
                         return
                     }
-                    offset += off_t(n)
-                    done += n
+                    offset += Int64(want)
+                    done += want
                 }
             }
         }
-        let comparison = Comparison(fd: fd)
+        let comparison = Comparison(file: copy)
         var problem: (String, String)?
         do {
             let writer = try OggOpusWriter(serial: OggOpus.serial(alert: alert), header: header, audioPackets: total) {
@@ -563,7 +620,14 @@ public struct BundleVerifier {
             var index = 0, step = 0, inStep = 0, lastTOC: UInt8 = 0x48
             var hasher = SHA256Stream(), bytes: UInt64 = 0
             let finalGranule = { (n: Int64) in min(n, trueSamples + Int64(stream.preSkip)) }
-            try OggDemux.forEachPacket(fd: fd) { (packet) throws(TemoinError) -> Bool in
+            try OggDemux.forEachPacket(
+                read: { buffer, capacity throws(TemoinError) in
+                    guard let n = file.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: capacity)) else {
+                        throw TemoinError(.oggRead, "the recording could not be read")
+                    }
+                    return n
+                }, maximumPacket: 1 << 20
+            ) { (packet) throws(TemoinError) -> Bool in
                 defer { index += 1 }
                 if index < 2 { return true } // OpusHead and OpusTags: the re-mux writes its own
                 guard index - 2 < total, !packet.isEmpty else {
@@ -618,8 +682,7 @@ public struct BundleVerifier {
             fail("recording", "recording.opus", problem.0, problem.1)
             return
         }
-        var st = stat()
-        let ok = comparison.equal && fstat(fd, &st) == 0 && off_t(st.st_size) == comparison.offset
+        let ok = comparison.equal && copy.size == comparison.offset
         record(
             "recording", "recording.opus", ok,
             ok

@@ -5,7 +5,7 @@ import TemoinCrypto
 /// made only from ledger entries. Device signatures are checked here against the enrolled key.
 /// Rendered deterministically: `temoin export` writes it, `temoin-verify` renders it again from the
 /// verified entries and requires the bundle's bytes to be identical (what a court reads is proven).
-/// Its text is part of format `temoin-export/v1`: changing it needs a new format version.
+/// Its text is part of the format (`temoin-export/v1` and v2 alike): changing it needs a new format version.
 public struct CustodyReport {
     let origin: String
     let alert: AlertID
@@ -84,9 +84,17 @@ public struct CustodyReport {
             return (
                 "Conflit / Conflict",
                 "segment \(e["seq"] ?? ""): autres octets gardés en quarantaine / other bytes kept in quarantine "
-                    + "<code>\(e["original-sha256"] ?? "")</code>, entrée conservée / kept entry \(e["kept-entry"] ?? "")"
+                    + "<code>\(e["original-sha256"] ?? "")</code>, "
+                    + "entrée conservée / kept entry \(e["kept-entry"] ?? "")"
             )
-        case .access: return ("Accès / Access", "\(e["role"] ?? "") \(e["action"] ?? "") (\(e["actor"] ?? ""))")
+        case .access:
+            // The reason is staff's free text: escaped like every other value from outside.
+            let reason = e["reason"].flatMap { $0 == "-" ? nil : $0 }
+            return (
+                "Accès / Access",
+                "\(e["role"] ?? "") \(e["action"] ?? "") (\(e["actor"] ?? ""))"
+                    + (reason.map { " — motif / reason : " + Self.escape($0) } ?? "")
+            )
         case .exportCreated: return ("Export", "tête de chaîne / chain head \(e["head-index"] ?? "")")
         case .dataErased: return ("Effacement / Erasure", e["scope"] ?? "")
         default: return (e.kind.rawValue, "")

@@ -15,13 +15,17 @@ public struct ExportManifest: Codable, Sendable {
     public let checkpointSize: UInt64
     public let files: [String: String]
 
-    public static let currentFormat = "temoin-export/v1"
+    /// The format `temoin export` writes. v2 differs from v1 only by README.txt's text (it says
+    /// where the verifier comes from); a verifier reads both (Docs/export.md).
+    public static let currentFormat = "temoin-export/v2"
+    public static let formatV1 = "temoin-export/v1"
+    public static let readableFormats: Set<String> = [formatV1, currentFormat]
 
     public init(
         origin: String, alert: AlertID, requester: String, reference: String, created: String,
-        exportEntry: UInt64, checkpointSize: UInt64, files: [String: String]
+        exportEntry: UInt64, checkpointSize: UInt64, files: [String: String], format: String = currentFormat
     ) {
-        format = ExportManifest.currentFormat
+        self.format = format
         self.origin = origin
         self.alert = alert
         self.requester = requester

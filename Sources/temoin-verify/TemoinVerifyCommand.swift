@@ -20,7 +20,10 @@ struct TemoinVerifyCommand: ParsableCommand {
             The log key must come from a trusted source, not from the folder (Docs/verifying.md).
             """)
 
-    @Argument(help: "Dossier de l'export / the bundle folder.") var folder: String?
+    @Argument(
+        help:
+            "Dossier de l'export, ou son archive zip / the bundle folder, or its zip archive (read without extracting)."
+    ) var folder: String?
     @Option(help: "Une entrée seule (avec --proof) / a lone entry file, checked with --proof.") var entry: String?
     @Option(help: "Sa preuve C2SP tlog-proof / its C2SP tlog-proof file.") var proof: String?
     @Option(
@@ -65,7 +68,8 @@ struct TemoinVerifyCommand: ParsableCommand {
         guard let folder else {
             throw TemoinError(
                 .verifyNoFolder,
-                "donnez un DOSSIER d'export, ou --entry et --proof / give a bundle FOLDER, or --entry and --proof")
+                "donnez un DOSSIER d'export (ou son archive zip), ou --entry et --proof / give a bundle FOLDER (or its "
+                    + "zip), or --entry and --proof")
         }
         var verifier = BundleVerifier(folder: folder, trustedKey: key)
         let report = try verifier.run()

@@ -1,5 +1,6 @@
 import Foundation
 import TemoinCore
+import TemoinExport
 import TemoinTestSupport
 import Testing
 #if canImport(Glibc)
@@ -83,6 +84,44 @@ struct VerifierCommandTests {
         #expect(
             loneOther.text.split(separator: "\n").count == 1 && loneOther.text.contains("the key given is log"),
             "\(loneOther.text)")
+    }
+
+    /// The zip of a bundle is checked as the folder is (the same lines, the same exit code); a zip
+    /// that plays a trick is refused in one FAIL line (exit 1); a file that is no zip is exit 2.
+    @Test func theZipOfABundleGivesTheFolderReportAndTricksAreRefused() throws {
+        let t = TempFolder()
+        let (bundle, key) = try Self.exported(t)
+        let zip = bundle + ".zip"
+        try BundleZip.plan(folder: bundle).write(to: zip)
+        let folder = try Tool.run("temoin-verify", [bundle, "--log-key", key])
+        let zipped = try Tool.run("temoin-verify", [zip, "--log-key", key])
+        #expect(zipped.status == 0, "\(zipped.text)\(zipped.stderr)")
+        #expect(zipped.text == folder.text)
+        let json = try Tool.run("temoin-verify", [zip, "--log-key", key, "--json"])
+        #expect(json.status == 0 && json.text.contains("\"passed\" : true"), "\(json.text)")
+
+        // The same archive with a name that climbs out of the folder (same length, both headers).
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: zip)))
+        let from = Array("/README.txt".utf8), to = Array("/../EADME.t".utf8)
+        var i = 0
+        while i + from.count <= bytes.count {
+            if Array(bytes[i..<(i + from.count)]) == from { bytes.replaceSubrange(i..<(i + from.count), with: to) }
+            i += 1
+        }
+        let tricked = t.url.appendingPathComponent("tricked.zip").path
+        try Data(bytes).write(to: URL(fileURLWithPath: tricked))
+        let refused = try Tool.run("temoin-verify", [tricked, "--log-key", key])
+        #expect(refused.status == 1)
+        #expect(Self.failLines(refused.text).count == 1, "\(refused.text)")
+        #expect(
+            refused.text.contains("archive zip refusée") && refused.text.contains("zip archive refused")
+                && refused.text.contains("zip.bad-name"), "\(refused.text)")
+
+        let notZip = t.url.appendingPathComponent("photo.jpg").path
+        try Data("not a zip".utf8).write(to: URL(fileURLWithPath: notZip))
+        let unusable = try Tool.run("temoin-verify", [notZip, "--log-key", key])
+        #expect(unusable.status == 2)
+        #expect(unusable.stderr.contains("not a Témoin export bundle nor a zip archive"), "\(unusable.stderr)")
     }
 
     /// A 2 GiB original, a 2 GiB recording and a 64 MB recording of one-byte packets: each fails

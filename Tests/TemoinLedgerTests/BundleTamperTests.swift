@@ -70,6 +70,43 @@ struct BundleTamperTests {
         #expect(report.checks.contains { !$0.passed && $0.check == "checkpoint" })
     }
 
+    /// A `temoin-export/v1` bundle (the README that pointed at Docs/verifying.md) still verifies;
+    /// a v1 manifest with the v2 README, or the reverse, does not.
+    @Test func aVersion1BundleStillVerifiesAndTheReadmeMustBeItsFormats() async throws {
+        let (f, _, folder) = try await ExportTests.exported()
+        let key = f.created.verifierKey
+        let exportKey = try P256PrivateKey(
+            pem: [UInt8](Data(contentsOf: URL(fileURLWithPath: f.directory.exportKeyFile))))
+        let certificate = try f.directory.loadExportCertificate()
+        let current = try JSONDecoder().decode(
+            ExportManifest.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json")))
+        #expect(current.format == "temoin-export/v2")
+        func rewrite(format: String, readme: String) throws -> String {
+            let bundle = try copy(folder)
+            try Data(readme.utf8).write(to: URL(fileURLWithPath: bundle + "/README.txt"))
+            var files = current.files
+            files["README.txt"] = SHA256.hash(Array(readme.utf8)).hex
+            let manifest = try ExportManifest(
+                origin: current.origin, alert: current.alert, requester: current.requester,
+                reference: current.reference, created: current.created, exportEntry: current.exportEntry,
+                checkpointSize: current.checkpointSize, files: files, format: format
+            ).encoded()
+            try Data(manifest).write(to: URL(fileURLWithPath: bundle + "/manifest.json"))
+            try Data(CMS.sign(manifest, key: exportKey, certificate: certificate)).write(
+                to: URL(fileURLWithPath: bundle + "/manifest.json.p7s"))
+            return bundle
+        }
+        let v1Readme = BundleTexts.readme(alert: current.alert, origin: current.origin, format: "temoin-export/v1")
+        #expect(v1Readme.contains("Docs/verifying.md"))
+        #expect(!BundleTexts.readme(alert: current.alert, origin: current.origin).contains("Docs/"))
+        let v1 = try verify(try rewrite(format: "temoin-export/v1", readme: v1Readme), key: key)
+        #expect(v1.passed, "\(v1.checks.filter { !$0.passed })")
+        let mixed = try verify(try rewrite(format: "temoin-export/v2", readme: v1Readme), key: key)
+        #expect(mixed.checks.contains { !$0.passed && $0.subject == "README.txt" })
+        let unknown = try verify(try rewrite(format: "temoin-export/v3", readme: v1Readme), key: key)
+        #expect(unknown.checks.contains { !$0.passed && $0.subject == "manifest.json" })
+    }
+
     /// Someone holding the export key changes evidence and re-signs the manifest: the log catches it.
     @Test func anInsiderWithTheExportKeyIsStillCaught() async throws {
         let (f, e, folder) = try await ExportTests.exported()

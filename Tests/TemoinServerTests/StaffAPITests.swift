@@ -8,7 +8,9 @@ import TemoinAPI
 import TemoinCore
 import TemoinCrypto
 import TemoinDevice
+import TemoinVerify
 @testable import TemoinLedger
+import TemoinTestSupport
 import Testing
 
 /// A live service with one closed alert (two chunks and a location) and one token per role.
@@ -71,6 +73,10 @@ final class StaffFixture: @unchecked Sendable {
         guard now > size else { return [] }
         return try (size..<now).map { try reader.entry(at: $0).parsed() }
     }
+}
+
+func runProcessOutput(_ path: String, _ arguments: [String]) throws -> String {
+    String(decoding: try runProcess(path, arguments).stdout, as: UTF8.self)
 }
 
 @Suite(.serialized) struct StaffAPITests {
@@ -246,6 +252,88 @@ final class StaffFixture: @unchecked Sendable {
             $0.entry.kind == .access && $0.entry["action"] == "recording"
         }
         #expect(accesses.count == 8)
+        await f.s.stop()
+    }
+
+    @Test func anExportIsASignedZipThatVerifiesAndCarriesTheAccessesBeforeIt() async throws {
+        let f = try await StaffFixture()
+        let police = f.tokens[.police]!
+        let path = "v1/staff/alerts/\(f.alert)/exports"
+        // Police export with a legal reference, always.
+        let before = try f.s.size()
+        let refused = try await f.call("POST", path, token: police, body: #"{"requester":"BPF Lyon"}"#)
+        #expect(refused.status == 400)
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("export.bad-reference"))
+        #expect(try f.s.size() == before)
+        _ = try await f.call("GET", "v1/staff/alerts/\(f.alert)", token: police)
+        let r = try await f.call(
+            "POST", path, token: police, body: #"{"requester":"BPF Lyon","reference":"Réquisition 2026/4711"}"#)
+        #expect(r.status == 201, "\(String(decoding: r.body, as: UTF8.self))")
+        #expect(r.headers["content-type"] == "application/zip")
+        #expect(r.headers["content-disposition"]?.contains("attachment") == true)
+        #expect(Array(r.body.prefix(4)) == [0x50, 0x4b, 0x03, 0x04], "a zip")
+        let zip = f.s.root.appendingPathComponent("export.zip").path
+        try r.body.write(to: URL(fileURLWithPath: zip))
+        var verifier = BundleVerifier(folder: zip, trustedKey: f.s.created.verifierKey)
+        let report = try verifier.run()
+        #expect(report.passed, "\(report.checks.filter { !$0.passed })")
+        // The bundle holds the police read and the export's own access, naming the reference.
+        let unzip = try runProcessOutput("/usr/bin/unzip", ["-l", zip])
+        let exportIndex = try #require(r.headers["temoin-export-entry"].flatMap { UInt64($0) })
+        #expect(unzip.contains("\(f.alert)/entries/\(exportIndex).entry"))
+        let chain = try f.s.reader().entries(alert: f.alert).map(\.entry)
+        let accesses = chain.filter { $0.kind == .access && $0["actor"] == f.ids[.police] }
+        #expect(accesses.map { $0["action"] } == ["read-alert", "export"])
+        #expect(accesses.last?["reason"] == "Réquisition 2026/4711")
+        // An export while the phone keeps uploading to another alert.
+        let other = LiveServer.alert(50)
+        let c = f.s.client()
+        _ = try await c.openAlert(other, openedAt: LiveServer.t0)
+        async let upload = c.putChunk(
+            other, seq: 0, wav: LiveServer.chunk(0), capturedAt: LiveServer.at(0), isFinal: false)
+        let legal = try await f.call(
+            "POST", path, token: f.tokens[.legal]!, body: #"{"requester":"Cabinet Me Legal"}"#)
+        #expect(legal.status == 201)
+        _ = try await upload
+        await f.s.stop()
+    }
+
+    @Test func aReasonGivenByStaffIsTextInTheCustodyReportNeverMarkup() async throws {
+        let f = try await StaffFixture()
+        let legal = f.tokens[.legal]!
+        let script = "<script>alert('x')</script> & <b>"
+        let encoded = script.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let read = try await f.call("GET", "v1/staff/alerts/\(f.alert)?reason=\(encoded)", token: legal)
+        #expect(read.status == 200)
+        let r = try await f.call(
+            "POST", "v1/staff/alerts/\(f.alert)/exports", token: legal, body: #"{"requester":"<i>Cour</i>"}"#)
+        #expect(r.status == 201)
+        let zip = f.s.root.appendingPathComponent("escaped.zip").path
+        try r.body.write(to: URL(fileURLWithPath: zip))
+        let html = try runProcessOutput("/usr/bin/unzip", ["-p", zip, "\(f.alert)/custody-report.html"])
+        #expect(
+            html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;")
+                || html.contains("&lt;script&gt;"))
+        #expect(!html.contains("<script>") && !html.contains("<i>Cour"))
+        await f.s.stop()
+    }
+
+    @Test func aBundleOfARevokedDeviceShowsTheRevocationAndStillVerifies() async throws {
+        let f = try await StaffFixture()
+        let device = DeviceID.derive(publicKey: f.s.phone.publicKey)
+        let revoke = try await f.call("POST", "v1/staff/devices/\(device)/revoke", token: f.tokens[.caseworker]!)
+        #expect(revoke.status == 200)
+        let revokedIndex = try JSONDecoder().decode(DeviceRevokedResponse.self, from: revoke.body).index
+        let r = try await f.call(
+            "POST", "v1/staff/alerts/\(f.alert)/exports", token: f.tokens[.legal]!,
+            body: #"{"requester":"Cour d'appel","reference":"RG 26/001"}"#)
+        #expect(r.status == 201)
+        let zip = f.s.root.appendingPathComponent("revoked.zip").path
+        try r.body.write(to: URL(fileURLWithPath: zip))
+        var verifier = BundleVerifier(folder: zip, trustedKey: f.s.created.verifierKey)
+        let report = try verifier.run()
+        #expect(report.passed, "\(report.checks.filter { !$0.passed })")
+        #expect(try runProcessOutput("/usr/bin/unzip", ["-l", zip]).contains("entries/\(revokedIndex).entry"))
         await f.s.stop()
     }
 

@@ -1,0 +1,4 @@
+#ifndef CTEMOIN_ZLIB_H
+#define CTEMOIN_ZLIB_H
+#include <zlib.h>
+#endif
