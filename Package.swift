@@ -170,8 +170,7 @@ let package = Package(
             name: "temoin-bench",
             dependencies: [
                 "TemoinCLI", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger",
-                "TemoinIngest",
-                "TemoinExport", "TemoinVerify",
+                "TemoinIngest", "TemoinExport", "TemoinVerify", "TemoinServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -7,9 +7,14 @@ import Foundation
 public final class BlockingIO: Sendable {
     private let queue = JobQueue()
 
-    public init(threads: Int, name: String) {
+    /// `niceness`: how much lower than the process these threads run (Linux thread niceness, 0–19):
+    /// staff work that must never slow the phones' receipts runs at 10.
+    public init(threads: Int, name: String, niceness: Int32 = 0) {
         for i in 0..<max(1, threads) {
-            let thread = Thread { [queue] in queue.work() }
+            let thread = Thread { [queue] in
+                lowerPriority(by: niceness)
+                queue.work()
+            }
             thread.name = "\(name)-\(i)"
             thread.start()
         }
@@ -61,4 +66,14 @@ final class JobQueue: @unchecked Sendable {
             job()
         }
     }
+}
+
+/// Lowers the calling thread's CPU priority (Linux: `setpriority` on the thread's own id). A thread
+/// that cannot be lowered runs at normal priority: only scheduling changes, never results.
+func lowerPriority(by niceness: Int32) {
+    guard niceness > 0 else { return }
+    #if os(Linux)
+    // With NPTL the nice value is per thread: who = 0 is the calling thread alone.
+    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+    #endif
 }

@@ -34,8 +34,12 @@ final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
 public final class ThreadTaskExecutor: TaskExecutor, @unchecked Sendable {
     private let queue = JobQueue()
 
-    public init(name: String) {
-        let thread = Thread { [queue] in queue.work() }
+    /// `niceness`: as `BlockingIO`'s (10 for staff work that must not slow the phones).
+    public init(name: String, niceness: Int32 = 0) {
+        let thread = Thread { [queue] in
+            lowerPriority(by: niceness)
+            queue.work()
+        }
         thread.name = name
         thread.start()
     }

@@ -106,8 +106,8 @@ public enum TemoinService {
             authenticator: StaffAuthenticator(
                 reader: publicLog.reader, failures: AuthenticationFailures(perMinute: 60, burst: 30),
                 metrics: service.metrics, logger: logger),
-            recordings: RecordingCache(), heavy: BlockingIO(threads: 1, name: "temoin-staff"),
-            exports: ThreadTaskExecutor(name: "temoin-exports")
+            recordings: RecordingCache(), heavy: BlockingIO(threads: 1, name: "temoin-staff", niceness: 10),
+            exports: ThreadTaskExecutor(name: "temoin-exports", niceness: 10)
         )
         .addRoutes(to: router)
         // Learnt once every route is registered (the administration's too).

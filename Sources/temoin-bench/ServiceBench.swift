@@ -14,6 +14,7 @@ import TemoinLedger
 import TemoinIngest
 import TemoinExport
 import TemoinCLI
+import TemoinServer
 
 /// N simulated phones against a running `temoin serve` process, faster than real time.
 struct ServiceBench: AsyncParsableCommand {
@@ -33,6 +34,8 @@ struct ServiceBench: AsyncParsableCommand {
     var serverCpus: String?
     @Flag(help: "Full load again with staff-like reads alongside: 1000 inclusion proofs and 10 recordings a second.")
     var staffReads = false
+    @Option(help: "Minutes of a long alert exported through the staff API during a second realistic run (0: skip).")
+    var exportMinutes = 0
     @Option(help: "Realistic load for this many seconds: each phone sends one chunk every chunk-seconds (0: skip).")
     var realisticSeconds = 0
     @Option(
@@ -79,6 +82,37 @@ struct ServiceBench: AsyncParsableCommand {
             }
         }
         let phoneKeys = keys
+        // A long alert (from the ledger's own ingest device) and a legal account, for exports.
+        var legalToken = ""
+        let longAlert = Bench.alertID(77)
+        do {
+            let writer = try LedgerWriter(directory: directory)
+            legalToken = try await Accounts(writer: writer, reader: LedgerReader(directory: directory))
+                .create(name: "Bench legal", role: "legal").token
+            if exportMinutes > 0 {
+                let opened = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000)
+                let statement = try DeviceStatement(
+                    kind: .alertOpened, origin: writer.origin, alert: longAlert, capturedAt: opened)
+                _ = try await writer.append(
+                    EntryDraft(
+                        kind: .alertOpened, alert: longAlert, device: created.ingestDevice,
+                        [
+                            ("opened-at", opened.description),
+                            ("statement-sig", Base64.encode(try directory.loadIngestDeviceKey().sign(statement.bytes))),
+                        ]))
+                let ingestor = try AudioIngestor(writer: writer)
+                let long = Bench.loopedChunks(audio, seconds: 5, count: exportMinutes * 12)
+                for (seq, chunk) in long.enumerated() {
+                    _ = try await ingestor.ingest(
+                        ChunkUpload(
+                            alert: longAlert, seq: UInt64(seq),
+                            captureStart: Timestamp(
+                                millisecondsSinceEpoch: opened.millisecondsSinceEpoch + Int64(seq) * 5000),
+                            original: chunk, format: .wav, statementSignature: nil, isFinal: seq == long.count - 1))
+                }
+            }
+        }
+        let staffToken = legalToken
         let server = Process()
         // The service under test is the `temoin` built next to this benchmark.
         let temoin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -195,8 +229,6 @@ struct ServiceBench: AsyncParsableCommand {
         // Full load again, with staff reading alongside (proofs and recordings).
         var withReads: (latencies: [Double], proofs: Int, recordings: Int)?
         if staffReads {
-            let token = try String(decoding: FileSystem.read(directory.adminTokenFile), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
             let first = nextSeq
             let log = LatencyLog()
             let reads = ReadCounter()
@@ -223,11 +255,8 @@ struct ServiceBench: AsyncParsableCommand {
                                 batch.addTask {
                                     var request = URLRequest(
                                         url: base.appendingPathComponent(
-                                            "v1/admin/alerts/\(alerts[t / 5 % devices])/recording"))
-                                    request.httpMethod = "POST"
-                                    request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-                                    request.setValue(
-                                        String(repeating: "be", count: 16), forHTTPHeaderField: "Temoin-Operator")
+                                            "v1/staff/alerts/\(alerts[t / 5 % devices])/recording"))
+                                    request.setValue("Bearer \(staffToken)", forHTTPHeaderField: "Authorization")
                                     let (_, r) = try await session.data(for: request)
                                     return (r as? HTTPURLResponse)?.statusCode == 200 ? 1000 : 0
                                 }
@@ -259,11 +288,8 @@ struct ServiceBench: AsyncParsableCommand {
         }
 
         // Realistic load: each phone sends one chunk every chunk-seconds, as a phone in an alert does.
-        var realistic: (latencies: [Double], cpu: Double, audio: Double)?
-        if realisticSeconds > 0 {
-            let first = nextSeq, count = max(1, realisticSeconds / chunkSeconds)
+        @Sendable func realisticLoad(first: Int, count: Int) async throws -> [Double] {
             let log = LatencyLog()
-            let cpu0 = Self.cpuSeconds(of: server.processIdentifier)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for d in 0..<devices {
                     group.addTask {
@@ -278,11 +304,58 @@ struct ServiceBench: AsyncParsableCommand {
                 }
                 try await group.waitForAll()
             }
+            return await log.sorted()
+        }
+        var realistic: (latencies: [Double], cpu: Double, audio: Double)?
+        var exporting: (latencies: [Double], times: [Double], bytes: Int)?
+        if realisticSeconds > 0 {
+            let count = max(1, realisticSeconds / chunkSeconds)
+            let cpu0 = Self.cpuSeconds(of: server.processIdentifier)
+            let latencies = try await realisticLoad(first: nextSeq, count: count)
             realistic = (
-                await log.sorted(), Self.cpuSeconds(of: server.processIdentifier) - cpu0,
-                Double(devices * count * chunkSeconds)
+                latencies, Self.cpuSeconds(of: server.processIdentifier) - cpu0, Double(devices * count * chunkSeconds)
             )
             nextSeq += count
+            if exportMinutes > 0 {
+                // The same load again, with exports of the long alert one after another throughout.
+                let done = ManagedFlag()
+                let times = LatencyLog()
+                let size = ReadCounter()
+                let first = nextSeq
+                let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+                    group.addTask {
+                        while !(await done.value) {
+                            var request = URLRequest(
+                                url: base.appendingPathComponent("v1/staff/alerts/\(longAlert)/exports"))
+                            request.httpMethod = "POST"
+                            request.setValue("Bearer \(staffToken)", forHTTPHeaderField: "Authorization")
+                            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                            request.httpBody = Data(#"{"requester":"bench","reference":"bench"}"#.utf8)
+                            let start = ContinuousClock.now
+                            let (data, response) = try await session.data(for: request)
+                            guard (response as? HTTPURLResponse)?.statusCode == 201 else {
+                                throw TemoinError(
+                                    .benchRefused,
+                                    "an export was refused: HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+                            }
+                            await times.add(Bench.seconds(ContinuousClock.now - start))
+                            await size.add(proofs: data.count, recordings: 1)
+                        }
+                        return []
+                    }
+                    group.addTask {
+                        let l = try await realisticLoad(first: first, count: count)
+                        await done.set()
+                        return l
+                    }
+                    var all = [Double]()
+                    for try await l in group { all += l }
+                    return all.sorted()
+                }
+                let counts = await size.counts
+                exporting = (latencies, await times.sorted(), counts.proofs / max(1, counts.recordings))
+                nextSeq += count
+            }
         }
 
         // Many alerts one after another: memory must come back (encoders are released at close).
@@ -369,6 +442,17 @@ struct ServiceBench: AsyncParsableCommand {
                     + "p50=\(format3(r.latencies[r.latencies.count / 2] * 1e3)) ms "
                     + "p99=\(format3(r.latencies[r.latencies.count * 99 / 100] * 1e3)) ms "
                     + "(encode per chunk \(format3(encodePerChunk * 1e3)) ms)")
+        }
+        if let e = exporting, let r = realistic, !e.times.isEmpty {
+            let p99 = e.latencies[e.latencies.count * 99 / 100], before = r.latencies[r.latencies.count * 99 / 100]
+            let megabytes = e.bytes / 1_048_576
+            let median = e.times[e.times.count / 2]
+            let head = "export of a \(exportMinutes)-min alert through the staff API at realistic load: "
+            let times =
+                "\(e.times.count) exports of \(megabytes) MiB, time to the last byte min=\(format3(e.times[0])) s "
+                + "median=\(format3(median)) s max=\(format3(e.times[e.times.count - 1])) s; "
+            let phones = "phones' p99=\(format3(p99 * 1e3)) ms with exports vs \(format3(before * 1e3)) ms without"
+            Output.line(head + times + phones)
         }
         if let s = sequential {
             Output.line(
