@@ -9,7 +9,8 @@ public struct Temoin: AsyncParsableCommand {
         commandName: "temoin",
         abstract: "Témoin — preuves audio horodatées et signées / signed, auditable audio evidence.",
         subcommands: [
-            Init.self, Serve.self, Enroll.self, Users.self, Ingest.self, RecordingCommand.self, Export.self, Keys.self,
+            Init.self, Serve.self, Enroll.self, Users.self, BackupCommand.self, RestoreCommand.self, Ingest.self,
+            RecordingCommand.self, Export.self, Keys.self,
             Audit.self,
             Log.self,
         ]

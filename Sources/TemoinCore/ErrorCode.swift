@@ -21,6 +21,10 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case audioTooLong = "audio.too-long" // unusableInput
     case audioUnknownFormat = "audio.unknown-format" // unusableInput
     case audioUnsupportedMedia = "audio.unsupported-media" // usage
+    case backupCorrupt = "backup.corrupt" // unusableInput
+    case backupExists = "backup.exists" // usage
+    case backupFailed = "backup.failed" // environment
+    case backupTargetNotEmpty = "backup.target-not-empty" // usage
     case benchBadRestart = "bench.bad-restart" // usage
     case benchInvalid = "bench.invalid" // invalidEvidence
     case benchNoService = "bench.no-service" // environment
@@ -252,37 +256,37 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     public var category: TemoinError.Category {
         switch self {
         case .accountBadRole, .accountExists, .accountUnknown, .adminBadOperator, .adminUnauthorized, .alertBadID,
-            .alertConflict, .alertUnknown, .audioAlreadyStored, .audioUnsupportedMedia, .benchBadRestart,
-            .chunkBadHeader, .chunkBadSeq, .chunkMissingHeader, .chunkTooManyConflicts, .dataNotInitialized,
-            .deviceAlreadyRevoked, .deviceBadUrl, .deviceNoKey, .deviceNoWav, .deviceReceipts, .deviceRevoked,
-            .deviceUnknown, .enrollBadKey, .exportBadReference, .exportBadRequester, .exportExists,
-            .exportServiceRunning, .httpError, .httpMalformed, .httpMethodNotAllowed, .httpNotFound, .httpTooLarge,
-            .initBadOrigin, .initNotAFolder, .initNotEmpty, .inputNotAFile, .inputNotFound, .inputUnreadable,
-            .jsonInvalid, .keygenExists, .keygenUnwritable, .keysExpired, .keysMismatch, .keysNoSignatureUsage,
-            .keysNotYetValid, .keysServiceRunning, .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes,
-            .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry,
-            .ledgerNotEmpty, .ledgerUnknownDevice, .locationBadFix, .opusBadBitrate, .opusBadComplexity,
-            .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes, .rangeNotSatisfiable, .rateLimited,
-            .serveBadLimit, .serveBadPort, .serveNotLoopback, .staffBadText, .staffForbidden, .staffTooManyFailures,
-            .staffUnauthorized, .statementBadSignature, .statementBadSignatureEncoding, .timeBad, .verifyNoFolder,
-            .verifyNoInput, .verifyNotABundle:
+            .alertConflict, .alertUnknown, .audioAlreadyStored, .audioUnsupportedMedia, .backupExists,
+            .backupTargetNotEmpty, .benchBadRestart, .chunkBadHeader, .chunkBadSeq, .chunkMissingHeader,
+            .chunkTooManyConflicts, .dataNotInitialized, .deviceAlreadyRevoked, .deviceBadUrl, .deviceNoKey,
+            .deviceNoWav, .deviceReceipts, .deviceRevoked, .deviceUnknown, .enrollBadKey, .exportBadReference,
+            .exportBadRequester, .exportExists, .exportServiceRunning, .httpError, .httpMalformed,
+            .httpMethodNotAllowed, .httpNotFound, .httpTooLarge, .initBadOrigin, .initNotAFolder, .initNotEmpty,
+            .inputNotAFile, .inputNotFound, .inputUnreadable, .jsonInvalid, .keygenExists, .keygenUnwritable,
+            .keysExpired, .keysMismatch, .keysNoSignatureUsage, .keysNotYetValid, .keysServiceRunning,
+            .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes, .ledgerDeviceAlreadyEnrolled,
+            .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry, .ledgerNotEmpty, .ledgerUnknownDevice,
+            .locationBadFix, .opusBadBitrate, .opusBadComplexity, .outputUnwritable, .queryBad, .quotaAlertBytes,
+            .quotaDeviceBytes, .rangeNotSatisfiable, .rateLimited, .serveBadLimit, .serveBadPort, .serveNotLoopback,
+            .staffBadText, .staffForbidden, .staffTooManyFailures, .staffUnauthorized, .statementBadSignature,
+            .statementBadSignatureEncoding, .timeBad, .verifyNoFolder, .verifyNoInput, .verifyNotABundle:
             return .usage
         case .audioBadChannels, .audioBadRate, .audioEmpty, .audioPartialFrame, .audioTooLarge, .audioTooLong,
-            .audioUnknownFormat, .blobBadAlert, .checkpointBadRoot, .checkpointBadSize, .checkpointEmptyExtension,
-            .checkpointEmptyOrigin, .checkpointNoFinalNewline, .checkpointNotCanonical, .checkpointTooShort,
-            .entryBadKind, .entryBadValue, .entryBadVersion, .entryDuplicateField, .entryFieldCount, .entryFieldOrder,
-            .entryMissingField, .entryNoFinalNewline, .entryNotCanonical, .entryNotUtf8, .entryTooLarge,
-            .entryUnknownField, .fsTooLarge, .inputTooLarge, .keyBadSeed, .keyWrongCurve, .keyWrongType,
-            .noteBadCharacters, .noteBadKey, .noteBadKeyName, .noteBadSignatureLine, .noteBadText, .noteBadVerifierKey,
-            .noteKeyIDMismatch, .noteNoFinalNewline, .noteNoSignatures, .noteNotCanonical, .noteTooLarge,
-            .noteTooManySignatures, .noteUnsupportedKey, .oggBadHead, .oggBadPage, .oggNoAudio, .oggNoPages, .oggNotOgg,
-            .oggTooManyPackets, .opusBadCodec, .opusBadPacket, .opusBadStream, .pemEncrypted, .proofBadExtra,
-            .proofBadHash, .proofBadHeader, .proofBadIndex, .proofNoCheckpoint, .proofNotCanonical, .proofTooLarge,
-            .receiptBadFormat, .receiptBadOrigin, .receiptNoFinalNewline, .receiptNotCanonical, .recordingNoAudio,
-            .recordingNotAChunk, .statementAlert, .statementBadKind, .statementSeq, .statementSha256, .wavBadFormat,
-            .wavDataBeforeFormat, .wavNoData, .wavNoFormat, .wavNotWav, .wavTruncated, .wavTwoFormats, .wavUnsupported,
-            .zipEncrypted, .zipMultiDisk, .zipNotZip, .zipTooLarge, .zipTooManyEntries, .zipUnsupportedMethod,
-            .zipZip64:
+            .audioUnknownFormat, .backupCorrupt, .blobBadAlert, .checkpointBadRoot, .checkpointBadSize,
+            .checkpointEmptyExtension, .checkpointEmptyOrigin, .checkpointNoFinalNewline, .checkpointNotCanonical,
+            .checkpointTooShort, .entryBadKind, .entryBadValue, .entryBadVersion, .entryDuplicateField,
+            .entryFieldCount, .entryFieldOrder, .entryMissingField, .entryNoFinalNewline, .entryNotCanonical,
+            .entryNotUtf8, .entryTooLarge, .entryUnknownField, .fsTooLarge, .inputTooLarge, .keyBadSeed, .keyWrongCurve,
+            .keyWrongType, .noteBadCharacters, .noteBadKey, .noteBadKeyName, .noteBadSignatureLine, .noteBadText,
+            .noteBadVerifierKey, .noteKeyIDMismatch, .noteNoFinalNewline, .noteNoSignatures, .noteNotCanonical,
+            .noteTooLarge, .noteTooManySignatures, .noteUnsupportedKey, .oggBadHead, .oggBadPage, .oggNoAudio,
+            .oggNoPages, .oggNotOgg, .oggTooManyPackets, .opusBadCodec, .opusBadPacket, .opusBadStream, .pemEncrypted,
+            .proofBadExtra, .proofBadHash, .proofBadHeader, .proofBadIndex, .proofNoCheckpoint, .proofNotCanonical,
+            .proofTooLarge, .receiptBadFormat, .receiptBadOrigin, .receiptNoFinalNewline, .receiptNotCanonical,
+            .recordingNoAudio, .recordingNotAChunk, .statementAlert, .statementBadKind, .statementSeq, .statementSha256,
+            .wavBadFormat, .wavDataBeforeFormat, .wavNoData, .wavNoFormat, .wavNotWav, .wavTruncated, .wavTwoFormats,
+            .wavUnsupported, .zipEncrypted, .zipMultiDisk, .zipNotZip, .zipTooLarge, .zipTooManyEntries,
+            .zipUnsupportedMethod, .zipZip64:
             return .unusableInput
         case .benchInvalid, .blobCorrupt, .blobMismatch, .checkpointWrongOrigin, .exportBadEntry, .exportNoEnrollment,
             .internalFailure, .ledgerCheckpointFileMissing, .ledgerCorrupt, .ledgerDatabaseBehind,
@@ -294,11 +298,12 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             .zipBadName, .zipCrcMismatch, .zipDuplicate, .zipJunk, .zipNotRegular, .zipOverlap, .zipSizeMismatch,
             .zipTopLevel:
             return .invalidEvidence
-        case .adminHTTPFailed, .adminNoService, .benchNoService, .benchRefused, .benchTmp, .deviceGaveUp, .fsDiskFull,
-            .fsError, .fsExists, .fsIoError, .fsNotFound, .fsPermission, .fuzzTmp, .initFailed, .keysTooOpen,
-            .ledgerLocked, .ledgerNoCheckpoint, .ledgerSchema, .ledgerSchemaTooNew, .ledgerUnsafeSettings, .oggFailure,
-            .oggRead, .opensslFailure, .opusBadSnapshot, .opusFailure, .soxrFailure, .sqliteBusy, .sqliteConstraint,
-            .sqliteDiskFull, .sqliteError, .sqliteIoError, .sqliteOpen, .sqliteReadOnly, .zipChanged, .zipRead:
+        case .adminHTTPFailed, .adminNoService, .backupFailed, .benchNoService, .benchRefused, .benchTmp, .deviceGaveUp,
+            .fsDiskFull, .fsError, .fsExists, .fsIoError, .fsNotFound, .fsPermission, .fuzzTmp, .initFailed,
+            .keysTooOpen, .ledgerLocked, .ledgerNoCheckpoint, .ledgerSchema, .ledgerSchemaTooNew, .ledgerUnsafeSettings,
+            .oggFailure, .oggRead, .opensslFailure, .opusBadSnapshot, .opusFailure, .soxrFailure, .sqliteBusy,
+            .sqliteConstraint, .sqliteDiskFull, .sqliteError, .sqliteIoError, .sqliteOpen, .sqliteReadOnly, .zipChanged,
+            .zipRead:
             return .environment
         }
     }
@@ -316,8 +321,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             return 404
         case .httpMethodNotAllowed:
             return 405
-        case .accountExists, .alertConflict, .deviceAlreadyRevoked, .ledgerAlertAlreadyOpen,
-            .ledgerDeviceAlreadyEnrolled:
+        case .accountExists, .alertConflict, .backupExists, .backupTargetNotEmpty, .deviceAlreadyRevoked,
+            .ledgerAlertAlreadyOpen, .ledgerDeviceAlreadyEnrolled:
             return 409
         case .audioTooLarge, .chunkTooManyConflicts, .httpTooLarge, .inputTooLarge, .quotaAlertBytes:
             return 413
