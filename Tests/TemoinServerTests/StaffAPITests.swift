@@ -442,3 +442,41 @@ struct StaffAccessFailureTests {
         #expect(status == .ok)
     }
 }
+
+/// Staff text (names, reasons, labels, references) is counted in Unicode scalars, as the OpenAPI
+/// contract's pattern and JSON Schema count it: one grapheme cluster of many combining marks was
+/// one "character" and passed the 200 bound (and could pass the ledger's 1024 bytes, refused
+/// then as "a control character").
+struct StaffTextTests {
+    @Test func staffTextIsBoundedInUnicodeScalarsAndTrimmedOfSpaces() async throws {
+        let app = try await InMemoryApp()
+        defer { try? FileManager.default.removeItem(at: app.root) }
+        let auth: HTTPFields = [
+            .authorization: "Bearer \(try app.directory.loadOrCreateAdminToken())", .contentType: "application/json",
+        ]
+        func create(_ name: String) async throws -> (HTTPResponse.Status, String) {
+            let body = try JSONEncoder().encode(AccountRequest(name: name, role: "legal"))
+            let (status, _, bytes) = try await app.send(.post, "/v1/admin/accounts", headers: auth, body: Array(body))
+            return (status, String(decoding: bytes, as: UTF8.self))
+        }
+        let combining = "\u{301}"
+        let longest = "e" + String(repeating: combining, count: 199)
+        var (status, text) = try await create(longest)
+        #expect(status == .created, "\(text)")
+        for tooLong in ["e" + String(repeating: combining, count: 200), "a" + String(repeating: combining, count: 600)]
+        {
+            #expect(tooLong.count == 1, "one grapheme cluster")
+            (status, text) = try await create(tooLong)
+            #expect(status == .badRequest)
+            #expect(text.contains("staff.bad-text") && text.contains("longer than 200"), "\(text)")
+        }
+        (status, text) = try await create("  Éloïse Martin  ")
+        #expect(status == .created)
+        #expect(try JSONDecoder().decode(AccountCreatedResponse.self, from: Data(text.utf8)).name == "Éloïse Martin")
+        for bad in ["   ", "", "a\tb"] {
+            (status, text) = try await create(bad)
+            #expect(status == .badRequest && text.contains("staff.bad-text"), "\(bad.debugDescription): \(text)")
+        }
+        #expect(try StaffText.parse(" \u{301}x ", field: "name") == "\u{301}x", "spaces trimmed scalar by scalar")
+    }
+}
