@@ -480,3 +480,41 @@ struct StaffTextTests {
         #expect(try StaffText.parse(" \u{301}x ", field: "name") == "\u{301}x", "spaces trimmed scalar by scalar")
     }
 }
+
+/// A reason beginning with a combining mark or an emoji modifier is valid text; its access entry
+/// was stored, then every read of the alert failed with 422 `entry.field-order` (the entry parser
+/// split on a space that the mark had joined): schemathesis found it. Stored, served, audited.
+struct StaffReasonTests {
+    @Test func aReasonBeginningWithACombiningMarkLeavesTheAlertReadable() async throws {
+        let app = try await InMemoryApp()
+        defer { try? FileManager.default.removeItem(at: app.root) }
+        let reader = try LedgerReader(directory: app.directory)
+        let legal = try await Accounts(writer: app.writer, reader: reader).create(name: "Me Mark", role: "legal")
+        let alert = AlertID(String(repeating: "6f", count: 16))!
+        let at = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000)
+        let opened = try DeviceStatement(kind: .alertOpened, origin: app.origin, alert: alert, capturedAt: at)
+        _ = try await app.writer.append(
+            EntryDraft(
+                kind: .alertOpened, alert: alert, device: DeviceID.derive(publicKey: app.phone.publicKey),
+                [("opened-at", at.description), ("statement-sig", Base64.encode(try app.phone.sign(opened.bytes)))]))
+        let auth: HTTPFields = [.authorization: "Bearer \(legal.token)"]
+        for reason in ["%F0%9F%8F%BB%F0%9A%80%81%C3%B5%2F", "%CC%81Audience", "+++%E2%80%8Dx+++"] {
+            let (status, _, body) = try await app.send(
+                .get, "/v1/staff/alerts/\(alert)?reason=\(reason)", headers: auth)
+            #expect(status == .ok, "\(reason): \(String(decoding: body, as: UTF8.self))")
+        }
+        let (status, _, body) = try await app.send(.get, "/v1/staff/alerts/\(alert)/custody", headers: auth)
+        #expect(status == .ok, "\(String(decoding: body, as: UTF8.self))")
+        let custody = try JSONDecoder().decode(CustodyResponse.self, from: Data(body))
+        let reasons = custody.entries.filter { $0.kind == "access" }.compactMap {
+            $0.fields.first { $0[0] == "reason" }?[1]
+        }
+        #expect(
+            reasons.map { Array($0.unicodeScalars) } == [
+                Array("\u{1F3FB}\u{1A001}õ/".unicodeScalars), Array("\u{301}Audience".unicodeScalars),
+                Array("\u{200D}x".unicodeScalars), ["-"],
+            ])
+        let audit = try Auditor(directory: app.directory).run()
+        #expect(audit.problems.isEmpty, "\(audit.problems)")
+    }
+}
