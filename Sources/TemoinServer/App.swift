@@ -103,7 +103,10 @@ public enum TemoinService {
         StaffAPI(
             service: service, reader: publicLog.reader,
             authenticator: StaffAuthenticator(
-                reader: publicLog.reader, failures: AuthenticationFailures(perMinute: 60, burst: 30),
+                reader: publicLog.reader,
+                failures: AuthenticationFailures(
+                    perMinute: service.configuration.staffAuthFailuresPerMinute,
+                    burst: max(1, service.configuration.staffAuthFailuresPerMinute / 2)),
                 metrics: service.metrics, logger: logger),
             recordings: RecordingCache(), heavy: BlockingIO(threads: 1, name: "temoin-staff")
         )
