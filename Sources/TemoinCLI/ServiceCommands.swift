@@ -33,8 +33,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Octets par heure et par appareil / MiB of chunks a device may store per rolling hour.")
     var deviceMibPerHour = 1024
     @Option(help: "Octets par alerte / MiB one alert may hold.") var maxAlertMib = 8192
-    @Option(help: "Corps en conflit par numéro / conflicting bodies kept per sequence number.") var maxConflictsPerSeq =
-        8
+    @Option(help: "Corps en conflit par numéro / conflicting bodies kept per sequence number.")
+    var maxConflictsPerSeq = 8
 
     func run() async throws {
         var configuration = ServiceConfiguration()
@@ -72,8 +72,8 @@ struct Enroll: AsyncParsableCommand {
     @Option(
         help:
             ArgumentHelp(
-                "Clé publique Ed25519 (PEM) / the device's Ed25519 public key file (PEM, as temoin-device keygen writes "
-                    + "it).")
+                "Clé publique Ed25519 (PEM) / the device's Ed25519 public key file (PEM, as "
+                    + "temoin-device keygen writes it).")
     )
     var publicKey: String
     @Option(help: "Libellé, hors du registre / a label for caseworkers, kept out of the ledger.") var label: String?

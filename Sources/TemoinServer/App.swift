@@ -78,9 +78,8 @@ public enum TemoinService {
                     "listening",
                     metadata: ["host": "\(configuration.host)", "port": "\(port)", "origin": "\(writer.origin)"])
                 do {
-                    try directory.writeServiceURL(
-                        "http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(port)"
-                    )
+                    let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+                    try directory.writeServiceURL("http://\(host):\(port)")
                 } catch {
                     logger.error("cannot write service.url", metadata: ["error": "\(error)"])
                 }

@@ -325,9 +325,10 @@ final class StaffFixture: @unchecked Sendable {
         let f = try await StaffFixture()
         let old = DeviceID.derive(publicKey: f.s.phone.publicKey)
         let key = try Ed25519PrivateKey.generate()
+        let label = "Nouveau téléphone"
         let r = try await f.call(
             "POST", "v1/staff/devices", token: f.tokens[.caseworker]!,
-            body: #"{"publicKey":"\#(Base64.encode(key.publicKey))","label":"Nouveau téléphone","replaces":"\#(old)"}"#)
+            body: #"{"publicKey":"\#(Base64.encode(key.publicKey))","label":"\#(label)","replaces":"\#(old)"}"#)
         #expect(r.status == 201)
         let enrolled = try JSONDecoder().decode(StaffEnrolledResponse.self, from: r.body)
         #expect(enrolled.revokedIndex != nil)
