@@ -23,6 +23,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Taille maximale d'un segment / largest chunk body in bytes.") var maxChunkBytes = 16 << 20
     @Option(help: "Durée maximale d'un segment / longest chunk in seconds.") var maxChunkSeconds = 60
     @Option(help: "Requêtes par minute et par appareil / requests per device per minute.") var requestsPerMinute = 600
+    @Option(help: "Échecs d'authentification du personnel par minute / failed staff authentications per minute.")
+    var staffAuthFailuresPerMinute = 60
     @Option(help: "Durée maximale d'une alerte / an alert open longer is closed by the server (seconds).")
     var maxAlertSeconds = 6 * 3600
     @Option(help: "Attente d'un segment manquant / how long an early chunk waits for missing ones (seconds).")
@@ -53,6 +55,7 @@ struct Serve: AsyncParsableCommand {
         configuration.audio.reorderWait = .seconds(reorderWaitSeconds)
         configuration.audio.bitrate = bitrate
         configuration.requestsPerMinute = requestsPerMinute
+        configuration.staffAuthFailuresPerMinute = staffAuthFailuresPerMinute
         configuration.maximumAlertSeconds = maxAlertSeconds
         configuration.deviceBytesPerHour = max(0, deviceMibPerHour) << 20
         configuration.audio.maximumAlertBytes = UInt64(max(0, maxAlertMib)) << 20
@@ -77,8 +80,8 @@ struct Enroll: AsyncParsableCommand {
     @Option(
         help:
             ArgumentHelp(
-                "Clé publique Ed25519 (PEM) / the device's Ed25519 public key file (PEM, as temoin-device keygen writes "
-                    + "it).")
+                "Clé publique Ed25519 (PEM) / the device's Ed25519 public key file (PEM, as "
+                    + "temoin-device keygen writes it).")
     )
     var publicKey: String
     @Option(help: "Libellé, hors du registre / a label for caseworkers, kept out of the ledger.") var label: String?

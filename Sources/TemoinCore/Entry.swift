@@ -197,8 +197,8 @@ public struct Entry: Sendable, Hashable {
         guard lines.first == Entry.versionLine else {
             throw .malformed(.entryBadVersion, "entry does not start with '\(Entry.versionLine)'")
         }
-        guard lines.count >= 2, lines[1].hasPrefix("kind "),
-            let kind = EntryKind(rawValue: String(lines[1].dropFirst(5)))
+        guard lines.count >= 2, lines[1].utf8.starts(with: "kind ".utf8),
+            let kind = EntryKind(rawValue: String(decoding: lines[1].utf8.dropFirst(5), as: UTF8.self))
         else {
             throw .malformed(.entryBadKind, "entry has no known kind on its second line")
         }
@@ -209,11 +209,15 @@ public struct Entry: Sendable, Hashable {
         }
         var pairs = [(String, String)]()
         for (field, line) in zip(fields, lines.dropFirst(2)) {
-            let prefix = field.name + " "
-            guard line.hasPrefix(prefix) else {
+            // Byte by byte, not by Character: a value may begin with a combining mark (valid
+            // text), which joins the separating space in one grapheme cluster, so that
+            // `hasPrefix("reason ")` failed on an entry the writer had just built and stored.
+            let prefix = Array((field.name + " ").utf8)
+            let utf8 = Array(line.utf8)
+            guard utf8.starts(with: prefix) else {
                 throw .malformed(.entryFieldOrder, "expected field '\(field.name)' in canonical order")
             }
-            pairs.append((field.name, String(line.dropFirst(prefix.count))))
+            pairs.append((field.name, String(decoding: utf8[prefix.count...], as: UTF8.self)))
         }
         try self.init(kind: kind, pairs)
         guard self.bytes == bytes else { throw .malformed(.entryNotCanonical, "entry bytes are not canonical") }

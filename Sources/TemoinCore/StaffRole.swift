@@ -60,17 +60,23 @@ public enum StaffRole: String, CaseIterable, Sendable, Codable {
 }
 
 /// Free text a staff member gives (a reason, a legal reference, a name), in the ledger's `text`
-/// syntax: trimmed, 1–200 characters, no control character.
+/// syntax: spaces around it trimmed, 1–200 characters, no control character.
+///
+/// Characters are Unicode scalars (code points), as JSON Schema's `maxLength` and the OpenAPI
+/// pattern count them: a grapheme cluster can hold any number of scalars, so counting clusters
+/// left the length unbounded in bytes (past the ledger's 1024) and unlike the published contract.
 public enum StaffText {
     public static let maximumLength = 200
 
     public static func parse(_ raw: String, field: String) throws(TemoinError) -> String {
-        let trimmed = String(
-            raw.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+        let scalars = raw.unicodeScalars
+        let start = scalars.firstIndex { $0 != " " } ?? scalars.endIndex
+        let end = scalars.lastIndex { $0 != " " }.map(scalars.index(after:)) ?? start
+        let trimmed = String(String.UnicodeScalarView(scalars[start..<end]))
         guard !trimmed.isEmpty else {
             throw TemoinError(.staffBadText, "\(field) is empty")
         }
-        guard trimmed.count <= maximumLength else {
+        guard trimmed.unicodeScalars.count <= maximumLength else {
             throw TemoinError(.staffBadText, "\(field) is longer than \(maximumLength) characters")
         }
         guard EntryFieldType.text.accepts(trimmed) else {

@@ -79,9 +79,8 @@ public enum TemoinService {
                     "listening",
                     metadata: ["host": "\(configuration.host)", "port": "\(port)", "origin": "\(writer.origin)"])
                 do {
-                    try directory.writeServiceURL(
-                        "http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(port)"
-                    )
+                    let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+                    try directory.writeServiceURL("http://\(host):\(port)")
                 } catch {
                     logger.error("cannot write service.url", metadata: ["error": "\(error)"])
                 }
@@ -104,7 +103,10 @@ public enum TemoinService {
         StaffAPI(
             service: service, reader: publicLog.reader,
             authenticator: StaffAuthenticator(
-                reader: publicLog.reader, failures: AuthenticationFailures(perMinute: 60, burst: 30),
+                reader: publicLog.reader,
+                failures: AuthenticationFailures(
+                    perMinute: service.configuration.staffAuthFailuresPerMinute,
+                    burst: max(1, service.configuration.staffAuthFailuresPerMinute / 2)),
                 metrics: service.metrics, logger: logger),
             recordings: RecordingCache(), heavy: BlockingIO(threads: 1, name: "temoin-staff", niceness: 10),
             exports: ThreadTaskExecutor(name: "temoin-exports", niceness: 10)

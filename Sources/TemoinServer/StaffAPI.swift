@@ -58,7 +58,7 @@ struct StaffAPI: Sendable {
             kind: .staffAccess,
             [
                 ("actor", account.id), ("role", account.role.rawValue), ("action", action),
-                ("target", String(target.prefix(StaffText.maximumLength))),
+                ("target", String(String.UnicodeScalarView(target.unicodeScalars.prefix(StaffText.maximumLength)))),
             ])
     }
 

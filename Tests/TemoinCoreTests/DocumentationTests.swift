@@ -26,6 +26,25 @@ struct DocumentationTests {
         }
     }
 
+    /// Docs/api.md's role table is `StaffRole.permissions`: a row per permission, a column per
+    /// role in `StaffRole.allCases` order, ✓ where the role has it.
+    @Test func theRoleTableOfTheAPIGuideIsTheOneTheServiceEnforces() throws {
+        let doc = try read("Docs/api.md").split(separator: "\n")
+        let header =
+            "| permission | allows | routes | " + StaffRole.allCases.map(\.rawValue).joined(separator: " | ") + " |"
+        #expect(doc.contains { $0 == header }, "the table's columns are the roles, in order")
+        for permission in StaffPermission.allCases {
+            let prefix = "| `\(permission.rawValue)` | "
+            let row = try #require(doc.first { $0.hasPrefix(prefix) }, "no row for \(permission.rawValue)")
+            let cells = row.split(separator: "|", omittingEmptySubsequences: false).dropFirst().dropLast()
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(
+                Array(cells.suffix(StaffRole.allCases.count))
+                    == StaffRole.allCases.map { $0.may(permission) ? "✓" : "" },
+                "\(permission.rawValue)")
+        }
+    }
+
     @Test func theWorkedExampleInTheDocsAndSamplesIsTheTestedOne() throws {
         let doc = try read("Docs/ledger-format.md")
         #expect(doc.contains("```\n" + WorkedExample.chunkText + "```"))

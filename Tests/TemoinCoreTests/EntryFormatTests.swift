@@ -103,6 +103,24 @@ struct EntryFormatTests {
         #expect(throws: TemoinError.self, "\(name)") { try Entry(parsing: Array(text.utf8)) }
     }
 
+    /// A text value may begin with a combining mark or an emoji modifier (valid `text`: bytes
+    /// without control characters, no space at either end), which joins the separating space in
+    /// one grapheme cluster. Every entry built must parse back: a staff reason like this once
+    /// made an alert's whole chain unreadable (`entry.field-order`) after it was stored.
+    @Test(arguments: ["\u{301}Audience", "\u{1F3FB}\u{1A001}õ/", "e\u{301}", "\u{200D}x\u{301}"])
+    func everyEntryBuiltParsesBackWhateverItsTextBeginsWith(_ reason: String) throws {
+        let built = try Entry(
+            kind: .access,
+            [
+                ("alert", "7f3a9c2e5b8d4f1a0c6e2b9d8a7f3c1e"), ("prev", String(repeating: "ab", count: 32)),
+                ("actor", String(repeating: "0f", count: 16)), ("role", "legal"), ("action", "read-alert"),
+                ("reason", reason), ("time", "2026-11-29T17:00:20.412Z"),
+            ])
+        let parsed = try Entry(parsing: built.bytes)
+        #expect(parsed.bytes == built.bytes)
+        #expect(parsed["reason"]?.unicodeScalars.elementsEqual(reason.unicodeScalars) == true)
+    }
+
     @Test func invalidUTF8IsRefused() {
         var bytes = Array(WorkedExample.chunkText.utf8)
         bytes[bytes.count - 3] = 0xff

@@ -32,6 +32,8 @@ struct OpenAPITests {
     struct Operation {
         var statuses: [String: String] = [:]
         var takesInput = false
+        /// The text after `security:`, if the operation has one.
+        var security: String?
     }
 
     /// Every operation under `paths:`, read by indentation like `documented()`.
@@ -52,6 +54,9 @@ struct OpenAPITests {
             } else if let op = current {
                 if line.hasPrefix("      parameters:") || line.hasPrefix("      requestBody:") {
                     out[op]!.takesInput = true
+                }
+                if line.hasPrefix("      security:") {
+                    out[op]!.security = String(line.dropFirst("      security:".count))
                 }
                 // `        "404": { $ref: ... }` or `        "200":` (an inline response follows).
                 let trimmed = line.drop(while: { $0 == " " })
@@ -131,6 +136,32 @@ struct OpenAPITests {
         }
     }
 
+    /// The staff API: every operation needs a staff token and documents its refusal (401 with
+    /// WWW-Authenticate) and the failures bucket (429 with Retry-After); every one but `me` needs
+    /// a permission and documents 403 staff.forbidden; the admin routes take the admin token.
+    @Test func everyStaffOperationDocumentsAuthenticationAndPermission() throws {
+        let operations = try Self.operations()
+        let responses = try Self.componentResponses()
+        #expect(responses["StaffUnauthorized"]?.contains("WWW-Authenticate") == true)
+        #expect(responses["TooManyFailures"]?.contains("Retry-After") == true)
+        #expect(responses["Forbidden"]?.contains("staff.forbidden") == true)
+        let staff = operations.filter { $0.key.contains(" /v1/staff/") }
+        #expect(staff.count == 12)
+        for (name, operation) in staff.sorted(by: { $0.key < $1.key }) {
+            #expect(operation.security?.contains("staffToken") == true, "\(name) takes a staff token")
+            #expect(operation.statuses["401"]?.contains("StaffUnauthorized") == true, "\(name) documents 401")
+            #expect(operation.statuses["429"]?.contains("TooManyFailures") == true, "\(name) documents 429")
+            #expect(operation.statuses["503"] != nil, "\(name): an access that cannot be recorded is 503")
+            if name != "GET /v1/staff/me" {
+                #expect(operation.statuses["403"]?.contains("Forbidden") == true, "\(name) documents 403")
+            }
+        }
+        for (name, operation) in operations where name.contains(" /v1/admin/") {
+            #expect(operation.security?.contains("adminToken") == true, "\(name) takes the admin token")
+            #expect(operation.statuses["401"]?.contains("Unauthorized") == true, "\(name) documents 401")
+        }
+    }
+
     /// Every Problem code the service maps to a status of its own appears in Docs/api.md's table.
     @Test func theStatusTableNamesTheMappedCodes() throws {
         let api = try String(
@@ -140,7 +171,8 @@ struct OpenAPITests {
             "alert.unknown",
             "alert.conflict", "audio.too-large", "audio.unsupported-media", "rate.limited", "ledger.locked",
             "http.method-not-allowed", "query.bad", "chunk.bad-seq", "quota.device-bytes", "quota.alert-bytes",
-            "chunk.too-many-conflicts",
+            "chunk.too-many-conflicts", "staff.unauthorized", "staff.forbidden", "staff.too-many-failures",
+            "account.unknown", "account.exists", "device.already-revoked", "device.revoked", "range.not-satisfiable",
         ] {
             #expect(api.contains("`\(code)`"), "Docs/api.md names \(code)")
         }

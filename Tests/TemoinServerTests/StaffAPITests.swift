@@ -413,9 +413,10 @@ func runProcessOutput(_ path: String, _ arguments: [String]) throws -> String {
         let f = try await StaffFixture()
         let old = DeviceID.derive(publicKey: f.s.phone.publicKey)
         let key = try Ed25519PrivateKey.generate()
+        let label = "Nouveau téléphone"
         let r = try await f.call(
             "POST", "v1/staff/devices", token: f.tokens[.caseworker]!,
-            body: #"{"publicKey":"\#(Base64.encode(key.publicKey))","label":"Nouveau téléphone","replaces":"\#(old)"}"#)
+            body: #"{"publicKey":"\#(Base64.encode(key.publicKey))","label":"\#(label)","replaces":"\#(old)"}"#)
         #expect(r.status == 201)
         let enrolled = try JSONDecoder().decode(StaffEnrolledResponse.self, from: r.body)
         #expect(enrolled.revokedIndex != nil)
@@ -528,5 +529,81 @@ struct StaffAccessFailureTests {
         #expect(try reader.size() == before)
         let (status, _, _) = try await app.send(.get, "/v1/staff/alerts/\(alert)", headers: auth)
         #expect(status == .ok)
+    }
+}
+
+/// Staff text (names, reasons, labels, references) is counted in Unicode scalars, as the OpenAPI
+/// contract's pattern and JSON Schema count it: one grapheme cluster of many combining marks was
+/// one "character" and passed the 200 bound (and could pass the ledger's 1024 bytes, refused
+/// then as "a control character").
+struct StaffTextTests {
+    @Test func staffTextIsBoundedInUnicodeScalarsAndTrimmedOfSpaces() async throws {
+        let app = try await InMemoryApp()
+        defer { try? FileManager.default.removeItem(at: app.root) }
+        let auth: HTTPFields = [
+            .authorization: "Bearer \(try app.directory.loadOrCreateAdminToken())", .contentType: "application/json",
+        ]
+        func create(_ name: String) async throws -> (HTTPResponse.Status, String) {
+            let body = try JSONEncoder().encode(AccountRequest(name: name, role: "legal"))
+            let (status, _, bytes) = try await app.send(.post, "/v1/admin/accounts", headers: auth, body: Array(body))
+            return (status, String(decoding: bytes, as: UTF8.self))
+        }
+        let combining = "\u{301}"
+        let longest = "e" + String(repeating: combining, count: 199)
+        var (status, text) = try await create(longest)
+        #expect(status == .created, "\(text)")
+        for tooLong in ["e" + String(repeating: combining, count: 200), "a" + String(repeating: combining, count: 600)]
+        {
+            #expect(tooLong.count == 1, "one grapheme cluster")
+            (status, text) = try await create(tooLong)
+            #expect(status == .badRequest)
+            #expect(text.contains("staff.bad-text") && text.contains("longer than 200"), "\(text)")
+        }
+        (status, text) = try await create("  Éloïse Martin  ")
+        #expect(status == .created)
+        #expect(try JSONDecoder().decode(AccountCreatedResponse.self, from: Data(text.utf8)).name == "Éloïse Martin")
+        for bad in ["   ", "", "a\tb"] {
+            (status, text) = try await create(bad)
+            #expect(status == .badRequest && text.contains("staff.bad-text"), "\(bad.debugDescription): \(text)")
+        }
+        #expect(try StaffText.parse(" \u{301}x ", field: "name") == "\u{301}x", "spaces trimmed scalar by scalar")
+    }
+}
+
+/// A reason beginning with a combining mark or an emoji modifier is valid text; its access entry
+/// was stored, then every read of the alert failed with 422 `entry.field-order` (the entry parser
+/// split on a space that the mark had joined): schemathesis found it. Stored, served, audited.
+struct StaffReasonTests {
+    @Test func aReasonBeginningWithACombiningMarkLeavesTheAlertReadable() async throws {
+        let app = try await InMemoryApp()
+        defer { try? FileManager.default.removeItem(at: app.root) }
+        let reader = try LedgerReader(directory: app.directory)
+        let legal = try await Accounts(writer: app.writer, reader: reader).create(name: "Me Mark", role: "legal")
+        let alert = AlertID(String(repeating: "6f", count: 16))!
+        let at = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000)
+        let opened = try DeviceStatement(kind: .alertOpened, origin: app.origin, alert: alert, capturedAt: at)
+        _ = try await app.writer.append(
+            EntryDraft(
+                kind: .alertOpened, alert: alert, device: DeviceID.derive(publicKey: app.phone.publicKey),
+                [("opened-at", at.description), ("statement-sig", Base64.encode(try app.phone.sign(opened.bytes)))]))
+        let auth: HTTPFields = [.authorization: "Bearer \(legal.token)"]
+        for reason in ["%F0%9F%8F%BB%F0%9A%80%81%C3%B5%2F", "%CC%81Audience", "+++%E2%80%8Dx+++"] {
+            let (status, _, body) = try await app.send(
+                .get, "/v1/staff/alerts/\(alert)?reason=\(reason)", headers: auth)
+            #expect(status == .ok, "\(reason): \(String(decoding: body, as: UTF8.self))")
+        }
+        let (status, _, body) = try await app.send(.get, "/v1/staff/alerts/\(alert)/custody", headers: auth)
+        #expect(status == .ok, "\(String(decoding: body, as: UTF8.self))")
+        let custody = try JSONDecoder().decode(CustodyResponse.self, from: Data(body))
+        let reasons = custody.entries.filter { $0.kind == "access" }.compactMap {
+            $0.fields.first { $0[0] == "reason" }?[1]
+        }
+        #expect(
+            reasons.map { Array($0.unicodeScalars) } == [
+                Array("\u{1F3FB}\u{1A001}õ/".unicodeScalars), Array("\u{301}Audience".unicodeScalars),
+                Array("\u{200D}x".unicodeScalars), ["-"],
+            ])
+        let audit = try Auditor(directory: app.directory).run()
+        #expect(audit.problems.isEmpty, "\(audit.problems)")
     }
 }
