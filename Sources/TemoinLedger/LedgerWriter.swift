@@ -361,11 +361,15 @@ public actor LedgerWriter {
     /// to its savepoint, and the others are committed.
     private func commit(_ groups: [[EntryDraft]]) throws(TemoinError) -> [Result<[Appended], TemoinError>] {
         let savedRange = range, savedHeads = heads, savedTime = lastTime
+        // The revocation cache follows the database: a group or transaction rolled back takes its
+        // `device.revoked` out of it too (a failed replacement must not silence the old phone).
+        let savedRevoked = revokedDevices, savedAlertDevices = alertDevices
         var results = [Result<[(UInt64, Hash, Entry, Bool)], TemoinError>]()
         do throws(TemoinError) {
             try store.beginWrite()
             for group in groups {
                 let groupRange = range, groupHeads = heads
+                let groupRevoked = revokedDevices, groupAlertDevices = alertDevices
                 try store.savepoint()
                 do throws(TemoinError) {
                     var appended = [(UInt64, Hash, Entry, Bool)]()
@@ -378,6 +382,8 @@ public actor LedgerWriter {
                     try store.rollbackToSavepoint()
                     range = groupRange
                     heads = groupHeads
+                    revokedDevices = groupRevoked
+                    alertDevices = groupAlertDevices
                     results.append(.failure(error))
                 }
             }
@@ -418,6 +424,8 @@ public actor LedgerWriter {
                 heads = savedHeads
                 lastTime = savedTime
             }
+            revokedDevices = savedRevoked
+            alertDevices = savedAlertDevices
             throw error
         }
     }

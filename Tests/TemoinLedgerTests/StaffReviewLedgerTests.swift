@@ -1,0 +1,35 @@
+import Foundation
+@testable import TemoinLedger
+import TemoinCore
+import TemoinCrypto
+import Testing
+
+/// Findings of the adversarial review of staff access (issue 10), at the ledger's level.
+struct StaffReviewLedgerTests {
+    /// A group that revokes a device and then fails (a replacement whose new key is refused, a
+    /// full disk) is rolled back in the database; the writer's memory of revoked devices must be
+    /// rolled back with it, or the phone is refused until the service restarts while the ledger
+    /// shows no revocation.
+    @Test func aRevocationRolledBackWithItsGroupDoesNotSilenceThePhone() async throws {
+        let f = try await LedgerFixture()
+        let w = try f.writer()
+        let alert = LedgerFixture.alert(1)
+        _ = try await f.open(alert, on: w)
+        // A signed statement: the writer loads its set of revoked devices.
+        _ = try await w.append(LedgerFixture.location(alert, fix: "geo:1,1"))
+        // A replacement whose new key is refused (the identity point: small order).
+        var identity = [UInt8](repeating: 0, count: 32)
+        identity[0] = 1
+        let device = f.created.ingestDevice.rawValue
+        await #expect(throws: TemoinError.self) {
+            _ = try await w.append(group: [
+                EntryDraft(kind: .deviceRevoked, [("device", device), ("reason", "replaced")]),
+                EntryDraft(enrolling: DeviceID.derive(publicKey: identity), publicKey: identity),
+            ])
+        }
+        #expect(try LedgerReader(directory: f.directory).revocation(device: f.created.ingestDevice) == nil)
+        // The phone is not revoked: its next statement is appended.
+        _ = try await w.append(LedgerFixture.location(alert, fix: "geo:2,2"))
+        #expect(try f.audit().problems.isEmpty)
+    }
+}
