@@ -577,6 +577,19 @@ public actor LedgerWriter {
     /// revocation of one device, or of a device never enrolled, is refused too.
     private func checkNotRevoked(_ draft: EntryDraft) throws(TemoinError) {
         func field(_ name: String) -> String? { draft.fields.first { $0.0 == name }?.1 }
+        if draft.kind == .accountRevoked {
+            // As for devices: once, and only an account that exists. Two revocations racing both
+            // pass the service's check on a read snapshot; the second must not reach the log
+            // (the audit would name it for ever).
+            guard let account = field("account"), try store.entry(kind: .accountCreated, subject: account) != nil
+            else {
+                throw TemoinError(.accountUnknown, "the account to revoke was never created")
+            }
+            guard try store.entry(kind: .accountRevoked, subject: account) == nil else {
+                throw TemoinError(.accountUnknown, "account \(account) is already revoked")
+            }
+            return
+        }
         if draft.kind == .deviceRevoked {
             guard let device = draft.device, try store.enrollment(device: device) != nil else {
                 throw TemoinError(.ledgerUnknownDevice, "the device to revoke is not enrolled")

@@ -32,4 +32,25 @@ struct StaffReviewLedgerTests {
         _ = try await w.append(LedgerFixture.location(alert, fix: "geo:2,2"))
         #expect(try f.audit().problems.isEmpty)
     }
+
+    /// Two revocations of one account racing (two admins, the shell and the console, a double
+    /// click) both pass the service's check on a read snapshot; the writer must refuse the second
+    /// (as it does for devices), or the log holds two `account.revoked` entries and the audit
+    /// fails for ever.
+    @Test func aSecondRevocationOfAnAccountIsRefusedByTheWriter() async throws {
+        let f = try await LedgerFixture()
+        let w = try f.writer()
+        let id = String(repeating: "a1", count: 16)
+        _ = try await w.append(StaffLedgerTests.account(id, name: "Claire", role: .legal, token: "tmn_one"))
+        var revoke = EntryDraft(kind: .accountRevoked, [("account", id)])
+        revoke.sideRow = .accountRevocation(id: id)
+        _ = try await w.append(revoke)
+        await #expect(throws: TemoinError.self) { _ = try await w.append(revoke) }
+        // Nor an account that was never created.
+        var unknown = EntryDraft(kind: .accountRevoked, [("account", String(repeating: "0", count: 32))])
+        unknown.sideRow = .accountRevocation(id: String(repeating: "0", count: 32))
+        await #expect(throws: TemoinError.self) { _ = try await w.append(unknown) }
+        let audit = try f.audit()
+        #expect(audit.problems.isEmpty, "\(audit.problems)")
+    }
 }
