@@ -40,4 +40,17 @@ import Testing
         #expect(opened != nil, "the phone was refused although it is not revoked")
         await f.s.stop()
     }
+
+    /// The police must export under a legal reference; `-` is the ledger's spelling of "none".
+    @Test func policeCannotExportWithTheReferenceDash() async throws {
+        let f = try await StaffFixture()
+        let before = try f.s.size()
+        let r = try await f.call(
+            "POST", "v1/staff/alerts/\(f.alert)/exports", token: f.tokens[.police]!,
+            body: #"{"requester":"BPF","reference":" - "}"#)
+        #expect(r.status == 400, "\(r.status)")
+        #expect(String(decoding: r.body, as: UTF8.self).contains("export.bad-reference"))
+        #expect(try f.s.size() == before)
+        await f.s.stop()
+    }
 }
