@@ -110,8 +110,10 @@ public struct Exporter {
         let origin = try reader.origin()
 
         var files: [String: [UInt8]] = [:]
-        // Entries: genesis, the device's enrollment, every entry of the alert, this export.
-        let all = try reader.entries(alert: alert)
+        // Entries: genesis, the device's enrollment, every entry of the alert, this export — and
+        // nothing after it: a phone still uploading, or staff reading, append to the alert while
+        // the bundle is assembled, and those entries are not in the chain the export heads.
+        let all = try reader.entries(alert: alert).filter { $0.index <= appended.index }
         guard let opening = all.first?.entry, let device = opening.device,
             let enrollment = try reader.enrollmentIndex(device: device)
         else {
@@ -147,7 +149,7 @@ public struct Exporter {
             }
             files[name] = bytes
         }
-        files["recording.opus"] = try reader.recording(alert: alert).bytes
+        files["recording.opus"] = try reader.recording(alert: alert, through: appended.index).bytes
         files["checkpoint"] = checkpoint.bytes
         files["log-key.txt"] = Array((writer.verifierKey.description + "\n").utf8)
         files["export-cert.pem"] = try certificate.pem

@@ -544,6 +544,16 @@ public actor LedgerWriter {
                     throw TemoinError(.ledgerAlertNotOpen, "alert \(alert) has no alert.opened entry")
                 }
                 fields.append(("prev", head.hex))
+                if draft.kind == .exportCreated {
+                    // The head is the writer's to name: an entry of the alert (a chunk of a phone
+                    // still uploading, a staff access) appended between the exporter's read and
+                    // this entry left `head-index` naming an older entry than `prev`, and the
+                    // bundle failed verification ("the alert's chain is incomplete").
+                    guard let stored = try store.alertHead(alert), stored.leafHash == head else {
+                        throw store.corrupt("the head of alert \(alert) differs from the writer's")
+                    }
+                    fields = fields.map { $0.0 == "head-index" ? ($0.0, String(stored.index)) : $0 }
+                }
             }
         } else if draft.kind.belongsToAlert {
             if draft.fields.contains(where: { $0.0 == "alert" }) {

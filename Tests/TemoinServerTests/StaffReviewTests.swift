@@ -53,4 +53,40 @@ import Testing
         #expect(try f.s.size() == before)
         await f.s.stop()
     }
+
+    /// An export of an alert whose phone is still uploading: entries of the alert committed after
+    /// `export.created` must not reach the bundle (their proofs do not fit its checkpoint, and a
+    /// recording with more chunks than the chain does not verify).
+    @Test func anExportOfAnAlertStillStreamingVerifies() async throws {
+        let f = try await StaffFixture()
+        let alert = LiveServer.alert(70)
+        let c = f.s.client()
+        _ = try await c.openAlert(alert, openedAt: LiveServer.t0)
+        let chunks = (0..<40).map { LiveServer.chunk($0 % 4, variant: $0 / 4) }
+        _ = try await c.putChunk(alert, seq: 0, wav: chunks[0], capturedAt: LiveServer.at(0), isFinal: false)
+        let uploads = Task {
+            for seq in 1..<40 {
+                _ = try await c.putChunk(
+                    alert, seq: UInt64(seq), wav: chunks[seq], capturedAt: LiveServer.at(seq), isFinal: false)
+            }
+        }
+        var failures = [String]()
+        for n in 0..<6 {
+            let r = try await f.call(
+                "POST", "v1/staff/alerts/\(alert)/exports", token: f.tokens[.legal]!,
+                body: #"{"requester":"Cour \#(n)"}"#)
+            guard r.status == 201 else {
+                failures.append("export \(n): \(r.status) \(String(decoding: r.body, as: UTF8.self))")
+                continue
+            }
+            let zip = f.s.root.appendingPathComponent("streaming-\(n).zip").path
+            try r.body.write(to: URL(fileURLWithPath: zip))
+            var verifier = BundleVerifier(folder: zip, trustedKey: f.s.created.verifierKey)
+            let report = try verifier.run()
+            if !report.passed { failures.append("export \(n): \(report.checks.filter { !$0.passed })") }
+        }
+        _ = try await uploads.value
+        #expect(failures.isEmpty, "\(failures)")
+        await f.s.stop()
+    }
 }
