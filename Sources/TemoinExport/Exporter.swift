@@ -92,8 +92,14 @@ public struct Exporter {
             }
         }
         let reader = try reader ?? LedgerReader(directory: directory, connections: 1)
-        guard let head = try reader.alertEntries(alert).last else {
+        let before = try reader.entries(alert: alert)
+        guard let head = before.last else {
             throw TemoinError(.alertUnknown, "there is no alert \(alert) in this ledger")
+        }
+        // What would make the bundle fail is checked before `export.created` is appended: the log
+        // must not say an export was made that nobody received.
+        guard before.contains(where: { $0.entry.kind == .audioChunk }) else {
+            throw TemoinError(.recordingNoAudio, "alert \(alert) has no audio yet: there is nothing to export")
         }
         let certificate = try directory.loadExportCertificate()
         let exportKey = try P256PrivateKey(pem: FileSystem.read(directory.exportKeyFile, limit: 1 << 16))

@@ -89,4 +89,18 @@ import Testing
         #expect(failures.isEmpty, "\(failures)")
         await f.s.stop()
     }
+
+    /// An export that cannot be made (an alert with no audio yet) must not leave an
+    /// `export.created` in the log: the log would say a bundle exists that nobody received.
+    @Test func anExportThatCannotBeMadeRecordsNoExport() async throws {
+        let f = try await StaffFixture()
+        let alert = LiveServer.alert(80)
+        _ = try await f.s.client().openAlert(alert, openedAt: LiveServer.t0)
+        let r = try await f.call(
+            "POST", "v1/staff/alerts/\(alert)/exports", token: f.tokens[.legal]!, body: #"{"requester":"Cour"}"#)
+        #expect(r.status == 422, "\(r.status)")
+        let kinds = try f.s.reader().entries(alert: alert).map(\.entry.kind)
+        #expect(!kinds.contains(.exportCreated), "\(kinds)")
+        await f.s.stop()
+    }
 }
