@@ -103,4 +103,59 @@ import Testing
         #expect(!kinds.contains(.exportCreated), "\(kinds)")
         await f.s.stop()
     }
+
+    /// Attacker C (the export key, not the log key): a bundle of a revoked device with its
+    /// `device.revoked` entry taken out and the manifest signed again still passes, and the court
+    /// never learns the phone was revoked (reported stolen, replaced) before the export. Nothing in
+    /// the chain or in `export.created` commits to the revocation.
+    @Test func aRevocationTakenOutOfABundleIsNoticed() async throws {
+        let f = try await StaffFixture()
+        let device = DeviceID.derive(publicKey: f.s.phone.publicKey)
+        let revoke = try await f.call("POST", "v1/staff/devices/\(device)/revoke", token: f.tokens[.caseworker]!)
+        let revoked = try JSONDecoder().decode(DeviceRevokedResponse.self, from: revoke.body).index
+        let r = try await f.call(
+            "POST", "v1/staff/alerts/\(f.alert)/exports", token: f.tokens[.legal]!, body: #"{"requester":"Cour"}"#)
+        #expect(r.status == 201)
+        let zip = f.s.root.appendingPathComponent("c.zip").path
+        try r.body.write(to: URL(fileURLWithPath: zip))
+        let out = f.s.root.appendingPathComponent("c").path
+        _ = try runProcessOutput("/usr/bin/unzip", ["-q", zip, "-d", out])
+        let folder = out + "/\(f.alert)"
+        for name in ["entries/\(revoked).entry", "entries/\(revoked).entry.tlog-proof"] {
+            try FileManager.default.removeItem(atPath: folder + "/" + name)
+        }
+        let old = try JSONDecoder().decode(
+            ExportManifest.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json")))
+        let manifest = ExportManifest(
+            origin: old.origin, alert: old.alert, requester: old.requester, reference: old.reference,
+            created: old.created, exportEntry: old.exportEntry, checkpointSize: old.checkpointSize,
+            files: old.files.filter { !$0.key.hasPrefix("entries/\(revoked).") }, format: old.format)
+        let bytes = try manifest.encoded()
+        try Data(bytes).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
+        let key = try P256PrivateKey(pem: Array(Data(contentsOf: URL(fileURLWithPath: f.s.directory.exportKeyFile))))
+        let p7s = try CMS.sign(bytes, key: key, certificate: try f.s.directory.loadExportCertificate())
+        try Data(p7s).write(to: URL(fileURLWithPath: folder + "/manifest.json.p7s"))
+        var verifier = BundleVerifier(folder: folder, trustedKey: f.s.created.verifierKey)
+        let report = try verifier.run()
+        withKnownIssue("review finding: nothing the log signs tells the verifier a revocation is missing") {
+            #expect(!report.passed, "the bundle without its revocation passes")
+        }
+        await f.s.stop()
+    }
+
+    /// Range edge cases, on the parser alone.
+    @Test func rangeEdgeCases() {
+        #expect(RangeReply.parse("bytes=-0", size: 100) == .unsatisfiable)
+        #expect(RangeReply.parse("bytes=-1000", size: 100) == .range(0...99))
+        #expect(RangeReply.parse("bytes=0-9223372036854775807", size: 100) == .range(0...99))
+        #expect(RangeReply.parse("bytes=0-18446744073709551615", size: 100) == .whole)
+        #expect(RangeReply.parse("bytes=9223372036854775807-", size: 100) == .unsatisfiable)
+        #expect(RangeReply.parse("bytes=-9223372036854775807", size: 100) == .range(0...99))
+        #expect(RangeReply.parse("bytes=5-4", size: 100) == .whole)
+        #expect(RangeReply.parse("bytes=-", size: 100) == .whole)
+        #expect(RangeReply.parse("bytes=+1-2", size: 100) == .whole)
+        #expect(RangeReply.parse("bytes=0-0", size: 0) == .unsatisfiable)
+        #expect(RangeReply.parse("bytes=-5", size: 0) == .unsatisfiable)
+        #expect(RangeReply.parse("items=0-5", size: 100) == .whole)
+    }
 }
