@@ -92,8 +92,14 @@ public struct Exporter {
             }
         }
         let reader = try reader ?? LedgerReader(directory: directory, connections: 1)
-        guard let head = try reader.alertEntries(alert).last else {
+        let before = try reader.entries(alert: alert)
+        guard let head = before.last else {
             throw TemoinError(.alertUnknown, "there is no alert \(alert) in this ledger")
+        }
+        // What would make the bundle fail is checked before `export.created` is appended: the log
+        // must not say an export was made that nobody received.
+        guard before.contains(where: { $0.entry.kind == .audioChunk }) else {
+            throw TemoinError(.recordingNoAudio, "alert \(alert) has no audio yet: there is nothing to export")
         }
         let certificate = try directory.loadExportCertificate()
         let exportKey = try P256PrivateKey(pem: FileSystem.read(directory.exportKeyFile, limit: 1 << 16))
@@ -110,8 +116,10 @@ public struct Exporter {
         let origin = try reader.origin()
 
         var files: [String: [UInt8]] = [:]
-        // Entries: genesis, the device's enrollment, every entry of the alert, this export.
-        let all = try reader.entries(alert: alert)
+        // Entries: genesis, the device's enrollment, every entry of the alert, this export — and
+        // nothing after it: a phone still uploading, or staff reading, append to the alert while
+        // the bundle is assembled, and those entries are not in the chain the export heads.
+        let all = try reader.entries(alert: alert).filter { $0.index <= appended.index }
         guard let opening = all.first?.entry, let device = opening.device,
             let enrollment = try reader.enrollmentIndex(device: device)
         else {
@@ -147,7 +155,7 @@ public struct Exporter {
             }
             files[name] = bytes
         }
-        files["recording.opus"] = try reader.recording(alert: alert).bytes
+        files["recording.opus"] = try reader.recording(alert: alert, through: appended.index).bytes
         files["checkpoint"] = checkpoint.bytes
         files["log-key.txt"] = Array((writer.verifierKey.description + "\n").utf8)
         files["export-cert.pem"] = try certificate.pem

@@ -6,8 +6,10 @@ public import TemoinRecording
 extension LedgerReader {
     /// The alert's deterministic Ogg Opus recording, from its `audio.chunk` entries and stored
     /// packets (each checked against its entry).
-    public func recording(alert: AlertID) throws(TemoinError) -> Recording {
-        let all = try entries(alert: alert)
+    /// `through`: only the entries up to that index (an export's own entry), so that chunks
+    /// appended while the bundle is assembled stay out of it.
+    public func recording(alert: AlertID, through last: UInt64? = nil) throws(TemoinError) -> Recording {
+        let all = try entries(alert: alert).filter { last == nil || $0.index <= last! }
         guard !all.isEmpty else { throw TemoinError(.alertUnknown, "there is no alert \(alert) in this ledger") }
         var chunks = [RecordingChunk]()
         for (_, e) in all where e.kind == .audioChunk {

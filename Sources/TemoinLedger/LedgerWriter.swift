@@ -361,11 +361,15 @@ public actor LedgerWriter {
     /// to its savepoint, and the others are committed.
     private func commit(_ groups: [[EntryDraft]]) throws(TemoinError) -> [Result<[Appended], TemoinError>] {
         let savedRange = range, savedHeads = heads, savedTime = lastTime
+        // The revocation cache follows the database: a group or transaction rolled back takes its
+        // `device.revoked` out of it too (a failed replacement must not silence the old phone).
+        let savedRevoked = revokedDevices, savedAlertDevices = alertDevices
         var results = [Result<[(UInt64, Hash, Entry, Bool)], TemoinError>]()
         do throws(TemoinError) {
             try store.beginWrite()
             for group in groups {
                 let groupRange = range, groupHeads = heads
+                let groupRevoked = revokedDevices, groupAlertDevices = alertDevices
                 try store.savepoint()
                 do throws(TemoinError) {
                     var appended = [(UInt64, Hash, Entry, Bool)]()
@@ -378,6 +382,8 @@ public actor LedgerWriter {
                     try store.rollbackToSavepoint()
                     range = groupRange
                     heads = groupHeads
+                    revokedDevices = groupRevoked
+                    alertDevices = groupAlertDevices
                     results.append(.failure(error))
                 }
             }
@@ -418,6 +424,8 @@ public actor LedgerWriter {
                 heads = savedHeads
                 lastTime = savedTime
             }
+            revokedDevices = savedRevoked
+            alertDevices = savedAlertDevices
             throw error
         }
     }
@@ -536,6 +544,16 @@ public actor LedgerWriter {
                     throw TemoinError(.ledgerAlertNotOpen, "alert \(alert) has no alert.opened entry")
                 }
                 fields.append(("prev", head.hex))
+                if draft.kind == .exportCreated {
+                    // The head is the writer's to name: an entry of the alert (a chunk of a phone
+                    // still uploading, a staff access) appended between the exporter's read and
+                    // this entry left `head-index` naming an older entry than `prev`, and the
+                    // bundle failed verification ("the alert's chain is incomplete").
+                    guard let stored = try store.alertHead(alert), stored.leafHash == head else {
+                        throw store.corrupt("the head of alert \(alert) differs from the writer's")
+                    }
+                    fields = fields.map { $0.0 == "head-index" ? ($0.0, String(stored.index)) : $0 }
+                }
             }
         } else if draft.kind.belongsToAlert {
             if draft.fields.contains(where: { $0.0 == "alert" }) {
@@ -569,6 +587,19 @@ public actor LedgerWriter {
     /// revocation of one device, or of a device never enrolled, is refused too.
     private func checkNotRevoked(_ draft: EntryDraft) throws(TemoinError) {
         func field(_ name: String) -> String? { draft.fields.first { $0.0 == name }?.1 }
+        if draft.kind == .accountRevoked {
+            // As for devices: once, and only an account that exists. Two revocations racing both
+            // pass the service's check on a read snapshot; the second must not reach the log
+            // (the audit would name it for ever).
+            guard let account = field("account"), try store.entry(kind: .accountCreated, subject: account) != nil
+            else {
+                throw TemoinError(.accountUnknown, "the account to revoke was never created")
+            }
+            guard try store.entry(kind: .accountRevoked, subject: account) == nil else {
+                throw TemoinError(.accountUnknown, "account \(account) is already revoked")
+            }
+            return
+        }
         if draft.kind == .deviceRevoked {
             guard let device = draft.device, try store.enrollment(device: device) != nil else {
                 throw TemoinError(.ledgerUnknownDevice, "the device to revoke is not enrolled")

@@ -181,6 +181,11 @@ struct StaffAPI: Sendable {
             let reference: String
             if let given = body.reference {
                 reference = try StaffText.parse(given, field: "reference")
+                // `-` is what the ledger writes when no reference was given: as a reference it
+                // would let the police export without one, and read as "none" in the custody.
+                guard reference != "-" else {
+                    throw TemoinError(.exportBadReference, "the reference '-' means none; give the legal reference")
+                }
             } else if account.role.exportNeedsReference {
                 throw TemoinError(
                     .exportBadReference, "the police role exports with a legal reference (réquisition or PV number)")
