@@ -25,6 +25,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Requêtes par minute et par appareil / requests per device per minute.") var requestsPerMinute = 600
     @Option(help: "Échecs d'authentification du personnel par minute / failed staff authentications per minute.")
     var staffAuthFailuresPerMinute = 60
+    @Option(help: "Requêtes par minute et par compte du personnel / requests per staff account per minute.")
+    var staffRequestsPerMinute = 600
     @Option(help: "Durée maximale d'une alerte / an alert open longer is closed by the server (seconds).")
     var maxAlertSeconds = 6 * 3600
     @Option(help: "Attente d'un segment manquant / how long an early chunk waits for missing ones (seconds).")
@@ -56,6 +58,7 @@ struct Serve: AsyncParsableCommand {
         configuration.audio.bitrate = bitrate
         configuration.requestsPerMinute = requestsPerMinute
         configuration.staffAuthFailuresPerMinute = staffAuthFailuresPerMinute
+        configuration.staffRequestsPerMinute = staffRequestsPerMinute
         configuration.maximumAlertSeconds = maxAlertSeconds
         configuration.deviceBytesPerHour = max(0, deviceMibPerHour) << 20
         configuration.audio.maximumAlertBytes = UInt64(max(0, maxAlertMib)) << 20

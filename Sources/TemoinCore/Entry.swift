@@ -73,7 +73,10 @@ public enum EntryKind: String, CaseIterable, Sendable {
         case .staffAccess:
             own = [.init("actor", .id128), .init("role", .token), .init("action", .token), .init("target", .text)]
         case .accountCreated:
-            own = [.init("account", .id128), .init("role", .token), .init("name-sha256", .hash)]
+            own = [
+                .init("account", .id128), .init("role", .token), .init("name-sha256", .hash),
+                .init("token-sha256", .hash),
+            ]
         case .accountRevoked:
             own = [.init("account", .id128)]
         case .deviceRevoked:

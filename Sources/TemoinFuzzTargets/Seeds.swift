@@ -162,7 +162,10 @@ public enum FuzzSeeds {
             ),
             (
                 .accountCreated,
-                [("account", Fixtures.device.rawValue), ("role", "police"), ("name-sha256", hash)]
+                [
+                    ("account", Fixtures.device.rawValue), ("role", "police"), ("name-sha256", hash),
+                    ("token-sha256", hash),
+                ]
             ),
             (.accountRevoked, [("account", Fixtures.device.rawValue)]),
             (.deviceRevoked, [("device", Fixtures.device.rawValue), ("reason", "replaced")]),

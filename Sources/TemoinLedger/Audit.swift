@@ -69,7 +69,7 @@ struct AuditPass {
     var revocations: [DeviceID: UInt64] = [:]
     var alertDevices: [AlertID: DeviceID] = [:]
     /// `account.created` entries (account → role, name hash, index) and `account.revoked` ones.
-    var accountEntries: [String: (role: String, nameHash: Hash, index: UInt64)] = [:]
+    var accountEntries: [String: (role: String, nameHash: Hash, tokenHash: Hash, index: UInt64)] = [:]
     var accountRevocations: [String: UInt64] = [:]
     var missingBlobs: [(alert: AlertID, AuditProblem)] = []
     /// Location entries whose row (salt and fix) is gone: damage unless the alert was erased.
@@ -229,9 +229,11 @@ struct AuditPass {
                 continue
             }
             if created.index != account.createdEntry || created.role != account.role.rawValue
-                || created.nameHash != SHA256.hash(Array(account.name.utf8))
+                || created.nameHash != SHA256.hash(Array(account.name.utf8)) || created.tokenHash != account.tokenHash
             {
-                problem(place, "its row (role, name or entry) differs from its account.created entry \(created.index)")
+                problem(
+                    place,
+                    "its row (role, name, token or entry) differs from its account.created entry \(created.index)")
             }
             if account.revokedEntry != accountRevocations[account.id] {
                 problem(place, "its revocation in the table differs from the ledger's account.revoked entries")
@@ -282,7 +284,7 @@ struct AuditPass {
         case .accountCreated:
             let account = entry["account"]!
             if accountEntries[account] != nil { problem(place, "account \(account) created twice") }
-            accountEntries[account] = (entry["role"]!, entry.hash("name-sha256")!, index)
+            accountEntries[account] = (entry["role"]!, entry.hash("name-sha256")!, entry.hash("token-sha256")!, index)
         case .accountRevoked:
             let account = entry["account"]!
             if accountEntries[account] == nil { problem(place, "revokes account \(account), which was never created") }

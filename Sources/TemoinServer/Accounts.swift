@@ -31,7 +31,10 @@ package struct Accounts {
         let token = StaffToken.generate()
         var draft = EntryDraft(
             kind: .accountCreated,
-            [("account", id), ("role", role.rawValue), ("name-sha256", SHA256.hash(Array(name.utf8)).hex)])
+            [
+                ("account", id), ("role", role.rawValue), ("name-sha256", SHA256.hash(Array(name.utf8)).hex),
+                ("token-sha256", StaffToken.hash(token).hex),
+            ])
         draft.sideRow = .account(id: id, name: name, role: role, tokenHash: StaffToken.hash(token))
         let appended = try await writer.append(group: [draft] + [record(id)].compactMap { $0 })
         return AccountCreatedResponse(id: id, name: name, role: role.rawValue, token: token, index: appended[0].index)

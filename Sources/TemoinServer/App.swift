@@ -107,6 +107,7 @@ public enum TemoinService {
                 failures: AuthenticationFailures(
                     perMinute: service.configuration.staffAuthFailuresPerMinute,
                     burst: max(1, service.configuration.staffAuthFailuresPerMinute / 2)),
+                perAccount: StaffRequestLimiter(perMinute: service.configuration.staffRequestsPerMinute),
                 metrics: service.metrics, logger: logger),
             recordings: RecordingCache(), heavy: BlockingIO(threads: 1, name: "temoin-staff", niceness: 10),
             exports: ThreadTaskExecutor(name: "temoin-exports", niceness: 10)

@@ -17,6 +17,8 @@ public struct ServiceConfiguration: Sendable {
     /// from many addresses is slowed as much as from one), in bursts of up to half as many; past
     /// it a failure is answered 429. A valid token is never slowed by it.
     public var staffAuthFailuresPerMinute = 60
+    /// Requests one staff account may make a minute (each appends a ledger entry).
+    public var staffRequestsPerMinute = 600
     /// Bytes of chunks a device may store per rolling hour (a bucket of this many bytes that
     /// refills continuously). 1 GiB: 1.5 times a phone sending 48 kHz stereo 16-bit PCM all hour
     /// (0.69 GB), about 70 times one sending Ogg Opus at 32 kbit/s. The per-alert bound and the
@@ -51,7 +53,8 @@ public struct ServiceConfiguration: Sendable {
             )
         }
         guard (0...65535).contains(port) else { throw TemoinError(.serveBadPort, "the port must be 0 to 65535") }
-        guard maximumBodyBytes > 0, requestsPerMinute > 0, staffAuthFailuresPerMinute > 0, maximumAlertSeconds > 0,
+        guard maximumBodyBytes > 0, requestsPerMinute > 0, staffAuthFailuresPerMinute > 0, staffRequestsPerMinute > 0,
+            maximumAlertSeconds > 0,
             encoderIdleSeconds > 0, readConnections > 0,
             audio.maximumConflictsPerSequence >= 0
         else {

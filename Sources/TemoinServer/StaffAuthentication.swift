@@ -42,12 +42,27 @@ actor AuthenticationFailures {
     func admit() -> Bool { buckets.take("all", 1) == nil }
 }
 
+/// Requests per staff account: a bucket of `perMinute` that refills continuously. Every staff
+/// request that reaches the ledger appends an entry; this bounds how fast one account (or a
+/// stolen token) can grow the log, and a browser seeking through a recording stays far below it.
+actor StaffRequestLimiter {
+    private var buckets: TokenBuckets<String>
+
+    init(perMinute: Int) {
+        buckets = TokenBuckets(capacity: Double(perMinute), perSecond: Double(perMinute) / 60, maximumKeys: 10_000)
+    }
+
+    /// Nil if the account may make one more request now, else the seconds to wait.
+    func admit(_ account: String) -> Double? { buckets.take(account, 1) }
+}
+
 /// Who a staff request comes from: the account of its bearer token, checked on every request
 /// against the database (a revoked token stops working at once, even one revoked by the command
 /// line while the service runs).
 struct StaffAuthenticator: Sendable {
     let reader: LedgerReader
     let failures: AuthenticationFailures
+    let perAccount: StaffRequestLimiter
     let metrics: ServiceMetrics
     let logger: Logger
 
@@ -57,7 +72,15 @@ struct StaffAuthenticator: Sendable {
             let parts = header.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer", parts[1].utf8.count <= 512 {
                 if let account = try reader.account(tokenHash: StaffToken.hash(String(parts[1]))) {
-                    if !account.isRevoked { return account }
+                    if !account.isRevoked {
+                        if let wait = await perAccount.admit(account.id) {
+                            throw Problem(
+                                status: .tooManyRequests, code: .rateLimited,
+                                detail: "too many requests from this account; nothing was recorded or served",
+                                retryAfter: Int(wait.rounded(.up)))
+                        }
+                        return account
+                    }
                     outcome = "revoked account \(account.id)"
                 } else {
                     outcome = "unknown token"

@@ -20,9 +20,13 @@ final class RecordingCache: Sendable {
 
     private let entries = NIOLockedValueBox<[(alert: AlertID, built: Built)]>([])
     private let capacity: Int
+    private let maximumBytes: Int
 
-    init(capacity: Int = 4) {
+    /// At most `capacity` recordings and `maximumBytes` in all (a longer recording is built for
+    /// each request and not kept: memory stays bounded whatever an alert's length).
+    init(capacity: Int = 4, maximumBytes: Int = 64 << 20) {
         self.capacity = capacity
+        self.maximumBytes = maximumBytes
     }
 
     func recording(alert: AlertID, reader: LedgerReader, io: BlockingIO) async throws -> Built {
@@ -34,10 +38,13 @@ final class RecordingCache: Sendable {
             let bytes = try reader.recording(alert: alert).bytes
             return Built(bytes: bytes, etag: "\"\(SHA256.hash(bytes).hex)\"", chunks: chunks)
         }
+        guard built.bytes.count <= maximumBytes else { return built }
         entries.withLockedValue { list in
             list.removeAll { $0.alert == alert }
             list.insert((alert, built), at: 0)
-            if list.count > capacity { list.removeLast(list.count - capacity) }
+            while list.count > capacity || list.reduce(0, { $0 + $1.built.bytes.count }) > maximumBytes {
+                list.removeLast()
+            }
         }
         return built
     }

@@ -10,7 +10,10 @@ struct StaffLedgerTests {
     static func account(_ id: String, name: String, role: StaffRole, token: String) -> EntryDraft {
         var draft = EntryDraft(
             kind: .accountCreated,
-            [("account", id), ("role", role.rawValue), ("name-sha256", SHA256.hash(Array(name.utf8)).hex)])
+            [
+                ("account", id), ("role", role.rawValue), ("name-sha256", SHA256.hash(Array(name.utf8)).hex),
+                ("token-sha256", SHA256.hash(Array(token.utf8)).hex),
+            ])
         draft.sideRow = .account(id: id, name: name, role: role, tokenHash: SHA256.hash(Array(token.utf8)))
         return draft
     }
