@@ -169,8 +169,8 @@ public struct BundleVerifier {
             } else {
                 fail(
                     "checkpoint", "checkpoint",
-                    "point de contrôle non signé par la clé donnée ni par une clé où mène un changement de clé prouvé "
-                        + "dans l'export (autre clé du journal « \(origin) ») : rien ne peut être prouvé",
+                    "point de contrôle non signé par la clé donnée ni par une clé où mène "
+                        + "un changement de clé prouvé dans l'export (autre clé du journal « \(origin) ») : rien ne peut être prouvé",
                     "checkpoint not signed by the key given, nor by a key a log-key transition proven in the bundle "
                         + "leads to (another key of log \"\(origin)\"): nothing can be proven")
             }
@@ -260,7 +260,8 @@ public struct BundleVerifier {
             genesisOK
                 ? (start == 0
                     ? "clé du journal conforme à l'entrée 0"
-                    : "clé donnée atteinte depuis la clé de l'entrée 0 par \(start) changement(s) de clé prouvé(s)")
+                    : "clé donnée atteinte depuis la clé de l'entrée 0 par \(start) "
+                        + "changement(s) de clé prouvé(s)")
                 : "clé du journal différente de l'entrée 0 (et de ses changements prouvés)",
             genesisOK
                 ? (start == 0
@@ -472,7 +473,8 @@ public struct BundleVerifier {
         record(
             "log-key", "log-key.txt", keyOK,
             keyOK
-                ? "copie exacte de la clé du journal qui signe le point de contrôle" : "différent de la clé du journal",
+                ? "copie exacte de la clé du journal qui signe le point de contrôle"
+                : "différent de la clé du journal",
             keyOK ? "exact copy of the log key that signs the checkpoint" : "differs from the log key")
 
         // 12b. Nothing the device signed after its revocation.
@@ -647,10 +649,10 @@ public struct BundleVerifier {
                 older: t.proof.checkpoint.checkpoint, newer: checkpoint.checkpoint, hasher: SHA256.merkle)
             record(
                 "transition", name, true,
-                "clé du journal changée à l'entrée \(t.index) : \(key.keyIDHex) → \(new.keyIDHex), point de contrôle "
-                    + "signé par les deux clés, arbre prolongé par celui de l'export",
-                "log key rotated at entry \(t.index): \(key.keyIDHex) → \(new.keyIDHex), checkpoint signed by both keys, "
-                    + "its tree extended by the export's")
+                "clé du journal changée à l'entrée \(t.index) : \(key.keyIDHex) → \(new.keyIDHex), "
+                    + "point de contrôle signé par les deux clés, arbre prolongé par celui de l'export",
+                "log key rotated at entry \(t.index): \(key.keyIDHex) → \(new.keyIDHex), "
+                    + "checkpoint signed by both keys, its tree extended by the export's")
             return new
         } catch {
             fail(
