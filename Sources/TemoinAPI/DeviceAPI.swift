@@ -73,6 +73,30 @@ public struct ReceiptResponse: Codable, Sendable, Equatable {
     }
 }
 
+/// `GET /v1/proofs/log-keys`: every change of the log key, in log order (Docs/ledger-format.md §3).
+public struct LogKeyTransitionsResponse: Codable, Sendable, Equatable {
+    public struct Transition: Codable, Sendable, Equatable {
+        /// The index of the `key.rotated` entry.
+        public let index: UInt64
+        /// Base64 of the entry's exact bytes (`key-role log`, `key`, `time`: no evidence in it).
+        public let entry: String
+        /// Its C2SP tlog-proof against the first checkpoint covering it, signed by the old and new keys.
+        public let proof: String
+
+        public init(index: UInt64, entry: String, proof: String) {
+            self.index = index
+            self.entry = entry
+            self.proof = proof
+        }
+    }
+
+    public let transitions: [Transition]
+
+    public init(transitions: [Transition]) {
+        self.transitions = transitions
+    }
+}
+
 /// `POST /v1/admin/devices`: enroll a phone's key.
 public struct EnrollRequest: Codable, Sendable, Equatable {
     /// Base64 of the raw 32-byte Ed25519 public key.

@@ -3,6 +3,7 @@ import Foundation
 import TemoinCore
 import TemoinLedger
 import TemoinExport
+import TemoinCrypto
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +39,7 @@ struct Export: AsyncParsableCommand {
 
 struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Clés / keys.", subcommands: [UseExportCertificate.self])
+        abstract: "Clés / keys.", subcommands: [UseExportCertificate.self, RotateLog.self])
 
     struct UseExportCertificate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -60,6 +61,29 @@ struct Keys: AsyncParsableCommand {
                 keyPEM: readInput(key, limit: 1 << 16), certificatePEM: readInput(cert, limit: 1 << 20), writer: writer)
             Output.line(
                 "Certificat d'export installé / export certificate installed (key.rotated, entrée/entry \(index))")
+        }
+    }
+
+    struct RotateLog: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-log",
+            abstract:
+                "Change la clé du journal / make a new log key: key.rotated signed by the old and the new key "
+                + "(Docs/ledger-format.md §3); the old private key is removed."
+        )
+
+        @OptionGroup var options: DataOption
+
+        func run() async throws {
+            guard case .local(let writer) = try Administration.route(options.directory) else {
+                throw TemoinError(.keysServiceRunning, "stop the service to rotate the log key")
+            }
+            let old = writer.verifierKey
+            let appended = try await writer.rotateLogKey(to: Ed25519PrivateKey.generate())
+            Output.line(
+                "Clé du journal changée / log key rotated (key.rotated, entrée/entry \(appended.index)); "
+                    + "ancienne / old \(old.keyIDHex), nouvelle / new:")
+            Output.line(writer.verifierKey.description)
         }
     }
 }

@@ -63,6 +63,12 @@ public struct SignedCheckpoint: Sendable, Hashable {
         note = try SignedNote(signing: checkpoint.text, with: signer)
     }
 
+    /// Signed by several keys (the checkpoint of a log-key transition: old key, then new key).
+    public init(signing checkpoint: Checkpoint, with signers: [any NoteSigner]) throws(TemoinError) {
+        self.checkpoint = checkpoint
+        note = try SignedNote(signing: checkpoint.text, with: signers)
+    }
+
     public var bytes: [UInt8] { note.bytes }
 
     /// Checks the log's signature and that the origin is the key's name.

@@ -45,6 +45,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case chunkBadSeq = "chunk.bad-seq" // usage
     case chunkMissingHeader = "chunk.missing-header" // usage
     case chunkTooManyConflicts = "chunk.too-many-conflicts" // usage
+    case consistencyMalformed = "consistency.malformed" // unusableInput
     case dataNotInitialized = "data.not-initialized" // usage
     case deviceAlreadyRevoked = "device.already-revoked" // usage
     case deviceBadUrl = "device.bad-url" // usage
@@ -102,6 +103,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case keygenExists = "keygen.exists" // usage
     case keygenUnwritable = "keygen.unwritable" // usage
     case keysExpired = "keys.expired" // usage
+    case keysLogKeyReused = "keys.log-key-reused" // usage
     case keysMismatch = "keys.mismatch" // usage
     case keysNoSignatureUsage = "keys.no-signature-usage" // usage
     case keysNotYetValid = "keys.not-yet-valid" // usage
@@ -123,6 +125,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case ledgerNotEmpty = "ledger.not-empty" // usage
     case ledgerRootCheckFailed = "ledger.root-check-failed" // invalidEvidence
     case ledgerRootMismatch = "ledger.root-mismatch" // invalidEvidence
+    case ledgerRotationNotCosigned = "ledger.rotation-not-cosigned" // invalidEvidence
     case ledgerSchema = "ledger.schema" // environment
     case ledgerSchemaTooNew = "ledger.schema-too-new" // environment
     case ledgerSizeMismatch = "ledger.size-mismatch" // invalidEvidence
@@ -221,6 +224,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case statementSeq = "statement.seq" // unusableInput
     case statementSha256 = "statement.sha256" // unusableInput
     case timeBad = "time.bad" // usage
+    case transitionInvalid = "transition.invalid" // invalidEvidence
+    case transitionMissing = "transition.missing" // invalidEvidence
     case verifyNoFolder = "verify.no-folder" // usage
     case verifyNoInput = "verify.no-input" // usage
     case verifyNotABundle = "verify.not-a-bundle" // usage
@@ -263,40 +268,41 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             .exportBadRequester, .exportExists, .exportServiceRunning, .httpError, .httpMalformed,
             .httpMethodNotAllowed, .httpNotFound, .httpTooLarge, .initBadOrigin, .initNotAFolder, .initNotEmpty,
             .inputNotAFile, .inputNotFound, .inputUnreadable, .jsonInvalid, .keygenExists, .keygenUnwritable,
-            .keysExpired, .keysMismatch, .keysNoSignatureUsage, .keysNotYetValid, .keysServiceRunning,
-            .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes, .ledgerDeviceAlreadyEnrolled,
-            .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry, .ledgerNotEmpty, .ledgerUnknownDevice,
-            .locationBadFix, .opusBadBitrate, .opusBadComplexity, .outputUnwritable, .queryBad, .quotaAlertBytes,
-            .quotaDeviceBytes, .rangeNotSatisfiable, .rateLimited, .serveBadLimit, .serveBadPort, .serveNotLoopback,
-            .staffBadText, .staffForbidden, .staffTooManyFailures, .staffUnauthorized, .statementBadSignature,
-            .statementBadSignatureEncoding, .timeBad, .verifyNoFolder, .verifyNoInput, .verifyNotABundle:
+            .keysExpired, .keysLogKeyReused, .keysMismatch, .keysNoSignatureUsage, .keysNotYetValid,
+            .keysServiceRunning, .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes,
+            .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry,
+            .ledgerNotEmpty, .ledgerUnknownDevice, .locationBadFix, .opusBadBitrate, .opusBadComplexity,
+            .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes, .rangeNotSatisfiable, .rateLimited,
+            .serveBadLimit, .serveBadPort, .serveNotLoopback, .staffBadText, .staffForbidden, .staffTooManyFailures,
+            .staffUnauthorized, .statementBadSignature, .statementBadSignatureEncoding, .timeBad, .verifyNoFolder,
+            .verifyNoInput, .verifyNotABundle:
             return .usage
         case .audioBadChannels, .audioBadRate, .audioEmpty, .audioPartialFrame, .audioTooLarge, .audioTooLong,
             .audioUnknownFormat, .backupCorrupt, .blobBadAlert, .checkpointBadRoot, .checkpointBadSize,
             .checkpointEmptyExtension, .checkpointEmptyOrigin, .checkpointNoFinalNewline, .checkpointNotCanonical,
-            .checkpointTooShort, .entryBadKind, .entryBadValue, .entryBadVersion, .entryDuplicateField,
-            .entryFieldCount, .entryFieldOrder, .entryMissingField, .entryNoFinalNewline, .entryNotCanonical,
-            .entryNotUtf8, .entryTooLarge, .entryUnknownField, .fsTooLarge, .inputTooLarge, .keyBadSeed, .keyWrongCurve,
-            .keyWrongType, .noteBadCharacters, .noteBadKey, .noteBadKeyName, .noteBadSignatureLine, .noteBadText,
-            .noteBadVerifierKey, .noteKeyIDMismatch, .noteNoFinalNewline, .noteNoSignatures, .noteNotCanonical,
-            .noteTooLarge, .noteTooManySignatures, .noteUnsupportedKey, .oggBadHead, .oggBadPage, .oggNoAudio,
-            .oggNoPages, .oggNotOgg, .oggTooManyPackets, .opusBadCodec, .opusBadPacket, .opusBadStream, .pemEncrypted,
-            .proofBadExtra, .proofBadHash, .proofBadHeader, .proofBadIndex, .proofNoCheckpoint, .proofNotCanonical,
-            .proofTooLarge, .receiptBadFormat, .receiptBadOrigin, .receiptNoFinalNewline, .receiptNotCanonical,
-            .recordingNoAudio, .recordingNotAChunk, .statementAlert, .statementBadKind, .statementSeq, .statementSha256,
-            .wavBadFormat, .wavDataBeforeFormat, .wavNoData, .wavNoFormat, .wavNotWav, .wavTruncated, .wavTwoFormats,
-            .wavUnsupported, .zipEncrypted, .zipMultiDisk, .zipNotZip, .zipTooLarge, .zipTooManyEntries,
-            .zipUnsupportedMethod, .zipZip64:
+            .checkpointTooShort, .consistencyMalformed, .entryBadKind, .entryBadValue, .entryBadVersion,
+            .entryDuplicateField, .entryFieldCount, .entryFieldOrder, .entryMissingField, .entryNoFinalNewline,
+            .entryNotCanonical, .entryNotUtf8, .entryTooLarge, .entryUnknownField, .fsTooLarge, .inputTooLarge,
+            .keyBadSeed, .keyWrongCurve, .keyWrongType, .noteBadCharacters, .noteBadKey, .noteBadKeyName,
+            .noteBadSignatureLine, .noteBadText, .noteBadVerifierKey, .noteKeyIDMismatch, .noteNoFinalNewline,
+            .noteNoSignatures, .noteNotCanonical, .noteTooLarge, .noteTooManySignatures, .noteUnsupportedKey,
+            .oggBadHead, .oggBadPage, .oggNoAudio, .oggNoPages, .oggNotOgg, .oggTooManyPackets, .opusBadCodec,
+            .opusBadPacket, .opusBadStream, .pemEncrypted, .proofBadExtra, .proofBadHash, .proofBadHeader,
+            .proofBadIndex, .proofNoCheckpoint, .proofNotCanonical, .proofTooLarge, .receiptBadFormat,
+            .receiptBadOrigin, .receiptNoFinalNewline, .receiptNotCanonical, .recordingNoAudio, .recordingNotAChunk,
+            .statementAlert, .statementBadKind, .statementSeq, .statementSha256, .wavBadFormat, .wavDataBeforeFormat,
+            .wavNoData, .wavNoFormat, .wavNotWav, .wavTruncated, .wavTwoFormats, .wavUnsupported, .zipEncrypted,
+            .zipMultiDisk, .zipNotZip, .zipTooLarge, .zipTooManyEntries, .zipUnsupportedMethod, .zipZip64:
             return .unusableInput
         case .benchInvalid, .blobCorrupt, .blobMismatch, .checkpointWrongOrigin, .exportBadEntry, .exportNoEnrollment,
             .internalFailure, .ledgerCheckpointFileMissing, .ledgerCorrupt, .ledgerDatabaseBehind,
-            .ledgerDatabaseForked, .ledgerRootCheckFailed, .ledgerRootMismatch, .ledgerSizeMismatch, .ledgerWrongLogKey,
-            .logForked, .merkleEmptyFirstTree, .merkleIndexOutOfRange, .merkleProofTooLong, .merkleProofTooShort,
-            .merkleRootMismatch, .merkleSizesOutOfOrder, .noteBadSignature, .noteUnsigned, .oggGap, .oggPacketTooLarge,
-            .oggTwoStreams, .receiptBadLeaf, .receiptMismatch, .receiptNotCovered, .receiptWrongOrigin,
-            .recordingDiffers, .recordingOpusCount, .recordingOpusHash, .sqliteCorrupt, .zipBadData, .zipBadHeader,
-            .zipBadName, .zipCrcMismatch, .zipDuplicate, .zipJunk, .zipNotRegular, .zipOverlap, .zipSizeMismatch,
-            .zipTopLevel:
+            .ledgerDatabaseForked, .ledgerRootCheckFailed, .ledgerRootMismatch, .ledgerRotationNotCosigned,
+            .ledgerSizeMismatch, .ledgerWrongLogKey, .logForked, .merkleEmptyFirstTree, .merkleIndexOutOfRange,
+            .merkleProofTooLong, .merkleProofTooShort, .merkleRootMismatch, .merkleSizesOutOfOrder, .noteBadSignature,
+            .noteUnsigned, .oggGap, .oggPacketTooLarge, .oggTwoStreams, .receiptBadLeaf, .receiptMismatch,
+            .receiptNotCovered, .receiptWrongOrigin, .recordingDiffers, .recordingOpusCount, .recordingOpusHash,
+            .sqliteCorrupt, .transitionInvalid, .transitionMissing, .zipBadData, .zipBadHeader, .zipBadName,
+            .zipCrcMismatch, .zipDuplicate, .zipJunk, .zipNotRegular, .zipOverlap, .zipSizeMismatch, .zipTopLevel:
             return .invalidEvidence
         case .adminHTTPFailed, .adminNoService, .backupFailed, .benchNoService, .benchRefused, .benchTmp, .deviceGaveUp,
             .fsDiskFull, .fsError, .fsExists, .fsIoError, .fsNotFound, .fsPermission, .fuzzTmp, .initFailed,

@@ -95,6 +95,18 @@ public struct SignedNote: Sendable, Hashable {
             text: text, signatures: [Signature(name: key.name, keyID: key.keyID, signature: try signer.sign(text))])
     }
 
+    /// Signs `text` with several keys, one signature line each, in the order given (a log-key
+    /// transition: the old key, then the new one).
+    public init(signing text: [UInt8], with signers: [any NoteSigner]) throws(TemoinError) {
+        precondition(!signers.isEmpty, "a note needs a signer")
+        var signatures = [Signature]()
+        for signer in signers {
+            let one = try SignedNote(signing: text, with: signer)
+            signatures += one.signatures
+        }
+        self.init(text: text, signatures: signatures)
+    }
+
     /// The exact bytes: text, blank line, signature lines.
     public var bytes: [UInt8] {
         var out = text

@@ -20,8 +20,12 @@ public struct ServerProblem: Error, Decodable, Sendable, CustomStringConvertible
 public actor DeviceClient {
     public let server: URL
     public let key: Ed25519PrivateKey
-    public let logKey: VerifierKey
-    public var origin: String { logKey.name }
+    /// The log key the phone trusts now: the one it was given, or the key that proven log-key
+    /// transitions led to from it (Docs/ledger-format.md §3).
+    public private(set) var logKey: VerifierKey
+    /// Every log key trusted so far, in order, the one given first.
+    public private(set) var followedKeys: [VerifierKey]
+    public nonisolated let origin: String
     public var device: DeviceID { DeviceID.derive(publicKey: key.publicKey) }
     /// Every distinct checkpoint seen, in order of size.
     public private(set) var checkpoints: [SignedCheckpoint] = []
@@ -36,6 +40,8 @@ public actor DeviceClient {
         self.server = server
         self.key = key
         self.logKey = logKey
+        followedKeys = [logKey]
+        origin = logKey.name
         self.log = log
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 120
@@ -109,7 +115,7 @@ public actor DeviceClient {
         let (data, status) = try await retrying("GET", "v1/proofs/inclusion?index=\(receipt.index)")
         guard status == 200 else { throw try problem(data, status) }
         let proof = try TlogProof(parsing: Array(data))
-        try proof.checkpoint.verify(key: logKey, using: Ed25519())
+        try await verifyFollowing { key throws(TemoinError) in try proof.checkpoint.verify(key: key, using: Ed25519()) }
         try witness(proof.checkpoint)
         guard let leaf = Hash(base64: receipt.leafHash) else { throw TemoinError(.receiptBadLeaf, "bad leaf hash") }
         try MerkleVerifier(hasher: SHA256.merkle).verifyInclusion(
@@ -123,16 +129,65 @@ public actor DeviceClient {
     /// Checks a receipt's signature and the checkpoint that came with it.
     func check(_ r: ReceiptResponse) async throws {
         let receipt = try SignedReceipt(parsing: Array(r.receipt.utf8))
-        try receipt.verify(key: logKey, using: Ed25519())
+        try await verifyFollowing { key throws(TemoinError) in try receipt.verify(key: key, using: Ed25519()) }
         guard receipt.receipt.index == r.index, receipt.receipt.leafHash.base64 == r.leafHash else {
             throw TemoinError(.receiptMismatch, "the receipt does not say what the response says")
         }
         let checkpoint = try SignedCheckpoint(parsing: Array(r.checkpoint.utf8))
-        try checkpoint.verify(key: logKey, using: Ed25519())
+        try await verifyFollowing { key throws(TemoinError) in try checkpoint.verify(key: key, using: Ed25519()) }
         guard r.index < checkpoint.checkpoint.size else {
             throw TemoinError(.receiptNotCovered, "the checkpoint does not cover the receipt's entry")
         }
         try await witness(checkpoint, fetchProofs: true)
+    }
+
+    /// Checks a signed note (receipt, checkpoint) with the log key held now. A note that key did
+    /// not sign may be signed by a newer key of the log: the phone then fetches the log's key
+    /// transitions and follows only those it can check from the key it holds, then checks again.
+    func verifyFollowing(_ verify: (VerifierKey) throws(TemoinError) -> Void) async throws {
+        do {
+            try verify(logKey)
+        } catch let error as TemoinError where error.id == .noteUnsigned {
+            try await followKeyTransitions()
+            try verify(logKey)
+        }
+    }
+
+    /// Follows the log-key transitions from the key held (`GET v1/proofs/log-keys`): for each, in
+    /// log order, whose checkpoint the held key signed, checks the transition (the `key.rotated`
+    /// entry of the log key, in the tree of a checkpoint signed by exactly the held key and the
+    /// new one) and that checkpoint's consistency with every checkpoint kept, then trusts the new
+    /// key. Throws `transition.missing` if none leads anywhere.
+    func followKeyTransitions() async throws {
+        let (data, status) = try await retrying("GET", "v1/proofs/log-keys")
+        guard status == 200 else { throw try problem(data, status) }
+        let response = try JSONDecoder().decode(LogKeyTransitionsResponse.self, from: data)
+        var followed = false
+        for t in response.transitions {
+            guard let entry = Base64.decode(t.entry), let parsed = try? Entry(parsing: entry) else {
+                throw TemoinError(.transitionInvalid, "the log sent a key transition whose entry does not parse")
+            }
+            let proof = try TlogProof(parsing: Array(t.proof.utf8))
+            let new = try LogKeyTransition.newKey(of: parsed, origin: origin, hash: SHA256())
+            // Transitions before the key held (its own included) are not for this phone.
+            let signedByHeld = proof.checkpoint.note.signatures.contains {
+                $0.name == logKey.name && $0.keyID == logKey.keyID
+            }
+            guard proof.index == t.index, signedByHeld, new != logKey, !followedKeys.contains(new) else { continue }
+            let key = try LogKeyTransition(entry: entry, proof: proof).verify(
+                from: logKey, hasher: SHA256.merkle, ed25519: Ed25519())
+            try await witness(proof.checkpoint, fetchProofs: true)
+            log("log key \(logKey.keyIDHex) → \(key.keyIDHex) (key.rotated, entry \(t.index))")
+            logKey = key
+            followedKeys.append(key)
+            followed = true
+        }
+        guard followed else {
+            throw TemoinError(
+                .transitionMissing,
+                "the log signs with a key this phone does not hold, and no proven transition leads to it from key "
+                    + "\(logKey.keyIDHex)")
+        }
     }
 
     /// Keeps a checkpoint and checks it is consistent with the largest smaller one seen.

@@ -135,6 +135,18 @@ public struct Exporter {
         if let revocation = try reader.revocation(device: device), revocation.index < appended.index {
             indices.insert(revocation.index)
         }
+        // Every change of the log key before the export, with its proofs: a verifier holding an
+        // older key follows them to the key that signs this checkpoint (Docs/ledger-format.md §3).
+        let transitions = try reader.logKeyTransitions(before: appended.index)
+        for t in transitions {
+            indices.insert(t.index)
+            files[BundleLayout.transitionProof(t.index)] = t.proof.bytes
+            let first = t.checkpoint.checkpoint.size, second = checkpoint.checkpoint.size
+            files[BundleLayout.transitionConsistency(t.index)] =
+                ConsistencyProofFile(
+                    first: first, second: second, path: try reader.consistencyProof(first: first, second: second)
+                ).bytes
+        }
         for index in indices.sorted() {
             let stored = try reader.entry(at: index)
             files["entries/\(index).entry"] = stored.bytes
@@ -166,13 +178,15 @@ public struct Exporter {
                 origin: origin, alert: alert, requester: requester, reference: reference,
                 entries: parsed, checkpoint: checkpoint, deviceKey: deviceKey
             ).html.utf8)
-        files["README.txt"] = Array(BundleTexts.readme(alert: alert, origin: origin).utf8)
+        let format = transitions.isEmpty ? ExportManifest.currentFormat : ExportManifest.formatV3
+        files["README.txt"] = Array(BundleTexts.readme(alert: alert, origin: origin, format: format).utf8)
 
         let hashes = files.mapValues { SHA256.hash($0) }
         let manifest = ExportManifest(
             origin: origin, alert: alert, requester: requester, reference: reference,
             created: appended.entry.time.description, exportEntry: appended.index,
-            checkpointSize: checkpoint.checkpoint.size, files: hashes.mapValues(\.hex))
+            checkpointSize: checkpoint.checkpoint.size, files: hashes.mapValues(\.hex),
+            format: format)
         let manifestBytes = try manifest.encoded()
         files["manifest.json"] = manifestBytes
         files["manifest.json.p7s"] = try CMS.sign(manifestBytes, key: exportKey, certificate: certificate)

@@ -58,6 +58,8 @@ struct AuditPass {
     let hasher = SHA256.merkle
     var report = AuditReport()
     var key: VerifierKey?
+    /// The genesis key and every log-key rotation seen so far, in log order.
+    var logKeys: LogKeyHistory?
     var range = CompactRange()
     /// Roots recomputed from entry bytes at each checkpointed size.
     var roots: [UInt64: Hash] = [:]
@@ -254,6 +256,7 @@ struct AuditPass {
                 return
             }
             key = k
+            logKeys = LogKeyHistory(genesis: k)
         } else if entry.kind == .genesis {
             problem(place, "a genesis entry after entry 0")
         }
@@ -274,6 +277,14 @@ struct AuditPass {
             }
             if enrollments[device] != nil { problem(place, "device \(device) enrolled twice") }
             enrollments[device] = leaf
+        case .keyRotated where entry["key-role"] == "log":
+            do throws(TemoinError) {
+                guard let origin else { break }
+                try logKeys?.append(
+                    index: index, key: LogKeyTransition.newKey(of: entry, origin: origin, hash: SHA256()))
+            } catch {
+                problem(place, "not a valid log-key rotation: \(error.reason)")
+            }
         case .dataErased:
             erased.insert(entry.alert!)
         case .deviceRevoked:
@@ -416,9 +427,22 @@ struct AuditPass {
                 return
             }
             let c = signed.checkpoint
-            if let key {
-                do throws(TemoinError) { try signed.verify(key: key, using: Ed25519()) } catch {
-                    problem(place, error.reason)
+            // Signed by the key in force at its size; the first checkpoint covering a log-key
+            // rotation by the old and the new key (the transition proof).
+            if let logKeys {
+                if let signers = logKeys.signers(size: size, previous: previous?.size ?? 0) {
+                    for (n, signer) in signers.enumerated() {
+                        do throws(TemoinError) { try signed.verify(key: signer, using: Ed25519()) } catch {
+                            problem(
+                                place,
+                                signers.count == 2
+                                    ? "the first checkpoint after a log-key rotation must be signed by the "
+                                        + "\(n == 0 ? "old" : "new") key \(signer.keyIDHex): \(error.reason)"
+                                    : error.reason)
+                        }
+                    }
+                } else {
+                    problem(place, "covers more than one log-key rotation: a transition would not be proven")
                 }
             }
             if c.size != size || Hash(row.root) != c.root { problem(place, "columns do not match the signed note") }
@@ -455,8 +479,10 @@ struct AuditPass {
             problem(place, "not a well-formed signed checkpoint")
             return
         }
-        if let key {
-            do throws(TemoinError) { try signed.verify(key: key, using: Ed25519()) } catch {
+        if let logKeys {
+            do throws(TemoinError) {
+                try signed.verify(key: logKeys.key(forSize: signed.checkpoint.size), using: Ed25519())
+            } catch {
                 problem(place, error.reason)
             }
         }

@@ -19,6 +19,9 @@ public struct DataDirectory: Sendable {
     public var checkpointFile: String { path + "/checkpoint" }
     public var keysFolder: String { path + "/keys" }
     public var logKeyFile: String { keysFolder + "/log.key" }
+    /// A new log key during a rotation (Docs/storage.md): installed as `log.key` once the log
+    /// names it, removed if the log never did.
+    public var nextLogKeyFile: String { keysFolder + "/log.key.next" }
     public var exportKeyFile: String { keysFolder + "/export.key" }
     public var exportCertificateFile: String { keysFolder + "/export-cert.pem" }
     public var ingestDeviceKeyFile: String { keysFolder + "/ingest-device.key" }
@@ -36,8 +39,8 @@ public struct DataDirectory: Sendable {
         }
     }
 
-    func loadLogKey() throws(TemoinError) -> Ed25519PrivateKey {
-        try Ed25519PrivateKey(pem: FileSystem.read(logKeyFile, limit: 1 << 16))
+    func loadLogKey(_ file: String? = nil) throws(TemoinError) -> Ed25519PrivateKey {
+        try Ed25519PrivateKey(pem: FileSystem.read(file ?? logKeyFile, limit: 1 << 16))
     }
 
     public func loadExportCertificate() throws(TemoinError) -> Certificate {
@@ -80,7 +83,9 @@ extension DataDirectory {
 
 extension DataDirectory {
     /// The files whose contents are secrets: private keys and the administration token.
-    public var secretFiles: [String] { [logKeyFile, exportKeyFile, ingestDeviceKeyFile, adminTokenFile] }
+    public var secretFiles: [String] {
+        [logKeyFile, nextLogKeyFile, exportKeyFile, ingestDeviceKeyFile, adminTokenFile]
+    }
 
     /// Refuses secrets that other users could read or change: each existing secret file must be a
     /// regular file with no permission for group or others (0600 or stricter), and the keys

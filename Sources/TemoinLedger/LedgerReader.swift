@@ -131,6 +131,31 @@ public final class LedgerReader: Sendable {
         try read { store throws(TemoinError) in try store.rotation(key: key) }
     }
 
+    /// Every change of the log key, in log order, each with its proof: the `key.rotated` entry and
+    /// its tlog-proof against the first checkpoint covering it, signed by the old and the new key
+    /// (Docs/ledger-format.md §3). `before`: only rotations at lower indices.
+    public func logKeyTransitions(before: UInt64? = nil) throws(TemoinError) -> [LogKeyTransition] {
+        try read { store throws(TemoinError) in
+            var out = [LogKeyTransition]()
+            for stored in try store.entries(kind: .keyRotated, after: nil, limit: Int.max) {
+                if let before, stored.index >= before { break }
+                guard try stored.parsed()["key-role"] == "log" else { continue }
+                // The writer commits a rotation alone: the checkpoint right after it covers it first.
+                guard let checkpoint = try store.checkpoint(size: stored.index + 1) else {
+                    throw TemoinError(
+                        .ledgerRotationNotCosigned,
+                        "no checkpoint was signed right after the log-key rotation at entry "
+                            + "\(stored.index)")
+                }
+                let path = try store.prover.inclusionProof(index: stored.index, size: stored.index + 1)
+                out.append(
+                    LogKeyTransition(
+                        entry: stored.bytes, proof: TlogProof(index: stored.index, path: path, checkpoint: checkpoint)))
+            }
+            return out
+        }
+    }
+
     /// An alert's `alert.opened` entry, or nil if the alert is not in the ledger.
     public func opening(alert: AlertID) throws(TemoinError) -> StoredEntry? {
         try read { store throws(TemoinError) in try store.firstEntry(alert: alert) }

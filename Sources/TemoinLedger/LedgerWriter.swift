@@ -3,7 +3,8 @@ import Glibc
 #endif
 public import TemoinCore
 import Dispatch
-import TemoinCrypto
+import Foundation
+public import TemoinCrypto
 
 /// An entry to append, before the writer gives it its place: for kinds that belong to an
 /// alert, the writer fills `prev` (the alert's chain) and every entry gets `time`.
@@ -113,14 +114,22 @@ public let systemClock: WallClock = {
 public actor LedgerWriter {
     nonisolated public let directory: DataDirectory
     nonisolated public let origin: String
-    nonisolated public let verifierKey: VerifierKey
+    /// The log's current verifier key: the genesis key, or the key of the latest rotation.
+    nonisolated public var verifierKey: VerifierKey { signerBox.value.verifierKey }
 
     private let lock: FileLock
     /// The writer's jobs run on a thread of their own: commits block on fsync.
     private nonisolated let executor = ThreadExecutor(name: "temoin-ledger-writer")
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     private let store: any LedgerStoreWriting
-    private nonisolated let signer: Ed25519NoteSigner
+    /// The log key, replaced by a rotation (read without the actor: receipts are signed on the
+    /// caller's thread).
+    private nonisolated let signerBox: SignerBox
+    private nonisolated var signer: Ed25519NoteSigner { signerBox.value }
+    /// The log's keys (genesis, rotations), for the checks of a rotation.
+    private var keys: LogKeyHistory
+    /// Set only while `rotateLogKey` commits: the one key a `key.rotated` of the log key may name.
+    private var rotatingTo: Ed25519NoteSigner?
     private let clock: WallClock
     private let hasher = SHA256.merkle
     private var range: CompactRange
@@ -149,8 +158,8 @@ public actor LedgerWriter {
         self.clock = clock
         let state = try LedgerWriter.startUp(directory: directory, store: store)
         origin = state.origin
-        signer = state.signer
-        verifierKey = state.signer.verifierKey
+        signerBox = SignerBox(state.signer)
+        keys = state.keys
         range = state.range
         latest = state.latest
         lastTime = state.lastTime
@@ -169,14 +178,15 @@ public actor LedgerWriter {
         self.directory = directory
         self.origin = origin
         self.clock = clock
-        signer = try Ed25519NoteSigner(name: origin, privateKey: logKey)
-        verifierKey = signer.verifierKey
+        let signer = try Ed25519NoteSigner(name: origin, privateKey: logKey)
+        signerBox = SignerBox(signer)
+        keys = LogKeyHistory(genesis: signer.verifierKey)
         range = CompactRange()
         latest = nil
         let genesis = EntryDraft(
             kind: .genesis,
             [
-                ("origin", origin), ("log-key", verifierKey.description),
+                ("origin", origin), ("log-key", signer.verifierKey.description),
                 ("export-cert-sha256", exportCertificate.sha256.hex),
             ])
         let results = try commit([[genesis]])
@@ -186,6 +196,7 @@ public actor LedgerWriter {
     struct StartState {
         let origin: String
         let signer: Ed25519NoteSigner
+        let keys: LogKeyHistory
         let range: CompactRange
         let latest: SignedCheckpoint
         let lastTime: Timestamp
@@ -200,14 +211,14 @@ public actor LedgerWriter {
             throw store.corrupt("entry 0 is not a genesis entry")
         }
         let genesisKey = try VerifierKey(parsing: keyText)
-        let signer = try Ed25519NoteSigner(name: origin, privateKey: directory.loadLogKey())
-        guard signer.verifierKey == genesisKey else {
-            throw TemoinError(
-                .ledgerWrongLogKey,
-                "the log key file does not match the key named in the genesis entry", context: directory.logKeyFile)
-        }
+        let keys = try logKeys(store: store, genesis: genesisKey, origin: origin)
+        let signer = try currentSigner(directory: directory, origin: origin, keys: keys)
         guard let latest = try store.latestCheckpoint() else { throw store.corrupt("there is no checkpoint") }
-        try latest.verify(key: genesisKey, using: Ed25519())
+        try latest.verify(key: keys.current, using: Ed25519())
+        if let last = keys.rotations.last {
+            // The latest rotation must be proven: the first checkpoint covering it signed by both keys.
+            try checkTransition(store: store, keys: keys, rotation: last.index)
+        }
         let size = latest.checkpoint.size
         let count = try store.entryCount()
         guard count == size else {
@@ -223,14 +234,105 @@ public actor LedgerWriter {
                 .ledgerRootMismatch,
                 "the stored tree does not match the last signed checkpoint", context: directory.database)
         }
-        try checkOutsideCheckpoint(directory: directory, store: store, key: genesisKey, latest: latest)
+        try checkOutsideCheckpoint(directory: directory, store: store, keys: keys, latest: latest)
         let lastEntry = try store.entry(at: size - 1)!.parsed()
-        return StartState(origin: origin, signer: signer, range: range, latest: latest, lastTime: lastEntry.time)
+        return StartState(
+            origin: origin, signer: signer, keys: keys, range: range, latest: latest, lastTime: lastEntry.time)
+    }
+
+    /// The log's keys: the genesis key and every `key.rotated` of the log key, in log order.
+    static func logKeys(
+        store: any LedgerStoreReading, genesis: VerifierKey, origin: String
+    ) throws(TemoinError) -> LogKeyHistory {
+        var keys = LogKeyHistory(genesis: genesis)
+        for stored in try store.entries(kind: .keyRotated, after: nil, limit: Int.max) {
+            let entry = try stored.parsed()
+            guard entry["key-role"] == "log" else { continue }
+            do throws(TemoinError) {
+                try keys.append(
+                    index: stored.index, key: LogKeyTransition.newKey(of: entry, origin: origin, hash: SHA256()))
+            } catch {
+                throw store.corrupt(
+                    "entry \(stored.index) (key.rotated) is not a valid log-key rotation: \(error.reason)")
+            }
+        }
+        return keys
+    }
+
+    /// The first checkpoint covering the rotation at `rotation` must carry the old and new keys'
+    /// signatures (the transition proof verifiers follow).
+    static func checkTransition(
+        store: any LedgerStoreReading, keys: LogKeyHistory, rotation: UInt64
+    ) throws(TemoinError) {
+        guard let i = keys.rotations.firstIndex(where: { $0.index == rotation }) else { return }
+        let old = i == 0 ? keys.genesis : keys.rotations[i - 1].key
+        let new = keys.rotations[i].key
+        guard let checkpoint = try store.checkpoint(size: rotation + 1) else {
+            throw TemoinError(
+                .ledgerRotationNotCosigned,
+                "no checkpoint was signed right after the log-key rotation at entry \(rotation)")
+        }
+        do throws(TemoinError) {
+            try checkpoint.verify(key: old, using: Ed25519())
+            try checkpoint.verify(key: new, using: Ed25519())
+        } catch {
+            throw TemoinError(
+                .ledgerRotationNotCosigned,
+                "the checkpoint after the log-key rotation at entry \(rotation) is not signed by both the old and "
+                    + "the new key: \(error.reason)")
+        }
+    }
+
+    /// The signer of `keys/log.key`, which must hold the log's current key. A rotation interrupted
+    /// after its commit (the new key still in `keys/log.key.next`) is completed here; a new key the
+    /// log never named is removed. Any other key is refused.
+    static func currentSigner(
+        directory: DataDirectory, origin: String, keys: LogKeyHistory
+    ) throws(TemoinError) -> Ed25519NoteSigner {
+        let signer = try Ed25519NoteSigner(name: origin, privateKey: directory.loadLogKey())
+        let next = FileSystem.exists(directory.nextLogKeyFile)
+        if signer.verifierKey == keys.current {
+            if next { try removeDurably(directory.nextLogKeyFile) }
+            return signer
+        }
+        if next {
+            let pending = try Ed25519NoteSigner(
+                name: origin, privateKey: directory.loadLogKey(directory.nextLogKeyFile))
+            if pending.verifierKey == keys.current {
+                try installNextLogKey(directory: directory, key: pending.verifierKey)
+                return pending
+            }
+        }
+        let old = keys.keys.firstIndex(of: signer.verifierKey)
+        throw TemoinError(
+            .ledgerWrongLogKey,
+            old != nil
+                ? "the log key file holds an old key of this log, replaced at entry "
+                    + "\(keys.rotations[old!].index): the current key is \(keys.current.keyIDHex)"
+                : "the log key file holds neither the key named by the genesis entry nor the key of the latest "
+                    + "log-key rotation (\(keys.current.keyIDHex))",
+            context: directory.logKeyFile)
+    }
+
+    /// Moves `keys/log.key.next` over `keys/log.key` (the old private key is gone with it) and
+    /// rewrites the public `log-key.txt`.
+    static func installNextLogKey(directory: DataDirectory, key: VerifierKey) throws(TemoinError) {
+        guard rename(directory.nextLogKeyFile, directory.logKeyFile) == 0 else {
+            throw FileSystem.fail("install the new log key", directory.logKeyFile)
+        }
+        try FileSystem.syncDirectory(directory.keysFolder)
+        try FileSystem.writeDurably(
+            Array((key.description + "\n").utf8), to: directory.verifierKeyFile, mode: 0o644, replace: true)
+    }
+
+    static func removeDurably(_ path: String) throws(TemoinError) {
+        guard unlink(path) == 0 else { throw FileSystem.fail("remove", path) }
+        try FileSystem.syncDirectory(FileSystem.parent(path))
     }
 
     /// Refuses a database that is behind, or has forked from, the checkpoint kept outside it.
     static func checkOutsideCheckpoint(
-        directory: DataDirectory, store: any LedgerStoreReading, key: VerifierKey,
+        directory: DataDirectory, store: any LedgerStoreReading, keys: LogKeyHistory,
         latest: SignedCheckpoint
     ) throws(TemoinError) {
         guard FileSystem.exists(directory.checkpointFile) else {
@@ -240,7 +342,8 @@ public actor LedgerWriter {
                 context: directory.checkpointFile)
         }
         let outside = try SignedCheckpoint(parsing: FileSystem.read(directory.checkpointFile, limit: 1 << 16))
-        try outside.verify(key: key, using: Ed25519())
+        // A copy that lags a rotation is signed by the key in force at its size.
+        try outside.verify(key: keys.key(forSize: outside.checkpoint.size), using: Ed25519())
         let size = outside.checkpoint.size
         guard size <= latest.checkpoint.size else {
             throw TemoinError(
@@ -334,6 +437,35 @@ public actor LedgerWriter {
         release.wait()
     }
 
+    /// Rotates the log key (Docs/ledger-format.md §3): writes the new key to `keys/log.key.next`,
+    /// appends `key.rotated` (`key-role log`, `key` the new verifier key) alone in one transaction
+    /// whose checkpoint is signed by the old key and the new one — the transition proof — then
+    /// signs every later checkpoint and receipt with the new key, installs it as `keys/log.key`
+    /// (the old private key is removed) and rewrites `log-key.txt`. A crash after the commit is
+    /// completed at the next start-up. Returns the rotation entry (its receipt is the new key's).
+    public func rotateLogKey(to newKey: Ed25519PrivateKey) async throws -> Appended {
+        try await rotate(to: newKey, cosign: true)
+    }
+
+    /// Tests only: what someone holding the old key and the database could forge — a `key.rotated`
+    /// of the log key whose checkpoint the new key does not cosign, after which the new key signs.
+    func forgeLogRotation(to newKey: Ed25519PrivateKey) async throws -> Appended {
+        try await rotate(to: newKey, cosign: false)
+    }
+
+    private func rotate(to newKey: Ed25519PrivateKey, cosign: Bool) async throws -> Appended {
+        let new = try Ed25519NoteSigner(name: origin, privateKey: newKey)
+        var checked = keys
+        try checked.append(index: range.size, key: new.verifierKey)
+        try FileSystem.writeDurably(newKey.pem, to: directory.nextLogKeyFile, replace: true)
+        rotatingTo = new
+        defer { rotatingTo = nil }
+        let draft = EntryDraft(kind: .keyRotated, [("key-role", "log"), ("key", new.verifierKey.description)])
+        let appended = try commit([[draft]], rotation: (new, cosign))[0].get()[0]
+        try LedgerWriter.installNextLogKey(directory: directory, key: new.verifierKey)
+        return appended
+    }
+
     public func setMaximumBatch(_ n: Int) {
         maximumBatch = max(1, n)
     }
@@ -359,7 +491,11 @@ public actor LedgerWriter {
     /// One transaction: entries, nodes, a checked and signed checkpoint. All or nothing; a group
     /// that is invalid on its own (a draft refused by the ledger's rules) fails alone, rolled back
     /// to its savepoint, and the others are committed.
-    private func commit(_ groups: [[EntryDraft]]) throws(TemoinError) -> [Result<[Appended], TemoinError>] {
+    /// `rotation`: the new log key of a rotation (the groups are its one entry), and whether the
+    /// old key's checkpoint is cosigned by it (always, except in tests that forge one).
+    private func commit(
+        _ groups: [[EntryDraft]], rotation: (Ed25519NoteSigner, cosign: Bool)? = nil
+    ) throws(TemoinError) -> [Result<[Appended], TemoinError>] {
         let savedRange = range, savedHeads = heads, savedTime = lastTime
         // The revocation cache follows the database: a group or transaction rolled back takes its
         // `device.revoked` out of it too (a failed replacement must not silence the old phone).
@@ -404,8 +540,13 @@ public actor LedgerWriter {
                     }
                 }
             }
-            let signed = try signCheckpoint()
+            let signed = try signCheckpoint(cosigner: rotation.flatMap { $0.cosign ? $0.0 : nil })
             try store.commit()
+            if let rotation {
+                // Durable: from now on the new key signs (checked unused before the commit).
+                try? keys.append(index: range.size - 1, key: rotation.0.verifierKey)
+                signerBox.set(rotation.0)
+            }
             latest = signed
             writeOutsideCheckpoint(signed)
             return results.map { r in
@@ -576,6 +717,19 @@ public actor LedgerWriter {
             }
         }
         try checkNotRevoked(draft)
+        if draft.kind == .keyRotated {
+            let role = fields.first { $0.0 == "key-role" }?.1
+            guard role == "log" || role == "export" else {
+                throw TemoinError(.entryBadValue, category: .usage, "key-role is 'log' or 'export'")
+            }
+            // A log key is rotated only with its transition proof (`rotateLogKey`).
+            if role == "log", fields.first(where: { $0.0 == "key" })?.1 != rotatingTo?.verifierKey.description {
+                throw TemoinError(
+                    .transitionInvalid, category: .usage,
+                    "a key.rotated entry of the log key is appended only by a rotation (temoin keys rotate-log), "
+                        + "with the checkpoint both keys sign")
+            }
+        }
         lastTime = max(lastTime, clock())
         fields.append(("time", lastTime.description))
         return try Entry(kind: draft.kind, fields)
@@ -630,7 +784,7 @@ public actor LedgerWriter {
     }
 
     /// Checks the new root against the stored nodes and the previous checkpoint, then signs it.
-    private func signCheckpoint() throws(TemoinError) -> SignedCheckpoint {
+    private func signCheckpoint(cosigner: Ed25519NoteSigner? = nil) throws(TemoinError) -> SignedCheckpoint {
         let size = range.size
         let root = range.root(hasher: hasher)
         let prover = store.prover
@@ -645,8 +799,20 @@ public actor LedgerWriter {
                 first: previous.size, second: size, firstRoot: previous.root,
                 secondRoot: root, proof: proof)
         }
-        let signed = try SignedCheckpoint(signing: Checkpoint(origin: origin, size: size, root: root), with: signer)
+        let checkpoint = Checkpoint(origin: origin, size: size, root: root)
+        let signed = try SignedCheckpoint(signing: checkpoint, with: [signer] + (cosigner.map { [$0] } ?? []))
         try store.insertCheckpoint(size: size, root: root, note: signed.bytes, time: lastTime)
         return signed
     }
+}
+
+/// The writer's log key, replaced once by each rotation and read from any thread.
+final class SignerBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var signer: Ed25519NoteSigner
+
+    init(_ signer: Ed25519NoteSigner) { self.signer = signer }
+
+    var value: Ed25519NoteSigner { lock.withLock { signer } }
+    func set(_ new: Ed25519NoteSigner) { lock.withLock { signer = new } }
 }

@@ -21,6 +21,14 @@ struct PublicLog: Sendable {
     func consistency(first: UInt64, second: UInt64) throws(TemoinError) -> [Hash] {
         try reader.consistencyProof(first: first, second: second)
     }
+    func logKeyTransitions() throws(TemoinError) -> LogKeyTransitionsResponse {
+        LogKeyTransitionsResponse(
+            transitions: try reader.logKeyTransitions().map {
+                .init(
+                    index: $0.index, entry: Base64.encode($0.entry),
+                    proof: String(decoding: $0.proof.bytes, as: UTF8.self))
+            })
+    }
 }
 
 /// Closes alerts left open past the limit, until the service shuts down.
@@ -149,6 +157,9 @@ public enum TemoinService {
             return try Reply.json(
                 .ok, ["first": "\(first)", "second": "\(second)", "proof": proof.map(\.base64).joined(separator: " ")])
         }
+
+        // A phone holding an older log key follows these to the key that signs now.
+        router.get("v1/proofs/log-keys") { _, _ in try Reply.json(.ok, try publicLog.logKeyTransitions()) }
 
         // Device API: write-only.
         router.put("v1/alerts/:alert") { request, context in

@@ -8,11 +8,15 @@ public enum BundleLayout {
         "README.txt", "checkpoint", "custody-report.html", "export-cert.pem", "log-key.txt",
         "manifest.json", "manifest.json.p7s", "recording.opus",
     ]
-    /// The only folders.
-    public static let folders = ["entries", "originals"]
+    /// The only folders (`key-transitions` only in `temoin-export/v3`).
+    public static let folders = ["entries", "originals", "key-transitions"]
 
     public static func entry(_ index: UInt64) -> String { "entries/\(index).entry" }
     public static func proof(_ index: UInt64) -> String { "entries/\(index).entry.tlog-proof" }
+    /// A log-key transition (v3): the rotation entry `index`'s tlog-proof against the checkpoint
+    /// both keys signed, and the consistency proof from that checkpoint to the bundle's.
+    public static func transitionProof(_ index: UInt64) -> String { "key-transitions/\(index).tlog-proof" }
+    public static func transitionConsistency(_ index: UInt64) -> String { "key-transitions/\(index).consistency" }
 
     /// `wav` for WAV, `opus` for Ogg Opus, `raw` for anything else (`l16`, `s16le`).
     public static func fileExtension(format: String) -> String {

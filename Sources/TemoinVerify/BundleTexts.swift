@@ -4,7 +4,7 @@ public import TemoinCore
 /// them again and compare them byte for byte. Part of the format: each format version keeps its
 /// own text forever, so a newer verifier still checks older bundles.
 public enum BundleTexts {
-    /// README.txt (French, then English) of a bundle of `format`.
+    /// README.txt (French, then English) of a bundle of `format` (v3 has v2's text).
     public static func readme(alert: AlertID, origin: String, format: String = ExportManifest.currentFormat) -> String {
         format == ExportManifest.formatV1
             ? readmeV1(alert: alert, origin: origin) : readmeV2(alert: alert, origin: origin)

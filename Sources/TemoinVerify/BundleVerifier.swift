@@ -151,9 +151,16 @@ public struct BundleVerifier {
             )
             return report
         }
-        guard (try? checkpoint.verify(key: trustedKey, using: Ed25519())) != nil else {
+        // 2b. The log-key transitions (v3): from the key given to the key that signs the checkpoint.
+        guard let (transitions, start) = readTransitions(bundle, present: present) else { return report }
+        var signingKey = trustedKey
+        for t in transitions[start...] {
+            guard let next = checkTransition(t, from: signingKey, checkpoint: checkpoint) else { return report }
+            signingKey = next
+        }
+        guard (try? checkpoint.verify(key: signingKey, using: Ed25519())) != nil else {
             let signedByKey = checkpoint.note.signatures.contains {
-                $0.name == trustedKey.name && $0.keyID == trustedKey.keyID
+                $0.name == signingKey.name && $0.keyID == signingKey.keyID
             }
             if signedByKey {
                 fail(
@@ -162,18 +169,22 @@ public struct BundleVerifier {
             } else {
                 fail(
                     "checkpoint", "checkpoint",
-                    "point de contrôle non signé par la clé donnée (autre clé du journal « \(origin) ») : rien ne "
-                        + "peut être prouvé",
-                    "checkpoint not signed by the key given (another key of log \"\(origin)\"): nothing can be proven")
+                    "point de contrôle non signé par la clé donnée ni par une clé où mène "
+                        + "un changement de clé prouvé dans l'export (autre clé du journal « \(origin) ») : rien ne peut être prouvé",
+                    "checkpoint not signed by the key given, nor by a key a log-key transition proven in the bundle "
+                        + "leads to (another key of log \"\(origin)\"): nothing can be proven")
             }
             return report
         }
         let onlyLogSignature = checkpoint.note.signatures.count == 1
+        let rotated = signingKey == trustedKey ? "" : " (\(signingKey.keyIDHex))"
         record(
             "checkpoint", "checkpoint", onlyLogSignature,
             onlyLogSignature
-                ? "signé par la clé du journal" : "signatures en plus de celle du journal, que rien ne vérifie",
-            onlyLogSignature ? "signed by the log key" : "signatures besides the log's, which nothing verifies")
+                ? "signé par la clé du journal\(rotated)"
+                : "signatures en plus de celle du journal, que rien ne vérifie",
+            onlyLogSignature
+                ? "signed by the log key\(rotated)" : "signatures besides the log's, which nothing verifies")
 
         // 3. The manifest: canonical bytes only (no duplicate or unknown key, one spelling).
         let manifestRead = bundle.read("manifest.json", limit: Self.manifestLimit)
@@ -221,7 +232,7 @@ public struct BundleVerifier {
             let ok =
                 proof.map { p in
                     p.index == index && p.checkpoint.bytes == checkpointBytes
-                        && (try? p.verify(entry: bytes, key: trustedKey, hasher: SHA256.merkle, ed25519: Ed25519()))
+                        && (try? p.verify(entry: bytes, key: signingKey, hasher: SHA256.merkle, ed25519: Ed25519()))
                             != nil
                 } ?? false
             record(
@@ -231,13 +242,38 @@ public struct BundleVerifier {
         }
 
         // 5. Genesis: the log's own key and origin.
+        // The key given must be the genesis key, or a key the log's proven rotations lead to from
+        // it: the transitions before the key given are checked from the genesis key.
         let genesis = entries[0]
+        var reached = genesis?["log-key"].flatMap { try? VerifierKey(parsing: $0) }
+        for t in transitions[..<start] {
+            reached = reached.flatMap { key in
+                (try? LogKeyTransition(entry: t.entry, proof: t.proof).verify(
+                    from: key, hasher: SHA256.merkle, ed25519: Ed25519()))
+            }
+        }
+        let rotationsProven = transitions.allSatisfy { t in entries[t.index]?.bytes == t.entry }
         let genesisOK =
-            genesis?.kind == .genesis && genesis?["log-key"] == trustedKey.description && genesis?["origin"] == origin
+            genesis?.kind == .genesis && reached == trustedKey && genesis?["origin"] == origin && rotationsProven
         record(
             "genesis", "entries/0.entry", genesisOK,
-            genesisOK ? "clé du journal conforme à l'entrée 0" : "clé du journal différente de l'entrée 0",
-            genesisOK ? "log key matches entry 0" : "log key differs from entry 0")
+            genesisOK
+                ? (start == 0
+                    ? "clé du journal conforme à l'entrée 0"
+                    : "clé donnée atteinte depuis la clé de l'entrée 0 par \(start) "
+                        + "changement(s) de clé prouvé(s)")
+                : "clé du journal différente de l'entrée 0 (et de ses changements prouvés)",
+            genesisOK
+                ? (start == 0
+                    ? "log key matches entry 0"
+                    : "the key given is reached from entry 0's key through \(start) proven key rotation(s)")
+                : "log key differs from entry 0 (and from its proven rotations)")
+        if (manifest.format == ExportManifest.formatV3) == transitions.isEmpty {
+            fail(
+                "manifest", "manifest.json",
+                "format \(manifest.format) : un export v3 porte les changements de clé du journal, v1 et v2 aucun",
+                "format \(manifest.format): a v3 bundle carries the log-key transitions, v1 and v2 none")
+        }
 
         // 6. The certificate: exactly one PEM certificate in canonical form, pinned by the log.
         let pem = bundle.bytes("export-cert.pem", limit: Self.smallFileLimit)
@@ -366,6 +402,11 @@ public struct BundleVerifier {
         if enrollment != nil { entryIndices.insert(cursor) }
         if let rotation { entryIndices.insert(rotation.key) }
         if let revocation { entryIndices.insert(revocation.key) }
+        for t in transitions {
+            entryIndices.insert(t.index)
+            expected.insert(BundleLayout.transitionProof(t.index))
+            expected.insert(BundleLayout.transitionConsistency(t.index))
+        }
         for i in entryIndices { expected.insert(BundleLayout.entry(i)); expected.insert(BundleLayout.proof(i)) }
         var originals: [(name: String, entry: Entry)] = []
         for (_, e) in chainEntries {
@@ -428,11 +469,13 @@ public struct BundleVerifier {
 
         // 12. The log key's copy.
         let keyCopy = bundle.bytes("log-key.txt", limit: 4096)
-        let keyOK = keyCopy == Array((trustedKey.description + "\n").utf8)
+        let keyOK = keyCopy == Array((signingKey.description + "\n").utf8)
         record(
             "log-key", "log-key.txt", keyOK,
-            keyOK ? "copie exacte de la clé du journal" : "différent de la clé du journal",
-            keyOK ? "exact copy of the log key" : "differs from the log key")
+            keyOK
+                ? "copie exacte de la clé du journal qui signe le point de contrôle"
+                : "différent de la clé du journal",
+            keyOK ? "exact copy of the log key that signs the checkpoint" : "differs from the log key")
 
         // 12b. Nothing the device signed after its revocation.
         if let revocation {
@@ -536,6 +579,88 @@ public struct BundleVerifier {
             }
         }
         return report
+    }
+
+    /// One log-key transition as the bundle carries it: the rotation entry (`entries/<index>.entry`),
+    /// its tlog-proof against the checkpoint both keys signed, and the consistency proof from that
+    /// checkpoint to the bundle's.
+    struct Transition {
+        let index: UInt64
+        let entry: [UInt8]
+        let proof: TlogProof
+        let consistency: ConsistencyProofFile
+    }
+
+    /// Reads every transition in the bundle, in log order, and where the walk from the key given
+    /// starts: after the rotation that names it (0 when it is the genesis key). nil after a FAIL.
+    private mutating func readTransitions(
+        _ bundle: any BundleSource, present: Set<String>
+    ) -> ([Transition], Int)? {
+        var indices = Set<UInt64>()
+        for name in present where name.hasPrefix("key-transitions/") {
+            let base = name.dropFirst(16)
+            for suffix in [".tlog-proof", ".consistency"] where base.hasSuffix(suffix) {
+                if let i = StrictDecimal.parse(base.dropLast(suffix.count)),
+                    name == BundleLayout.transitionProof(i) || name == BundleLayout.transitionConsistency(i)
+                {
+                    indices.insert(i)
+                }
+            }
+        }
+        var out = [Transition]()
+        for index in indices.sorted() {
+            guard let entry = bundle.bytes(BundleLayout.entry(index), limit: Entry.maximumSize),
+                let proof = bundle.bytes(BundleLayout.transitionProof(index), limit: Self.proofLimit).flatMap({
+                    try? TlogProof(parsing: $0)
+                }),
+                proof.index == index,
+                let consistency = bundle.bytes(
+                    BundleLayout.transitionConsistency(index), limit: ConsistencyProofFile.maximumSize
+                ).flatMap({ try? ConsistencyProofFile(parsing: $0) })
+            else {
+                fail(
+                    "transition", BundleLayout.transitionProof(index),
+                    "changement de clé du journal incomplet ou illisible (entrée, preuve ou cohérence) : rien ne "
+                        + "peut être prouvé",
+                    "log-key transition incomplete or unreadable (entry, proof or consistency): nothing can be proven")
+                return nil
+            }
+            out.append(Transition(index: index, entry: entry, proof: proof, consistency: consistency))
+        }
+        let named = out.lastIndex { t in
+            (try? Entry(parsing: t.entry)).flatMap {
+                try? LogKeyTransition.newKey(of: $0, origin: trustedKey.name, hash: SHA256())
+            } == trustedKey
+        }
+        return (out, named.map { $0 + 1 } ?? 0)
+    }
+
+    /// Follows one transition from `key`: the checkpoint signed by exactly `key` and the key the
+    /// rotation entry names, the entry in its tree, its tree a prefix of the bundle's checkpoint's.
+    /// Returns the new key, or nil after a FAIL line.
+    private mutating func checkTransition(
+        _ t: Transition, from key: VerifierKey, checkpoint: SignedCheckpoint
+    ) -> VerifierKey? {
+        let name = BundleLayout.transitionProof(t.index)
+        do throws(TemoinError) {
+            let new = try LogKeyTransition(entry: t.entry, proof: t.proof).verify(
+                from: key, hasher: SHA256.merkle, ed25519: Ed25519())
+            try t.consistency.verify(
+                older: t.proof.checkpoint.checkpoint, newer: checkpoint.checkpoint, hasher: SHA256.merkle)
+            record(
+                "transition", name, true,
+                "clé du journal changée à l'entrée \(t.index) : \(key.keyIDHex) → \(new.keyIDHex), "
+                    + "point de contrôle signé par les deux clés, arbre prolongé par celui de l'export",
+                "log key rotated at entry \(t.index): \(key.keyIDHex) → \(new.keyIDHex), "
+                    + "checkpoint signed by both keys, its tree extended by the export's")
+            return new
+        } catch {
+            fail(
+                "transition", name,
+                "changement de clé du journal non prouvé depuis la clé \(key.keyIDHex) : \(error.reason)",
+                "log-key transition not proven from key \(key.keyIDHex): \(error.reason)")
+            return nil
+        }
     }
 
     /// recording.opus must be exactly the deterministic mux of the packets the entries name. The

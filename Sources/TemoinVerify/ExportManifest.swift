@@ -15,11 +15,16 @@ public struct ExportManifest: Codable, Sendable {
     public let checkpointSize: UInt64
     public let files: [String: String]
 
-    /// The format `temoin export` writes. v2 differs from v1 only by README.txt's text (it says
-    /// where the verifier comes from); a verifier reads both (Docs/export.md).
+    /// The format `temoin export` writes when the log key never changed. v2 differs from v1 only
+    /// by README.txt's text (it says where the verifier comes from); a verifier reads all three
+    /// (Docs/export.md).
     public static let currentFormat = "temoin-export/v2"
     public static let formatV1 = "temoin-export/v1"
-    public static let readableFormats: Set<String> = [formatV1, currentFormat]
+    /// Written when the log key was rotated before the export: v2 plus `key-transitions/`, the
+    /// proofs that lead from the genesis key to the key that signs `checkpoint` (which
+    /// `log-key.txt` then holds).
+    public static let formatV3 = "temoin-export/v3"
+    public static let readableFormats: Set<String> = [formatV1, currentFormat, formatV3]
 
     public init(
         origin: String, alert: AlertID, requester: String, reference: String, created: String,

@@ -63,6 +63,20 @@ struct CommandLineTests {
         #expect(audit.text.contains("PASS"))
     }
 
+    @Test func keysRotateLogPrintsTheNewKeyAndTheAuditStillPasses() throws {
+        let t = TempFolder()
+        let initialized = try Tool.run("temoin", ["init", "--data", t.data, "--origin", "example.org/temoin"])
+        #expect(initialized.status == 0, "\(initialized.stderr)")
+        let rotated = try Tool.run("temoin", ["keys", "rotate-log", "--data", t.data])
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        let keyLine = rotated.text.split(separator: "\n").last { $0.hasPrefix("example.org/temoin+") }
+        let key = try VerifierKey(parsing: #require(keyLine))
+        let file = try String(contentsOfFile: t.data + "/log-key.txt", encoding: .utf8)
+        #expect(file == key.description + "\n")
+        let audit = try Tool.run("temoin", ["audit", "--data", t.data])
+        #expect(audit.status == 0, "\(audit.text)")
+    }
+
     @Test func theCheckpointIsWrittenByteForByteAndTheProofVerifies() throws {
         let t = TempFolder()
         let initialized = try Tool.run("temoin", ["init", "--data", t.data])

@@ -20,7 +20,11 @@ final class LiveServer: @unchecked Sendable {
     let url: URL
     private let task: Task<Void, any Error>
 
-    init(configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws {
+    /// `prepare`: runs on the ledger's writer before the service starts (a log-key rotation).
+    init(
+        configure: (inout ServiceConfiguration) -> Void = { _ in },
+        prepare: (LedgerWriter) async throws -> Void = { _ in }
+    ) async throws {
         directory = DataDirectory(root.appendingPathComponent("data").path)
         created = try await Ledger.initialize(directory: directory, origin: "test.example/service")
         phone = try Ed25519PrivateKey.generate()
@@ -33,6 +37,7 @@ final class LiveServer: @unchecked Sendable {
                         ("device", DeviceID.derive(publicKey: phone.publicKey).rawValue),
                         ("device-key", Base64.encode(phone.publicKey)),
                     ]))
+            try await prepare(w)
         }
         var configuration = ServiceConfiguration()
         configuration.port = 0
