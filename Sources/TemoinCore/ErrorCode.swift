@@ -11,6 +11,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case adminUnauthorized = "admin.unauthorized" // usage
     case alertBadID = "alert.bad-id" // usage
     case alertConflict = "alert.conflict" // usage
+    case alertErased = "alert.erased" // usage
+    case alertOnHold = "alert.on-hold" // usage
     case alertUnknown = "alert.unknown" // usage
     case audioAlreadyStored = "audio.already-stored" // usage
     case audioBadChannels = "audio.bad-channels" // unusableInput
@@ -29,6 +31,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case blobBadAlert = "blob.bad-alert" // unusableInput
     case blobCorrupt = "blob.corrupt" // invalidEvidence
     case blobMismatch = "blob.mismatch" // invalidEvidence
+    case blobNoKey = "blob.no-key" // invalidEvidence
+    case blobTooLarge = "blob.too-large" // unusableInput
     case checkpointBadRoot = "checkpoint.bad-root" // unusableInput
     case checkpointBadSize = "checkpoint.bad-size" // unusableInput
     case checkpointEmptyExtension = "checkpoint.empty-extension" // unusableInput
@@ -63,6 +67,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case entryNotUtf8 = "entry.not-utf8" // unusableInput
     case entryTooLarge = "entry.too-large" // unusableInput
     case entryUnknownField = "entry.unknown-field" // unusableInput
+    case eraseAlertOpen = "erase.alert-open" // usage
     case exportBadEntry = "export.bad-entry" // invalidEvidence
     case exportBadReference = "export.bad-reference" // usage
     case exportBadRequester = "export.bad-requester" // usage
@@ -77,6 +82,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case fsPermission = "fs.permission" // environment
     case fsTooLarge = "fs.too-large" // unusableInput
     case fuzzTmp = "fuzz.tmp" // environment
+    case holdAlreadyPlaced = "hold.already-placed" // usage
+    case holdNotPlaced = "hold.not-placed" // usage
     case httpError = "http.error" // usage
     case httpMalformed = "http.malformed" // usage
     case httpMethodNotAllowed = "http.method-not-allowed" // usage
@@ -97,12 +104,15 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case keyWrongType = "key.wrong-type" // unusableInput
     case keygenExists = "keygen.exists" // usage
     case keygenUnwritable = "keygen.unwritable" // usage
+    case keysBadSymmetricKey = "keys.bad-symmetric-key" // environment
     case keysExpired = "keys.expired" // usage
     case keysMismatch = "keys.mismatch" // usage
+    case keysNoMasterKey = "keys.no-master-key" // usage
     case keysNoSignatureUsage = "keys.no-signature-usage" // usage
     case keysNotYetValid = "keys.not-yet-valid" // usage
     case keysServiceRunning = "keys.service-running" // usage
     case keysTooOpen = "keys.too-open" // environment
+    case keysUnwrapFailed = "keys.unwrap-failed" // environment
     case ledgerAlertAlreadyOpen = "ledger.alert-already-open" // usage
     case ledgerAlertNotOpen = "ledger.alert-not-open" // usage
     case ledgerBadSizes = "ledger.bad-sizes" // usage
@@ -216,6 +226,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case statementBadSignatureEncoding = "statement.bad-signature-encoding" // usage
     case statementSeq = "statement.seq" // unusableInput
     case statementSha256 = "statement.sha256" // unusableInput
+    case testStopped = "test.stopped" // environment
     case timeBad = "time.bad" // usage
     case verifyNoFolder = "verify.no-folder" // usage
     case verifyNoInput = "verify.no-input" // usage
@@ -252,40 +263,40 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     public var category: TemoinError.Category {
         switch self {
         case .accountBadRole, .accountExists, .accountUnknown, .adminBadOperator, .adminUnauthorized, .alertBadID,
-            .alertConflict, .alertUnknown, .audioAlreadyStored, .audioUnsupportedMedia, .benchBadRestart,
-            .chunkBadHeader, .chunkBadSeq, .chunkMissingHeader, .chunkTooManyConflicts, .dataNotInitialized,
-            .deviceAlreadyRevoked, .deviceBadUrl, .deviceNoKey, .deviceNoWav, .deviceReceipts, .deviceRevoked,
-            .deviceUnknown, .enrollBadKey, .exportBadReference, .exportBadRequester, .exportExists,
-            .exportServiceRunning, .httpError, .httpMalformed, .httpMethodNotAllowed, .httpNotFound, .httpTooLarge,
-            .initBadOrigin, .initNotAFolder, .initNotEmpty, .inputNotAFile, .inputNotFound, .inputUnreadable,
-            .jsonInvalid, .keygenExists, .keygenUnwritable, .keysExpired, .keysMismatch, .keysNoSignatureUsage,
-            .keysNotYetValid, .keysServiceRunning, .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes,
-            .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry,
-            .ledgerNotEmpty, .ledgerUnknownDevice, .locationBadFix, .opusBadBitrate, .opusBadComplexity,
-            .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes, .rangeNotSatisfiable, .rateLimited,
-            .serveBadLimit, .serveBadPort, .serveNotLoopback, .staffBadText, .staffForbidden, .staffTooManyFailures,
-            .staffUnauthorized, .statementBadSignature, .statementBadSignatureEncoding, .timeBad, .verifyNoFolder,
-            .verifyNoInput, .verifyNotABundle:
+            .alertConflict, .alertErased, .alertOnHold, .alertUnknown, .audioAlreadyStored, .audioUnsupportedMedia,
+            .benchBadRestart, .chunkBadHeader, .chunkBadSeq, .chunkMissingHeader, .chunkTooManyConflicts,
+            .dataNotInitialized, .deviceAlreadyRevoked, .deviceBadUrl, .deviceNoKey, .deviceNoWav, .deviceReceipts,
+            .deviceRevoked, .deviceUnknown, .enrollBadKey, .eraseAlertOpen, .exportBadReference, .exportBadRequester,
+            .exportExists, .exportServiceRunning, .holdAlreadyPlaced, .holdNotPlaced, .httpError, .httpMalformed,
+            .httpMethodNotAllowed, .httpNotFound, .httpTooLarge, .initBadOrigin, .initNotAFolder, .initNotEmpty,
+            .inputNotAFile, .inputNotFound, .inputUnreadable, .jsonInvalid, .keygenExists, .keygenUnwritable,
+            .keysExpired, .keysMismatch, .keysNoMasterKey, .keysNoSignatureUsage, .keysNotYetValid, .keysServiceRunning,
+            .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes, .ledgerDeviceAlreadyEnrolled,
+            .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry, .ledgerNotEmpty, .ledgerUnknownDevice,
+            .locationBadFix, .opusBadBitrate, .opusBadComplexity, .outputUnwritable, .queryBad, .quotaAlertBytes,
+            .quotaDeviceBytes, .rangeNotSatisfiable, .rateLimited, .serveBadLimit, .serveBadPort, .serveNotLoopback,
+            .staffBadText, .staffForbidden, .staffTooManyFailures, .staffUnauthorized, .statementBadSignature,
+            .statementBadSignatureEncoding, .timeBad, .verifyNoFolder, .verifyNoInput, .verifyNotABundle:
             return .usage
         case .audioBadChannels, .audioBadRate, .audioEmpty, .audioPartialFrame, .audioTooLarge, .audioTooLong,
-            .audioUnknownFormat, .blobBadAlert, .checkpointBadRoot, .checkpointBadSize, .checkpointEmptyExtension,
-            .checkpointEmptyOrigin, .checkpointNoFinalNewline, .checkpointNotCanonical, .checkpointTooShort,
-            .entryBadKind, .entryBadValue, .entryBadVersion, .entryDuplicateField, .entryFieldCount, .entryFieldOrder,
-            .entryMissingField, .entryNoFinalNewline, .entryNotCanonical, .entryNotUtf8, .entryTooLarge,
-            .entryUnknownField, .fsTooLarge, .inputTooLarge, .keyBadSeed, .keyWrongCurve, .keyWrongType,
-            .noteBadCharacters, .noteBadKey, .noteBadKeyName, .noteBadSignatureLine, .noteBadText, .noteBadVerifierKey,
-            .noteKeyIDMismatch, .noteNoFinalNewline, .noteNoSignatures, .noteNotCanonical, .noteTooLarge,
-            .noteTooManySignatures, .noteUnsupportedKey, .oggBadHead, .oggBadPage, .oggNoAudio, .oggNoPages, .oggNotOgg,
-            .oggTooManyPackets, .opusBadCodec, .opusBadPacket, .opusBadStream, .pemEncrypted, .proofBadExtra,
-            .proofBadHash, .proofBadHeader, .proofBadIndex, .proofNoCheckpoint, .proofNotCanonical, .proofTooLarge,
-            .receiptBadFormat, .receiptBadOrigin, .receiptNoFinalNewline, .receiptNotCanonical, .recordingNoAudio,
-            .recordingNotAChunk, .statementAlert, .statementBadKind, .statementSeq, .statementSha256, .wavBadFormat,
-            .wavDataBeforeFormat, .wavNoData, .wavNoFormat, .wavNotWav, .wavTruncated, .wavTwoFormats, .wavUnsupported,
-            .zipEncrypted, .zipMultiDisk, .zipNotZip, .zipTooLarge, .zipTooManyEntries, .zipUnsupportedMethod,
-            .zipZip64:
+            .audioUnknownFormat, .blobBadAlert, .blobTooLarge, .checkpointBadRoot, .checkpointBadSize,
+            .checkpointEmptyExtension, .checkpointEmptyOrigin, .checkpointNoFinalNewline, .checkpointNotCanonical,
+            .checkpointTooShort, .entryBadKind, .entryBadValue, .entryBadVersion, .entryDuplicateField,
+            .entryFieldCount, .entryFieldOrder, .entryMissingField, .entryNoFinalNewline, .entryNotCanonical,
+            .entryNotUtf8, .entryTooLarge, .entryUnknownField, .fsTooLarge, .inputTooLarge, .keyBadSeed, .keyWrongCurve,
+            .keyWrongType, .noteBadCharacters, .noteBadKey, .noteBadKeyName, .noteBadSignatureLine, .noteBadText,
+            .noteBadVerifierKey, .noteKeyIDMismatch, .noteNoFinalNewline, .noteNoSignatures, .noteNotCanonical,
+            .noteTooLarge, .noteTooManySignatures, .noteUnsupportedKey, .oggBadHead, .oggBadPage, .oggNoAudio,
+            .oggNoPages, .oggNotOgg, .oggTooManyPackets, .opusBadCodec, .opusBadPacket, .opusBadStream, .pemEncrypted,
+            .proofBadExtra, .proofBadHash, .proofBadHeader, .proofBadIndex, .proofNoCheckpoint, .proofNotCanonical,
+            .proofTooLarge, .receiptBadFormat, .receiptBadOrigin, .receiptNoFinalNewline, .receiptNotCanonical,
+            .recordingNoAudio, .recordingNotAChunk, .statementAlert, .statementBadKind, .statementSeq, .statementSha256,
+            .wavBadFormat, .wavDataBeforeFormat, .wavNoData, .wavNoFormat, .wavNotWav, .wavTruncated, .wavTwoFormats,
+            .wavUnsupported, .zipEncrypted, .zipMultiDisk, .zipNotZip, .zipTooLarge, .zipTooManyEntries,
+            .zipUnsupportedMethod, .zipZip64:
             return .unusableInput
-        case .benchInvalid, .blobCorrupt, .blobMismatch, .checkpointWrongOrigin, .exportBadEntry, .exportNoEnrollment,
-            .internalFailure, .ledgerCheckpointFileMissing, .ledgerCorrupt, .ledgerDatabaseBehind,
+        case .benchInvalid, .blobCorrupt, .blobMismatch, .blobNoKey, .checkpointWrongOrigin, .exportBadEntry,
+            .exportNoEnrollment, .internalFailure, .ledgerCheckpointFileMissing, .ledgerCorrupt, .ledgerDatabaseBehind,
             .ledgerDatabaseForked, .ledgerRootCheckFailed, .ledgerRootMismatch, .ledgerSizeMismatch, .ledgerWrongLogKey,
             .logForked, .merkleEmptyFirstTree, .merkleIndexOutOfRange, .merkleProofTooLong, .merkleProofTooShort,
             .merkleRootMismatch, .merkleSizesOutOfOrder, .noteBadSignature, .noteUnsigned, .oggGap, .oggPacketTooLarge,
@@ -295,10 +306,11 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             .zipTopLevel:
             return .invalidEvidence
         case .adminHTTPFailed, .adminNoService, .benchNoService, .benchRefused, .benchTmp, .deviceGaveUp, .fsDiskFull,
-            .fsError, .fsExists, .fsIoError, .fsNotFound, .fsPermission, .fuzzTmp, .initFailed, .keysTooOpen,
-            .ledgerLocked, .ledgerNoCheckpoint, .ledgerSchema, .ledgerSchemaTooNew, .ledgerUnsafeSettings, .oggFailure,
-            .oggRead, .opensslFailure, .opusBadSnapshot, .opusFailure, .soxrFailure, .sqliteBusy, .sqliteConstraint,
-            .sqliteDiskFull, .sqliteError, .sqliteIoError, .sqliteOpen, .sqliteReadOnly, .zipChanged, .zipRead:
+            .fsError, .fsExists, .fsIoError, .fsNotFound, .fsPermission, .fuzzTmp, .initFailed, .keysBadSymmetricKey,
+            .keysTooOpen, .keysUnwrapFailed, .ledgerLocked, .ledgerNoCheckpoint, .ledgerSchema, .ledgerSchemaTooNew,
+            .ledgerUnsafeSettings, .oggFailure, .oggRead, .opensslFailure, .opusBadSnapshot, .opusFailure, .soxrFailure,
+            .sqliteBusy, .sqliteConstraint, .sqliteDiskFull, .sqliteError, .sqliteIoError, .sqliteOpen, .sqliteReadOnly,
+            .testStopped, .zipChanged, .zipRead:
             return .environment
         }
     }
@@ -316,9 +328,11 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             return 404
         case .httpMethodNotAllowed:
             return 405
-        case .accountExists, .alertConflict, .deviceAlreadyRevoked, .ledgerAlertAlreadyOpen,
-            .ledgerDeviceAlreadyEnrolled:
+        case .accountExists, .alertConflict, .alertOnHold, .deviceAlreadyRevoked, .eraseAlertOpen, .holdAlreadyPlaced,
+            .holdNotPlaced, .ledgerAlertAlreadyOpen, .ledgerDeviceAlreadyEnrolled:
             return 409
+        case .alertErased:
+            return 410
         case .audioTooLarge, .chunkTooManyConflicts, .httpTooLarge, .inputTooLarge, .quotaAlertBytes:
             return 413
         case .audioUnsupportedMedia:

@@ -95,6 +95,8 @@ public struct Exporter {
         guard let head = try reader.alertEntries(alert).last else {
             throw TemoinError(.alertUnknown, "there is no alert \(alert) in this ledger")
         }
+        // Before anything is appended: an erased alert has no key (`alert.erased`).
+        let key = try reader.alertKey(alert)
         let certificate = try directory.loadExportCertificate()
         let exportKey = try P256PrivateKey(pem: FileSystem.read(directory.exportKeyFile, limit: 1 << 16))
         let appended = try await writer.append(
@@ -137,7 +139,7 @@ public struct Exporter {
         // Originals as received, and quarantined conflicting bytes.
         for (_, e) in all where e.kind == .audioChunk || e.kind == .chunkConflict {
             guard let seq = e.uint("seq"), let hash = e.hash("original-sha256") else { continue }
-            let bytes = try directory.blobs.read(alert: alert, hash: hash)
+            let bytes = try directory.blobs.read(alert: alert, hash: hash, key: key)
             guard
                 let name = e.kind == .audioChunk
                     ? BundleLayout.original(e)
