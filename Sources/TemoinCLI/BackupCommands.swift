@@ -33,7 +33,7 @@ struct RestoreCommand: AsyncParsableCommand {
             "Restaure une sauvegarde dans un dossier vide / restore a backup into an empty folder, then audit it.")
 
     @Option(help: "Dossier de sauvegarde / the backup folder.") var backup: String
-    @Option(help: "Fichier de la clé maîtresse / the master key file, kept apart from backups.") var masterKey: String?
+    @Option(help: "Fichier de la clé maîtresse / the master key file, kept apart from backups.") var masterKey: String
     @Option(name: .customLong("data"), help: "Dossier à créer / the (empty) data folder to restore into.")
     var data: String
 

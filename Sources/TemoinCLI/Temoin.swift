@@ -12,7 +12,7 @@ public struct Temoin: AsyncParsableCommand {
             Init.self, Serve.self, Enroll.self, Users.self, BackupCommand.self, RestoreCommand.self, Ingest.self,
             RecordingCommand.self, Export.self, Keys.self,
             Audit.self,
-            Log.self,
+            Log.self, Migrate.self,
         ]
     )
 
@@ -102,6 +102,11 @@ struct Audit: AsyncParsableCommand {
         let counts =
             "\(report.entries) entrées/entries, \(report.nodes) nœuds/nodes, \(report.checkpoints) points de "
             + "contrôle/checkpoints, \(report.blobs) blobs"
+        if report.plaintextBlobs > 0 {
+            Output.line(
+                "ATTENTION / WARNING  \(report.plaintextBlobs) blob(s) non chiffré(s) / not encrypted yet: "
+                    + "temoin migrate --data \(options.data)")
+        }
         if report.passed {
             Output.line("RÉUSSI / PASS  \(counts)")
         } else {

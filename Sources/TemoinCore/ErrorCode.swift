@@ -11,6 +11,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case adminUnauthorized = "admin.unauthorized" // usage
     case alertBadID = "alert.bad-id" // usage
     case alertConflict = "alert.conflict" // usage
+    case alertErased = "alert.erased" // usage
+    case alertOnHold = "alert.on-hold" // usage
     case alertUnknown = "alert.unknown" // usage
     case audioAlreadyStored = "audio.already-stored" // usage
     case audioBadChannels = "audio.bad-channels" // unusableInput
@@ -33,6 +35,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case blobBadAlert = "blob.bad-alert" // unusableInput
     case blobCorrupt = "blob.corrupt" // invalidEvidence
     case blobMismatch = "blob.mismatch" // invalidEvidence
+    case blobNoKey = "blob.no-key" // invalidEvidence
+    case blobTooLarge = "blob.too-large" // unusableInput
     case checkpointBadRoot = "checkpoint.bad-root" // unusableInput
     case checkpointBadSize = "checkpoint.bad-size" // unusableInput
     case checkpointEmptyExtension = "checkpoint.empty-extension" // unusableInput
@@ -68,6 +72,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case entryNotUtf8 = "entry.not-utf8" // unusableInput
     case entryTooLarge = "entry.too-large" // unusableInput
     case entryUnknownField = "entry.unknown-field" // unusableInput
+    case eraseAlertOpen = "erase.alert-open" // usage
     case exportBadEntry = "export.bad-entry" // invalidEvidence
     case exportBadReference = "export.bad-reference" // usage
     case exportBadRequester = "export.bad-requester" // usage
@@ -82,6 +87,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case fsPermission = "fs.permission" // environment
     case fsTooLarge = "fs.too-large" // unusableInput
     case fuzzTmp = "fuzz.tmp" // environment
+    case holdAlreadyPlaced = "hold.already-placed" // usage
+    case holdNotPlaced = "hold.not-placed" // usage
     case httpError = "http.error" // usage
     case httpMalformed = "http.malformed" // usage
     case httpMethodNotAllowed = "http.method-not-allowed" // usage
@@ -102,13 +109,16 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case keyWrongType = "key.wrong-type" // unusableInput
     case keygenExists = "keygen.exists" // usage
     case keygenUnwritable = "keygen.unwritable" // usage
+    case keysBadSymmetricKey = "keys.bad-symmetric-key" // environment
     case keysExpired = "keys.expired" // usage
     case keysLogKeyReused = "keys.log-key-reused" // usage
     case keysMismatch = "keys.mismatch" // usage
+    case keysNoMasterKey = "keys.no-master-key" // usage
     case keysNoSignatureUsage = "keys.no-signature-usage" // usage
     case keysNotYetValid = "keys.not-yet-valid" // usage
     case keysServiceRunning = "keys.service-running" // usage
     case keysTooOpen = "keys.too-open" // environment
+    case keysUnwrapFailed = "keys.unwrap-failed" // environment
     case ledgerAlertAlreadyOpen = "ledger.alert-already-open" // usage
     case ledgerAlertNotOpen = "ledger.alert-not-open" // usage
     case ledgerBadSizes = "ledger.bad-sizes" // usage
@@ -223,6 +233,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case statementBadSignatureEncoding = "statement.bad-signature-encoding" // usage
     case statementSeq = "statement.seq" // unusableInput
     case statementSha256 = "statement.sha256" // unusableInput
+    case testStopped = "test.stopped" // environment
     case timeBad = "time.bad" // usage
     case transitionInvalid = "transition.invalid" // invalidEvidence
     case transitionMissing = "transition.missing" // invalidEvidence
@@ -261,24 +272,24 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     public var category: TemoinError.Category {
         switch self {
         case .accountBadRole, .accountExists, .accountUnknown, .adminBadOperator, .adminUnauthorized, .alertBadID,
-            .alertConflict, .alertUnknown, .audioAlreadyStored, .audioUnsupportedMedia, .backupExists,
-            .backupTargetNotEmpty, .benchBadRestart, .chunkBadHeader, .chunkBadSeq, .chunkMissingHeader,
+            .alertConflict, .alertErased, .alertOnHold, .alertUnknown, .audioAlreadyStored, .audioUnsupportedMedia,
+            .backupExists, .backupTargetNotEmpty, .benchBadRestart, .chunkBadHeader, .chunkBadSeq, .chunkMissingHeader,
             .chunkTooManyConflicts, .dataNotInitialized, .deviceAlreadyRevoked, .deviceBadUrl, .deviceNoKey,
-            .deviceNoWav, .deviceReceipts, .deviceRevoked, .deviceUnknown, .enrollBadKey, .exportBadReference,
-            .exportBadRequester, .exportExists, .exportServiceRunning, .httpError, .httpMalformed,
-            .httpMethodNotAllowed, .httpNotFound, .httpTooLarge, .initBadOrigin, .initNotAFolder, .initNotEmpty,
-            .inputNotAFile, .inputNotFound, .inputUnreadable, .jsonInvalid, .keygenExists, .keygenUnwritable,
-            .keysExpired, .keysLogKeyReused, .keysMismatch, .keysNoSignatureUsage, .keysNotYetValid,
-            .keysServiceRunning, .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes,
-            .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry,
-            .ledgerNotEmpty, .ledgerUnknownDevice, .locationBadFix, .opusBadBitrate, .opusBadComplexity,
-            .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes, .rangeNotSatisfiable, .rateLimited,
-            .serveBadLimit, .serveBadPort, .serveNotLoopback, .staffBadText, .staffForbidden, .staffTooManyFailures,
-            .staffUnauthorized, .statementBadSignature, .statementBadSignatureEncoding, .timeBad, .verifyNoFolder,
-            .verifyNoInput, .verifyNotABundle:
+            .deviceNoWav, .deviceReceipts, .deviceRevoked, .deviceUnknown, .enrollBadKey, .eraseAlertOpen,
+            .exportBadReference, .exportBadRequester, .exportExists, .exportServiceRunning, .holdAlreadyPlaced,
+            .holdNotPlaced, .httpError, .httpMalformed, .httpMethodNotAllowed, .httpNotFound, .httpTooLarge,
+            .initBadOrigin, .initNotAFolder, .initNotEmpty, .inputNotAFile, .inputNotFound, .inputUnreadable,
+            .jsonInvalid, .keygenExists, .keygenUnwritable, .keysExpired, .keysLogKeyReused, .keysMismatch,
+            .keysNoMasterKey, .keysNoSignatureUsage, .keysNotYetValid, .keysServiceRunning, .ledgerAlertAlreadyOpen,
+            .ledgerAlertNotOpen, .ledgerBadSizes, .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain,
+            .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry, .ledgerNotEmpty, .ledgerUnknownDevice, .locationBadFix,
+            .opusBadBitrate, .opusBadComplexity, .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes,
+            .rangeNotSatisfiable, .rateLimited, .serveBadLimit, .serveBadPort, .serveNotLoopback, .staffBadText,
+            .staffForbidden, .staffTooManyFailures, .staffUnauthorized, .statementBadSignature,
+            .statementBadSignatureEncoding, .timeBad, .verifyNoFolder, .verifyNoInput, .verifyNotABundle:
             return .usage
         case .audioBadChannels, .audioBadRate, .audioEmpty, .audioPartialFrame, .audioTooLarge, .audioTooLong,
-            .audioUnknownFormat, .backupCorrupt, .blobBadAlert, .checkpointBadRoot, .checkpointBadSize,
+            .audioUnknownFormat, .backupCorrupt, .blobBadAlert, .blobTooLarge, .checkpointBadRoot, .checkpointBadSize,
             .checkpointEmptyExtension, .checkpointEmptyOrigin, .checkpointNoFinalNewline, .checkpointNotCanonical,
             .checkpointTooShort, .consistencyMalformed, .entryBadKind, .entryBadValue, .entryBadVersion,
             .entryDuplicateField, .entryFieldCount, .entryFieldOrder, .entryMissingField, .entryNoFinalNewline,
@@ -294,8 +305,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             .wavNoData, .wavNoFormat, .wavNotWav, .wavTruncated, .wavTwoFormats, .wavUnsupported, .zipEncrypted,
             .zipMultiDisk, .zipNotZip, .zipTooLarge, .zipTooManyEntries, .zipUnsupportedMethod, .zipZip64:
             return .unusableInput
-        case .benchInvalid, .blobCorrupt, .blobMismatch, .checkpointWrongOrigin, .exportBadEntry, .exportNoEnrollment,
-            .internalFailure, .ledgerCheckpointFileMissing, .ledgerCorrupt, .ledgerDatabaseBehind,
+        case .benchInvalid, .blobCorrupt, .blobMismatch, .blobNoKey, .checkpointWrongOrigin, .exportBadEntry,
+            .exportNoEnrollment, .internalFailure, .ledgerCheckpointFileMissing, .ledgerCorrupt, .ledgerDatabaseBehind,
             .ledgerDatabaseForked, .ledgerRootCheckFailed, .ledgerRootMismatch, .ledgerRotationNotCosigned,
             .ledgerSizeMismatch, .ledgerWrongLogKey, .logForked, .merkleEmptyFirstTree, .merkleIndexOutOfRange,
             .merkleProofTooLong, .merkleProofTooShort, .merkleRootMismatch, .merkleSizesOutOfOrder, .noteBadSignature,
@@ -306,10 +317,10 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             return .invalidEvidence
         case .adminHTTPFailed, .adminNoService, .backupFailed, .benchNoService, .benchRefused, .benchTmp, .deviceGaveUp,
             .fsDiskFull, .fsError, .fsExists, .fsIoError, .fsNotFound, .fsPermission, .fuzzTmp, .initFailed,
-            .keysTooOpen, .ledgerLocked, .ledgerNoCheckpoint, .ledgerSchema, .ledgerSchemaTooNew, .ledgerUnsafeSettings,
-            .oggFailure, .oggRead, .opensslFailure, .opusBadSnapshot, .opusFailure, .soxrFailure, .sqliteBusy,
-            .sqliteConstraint, .sqliteDiskFull, .sqliteError, .sqliteIoError, .sqliteOpen, .sqliteReadOnly, .zipChanged,
-            .zipRead:
+            .keysBadSymmetricKey, .keysTooOpen, .keysUnwrapFailed, .ledgerLocked, .ledgerNoCheckpoint, .ledgerSchema,
+            .ledgerSchemaTooNew, .ledgerUnsafeSettings, .oggFailure, .oggRead, .opensslFailure, .opusBadSnapshot,
+            .opusFailure, .soxrFailure, .sqliteBusy, .sqliteConstraint, .sqliteDiskFull, .sqliteError, .sqliteIoError,
+            .sqliteOpen, .sqliteReadOnly, .testStopped, .zipChanged, .zipRead:
             return .environment
         }
     }
@@ -327,9 +338,11 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             return 404
         case .httpMethodNotAllowed:
             return 405
-        case .accountExists, .alertConflict, .backupExists, .backupTargetNotEmpty, .deviceAlreadyRevoked,
-            .ledgerAlertAlreadyOpen, .ledgerDeviceAlreadyEnrolled:
+        case .accountExists, .alertConflict, .alertOnHold, .backupExists, .backupTargetNotEmpty, .deviceAlreadyRevoked,
+            .eraseAlertOpen, .holdAlreadyPlaced, .holdNotPlaced, .ledgerAlertAlreadyOpen, .ledgerDeviceAlreadyEnrolled:
             return 409
+        case .alertErased:
+            return 410
         case .audioTooLarge, .chunkTooManyConflicts, .httpTooLarge, .inputTooLarge, .quotaAlertBytes:
             return 413
         case .audioUnsupportedMedia:

@@ -101,6 +101,8 @@ public struct Exporter {
         guard before.contains(where: { $0.entry.kind == .audioChunk }) else {
             throw TemoinError(.recordingNoAudio, "alert \(alert) has no audio yet: there is nothing to export")
         }
+        // Before anything is appended: an erased alert has no key (`alert.erased`).
+        let key = try reader.alertKey(alert)
         let certificate = try directory.loadExportCertificate()
         let exportKey = try P256PrivateKey(pem: FileSystem.read(directory.exportKeyFile, limit: 1 << 16))
         let appended = try await writer.append(
@@ -157,7 +159,7 @@ public struct Exporter {
         // Originals as received, and quarantined conflicting bytes.
         for (_, e) in all where e.kind == .audioChunk || e.kind == .chunkConflict {
             guard let seq = e.uint("seq"), let hash = e.hash("original-sha256") else { continue }
-            let bytes = try directory.blobs.read(alert: alert, hash: hash)
+            let bytes = try directory.blobs.read(alert: alert, hash: hash, key: key)
             guard
                 let name = e.kind == .audioChunk
                     ? BundleLayout.original(e)

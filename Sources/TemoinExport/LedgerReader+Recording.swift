@@ -12,8 +12,9 @@ extension LedgerReader {
         let all = try entries(alert: alert).filter { last == nil || $0.index <= last! }
         guard !all.isEmpty else { throw TemoinError(.alertUnknown, "there is no alert \(alert) in this ledger") }
         var chunks = [RecordingChunk]()
+        let key = try alertKey(alert)
         for (_, e) in all where e.kind == .audioChunk {
-            let stream = try directory.blobs.read(alert: alert, hash: e.hash("opus-sha256")!)
+            let stream = try directory.blobs.read(alert: alert, hash: e.hash("opus-sha256")!, key: key)
             chunks.append(try RecordingChunk(entry: e, packetStream: stream) { SHA256.hash($0) })
         }
         return try Recording(origin: origin(), alert: alert, chunks: chunks)

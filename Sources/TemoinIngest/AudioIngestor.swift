@@ -295,11 +295,23 @@ actor AlertEncoder {
         self.io = io
     }
 
-    /// Stores blobs durably (fsync) on the blocking-I/O threads; returns their hashes in order.
+    /// The alert's key (made with its `alert.opened` entry), fetched once from the writer.
+    private var key: SymmetricKey?
+
+    private func alertKey() async throws -> SymmetricKey {
+        if let key { return key }
+        let fetched = try await writer.alertKey(for: alert)
+        key = fetched
+        return fetched
+    }
+
+    /// Seals and stores blobs durably (fsync) on the blocking-I/O threads; returns their hashes in
+    /// order.
     private func put(_ blobs: [[UInt8]]) async throws -> [Hash] {
         let store = self.blobs, alert = self.alert
+        let key = try await alertKey()
         return try await io.run {
-            try blobs.map { bytes throws(TemoinError) in try store.put(alert: alert, bytes: bytes) }
+            try blobs.map { bytes throws(TemoinError) in try store.put(alert: alert, bytes: bytes, key: key) }
         }
     }
 
@@ -583,6 +595,8 @@ actor AlertEncoder {
     /// last chunk's audio, read from its original and checked against its entry's hash.
     private func load() async throws {
         guard !loaded else { return }
+        // Before anything is read: priming reads the alert's sealed originals.
+        _ = try await alertKey()
         // Counted aside and kept only once the whole state is rebuilt: a load that fails halfway
         // is run again, and must not count the alert's bytes twice (review: L2).
         var bytes: UInt64 = 0
@@ -651,7 +665,7 @@ actor AlertEncoder {
         guard let hash = e.hash("original-sha256") else {
             throw TemoinError(.entryMissingField, category: .invalidEvidence, "no original-sha256")
         }
-        let bytes = try blobs.read(alert: alert, hash: hash)
+        let bytes = try blobs.read(alert: alert, hash: hash, key: key)
         guard SHA256.hash(bytes) == hash else {
             throw TemoinError(.blobMismatch, "the original of chunk \(e["seq"] ?? "?") does not match its entry")
         }

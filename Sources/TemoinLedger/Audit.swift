@@ -17,6 +17,8 @@ public struct AuditReport: Sendable {
     public var checkpoints: UInt64 = 0
     public var blobs: UInt64 = 0
     public var blobBytes: UInt64 = 0
+    /// Blobs still stored in plaintext (a folder made before encryption at rest: `temoin migrate`).
+    public var plaintextBlobs: UInt64 = 0
     public var problems: [AuditProblem] = []
 
     public var passed: Bool { problems.isEmpty }
@@ -45,7 +47,9 @@ public struct Auditor {
         let store = try (engine ?? directory.engine).openReading()
         try store.beginRead()
         defer { store.endRead() }
-        var pass = AuditPass(directory: directory, store: store, outsideCheckpoint: outside)
+        var pass = AuditPass(
+            directory: directory, store: store, outsideCheckpoint: outside,
+            masterKey: directory.hasMasterKey ? try directory.loadMasterKey() : nil)
         try pass.run()
         return pass.report
     }
@@ -73,7 +77,10 @@ struct AuditPass {
     /// `account.created` entries (account → role, name hash, index) and `account.revoked` ones.
     var accountEntries: [String: (role: String, nameHash: Hash, tokenHash: Hash, index: UInt64)] = [:]
     var accountRevocations: [String: UInt64] = [:]
-    var missingBlobs: [(alert: AlertID, AuditProblem)] = []
+    /// Blobs missing, unreadable or not matching their entry: damage unless the alert was erased
+    /// (an erasure interrupted after its entry may leave some, and their key is gone).
+    var blobProblems: [(alert: AlertID, AuditProblem)] = []
+    let masterKey: (any MasterKey)?
     /// Location entries whose row (salt and fix) is gone: damage unless the alert was erased.
     var missingLocations: [(alert: AlertID, AuditProblem)] = []
     /// The first entry of each statement key (`StatementKey`), across the ledger.
@@ -91,10 +98,14 @@ struct AuditPass {
         var missing: [(ClosedRange<UInt64>, UInt64)] = []
     }
 
-    init(directory: DataDirectory, store: any LedgerStoreReading, outsideCheckpoint: [UInt8]?) {
+    init(
+        directory: DataDirectory, store: any LedgerStoreReading, outsideCheckpoint: [UInt8]?,
+        masterKey: (any MasterKey)?
+    ) {
         self.directory = directory
         self.store = store
         self.outsideCheckpoint = outsideCheckpoint
+        self.masterKey = masterKey
     }
 
     mutating func problem(_ place: String, _ text: String) {
@@ -107,7 +118,7 @@ struct AuditPass {
         checkpointSizes = sizes
         try auditEntriesAndNodes()
         try auditNodeCount()
-        for (alert, p) in missingBlobs where !erased.contains(alert) { report.problems.append(p) }
+        for (alert, p) in blobProblems where !erased.contains(alert) { report.problems.append(p) }
         for (alert, p) in missingLocations where !erased.contains(alert) { report.problems.append(p) }
         try auditSideTables()
         try auditCheckpoints()
@@ -330,19 +341,35 @@ struct AuditPass {
             let blobPlace = "blob \(alert)/\(hash.hex)"
             let blobs = directory.blobs
             if !blobs.exists(alert: alert, hash: hash) {
-                missingBlobs.append(
+                blobProblems.append(
                     (alert, AuditProblem(place: blobPlace, problem: "missing (named by entry \(index))")))
                 continue
             }
             report.blobs += 1
             do throws(TemoinError) {
-                if try blobs.digest(alert: alert, hash: hash) != hash {
-                    problem(blobPlace, "content does not match its hash (named by entry \(index))")
+                let (digest, sealed) = try blobs.inspect(alert: alert, hash: hash, key: alertKey(alert))
+                if !sealed { report.plaintextBlobs += 1 }
+                if digest != hash {
+                    blobProblems.append(
+                        (
+                            alert,
+                            AuditProblem(
+                                place: blobPlace, problem: "content does not match its hash (named by entry \(index))")
+                        ))
                 }
             } catch {
-                problem(blobPlace, "unreadable: \(error.reason)")
+                blobProblems.append((alert, AuditProblem(place: blobPlace, problem: "unreadable: \(error.reason)")))
             }
         }
+    }
+
+    /// The alert's key from the snapshot, unwrapped; nil when it has none (plaintext blobs only).
+    func alertKey(_ alert: AlertID) throws(TemoinError) -> SymmetricKey? {
+        guard let row = try store.alertKeyRow(alert) else { return nil }
+        guard let masterKey else {
+            throw TemoinError(.keysNoMasterKey, "the alert has a key but the folder has no master key")
+        }
+        return try masterKey.unwrap(row.wrapped, alert: alert)
     }
 
     /// The rules an alert's chain keeps whatever the order requests arrived in: one close at

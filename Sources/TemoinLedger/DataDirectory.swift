@@ -84,7 +84,7 @@ extension DataDirectory {
 extension DataDirectory {
     /// The files whose contents are secrets: private keys and the administration token.
     public var secretFiles: [String] {
-        [logKeyFile, nextLogKeyFile, exportKeyFile, ingestDeviceKeyFile, adminTokenFile]
+        [logKeyFile, nextLogKeyFile, exportKeyFile, ingestDeviceKeyFile, adminTokenFile, masterKeyFile]
     }
 
     /// Refuses secrets that other users could read or change: each existing secret file must be a
@@ -112,5 +112,55 @@ extension DataDirectory {
                         + "refusing to start with exposed secrets; run: chmod 600 \(file)", context: file)
             }
         }
+    }
+}
+
+extension DataDirectory {
+    /// The master key that wraps every alert's key: 32 random bytes, 0600 (Docs/storage.md, "Keys").
+    public var masterKeyFile: String { keysFolder + "/master.key" }
+
+    public var hasMasterKey: Bool { FileSystem.exists(masterKeyFile) }
+
+    /// The master key of this folder (the file; an HSM would be another `MasterKey`).
+    public func loadMasterKey() throws(TemoinError) -> any MasterKey {
+        try FileMasterKey(path: masterKeyFile)
+    }
+
+    /// Makes `keys/master.key` if there is none (`temoin init`, `temoin migrate`); write-once.
+    public func createMasterKeyIfMissing() throws(TemoinError) {
+        guard !hasMasterKey else { return }
+        try FileSystem.makeDirectories(keysFolder)
+        do {
+            try FileSystem.writeDurably(try SecureRandom.bytes(SymmetricKey.size), to: masterKeyFile, replace: false)
+        } catch  where error.code == "fs.exists" {
+            return
+        }
+    }
+}
+
+/// The master key in a file of 32 raw bytes, readable by the service's user alone. Whoever holds
+/// the file and a copy of the database can open every alert not erased: keep it out of the
+/// database's backups (Docs/security.md).
+public struct FileMasterKey: MasterKey {
+    private let key: SoftwareMasterKey
+    public var id: String { key.id }
+
+    public init(path: String) throws(TemoinError) {
+        guard FileSystem.exists(path) else {
+            throw TemoinError(
+                .keysNoMasterKey,
+                "there is no master key (\(path)): a data folder made before encryption at rest is converted by "
+                    + "'temoin migrate --data \(FileSystem.parent(FileSystem.parent(path)))'",
+                context: path)
+        }
+        key = SoftwareMasterKey(key: try SymmetricKey(FileSystem.read(path, limit: 64)))
+    }
+
+    public func wrap(_ alertKey: SymmetricKey, alert: AlertID) throws(TemoinError) -> [UInt8] {
+        try key.wrap(alertKey, alert: alert)
+    }
+
+    public func unwrap(_ wrapped: [UInt8], alert: AlertID) throws(TemoinError) -> SymmetricKey {
+        try key.unwrap(wrapped, alert: alert)
     }
 }

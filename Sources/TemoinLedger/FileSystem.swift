@@ -140,6 +140,103 @@ package enum FileSystem {
         return out
     }
 
+    /// The first `count` bytes of a file (fewer if it is shorter).
+    package static func readPrefix(_ path: String, count: Int) throws(TemoinError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw fail("open", path) }
+        defer { close(fd) }
+        var out = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = out[filled...].withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fail("read", path)
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(out.prefix(filled))
+    }
+
+    /// Deletes a file; one already gone is not an error.
+    package static func remove(_ path: String) throws(TemoinError) {
+        guard unlink(path) == 0 || errno == ENOENT else { throw fail("delete", path) }
+    }
+
+    /// Deletes an empty folder; one already gone is not an error.
+    package static func removeDirectory(_ path: String) throws(TemoinError) {
+        guard rmdir(path) == 0 || errno == ENOENT else { throw fail("delete the folder", path) }
+    }
+
+    /// Renames a file over another in the same folder, then fsyncs the folder.
+    package static func renameDurably(_ from: String, to: String) throws(TemoinError) {
+        guard Glibc.rename(from, to) == 0 else { throw fail("rename into place", to) }
+        try syncDirectory(parent(to))
+    }
+
+    /// A second name for a file (a hard link), then fsyncs the folder.
+    package static func linkDurably(_ from: String, to: String) throws(TemoinError) {
+        guard link(from, to) == 0 else { throw fail("link", to) }
+        try syncDirectory(parent(to))
+    }
+
+    /// Overwrites a file's bytes with zeros in place (same size) and fsyncs it: the plaintext a
+    /// sealed copy replaces does not stay in the file's blocks (on file systems that write in place).
+    package static func overwriteWithZeros(_ path: String) throws(TemoinError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw fail("open", path) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw fail("stat", path) }
+        let zeros = [UInt8](repeating: 0, count: 1 << 16)
+        var left = Int(st.st_size)
+        while left > 0 {
+            let n = zeros.prefix(left).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fail("write", path)
+            }
+            left -= n
+        }
+        guard fsync(fd) == 0 else { throw fail("fsync", path) }
+    }
+
+    /// A file open for reading, closed with the value.
+    package final class ReadingFile {
+        let fd: Int32
+        let path: String
+
+        package init(_ path: String) throws(TemoinError) {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw FileSystem.fail("open", path) }
+            self.path = path
+        }
+
+        deinit { close(fd) }
+
+        /// Up to `count` bytes (fewer only at the end of the file).
+        package func read(_ count: Int) throws(TemoinError) -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: count)
+            var filled = 0
+            while filled < count {
+                let n = out[filled...].withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileSystem.fail("read", path)
+                }
+                if n == 0 { break }
+                filled += n
+            }
+            out.removeLast(count - filled)
+            return out
+        }
+
+        package func skip(_ count: Int) throws(TemoinError) {
+            guard lseek(fd, off_t(count), SEEK_CUR) >= 0 else { throw FileSystem.fail("seek", path) }
+        }
+    }
+
     /// Streams a file through `body` in 1 MiB pieces.
     package static func stream(_ path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(TemoinError) -> Int {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

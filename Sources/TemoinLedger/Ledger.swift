@@ -59,6 +59,7 @@ public enum Ledger {
         try FileSystem.writeDurably(exportKey.pem, to: directory.exportKeyFile, replace: false)
         try FileSystem.writeDurably(certificate.pem, to: directory.exportCertificateFile, mode: 0o644, replace: false)
         try FileSystem.writeDurably(deviceKey.pem, to: directory.ingestDeviceKeyFile, replace: false)
+        try directory.createMasterKeyIfMissing()
 
         let writer = try await LedgerWriter(
             creating: directory, origin: origin, logKey: logKey,

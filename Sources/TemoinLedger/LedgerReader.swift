@@ -1,5 +1,5 @@
 public import TemoinCore
-import TemoinCrypto
+public import TemoinCrypto
 import Foundation
 
 /// The read side of a ledger: checkpoints, entries, proofs, an alert's entries, enrolled keys.
@@ -30,6 +30,29 @@ public final class LedgerReader: Sendable {
             defer { store.endRead() }
             return try body(store)
         }
+    }
+
+    /// The alert's key, unwrapped with the master key; nil if the alert has none (a folder not yet
+    /// migrated: its blobs are plaintext). An erased alert's is gone: `alert.erased`.
+    public func alertKey(_ alert: AlertID) throws(TemoinError) -> SymmetricKey? {
+        let row = try read { store throws(TemoinError) in try store.alertKeyRow(alert) }
+        guard let row else {
+            if try isErased(alert) {
+                throw TemoinError(.alertErased, "the data of alert \(alert) was erased: its key is destroyed")
+            }
+            return nil
+        }
+        return try directory.loadMasterKey().unwrap(row.wrapped, alert: alert)
+    }
+
+    /// Whether the alert has a `data.erased` entry.
+    public func isErased(_ alert: AlertID) throws(TemoinError) -> Bool {
+        try read { store throws(TemoinError) in try store.entryCount(alert: alert, kind: .dataErased) > 0 }
+    }
+
+    /// A blob's plaintext, opened with its alert's key.
+    public func blob(alert: AlertID, hash: Hash) throws(TemoinError) -> [UInt8] {
+        try directory.blobs.read(alert: alert, hash: hash, key: alertKey(alert))
     }
 
     /// The latest signed checkpoint, byte for byte as signed.

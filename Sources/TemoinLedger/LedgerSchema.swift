@@ -111,6 +111,17 @@ enum LedgerSchema {
         CREATE UNIQUE INDEX accounts_active_name ON accounts(name) WHERE revoked_entry IS NULL;
         CREATE INDEX entries_by_kind ON entries(kind, idx);
         """,
+        // 8: each alert's AES-256 key, wrapped by the master key kept outside the database (not
+        // evidence: destroying a row is how an alert is erased, crypto-shredding; Docs/storage.md).
+        // `master` names the master key that wrapped it. (IF NOT EXISTS: a ledger whose
+        // user_version was set back by hand keeps its keys.)
+        """
+        CREATE TABLE IF NOT EXISTS alert_keys (
+            alert TEXT PRIMARY KEY,
+            wrapped BLOB NOT NULL,
+            master TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// Work a migration needs beyond SQL (computing hashes), run right after its step, in the
@@ -123,6 +134,9 @@ enum LedgerSchema {
     static func configure(_ db: SQLiteConnection, readOnly: Bool) throws(TemoinError) {
         if !readOnly {
             try db.execute("PRAGMA journal_mode=WAL")
+            // A deleted row (a destroyed alert key, an erased fix) is overwritten with zeros, not
+            // left in a free page.
+            try db.execute("PRAGMA secure_delete=ON")
         }
         try db.execute("PRAGMA synchronous=FULL")
         try db.execute("PRAGMA recursive_triggers=ON")

@@ -162,6 +162,58 @@ final class LedgerStore: LedgerStoreWriting {
         while try rows.step() { try body((rows.blob(0), rows.int(1))) }
     }
 
+    func alertKeyRow(_ alert: AlertID) throws(TemoinError) -> WrappedAlertKey? {
+        guard try hasAlertKeys() else { return nil }
+        let s = try db.statement("SELECT wrapped, master FROM alert_keys WHERE alert = ?").bind(.text(alert.rawValue))
+        defer { s.reset() }
+        guard try s.step() else { return nil }
+        return WrappedAlertKey(wrapped: s.blob(0), master: s.text(1) ?? "")
+    }
+
+    func alertKeyAlerts() throws(TemoinError) -> [String] {
+        guard try hasAlertKeys() else { return [] }
+        let s = try db.statement("SELECT alert FROM alert_keys ORDER BY alert")
+        defer { s.reset() }
+        var out = [String]()
+        while try s.step() { out.append(s.text(0) ?? "") }
+        return out
+    }
+
+    /// Whether the database has the alert key table (migration 8): a ledger made before it and
+    /// opened read-only has none.
+    private func hasAlertKeys() throws(TemoinError) -> Bool {
+        if let known = alertKeysTable { return known }
+        let s = try db.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alert_keys'")
+        defer { s.reset() }
+        let found = try s.step()
+        // Only a table found is remembered: a writer may create it later.
+        if found { alertKeysTable = true }
+        return found
+    }
+
+    private var alertKeysTable: Bool?
+
+    func insertAlertKey(_ alert: AlertID, _ key: WrappedAlertKey) throws(TemoinError) {
+        try db.statement("INSERT INTO alert_keys (alert, wrapped, master) VALUES (?, ?, ?)")
+            .bind(.text(alert.rawValue), .blob(key.wrapped), .text(key.master)).run()
+    }
+
+    func deleteErasableRows(alert: AlertID) throws(TemoinError) {
+        try db.statement("DELETE FROM alert_keys WHERE alert = ?").bind(.text(alert.rawValue)).run()
+        try db.statement(
+            "DELETE FROM statements WHERE entry IN (SELECT entry FROM locations WHERE alert = ?)"
+        ).bind(.text(alert.rawValue)).run()
+        try db.statement("DELETE FROM locations WHERE alert = ?").bind(.text(alert.rawValue)).run()
+    }
+
+    func dropDeletedCopies() throws(TemoinError) {
+        // Never waits for readers (the writer's thread serves receipts): a checkpoint they hold
+        // back is done by the next ones.
+        db.setBusyTimeout(milliseconds: 0)
+        defer { db.setBusyTimeout(milliseconds: 10_000) }
+        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+
     func locationRow(entry: UInt64) throws(TemoinError) -> (alert: String?, salt: [UInt8], fix: String?)? {
         let s = try db.statement("SELECT alert, salt, fix FROM locations WHERE entry = ?").bind(.int(Int64(entry)))
         defer { s.reset() }

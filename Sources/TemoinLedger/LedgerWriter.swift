@@ -130,6 +130,9 @@ public actor LedgerWriter {
     private var keys: LogKeyHistory
     /// Set only while `rotateLogKey` commits: the one key a `key.rotated` of the log key may name.
     private var rotatingTo: Ed25519NoteSigner?
+    /// Wraps each alert's key (made with its `alert.opened` entry); nil in a folder made before
+    /// encryption at rest and not yet migrated (`temoin migrate` makes it).
+    private let masterKey: (any MasterKey)?
     private let clock: WallClock
     private let hasher = SHA256.merkle
     private var range: CompactRange
@@ -156,6 +159,7 @@ public actor LedgerWriter {
         store = try (engine ?? directory.engine).openWriting(create: false)
         self.directory = directory
         self.clock = clock
+        masterKey = directory.hasMasterKey ? try directory.loadMasterKey() : nil
         let state = try LedgerWriter.startUp(directory: directory, store: store)
         origin = state.origin
         signerBox = SignerBox(state.signer)
@@ -178,6 +182,7 @@ public actor LedgerWriter {
         self.directory = directory
         self.origin = origin
         self.clock = clock
+        masterKey = directory.hasMasterKey ? try directory.loadMasterKey() : nil
         let signer = try Ed25519NoteSigner(name: origin, privateKey: logKey)
         signerBox = SignerBox(signer)
         keys = LogKeyHistory(genesis: signer.verifierKey)
@@ -585,6 +590,12 @@ public actor LedgerWriter {
             leafHash: leaf, bytes: built.bytes)
         for (id, hash) in range.append(leaf, hasher: hasher) { try store.insertNode(id, hash: hash) }
         if let row = draft.sideRow { try store.insertSideRow(row, entry: index, alert: built.alert) }
+        if built.kind == .alertOpened, let alert = built.alert, let masterKey {
+            // The alert's key, durable with its opening: its first blob is sealed with it.
+            let key = try SymmetricKey.random()
+            try store.insertAlertKey(
+                alert, WrappedAlertKey(wrapped: masterKey.wrap(key, alert: alert), master: masterKey.id))
+        }
         if let key = statementKey(draft) {
             // The first entry of a statement keeps its key (a draft without a rule that repeats
             // one is stored, and the audit names it).
@@ -657,6 +668,33 @@ public actor LedgerWriter {
         } catch {
             outsideCheckpointError = error
         }
+    }
+
+    /// The alert's AES-256 key, unwrapped. An alert opened before encryption at rest gets one
+    /// here, committed (durable) before it is returned, so no blob is sealed with a key a crash
+    /// could lose.
+    public func alertKey(for alert: AlertID) throws(TemoinError) -> SymmetricKey {
+        guard let masterKey else {
+            throw TemoinError(
+                .keysNoMasterKey,
+                "this data folder has no master key: it was made before encryption at rest; run 'temoin migrate "
+                    + "--data \(directory.path)'")
+        }
+        if let row = try store.alertKeyRow(alert) { return try masterKey.unwrap(row.wrapped, alert: alert) }
+        guard try store.firstEntry(alert: alert) != nil else {
+            throw TemoinError(.ledgerAlertNotOpen, "alert \(alert) has no alert.opened entry")
+        }
+        let key = try SymmetricKey.random()
+        try store.beginWrite()
+        do throws(TemoinError) {
+            try store.insertAlertKey(
+                alert, WrappedAlertKey(wrapped: masterKey.wrap(key, alert: alert), master: masterKey.id))
+            try store.commit()
+        } catch {
+            try? store.rollback()
+            throw error
+        }
+        return key
     }
 
     /// Why the last copy of the checkpoint outside the database failed, if it did.

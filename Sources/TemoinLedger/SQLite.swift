@@ -66,6 +66,11 @@ final class SQLiteConnection {
         }
     }
 
+    /// How long a statement waits for a lock held by another connection before `sqlite.busy`.
+    func setBusyTimeout(milliseconds: Int32) {
+        sqlite3_busy_timeout(handle, milliseconds)
+    }
+
     /// A cached prepared statement, reset and cleared of bindings.
     func statement(_ sql: String) throws(TemoinError) -> Statement {
         if let s = statements[sql] {

@@ -1,4 +1,5 @@
 public import TemoinCore
+public import TemoinCrypto
 
 // The storage contract (Docs/storage.md §Storage contract). The ledger's logic — Merkle tree,
 // chains, idempotency, checkpoints, signatures, the audit — lives above these protocols and is
@@ -112,6 +113,13 @@ public protocol LedgerStoreReading: AnyObject {
     /// Entries named by location rows that are not `location` entries (or do not exist).
     func orphanLocationRows() throws(TemoinError) -> [Int64]
 
+    // Alert keys (erasable): each alert's key wrapped by the master key.
+    /// The wrapped key of an alert, or nil if it has none (erased, or not made yet; a database
+    /// opened read-only before the table existed has none).
+    func alertKeyRow(_ alert: AlertID) throws(TemoinError) -> WrappedAlertKey?
+    /// Every alert that has a key row, as stored.
+    func alertKeyAlerts() throws(TemoinError) -> [String]
+
     // Staff and devices (StaffStorage.swift).
     /// Every entry of one kind, in log order (from `after`, exclusive, at most `limit`).
     func entries(kind: EntryKind, after: UInt64?, limit: Int) throws(TemoinError) -> [StoredEntry]
@@ -125,6 +133,17 @@ public protocol LedgerStoreReading: AnyObject {
     func accounts() throws(TemoinError) -> [StaffAccount]
     /// A device's label for staff, if any.
     func deviceLabel(device: DeviceID) throws(TemoinError) -> String?
+}
+
+/// An alert's AES-256 key as stored: wrapped by the master key named `master` (`MasterKey.id`).
+public struct WrappedAlertKey: Sendable, Equatable {
+    public let wrapped: [UInt8]
+    public let master: String
+
+    public init(wrapped: [UInt8], master: String) {
+        self.wrapped = wrapped
+        self.master = master
+    }
 }
 
 /// Side rows stored in the same transaction as an entry, outside the ledger (erasable).
@@ -175,6 +194,16 @@ public protocol LedgerStoreWriting: LedgerStoreReading {
     /// Records that `entry` holds the statement of `key`; a key already recorded keeps its first
     /// entry (the call is then a no-op).
     func insertStatementKey(_ key: Hash, entry: UInt64) throws(TemoinError)
+
+    /// Stores an alert's wrapped key; an alert has one key (a second is `sqlite.constraint`).
+    func insertAlertKey(_ alert: AlertID, _ key: WrappedAlertKey) throws(TemoinError)
+    /// Deletes what is erasable of an alert, in the transaction: its key row, its location rows and
+    /// their rows in the statement index. Deleted bytes are overwritten (SQLite: `secure_delete`).
+    func deleteErasableRows(alert: AlertID) throws(TemoinError)
+    /// After an erasure is committed: drops the engine's older copies of deleted rows as far as it
+    /// can (SQLite: a `TRUNCATE` checkpoint of the write-ahead log; readers may hold it back, and
+    /// the next checkpoints overwrite it).
+    func dropDeletedCopies() throws(TemoinError)
 }
 
 /// Write-once blobs addressed by (alert, SHA-256).
@@ -187,11 +216,18 @@ public protocol LedgerStoreWriting: LedgerStoreReading {
 /// - **Per alert.** Erasing one alert's blobs never touches another alert's.
 /// - **Threads.** Any number of threads at once; `put` blocks on the disk (callers keep it off the
 ///   cooperative pool: `BlockingIO`).
+/// - **Encrypted.** Bytes are stored sealed with the alert's key (AES-256-GCM, bound to the alert
+///   and the name); reads authenticate them. A blob stored before encryption (plaintext, whose
+///   SHA-256 is its name) is still read until `temoin migrate` seals it.
+/// - **Bounded memory.** `digest` streams, whatever the blob's size.
 public protocol BlobStoring: Sendable {
     @discardableResult
-    func put(alert: AlertID, bytes: [UInt8]) throws(TemoinError) -> Hash
-    func read(alert: AlertID, hash: Hash) throws(TemoinError) -> [UInt8]
-    /// The SHA-256 of what is stored under `hash` (streamed).
-    func digest(alert: AlertID, hash: Hash) throws(TemoinError) -> Hash
+    func put(alert: AlertID, bytes: [UInt8], key: SymmetricKey) throws(TemoinError) -> Hash
+    /// `key`: the alert's key, nil when it has none (only plaintext blobs can then be read).
+    func read(alert: AlertID, hash: Hash, key: SymmetricKey?) throws(TemoinError) -> [UInt8]
+    /// The SHA-256 of what is stored under `hash` (streamed, decrypted).
+    func digest(alert: AlertID, hash: Hash, key: SymmetricKey?) throws(TemoinError) -> Hash
     func exists(alert: AlertID, hash: Hash) -> Bool
+    /// Deletes every blob of an alert (erasure); durable when it returns; a second call is a no-op.
+    func removeAll(alert: AlertID, step: CrashPoints?) throws(TemoinError)
 }

@@ -57,6 +57,9 @@ public enum TemoinService {
     ) async throws -> some ApplicationProtocol {
         try configuration.validate()
         try directory.checkSecretPermissions()
+        // Every blob is sealed with its alert's key: a folder made before encryption at rest is
+        // converted first (`temoin migrate`).
+        _ = try directory.loadMasterKey()
         let writer = try LedgerWriter(directory: directory)
         let reader = try LedgerReader(directory: directory, connections: configuration.readConnections)
         let ingestor = try AudioIngestor(

@@ -71,7 +71,7 @@ struct Problem: Error, Encodable {
     /// A status with its standard reason phrase (the problem's `title`); `Status(code:)` alone has none.
     static func standard(_ code: Int) -> HTTPResponse.Status {
         let known: [HTTPResponse.Status] = [
-            .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .conflict, .contentTooLarge,
+            .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .conflict, .gone, .contentTooLarge,
             .unsupportedMediaType, .rangeNotSatisfiable, .unprocessableContent, .tooManyRequests, .internalServerError,
             .serviceUnavailable,
         ]

@@ -36,7 +36,8 @@ struct BackupProcessTests {
         _ = try await server.wait(timeout: .seconds(30))
 
         let restored = t.url.appendingPathComponent("restored").path
-        let r = try Tool.run("temoin", ["restore", "--backup", backup, "--data", restored])
+        let r = try Tool.run(
+            "temoin", ["restore", "--backup", backup, "--data", restored, "--master-key", t.data + "/keys/master.key"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try Tool.run("temoin", ["audit", "--data", restored]).status == 0)
         // The restored service starts from the backup's checkpoint and takes new appends.
@@ -47,7 +48,12 @@ struct BackupProcessTests {
         _ = try await again.wait(timeout: .seconds(30))
         #expect(try Tool.run("temoin", ["audit", "--data", restored]).status == 0)
         // Restoring again over it is refused.
-        let over = try Tool.run("temoin", ["restore", "--backup", backup, "--data", restored])
+        let over = try Tool.run(
+            "temoin", ["restore", "--backup", backup, "--data", restored, "--master-key", t.data + "/keys/master.key"])
+        // No master key: refused before anything is written.
+        let blind = try Tool.run(
+            "temoin", ["restore", "--backup", backup, "--data", t.url.appendingPathComponent("b").path])
+        #expect(blind.status == 2)
         #expect(over.status == 2 && over.stderr.contains("newer ledger"), "\(over.stderr)")
     }
 }

@@ -34,7 +34,7 @@ struct AudioIngestTests {
     func packetStreams(_ f: LedgerFixture) throws -> [[UInt8]] {
         try LedgerReader(directory: f.directory).entries(alert: Self.alert).filter { $0.entry.kind == .audioChunk }.map
         {
-            try f.directory.blobs.read(alert: Self.alert, hash: $0.entry.hash("opus-sha256")!)
+            try LedgerReader(directory: f.directory).blob(alert: Self.alert, hash: $0.entry.hash("opus-sha256")!)
         }
     }
 
@@ -158,9 +158,11 @@ struct AudioIngestTests {
         #expect(e.uint("opus-packets") == 50)
         #expect(e["original-format"] == "wav")
         #expect(e["codec-library"] == OpusSettings.libraryVersion)
-        let stream = try f.directory.blobs.read(alert: Self.alert, hash: e.hash("opus-sha256")!)
+        let stream = try LedgerReader(directory: f.directory).blob(alert: Self.alert, hash: e.hash("opus-sha256")!)
         #expect(SHA256.hash(stream) == e.hash("opus-sha256"))
-        #expect(try f.directory.blobs.read(alert: Self.alert, hash: e.hash("original-sha256")!) == Self.chunks[0])
+        #expect(
+            try LedgerReader(directory: f.directory).blob(alert: Self.alert, hash: e.hash("original-sha256")!)
+                == Self.chunks[0])
         #expect(try f.audit().passed)
     }
 

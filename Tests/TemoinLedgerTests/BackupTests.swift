@@ -24,7 +24,7 @@ struct BackupTests {
         for (n, backup) in backups.enumerated() {
             let summary = try Backup.readSummary(backup)
             let target = f.root.appendingPathComponent("restored-\(n)").path
-            try Backup.restore(from: backup, masterKey: nil, into: target)
+            try Backup.restore(from: backup, masterKey: f.directory.masterKeyFile, into: target)
             let restored = DataDirectory(target)
             let audit = try Auditor(directory: restored).run()
             #expect(audit.problems.isEmpty, "backup \(n): \(audit.problems)")
@@ -35,9 +35,9 @@ struct BackupTests {
             #expect(more.index == summary.size)
             #expect(try Auditor(directory: restored).run().problems.isEmpty)
         }
-        // Never the master key.
-        let master = f.directory.keysFolder + "/" + Backup.masterKeyName
-        try Data("secret master".utf8).write(to: URL(fileURLWithPath: master))
+        // Never the master key; without it the restored audio cannot be read.
+        let master = f.directory.masterKeyFile
+        #expect(FileManager.default.fileExists(atPath: master))
         let withMaster = f.root.appendingPathComponent("backup-master").path
         try Backup.make(of: f.directory, to: withMaster)
         #expect(!FileManager.default.fileExists(atPath: withMaster + "/keys/" + Backup.masterKeyName))
@@ -45,6 +45,9 @@ struct BackupTests {
         try Backup.restore(from: withMaster, masterKey: master, into: target)
         let installed = try FileManager.default.attributesOfItem(atPath: target + "/keys/" + Backup.masterKeyName)
         #expect((installed[.posixPermissions] as? Int) == 0o600)
+        let blind = f.root.appendingPathComponent("restored-without-master").path
+        try Backup.restore(from: withMaster, masterKey: nil, into: blind)
+        #expect(!(try Auditor(directory: DataDirectory(blind)).run().passed), "no master key, no audio")
     }
 
     @Test func anOlderBackupIsNeverRestoredOverANewerLedgerNorIntoAFolderInUse() async throws {

@@ -8,16 +8,17 @@ struct BlobStoreTests {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("temoin-blobs-\(UUID().uuidString)")
     var store: BlobStore { BlobStore(root: root.path + "/blobs") }
     let alert = AlertID("0123456789abcdef0123456789abcdef")!
+    let key = try! SymmetricKey.random()
 
     @Test func aBlobIsStoredUnderItsAlertAndHashWithOwnerOnlyPermissions() throws {
         defer { try? FileManager.default.removeItem(at: root) }
         let bytes = Array("evidence".utf8)
-        let hash = try store.put(alert: alert, bytes: bytes)
+        let hash = try store.put(alert: alert, bytes: bytes, key: key)
         #expect(hash == SHA256.hash(bytes))
         let path = store.path(alert: alert, hash: hash)
         #expect(path.hasSuffix("/blobs/\(alert)/\(hash.hex)"))
-        #expect(try store.read(alert: alert, hash: hash) == bytes)
-        #expect(try store.digest(alert: alert, hash: hash) == hash)
+        #expect(try store.read(alert: alert, hash: hash, key: key) == bytes)
+        #expect(try store.digest(alert: alert, hash: hash, key: key) == hash)
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as! Int
         #expect(mode == 0o600)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: root.path + "/blobs/\(alert)")
@@ -27,10 +28,12 @@ struct BlobStoreTests {
     @Test func storingTheSameBytesAgainIsHarmlessButACorruptedBlobIsNeverPassedOver() throws {
         defer { try? FileManager.default.removeItem(at: root) }
         let bytes = Array("evidence".utf8)
-        let hash = try store.put(alert: alert, bytes: bytes)
-        #expect(try store.put(alert: alert, bytes: bytes) == hash)
+        let hash = try store.put(alert: alert, bytes: bytes, key: key)
+        #expect(try store.put(alert: alert, bytes: bytes, key: key) == hash)
         try Data("something else".utf8).write(to: URL(fileURLWithPath: store.path(alert: alert, hash: hash)))
-        #expect { try store.put(alert: alert, bytes: bytes) } throws: { ($0 as? TemoinError)?.code == "blob.corrupt" }
+        #expect { try store.put(alert: alert, bytes: bytes, key: key) } throws: {
+            ($0 as? TemoinError)?.code == "blob.corrupt"
+        }
     }
 
     @Test func anAlertIdThatIsNotHexCannotEscapeTheBlobFolder() throws {

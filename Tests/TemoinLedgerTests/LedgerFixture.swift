@@ -42,8 +42,9 @@ final class LedgerFixture: @unchecked Sendable {
     func chunk(_ alert: AlertID, seq: Int, on writer: LedgerWriter) async throws -> Appended {
         let original = Array("original \(alert) \(seq)".utf8)
         let opus = Array("opus \(alert) \(seq)".utf8)
-        let oh = try directory.blobs.put(alert: alert, bytes: original)
-        let ph = try directory.blobs.put(alert: alert, bytes: opus)
+        let key = try await writer.alertKey(for: alert)
+        let oh = try directory.blobs.put(alert: alert, bytes: original, key: key)
+        let ph = try directory.blobs.put(alert: alert, bytes: opus, key: key)
         return try await writer.append(
             EntryDraft(
                 kind: .audioChunk,

@@ -29,6 +29,8 @@ struct StorageConformanceTests {
         let entries: [StoredEntryRow]
         let nodes: [(NodeID, Hash)]
         let checkpoints: [StoredCheckpointRow]
+        /// Each alert's wrapped key (encryption at rest), as stored.
+        let keys: [(AlertID, WrappedAlertKey)]
     }
 
     static func material() async throws -> Material {
@@ -49,7 +51,11 @@ struct StorageConformanceTests {
         var range = CompactRange()
         var nodes = [(NodeID, Hash)]()
         for e in entries { nodes += range.append(Hash(e.leafHash)!, hasher: SHA256.merkle) }
-        return Material(fixture: f, entries: entries, nodes: nodes, checkpoints: checkpoints)
+        var keys = [(AlertID, WrappedAlertKey)]()
+        for alert in try source.alertKeyAlerts() {
+            keys.append((AlertID(alert)!, try source.alertKeyRow(AlertID(alert)!)!))
+        }
+        return Material(fixture: f, entries: entries, nodes: nodes, checkpoints: checkpoints, keys: keys)
     }
 
     static func folder() throws -> String {
@@ -75,6 +81,9 @@ struct StorageConformanceTests {
             try store.insertCheckpoint(
                 size: c.size, root: Hash(c.root)!, note: c.note, time: Timestamp(millisecondsSinceEpoch: 0))
         }
+        if range.lowerBound == 0 {
+            for (alert, key) in m.keys { try store.insertAlertKey(alert, key) }
+        }
         try store.commit()
     }
 
@@ -83,6 +92,33 @@ struct StorageConformanceTests {
         try store.insertEntry(
             index: row.index, kind: row.kind!, alert: row.alert.map { AlertID($0)! }, subject: row.subject,
             leafHash: Hash(row.leafHash)!, bytes: row.bytes)
+    }
+
+    /// Alert keys (encryption at rest): stored once per alert, back exactly, all or nothing with
+    /// their transaction, and gone (with the alert's location and statement rows) when erased.
+    @Test(arguments: EngineUnderTest.all)
+    func alertKeysComeBackExactlyAndGoWithTheirErasure(engine: EngineUnderTest) async throws {
+        let m = try await Self.material()
+        let e = engine.make(try Self.folder())
+        let w = try e.openWriting(create: true)
+        try Self.copy(m, into: w)
+        #expect(m.keys.count == 3)
+        for (alert, key) in m.keys { #expect(try w.alertKeyRow(alert) == key) }
+        #expect(try w.alertKeyAlerts() == m.keys.map(\.0.rawValue).sorted())
+        let (alert, key) = m.keys[0]
+        try w.beginWrite()
+        #expect(throws: TemoinError.self) { try w.insertAlertKey(alert, key) }
+        try w.rollback()
+        try w.beginWrite()
+        try w.deleteErasableRows(alert: alert)
+        try w.rollback()
+        #expect(try w.alertKeyRow(alert) == key, "a rolled-back erasure keeps the key")
+        try w.beginWrite()
+        try w.deleteErasableRows(alert: alert)
+        try w.commit()
+        try w.dropDeletedCopies()
+        #expect(try e.openReading().alertKeyRow(alert) == nil)
+        #expect(try e.openReading().alertKeyRow(m.keys[1].0) == m.keys[1].1, "another alert's key is untouched")
     }
 
     @Test(arguments: EngineUnderTest.all)

@@ -74,7 +74,7 @@ struct DeviceAPITests {
         let entry = try #require(try s.reader().entries(alert: a).map(\.entry).first { $0.kind == .audioChunk })
         #expect(entry["original-format"] == "ogg-opus")
         #expect(
-            try s.directory.blobs.read(alert: a, hash: entry.hash("original-sha256")!) == ogg,
+            try LedgerReader(directory: s.directory).blob(alert: a, hash: entry.hash("original-sha256")!) == ogg,
             "the original is kept as received")
         let recording = try s.reader().recording(alert: a)
         #expect(abs(recording.durationSamples - 48000) <= 960)
@@ -112,7 +112,7 @@ struct DeviceAPITests {
         #expect(conflict.keptIndex == kept.index)
         let entry = try s.reader().entry(at: conflict.index).parsed()
         #expect(entry.kind == .chunkConflict)
-        #expect(try s.directory.blobs.read(alert: a, hash: SHA256.hash(other)) == other)
+        #expect(try LedgerReader(directory: s.directory).blob(alert: a, hash: SHA256.hash(other)) == other)
         let (status, _) = try await s.raw(
             "PUT", "v1/alerts/\(a)/chunks/0", body: Data(other),
             headers: [
