@@ -274,3 +274,67 @@ struct ConsoleBrowser {
         #expect(!svg.contains("href") && !svg.contains("style="))
     }
 }
+
+@Suite struct ConsoleExportAndDeviceTests {
+    @Test func anExportFormGivesTheZipAndTheUploadFormVerifiesItWithTheVerifiersCode() async throws {
+        let f = try await StaffFixture()
+        var b = ConsoleBrowser(f: f)
+        _ = try await b.signIn(f.tokens[.police]!)
+        let csrf = try await b.csrf()
+        // The police give a legal reference, or nothing is exported.
+        let without = try await b.send(
+            "POST", "/console/alerts/\(f.alert)/export", form: [("csrf", csrf), ("requester", "BPF Lyon")])
+        #expect(without.status == 400)
+        let before = try f.s.reader().size()
+        let zip = try await b.send(
+            "POST", "/console/alerts/\(f.alert)/export",
+            form: [("csrf", csrf), ("requester", "BPF Lyon"), ("reference", "PV 2026/114")])
+        #expect(zip.status == 201)
+        #expect(zip.headers["content-disposition"]?.hasPrefix("attachment;") == true)
+        #expect(zip.body.prefix(2) == Data("PK".utf8))
+        let added = try f.entries(after: before)
+        #expect(added.first?.kind == .access && added.first?["reason"] == "PV 2026/114")
+        #expect(added.contains { $0.kind == .exportCreated })
+
+        func upload(_ bytes: Data, csrf: String) async throws -> ConsoleBrowser.Answer {
+            let boundary = "----temoin-test"
+            var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n\(csrf)\r\n".utf8)
+            body += Data(
+                ("--\(boundary)\r\nContent-Disposition: form-data; name=\"bundle\"; filename=\"b.zip\"\r\n"
+                    + "Content-Type: application/zip\r\n\r\n").utf8)
+            body += bytes + Data("\r\n--\(boundary)--\r\n".utf8)
+            return try await b.send(
+                "POST", "/console/verify", body: body,
+                headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"])
+        }
+        let report = try await upload(zip.body, csrf: csrf)
+        #expect(report.status == 200)
+        #expect(report.text.contains("id=\"verdict\">RÉUSSI / PASS"), "\(report.text.suffix(3000))")
+        // One flipped byte in the middle of the archive: the same code says FAIL.
+        var tampered = zip.body
+        tampered[tampered.count / 2] ^= 0x01
+        let bad = try await upload(tampered, csrf: csrf)
+        #expect(bad.text.contains("ÉCHEC / FAIL"))
+        #expect(try await upload(zip.body, csrf: "forged").status == 403)
+    }
+
+    @Test func caseworkersEnrollAndRevokeDevicesAndSeeEachOnesLastAlert() async throws {
+        let f = try await StaffFixture()
+        var b = ConsoleBrowser(f: f)
+        _ = try await b.signIn(f.tokens[.caseworker]!)
+        let list = try await b.send("GET", "/console/devices")
+        #expect(list.status == 200)
+        #expect(list.text.contains("/console/alerts/\(f.alert)"), "the phone's last alert is linked")
+        let key = try Ed25519PrivateKey.generate()
+        let csrf = try await b.csrf()
+        let enrolled = try await b.send(
+            "POST", "/console/devices",
+            form: [("csrf", csrf), ("publicKey", Base64.encode(key.publicKey)), ("label", "Téléphone 12")])
+        #expect(enrolled.status == 200)
+        let device = DeviceID.derive(publicKey: key.publicKey)
+        #expect(enrolled.text.contains(device.rawValue) && enrolled.text.contains("Téléphone 12"))
+        let revoked = try await b.send("POST", "/console/devices/\(device)/revoke", form: [("csrf", csrf)])
+        #expect(revoked.status == 200)
+        #expect(try f.s.reader().revocation(device: device) != nil)
+    }
+}
