@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         // HTTP parts after decoding, for the service's own request deadlines.
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.0"),
+        // The staff console's server-rendered pages (Docs/console.md).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Thin system-library wrappers: headers and link flags from pkg-config, nothing else.
@@ -119,7 +121,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                "TemoinVerify",
             ],
+            // The console's templates, style sheet and scripts (Docs/console.md).
+            resources: [.copy("Resources")],
             swiftSettings: swiftSettings
         ),
 

@@ -111,7 +111,7 @@ public enum TemoinService {
             publicLog: publicLog
         )
         .addRoutes(to: router)
-        StaffAPI(
+        let staff = StaffAPI(
             service: service, reader: publicLog.reader,
             authenticator: StaffAuthenticator(
                 reader: publicLog.reader,
@@ -123,7 +123,9 @@ public enum TemoinService {
             recordings: RecordingCache(), heavy: BlockingIO(threads: 1, name: "temoin-staff", niceness: 10),
             exports: ThreadTaskExecutor(name: "temoin-exports", niceness: 10)
         )
-        .addRoutes(to: router)
+        staff.addRoutes(to: router)
+        // The staff console: pages over the same operations (Docs/console.md).
+        Console(api: staff, sessions: ConsoleSessions(), resources: try ConsoleResources.load()).addRoutes(to: router)
         // Learnt once every route is registered (the administration's too).
         known.learn(router.routes.map { ($0.method.rawValue, $0.path.description) })
         return router

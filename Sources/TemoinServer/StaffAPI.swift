@@ -30,6 +30,13 @@ struct StaffAPI: Sendable {
     /// A staff member, authenticated, allowed `permission` (a refusal is recorded, then thrown).
     func allow(_ request: Request, _ permission: StaffPermission) async throws -> StaffAccount {
         let account = try await authenticator.authenticate(request)
+        try await check(account, permission, request)
+        return account
+    }
+
+    /// `account` may do `permission`, or the refusal is recorded and thrown (403). The console
+    /// calls this with the account of its session.
+    func check(_ account: StaffAccount, _ permission: StaffPermission, _ request: Request) async throws {
         guard account.role.may(permission) else {
             metrics.staffRefused.increment()
             // The attempt is evidence too: who tried what they may not.
@@ -39,7 +46,6 @@ struct StaffAPI: Sendable {
                 .staffForbidden,
                 "the \(account.role.rawValue) role may not do this (\(permission.rawValue)); the attempt is recorded")
         }
-        return account
     }
 
     /// An `access` entry: `account` did `permission` on `alert`, for `reason`.
@@ -113,10 +119,7 @@ struct StaffAPI: Sendable {
             filter.openedBefore = try query.time("openedBefore")
             let limit = try query.number("limit", in: 1...200) ?? 50
             let cursor = try query.number("cursor", in: 1...UInt64(Int64.max))
-            _ = try await writer.append(
-                general(account, action: StaffPermission.listAlerts.rawValue, target: target(of: request)))
-            let page = try reader.alerts(matching: filter, before: cursor, limit: Int(limit))
-            metrics.staffRequests.increment()
+            let page = try await alerts(account, filter, before: cursor, limit: Int(limit), target: target(of: request))
             return try TemoinService.Reply.json(
                 .ok, AlertListResponse(alerts: page.alerts.map(StaffViews.summary), next: page.next.map(String.init)))
         }
@@ -125,123 +128,55 @@ struct StaffAPI: Sendable {
             let account = try await allow(request, .readAlert)
             let alert = try existingAlert(context)
             let reason = try StaffQuery(request, allowed: ["reason"]).reason()
-            _ = try await writer.append(access(account, .readAlert, alert: alert, reason: reason))
-            guard let detail = try reader.alertDetail(alert) else {
-                throw TemoinError(.alertUnknown, "there is no alert \(alert)")
-            }
-            let size = try reader.size()
-            let label = try reader.devices().first { $0.device == detail.summary.device }?.label
-            metrics.staffRequests.increment()
+            let read = try await readAlert(account, alert, reason: reason)
             return try TemoinService.Reply.json(
                 .ok,
                 StaffViews.detail(
-                    detail, label: label, withLocations: account.role.may(.readLocations), checkpointSize: size))
+                    read.detail, label: read.label, withLocations: account.role.may(.readLocations),
+                    checkpointSize: read.checkpointSize))
         }
 
         staff.get("alerts/:alert/recording") { request, context in
             let account = try await allow(request, .listen)
             let alert = try existingAlert(context)
             let reason = try StaffQuery(request, allowed: ["reason"]).reason()
-            _ = try await writer.append(access(account, .listen, alert: alert, reason: reason))
-            let recording = try await recordings.recording(alert: alert, reader: reader, io: heavy)
-            metrics.staffRequests.increment()
-            return try RangeReply.response(
-                recording.bytes, etag: recording.etag, type: "audio/ogg", request: request,
-                filename: "\(alert).opus")
+            return try await recording(account, alert, reason: reason, request: request)
         }
 
         staff.get("alerts/:alert/custody") { request, context in
             let account = try await allow(request, .readCustody)
             let alert = try existingAlert(context)
             let reason = try StaffQuery(request, allowed: ["reason"]).reason()
-            // Appended first: the history served includes this very access.
-            _ = try await writer.append(access(account, .readCustody, alert: alert, reason: reason))
-            let entries = try reader.alertEntries(alert)
-            let checkpoint = try reader.latestCheckpoint()
-            metrics.staffRequests.increment()
-            return try TemoinService.Reply.json(
-                .ok,
-                CustodyResponse(
-                    alert: alert.rawValue,
-                    entries: try entries.map { stored throws(TemoinError) in
-                        let e = try stored.parsed()
-                        return CustodyResponse.Item(
-                            index: stored.index, kind: e.kind.rawValue, time: e.time.description,
-                            leafHash: stored.leafHash.base64,
-                            fields: zip(e.kind.fields, e.values).map { [$0.name, $1] },
-                            entry: String(decoding: stored.bytes, as: UTF8.self))
-                    }, checkpoint: String(decoding: checkpoint.bytes, as: UTF8.self)))
+            return try TemoinService.Reply.json(.ok, try await custody(account, alert, reason: reason))
         }
 
         staff.post("alerts/:alert/exports") { request, context in
             let account = try await allow(request, .export)
             let alert = try existingAlert(context)
             let body = try await TemoinService.Reply.decode(ExportRequest.self, request)
-            let requester = try StaffText.parse(body.requester, field: "requester")
-            let reference: String
-            if let given = body.reference {
-                reference = try StaffText.parse(given, field: "reference")
-                // `-` is what the ledger writes when no reference was given: as a reference it
-                // would let the police export without one, and read as "none" in the custody.
-                guard reference != "-" else {
-                    throw TemoinError(.exportBadReference, "the reference '-' means none; give the legal reference")
-                }
-            } else if account.role.exportNeedsReference {
-                throw TemoinError(
-                    .exportBadReference, "the police role exports with a legal reference (réquisition or PV number)")
-            } else {
-                reference = "-"
-            }
-            _ = try await writer.append(access(account, .export, alert: alert, reason: reference))
-            let response = try await StaffExports.response(
-                alert: alert, requester: requester, reference: reference, writer: writer, reader: reader,
-                directory: reader.directory, executor: exports)
-            metrics.staffRequests.increment()
-            return response
+            return try await export(account, alert, requester: body.requester, reference: body.reference)
         }
 
         // Devices.
         staff.get("devices") { request, _ in
             let account = try await allow(request, .manageDevices)
             _ = try StaffQuery(request, allowed: [])
-            _ = try await writer.append(general(account, action: "list-devices", target: target(of: request)))
-            metrics.staffRequests.increment()
             return try TemoinService.Reply.json(
-                .ok, DeviceListResponse(devices: try reader.devices().map(StaffViews.device)))
+                .ok, DeviceListResponse(devices: try await devices(account, target: target(of: request))))
         }
 
         staff.post("devices") { request, _ in
             let account = try await allow(request, .manageDevices)
             let body = try await TemoinService.Reply.decode(StaffEnrollRequest.self, request)
-            let enroll = try DeviceEnrollment(publicKey: body.publicKey, label: body.label)
-            var drafts = [EntryDraft]()
-            if let old = body.replaces {
-                guard let old = DeviceID(old) else {
-                    throw TemoinError(.deviceUnknown, category: .usage, "replaces is a device id (32 hex digits)")
-                }
-                drafts.append(EntryDraft(kind: .deviceRevoked, [("device", old.rawValue), ("reason", "replaced")]))
-            }
-            drafts.append(enroll.draft)
-            drafts.append(general(account, action: "enroll-device", target: enroll.device.rawValue))
-            let appended = try await writer.append(group: drafts)
-            let revoked = body.replaces == nil ? nil : appended.first?.index
             return try TemoinService.Reply.json(
                 .created,
-                StaffEnrolledResponse(
-                    device: enroll.device.rawValue, index: appended[drafts.count - 2].index, revokedIndex: revoked))
+                try await enroll(account, publicKey: body.publicKey, label: body.label, replaces: body.replaces))
         }
 
         staff.post("devices/:device/revoke") { request, context in
             let account = try await allow(request, .manageDevices)
-            guard let device = DeviceID(try context.parameters.require("device")) else {
-                throw TemoinError(.deviceUnknown, category: .usage, "device ids are 32 lowercase hex digits")
-            }
-            let appended = try await writer.append(group: [
-                EntryDraft(kind: .deviceRevoked, [("device", device.rawValue), ("reason", "revoked")]),
-                general(account, action: "revoke-device", target: device.rawValue),
-            ])
             return try TemoinService.Reply.json(
-                .ok, DeviceRevokedResponse(device: device.rawValue, index: appended[0].index))
+                .ok, try await revokeDevice(account, try context.parameters.require("device")))
         }
 
         // Accounts.
@@ -273,6 +208,127 @@ struct StaffAPI: Sendable {
             }
             return try TemoinService.Reply.json(.ok, revoked)
         }
+    }
+
+    // The operations, each with its entry appended before anything is served; the API's routes
+    // and the console's pages (Console.swift) both call these, after `allow` or `check`.
+
+    /// One page of alerts; the listing is recorded (`staff.access`) first.
+    func alerts(
+        _ account: StaffAccount, _ filter: AlertFilter, before cursor: UInt64?, limit: Int, target: String
+    ) async throws -> (alerts: [AlertSummary], next: UInt64?) {
+        _ = try await writer.append(general(account, action: StaffPermission.listAlerts.rawValue, target: target))
+        let page = try reader.alerts(matching: filter, before: cursor, limit: limit)
+        metrics.staffRequests.increment()
+        return page
+    }
+
+    /// An alert's detail, its `access` entry appended first.
+    func readAlert(
+        _ account: StaffAccount, _ alert: AlertID, reason: String
+    ) async throws -> (detail: AlertDetail, label: String?, checkpointSize: UInt64) {
+        _ = try await writer.append(access(account, .readAlert, alert: alert, reason: reason))
+        guard let detail = try reader.alertDetail(alert) else {
+            throw TemoinError(.alertUnknown, "there is no alert \(alert)")
+        }
+        let size = try reader.size()
+        let label = try reader.devices().first { $0.device == detail.summary.device }?.label
+        metrics.staffRequests.increment()
+        return (detail, label, size)
+    }
+
+    /// The recording (a range of it), its `access` entry appended first.
+    func recording(_ account: StaffAccount, _ alert: AlertID, reason: String, request: Request) async throws -> Response
+    {
+        _ = try await writer.append(access(account, .listen, alert: alert, reason: reason))
+        let recording = try await recordings.recording(alert: alert, reader: reader, io: heavy)
+        metrics.staffRequests.increment()
+        return try RangeReply.response(
+            recording.bytes, etag: recording.etag, type: "audio/ogg", request: request, filename: "\(alert).opus")
+    }
+
+    /// The custody history, its `access` entry appended first: the history includes this access.
+    func custody(_ account: StaffAccount, _ alert: AlertID, reason: String) async throws -> CustodyResponse {
+        _ = try await writer.append(access(account, .readCustody, alert: alert, reason: reason))
+        let entries = try reader.alertEntries(alert)
+        let checkpoint = try reader.latestCheckpoint()
+        metrics.staffRequests.increment()
+        return CustodyResponse(
+            alert: alert.rawValue,
+            entries: try entries.map { stored throws(TemoinError) in
+                let e = try stored.parsed()
+                return CustodyResponse.Item(
+                    index: stored.index, kind: e.kind.rawValue, time: e.time.description,
+                    leafHash: stored.leafHash.base64,
+                    fields: zip(e.kind.fields, e.values).map { [$0.name, $1] },
+                    entry: String(decoding: stored.bytes, as: UTF8.self))
+            }, checkpoint: String(decoding: checkpoint.bytes, as: UTF8.self))
+    }
+
+    /// A signed export bundle as a zip download, its `access` entry appended first.
+    func export(
+        _ account: StaffAccount, _ alert: AlertID, requester rawRequester: String, reference given: String?
+    ) async throws -> Response {
+        let requester = try StaffText.parse(rawRequester, field: "requester")
+        let reference: String
+        if let given {
+            reference = try StaffText.parse(given, field: "reference")
+            // `-` is what the ledger writes when no reference was given: as a reference it
+            // would let the police export without one, and read as "none" in the custody.
+            guard reference != "-" else {
+                throw TemoinError(.exportBadReference, "the reference '-' means none; give the legal reference")
+            }
+        } else if account.role.exportNeedsReference {
+            throw TemoinError(
+                .exportBadReference, "the police role exports with a legal reference (réquisition or PV number)")
+        } else {
+            reference = "-"
+        }
+        _ = try await writer.append(access(account, .export, alert: alert, reason: reference))
+        let response = try await StaffExports.response(
+            alert: alert, requester: requester, reference: reference, writer: writer, reader: reader,
+            directory: reader.directory, executor: exports)
+        metrics.staffRequests.increment()
+        return response
+    }
+
+    /// Every device; the listing is recorded first.
+    func devices(_ account: StaffAccount, target: String) async throws -> [DeviceView] {
+        _ = try await writer.append(general(account, action: "list-devices", target: target))
+        metrics.staffRequests.increment()
+        return try reader.devices().map(StaffViews.device)
+    }
+
+    /// Enrolls a device (revoking the one it replaces in the same step).
+    func enroll(
+        _ account: StaffAccount, publicKey: String, label: String?, replaces: String?
+    ) async throws -> StaffEnrolledResponse {
+        let enroll = try DeviceEnrollment(publicKey: publicKey, label: label)
+        var drafts = [EntryDraft]()
+        if let old = replaces {
+            guard let old = DeviceID(old) else {
+                throw TemoinError(.deviceUnknown, category: .usage, "replaces is a device id (32 hex digits)")
+            }
+            drafts.append(EntryDraft(kind: .deviceRevoked, [("device", old.rawValue), ("reason", "replaced")]))
+        }
+        drafts.append(enroll.draft)
+        drafts.append(general(account, action: "enroll-device", target: enroll.device.rawValue))
+        let appended = try await writer.append(group: drafts)
+        let revoked = replaces == nil ? nil : appended.first?.index
+        return StaffEnrolledResponse(
+            device: enroll.device.rawValue, index: appended[drafts.count - 2].index, revokedIndex: revoked)
+    }
+
+    /// Revokes a device, and records who did.
+    func revokeDevice(_ account: StaffAccount, _ id: String) async throws -> DeviceRevokedResponse {
+        guard let device = DeviceID(id) else {
+            throw TemoinError(.deviceUnknown, category: .usage, "device ids are 32 lowercase hex digits")
+        }
+        let appended = try await writer.append(group: [
+            EntryDraft(kind: .deviceRevoked, [("device", device.rawValue), ("reason", "revoked")]),
+            general(account, action: "revoke-device", target: device.rawValue),
+        ])
+        return DeviceRevokedResponse(device: device.rawValue, index: appended[0].index)
     }
 }
 

@@ -67,8 +67,14 @@ struct StaffAuthenticator: Sendable {
     let logger: Logger
 
     func authenticate(_ request: Request) async throws -> StaffAccount {
+        try await authenticate(
+            authorization: request.headers[.authorization], method: request.method.rawValue, path: request.uri.path)
+    }
+
+    /// The same check for an `Authorization` value given another way (the console's sign-in form).
+    func authenticate(authorization: String?, method: String, path: String) async throws -> StaffAccount {
         let outcome: String
-        if let header = request.headers[.authorization] {
+        if let header = authorization {
             let parts = header.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer", parts[1].utf8.count <= 512 {
                 if let account = try reader.account(tokenHash: StaffToken.hash(String(parts[1]))) {
@@ -100,7 +106,22 @@ struct StaffAuthenticator: Sendable {
         // Never the token itself: only why it failed and where.
         logger.notice(
             "staff authentication failed",
-            metadata: ["reason": "\(outcome)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)"])
+            metadata: ["reason": "\(outcome)", "method": "\(method)", "path": "\(path)"])
         throw TemoinError(.staffUnauthorized, "this needs a valid staff token (Authorization: Bearer …)")
+    }
+
+    /// The account of a console session, looked up on every request: nil once it is revoked, so
+    /// that a revocation ends its sessions at once. Rate-limited like a token's requests.
+    func account(id: String) async throws -> StaffAccount? {
+        guard let account = try reader.accounts().first(where: { $0.id == id }), !account.isRevoked else {
+            return nil
+        }
+        if let wait = await perAccount.admit(account.id) {
+            throw Problem(
+                status: .tooManyRequests, code: .rateLimited,
+                detail: "too many requests from this account; nothing was recorded or served",
+                retryAfter: Int(wait.rounded(.up)))
+        }
+        return account
     }
 }
