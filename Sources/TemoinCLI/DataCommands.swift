@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TemoinAPI
 import TemoinCore
 import TemoinLedger
 
@@ -23,5 +24,45 @@ struct Migrate: AsyncParsableCommand {
         for alert in report.erasedSkipped {
             Output.line("Effacement à terminer / erasure to finish: temoin erase --alert \(alert) (blobs remain)")
         }
+    }
+}
+
+/// `temoin erase`: crypto-shredding of one alert's data, through the running service if there is
+/// one (as `temoin enroll`).
+struct Erase: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Efface les données d'une alerte / erase an alert's data: its key destroyed, its audio and "
+            + "locations deleted; the ledger keeps its entries (Docs/security.md).")
+
+    @OptionGroup var options: DataOption
+    @Option(help: "Alerte / alert id (32 hex digits).") var alert: String
+    @Option(help: "Motif / reason (court order, request), recorded in the ledger.") var reason: String
+
+    func run() async throws {
+        guard let id = AlertID(alert) else {
+            throw TemoinError(.alertBadID, "alert ids are 32 lowercase hex digits")
+        }
+        let reason = try StaffText.parse(self.reason, field: "reason")
+        let erased: ErasedResponse
+        switch try Administration.route(options.directory) {
+        case .local(let writer):
+            guard try LedgerReader(directory: options.directory).opening(alert: id) != nil else {
+                throw TemoinError(.alertUnknown, "there is no alert \(id)")
+            }
+            let appended = try await Erasure.run(
+                alert: id, actor: localOperatorID(), role: "operator", reason: reason, writer: writer)
+            erased = ErasedResponse(
+                alert: id.rawValue, status: appended.isNew ? "erased" : "already-erased", index: appended.index)
+        case .service(let url, let token):
+            let data = try await Administration.post(
+                url, "v1/admin/alerts/\(id)/erase", token: token,
+                json: JSONEncoder().encode(EraseRequest(reason: reason)),
+                headers: ["Temoin-Operator": localOperatorID()])
+            erased = try JSONDecoder().decode(ErasedResponse.self, from: data)
+        }
+        Output.line(
+            (erased.status == "erased" ? "Données effacées / data erased" : "Déjà effacées / already erased")
+                + ": alerte/alert \(erased.alert), entrée/entry \(erased.index)")
     }
 }

@@ -11,7 +11,7 @@ public struct Temoin: AsyncParsableCommand {
         subcommands: [
             Init.self, Serve.self, Enroll.self, Users.self, Ingest.self, RecordingCommand.self, Export.self, Keys.self,
             Audit.self,
-            Log.self, Migrate.self,
+            Log.self, Migrate.self, Erase.self,
         ]
     )
 
@@ -101,6 +101,13 @@ struct Audit: AsyncParsableCommand {
         let counts =
             "\(report.entries) entrées/entries, \(report.nodes) nœuds/nodes, \(report.checkpoints) points de "
             + "contrôle/checkpoints, \(report.blobs) blobs"
+        for alert in report.erasedAlerts {
+            Output.line(
+                "EFFACÉE / ERASED  alerte/alert \(alert)"
+                    + (report.unfinishedErasures.contains(alert)
+                        ? " — à terminer / to finish: temoin erase --data \(options.data) --alert \(alert) --reason …"
+                        : ""))
+        }
         if report.plaintextBlobs > 0 {
             Output.line(
                 "ATTENTION / WARNING  \(report.plaintextBlobs) blob(s) non chiffré(s) / not encrypted yet: "

@@ -69,7 +69,7 @@ public enum EntryKind: String, CaseIterable, Sendable {
         case .keyRotated:
             own = [.init("key-role", .token), .init("key", .text)]
         case .dataErased:
-            own = [.init("scope", .token)]
+            own = [.init("scope", .token), .init("actor", .id128), .init("role", .token), .init("reason", .text)]
         case .staffAccess:
             own = [.init("actor", .id128), .init("role", .token), .init("action", .token), .init("target", .text)]
         case .accountCreated:

@@ -152,7 +152,13 @@ public enum FuzzSeeds {
                 ]
             ),
             (.keyRotated, [("key-role", "export"), ("key", hash)]),
-            (.dataErased, chain + [("scope", "locations")]),
+            (
+                .dataErased,
+                chain + [
+                    ("scope", "alert-data"), ("actor", Fixtures.device.rawValue), ("role", "legal"),
+                    ("reason", "Ordonnance du 12 décembre"),
+                ]
+            ),
             (
                 .staffAccess,
                 [

@@ -20,6 +20,11 @@ public struct AuditReport: Sendable {
     /// Blobs still stored in plaintext (a folder made before encryption at rest: `temoin migrate`).
     public var plaintextBlobs: UInt64 = 0
     public var problems: [AuditProblem] = []
+    /// Alerts whose data was erased (`data.erased`), in log order.
+    public var erasedAlerts: [AlertID] = []
+    /// Erased alerts with something left to delete (a key row, blob files): an erasure a crash
+    /// interrupted, which the same command finishes. Not a failure: nothing there can be read.
+    public var unfinishedErasures: [AlertID] = []
 
     public var passed: Bool { problems.isEmpty }
 }
@@ -94,6 +99,7 @@ struct AuditPass {
         var chunks: [UInt64: UInt64] = [:]
         var statements: [String: UInt64] = [:]
         var missing: [(ClosedRange<UInt64>, UInt64)] = []
+        var erased: UInt64?
     }
 
     init(
@@ -119,6 +125,7 @@ struct AuditPass {
         for (alert, p) in blobProblems where !erased.contains(alert) { report.problems.append(p) }
         for (alert, p) in missingLocations where !erased.contains(alert) { report.problems.append(p) }
         try auditSideTables()
+        try auditErasures()
         try auditCheckpoints()
         try auditOutsideCheckpoint()
     }
@@ -207,6 +214,18 @@ struct AuditPass {
         }
     }
 
+    /// Erased alerts whose key row or blob files are still there: an interrupted erasure (reported,
+    /// not a failure). A key row for an erased alert would open blobs copied elsewhere.
+    mutating func auditErasures() throws(TemoinError) {
+        for alert in report.erasedAlerts {
+            let keyLeft = try store.alertKeyRow(alert) != nil
+            let blobsLeft =
+                !(try directory.blobs.names(alert: alert)).isEmpty
+                || FileSystem.isDirectory(directory.blobs.folder(alert))
+            if keyLeft || blobsLeft { report.unfinishedErasures.append(alert) }
+        }
+    }
+
     /// Rows of the side tables that no entry accounts for.
     mutating func auditSideTables() throws(TemoinError) {
         try auditAccounts()
@@ -284,7 +303,7 @@ struct AuditPass {
             if enrollments[device] != nil { problem(place, "device \(device) enrolled twice") }
             enrollments[device] = leaf
         case .dataErased:
-            erased.insert(entry.alert!)
+            if erased.insert(entry.alert!).inserted { report.erasedAlerts.append(entry.alert!) }
         case .deviceRevoked:
             let device = entry.device!
             if enrollments[device] == nil { problem(place, "revokes device \(device), which is not enrolled") }
@@ -385,7 +404,14 @@ struct AuditPass {
                 state.statements[sig] = index
             }
         }
+        if let at = state.erased, [.audioChunk, .chunkConflict, .location, .exportCreated].contains(entry.kind) {
+            problem(place, "evidence recorded after the alert's data was erased (entry \(at))")
+        }
         switch entry.kind {
+        case .dataErased:
+            if let first = state.erased { problem(place, "alert \(alert) erased again (first: entry \(first))") }
+            if state.closed == nil { problem(place, "alert \(alert) erased while open") }
+            state.erased = state.erased ?? index
         case .alertClosed:
             if let first = state.closed {
                 problem(place, "alert \(alert) closed again (first closed by entry \(first))")

@@ -109,7 +109,7 @@ public enum TemoinService {
             authenticator: StaffAuthenticator(
                 reader: publicLog.reader, failures: AuthenticationFailures(perMinute: 60, burst: 30),
                 metrics: service.metrics, logger: logger),
-            recordings: RecordingCache(), heavy: BlockingIO(threads: 1, name: "temoin-staff", niceness: 10),
+            heavy: BlockingIO(threads: 1, name: "temoin-staff", niceness: 10),
             exports: ThreadTaskExecutor(name: "temoin-exports", niceness: 10)
         )
         .addRoutes(to: router)

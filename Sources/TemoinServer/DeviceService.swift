@@ -18,6 +18,10 @@ package struct DeviceService: Sendable {
     let quota: ByteQuota
     let metrics: ServiceMetrics
     let configuration: ServiceConfiguration
+    /// The last few recordings built for staff (dropped when an alert is erased).
+    let recordings = RecordingCache()
+    /// Blob deletions of erasures run here, off the cooperative pool, at low priority.
+    let erasing = BlockingIO(threads: 1, name: "temoin-erase", niceness: 10)
 
     /// An alert id from a request path: parsed here, once (`alert.bad-id`, 400).
     package static func parseAlert(_ text: some StringProtocol) throws(TemoinError) -> AlertID {
@@ -284,6 +288,17 @@ package struct DeviceService: Sendable {
             ])
         draft.idempotency = .oncePerAlert
         return (statement, signature, lastSeq, draft)
+    }
+
+    /// Erases an alert's data (`Erasure`), or finishes an erasure a crash interrupted, and drops
+    /// what the service holds of it in memory: its encoder and key, its cached recording.
+    func erase(alert: AlertID, actor: String, role: String, reason: String) async throws -> ErasedResponse {
+        let appended = try await Erasure.run(
+            alert: alert, actor: actor, role: role, reason: reason, writer: writer, io: erasing)
+        await ingestor.forget(alert: alert)
+        recordings.forget(alert: alert)
+        return ErasedResponse(
+            alert: alert.rawValue, status: appended.isNew ? "erased" : "already-erased", index: appended.index)
     }
 
     /// Closes alerts open longer than the limit (closed-by server, reason timeout).

@@ -18,7 +18,6 @@ struct StaffAPI: Sendable {
     let service: DeviceService
     let reader: LedgerReader
     let authenticator: StaffAuthenticator
-    let recordings: RecordingCache
     /// Heavy staff work (recordings, exports) runs here, off the cooperative pool and one at a
     /// time, so that staff reading evidence cannot slow the phones' receipts much.
     let heavy: BlockingIO
@@ -75,6 +74,15 @@ struct StaffAPI: Sendable {
         let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
         guard try reader.opening(alert: alert) != nil else {
             throw TemoinError(.alertUnknown, "there is no alert \(alert)")
+        }
+        return alert
+    }
+
+    /// An erased alert's audio is gone: `410 alert.erased`, before any access is recorded (its
+    /// metadata and custody history are still served).
+    func notErased(_ alert: AlertID) throws -> AlertID {
+        if try reader.isErased(alert) {
+            throw TemoinError(.alertErased, "the data of alert \(alert) was erased: there is no audio to serve")
         }
         return alert
     }
@@ -140,10 +148,10 @@ struct StaffAPI: Sendable {
 
         staff.get("alerts/:alert/recording") { request, context in
             let account = try await allow(request, .listen)
-            let alert = try existingAlert(context)
+            let alert = try notErased(existingAlert(context))
             let reason = try StaffQuery(request, allowed: ["reason"]).reason()
             _ = try await writer.append(access(account, .listen, alert: alert, reason: reason))
-            let recording = try await recordings.recording(alert: alert, reader: reader, io: heavy)
+            let recording = try await service.recordings.recording(alert: alert, reader: reader, io: heavy)
             metrics.staffRequests.increment()
             return try RangeReply.response(
                 recording.bytes, etag: recording.etag, type: "audio/ogg", request: request,
@@ -175,7 +183,7 @@ struct StaffAPI: Sendable {
 
         staff.post("alerts/:alert/exports") { request, context in
             let account = try await allow(request, .export)
-            let alert = try existingAlert(context)
+            let alert = try notErased(existingAlert(context))
             let body = try await TemoinService.Reply.decode(ExportRequest.self, request)
             let requester = try StaffText.parse(body.requester, field: "requester")
             let reference: String
@@ -193,6 +201,18 @@ struct StaffAPI: Sendable {
                 directory: reader.directory, executor: exports)
             metrics.staffRequests.increment()
             return response
+        }
+
+        // Erasure (legal only): the `data.erased` entry records who, with which role and why.
+        staff.post("alerts/:alert/erase") { request, context in
+            let account = try await allow(request, .erase)
+            let alert = try existingAlert(context)
+            let body = try await TemoinService.Reply.decode(EraseRequest.self, request)
+            let reason = try StaffText.parse(body.reason, field: "reason")
+            let erased = try await service.erase(
+                alert: alert, actor: account.id, role: account.role.rawValue, reason: reason)
+            metrics.staffRequests.increment()
+            return try TemoinService.Reply.json(.ok, erased)
         }
 
         // Devices.
