@@ -24,3 +24,31 @@ public struct ErasedResponse: Codable, Sendable, Equatable {
         self.index = index
     }
 }
+
+/// `POST /v1/admin/alerts/{alert}/hold` and `…/release`: the legal reference (a case number, a
+/// court order) under which erasure is blocked, or unblocked.
+public struct HoldRequest: Codable, Sendable, Equatable {
+    public let reference: String
+
+    public init(reference: String) {
+        self.reference = reference
+    }
+}
+
+/// A hold placed or released.
+public struct HoldResponse: Codable, Sendable, Equatable {
+    public let alert: String
+    /// `placed` or `released`.
+    public let status: String
+    /// The index of the `hold.placed` or `hold.released` entry.
+    public let index: UInt64
+    /// The references still held afterwards.
+    public let holds: [String]
+
+    public init(alert: String, status: String, index: UInt64, holds: [String]) {
+        self.alert = alert
+        self.status = status
+        self.index = index
+        self.holds = holds
+    }
+}

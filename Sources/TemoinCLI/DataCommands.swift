@@ -66,3 +66,68 @@ struct Erase: AsyncParsableCommand {
                 + ": alerte/alert \(erased.alert), entrée/entry \(erased.index)")
     }
 }
+
+/// `temoin hold` and `temoin release`: a legal hold blocks erasure (by staff, the operator or the
+/// retention period) until it is released; both are ledger entries.
+struct Hold: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Place un gel juridique / place a legal hold on an alert: its data cannot be erased until released.")
+
+    @OptionGroup var options: DataOption
+    @Option(help: "Alerte / alert id (32 hex digits).") var alert: String
+    @Option(help: "Référence / legal reference (case number, court order), recorded in the ledger.")
+    var reference: String
+
+    func run() async throws {
+        try await HoldCommand.run(options, alert: alert, reference: reference, placing: true)
+    }
+}
+
+struct Release: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Lève un gel juridique / release a legal hold placed under the same reference.")
+
+    @OptionGroup var options: DataOption
+    @Option(help: "Alerte / alert id (32 hex digits).") var alert: String
+    @Option(help: "Référence du gel / the hold's reference.") var reference: String
+
+    func run() async throws {
+        try await HoldCommand.run(options, alert: alert, reference: reference, placing: false)
+    }
+}
+
+enum HoldCommand {
+    static func run(_ options: DataOption, alert: String, reference raw: String, placing: Bool) async throws {
+        guard let id = AlertID(alert) else {
+            throw TemoinError(.alertBadID, "alert ids are 32 lowercase hex digits")
+        }
+        let reference = try StaffText.parse(raw, field: "reference")
+        let done: HoldResponse
+        switch try Administration.route(options.directory) {
+        case .local(let writer):
+            let reader = try LedgerReader(directory: options.directory)
+            guard try reader.opening(alert: id) != nil else {
+                throw TemoinError(.alertUnknown, "there is no alert \(id)")
+            }
+            let appended = try await writer.append(
+                LegalHold.draft(
+                    alert: id, placing: placing, actor: localOperatorID(), role: "operator", reference: reference))
+            done = HoldResponse(
+                alert: id.rawValue, status: placing ? "placed" : "released", index: appended.index,
+                holds: try reader.activeHolds(id))
+        case .service(let url, let token):
+            let data = try await Administration.post(
+                url, "v1/admin/alerts/\(id)/\(placing ? "hold" : "release")", token: token,
+                json: JSONEncoder().encode(HoldRequest(reference: reference)),
+                headers: ["Temoin-Operator": localOperatorID()])
+            done = try JSONDecoder().decode(HoldResponse.self, from: data)
+        }
+        Output.line(
+            (placing ? "Gel placé / hold placed" : "Gel levé / hold released")
+                + ": alerte/alert \(done.alert), entrée/entry \(done.index)")
+        Output.line(
+            done.holds.isEmpty
+                ? "Aucun gel en cours / no hold in force: the alert can be erased"
+                : "Gels en cours / holds in force: " + done.holds.joined(separator: ", "))
+    }
+}

@@ -11,7 +11,7 @@ public struct Temoin: AsyncParsableCommand {
         subcommands: [
             Init.self, Serve.self, Enroll.self, Users.self, Ingest.self, RecordingCommand.self, Export.self, Keys.self,
             Audit.self,
-            Log.self, Migrate.self, Erase.self,
+            Log.self, Migrate.self, Erase.self, Hold.self, Release.self,
         ]
     )
 
@@ -105,8 +105,12 @@ struct Audit: AsyncParsableCommand {
             Output.line(
                 "EFFACÉE / ERASED  alerte/alert \(alert)"
                     + (report.unfinishedErasures.contains(alert)
-                        ? " — à terminer / to finish: temoin erase --data \(options.data) --alert \(alert) --reason …"
+                        ? " — à terminer / to finish: temoin erase --data \(options.data) --alert \(alert) "
+                            + "--reason …"
                         : ""))
+        }
+        for (alert, references) in report.heldAlerts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            Output.line("GEL / HELD  alerte/alert \(alert): " + references.joined(separator: ", "))
         }
         if report.plaintextBlobs > 0 {
             Output.line(

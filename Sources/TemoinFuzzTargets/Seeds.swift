@@ -172,6 +172,14 @@ public enum FuzzSeeds {
             ),
             (.accountRevoked, [("account", Fixtures.device.rawValue)]),
             (.deviceRevoked, [("device", Fixtures.device.rawValue), ("reason", "replaced")]),
+            (
+                .holdPlaced,
+                chain + [("actor", Fixtures.device.rawValue), ("role", "operator"), ("reference", "RG 26/01234")]
+            ),
+            (
+                .holdReleased,
+                chain + [("actor", Fixtures.device.rawValue), ("role", "operator"), ("reference", "RG 26/01234")]
+            ),
         ]
         for (kind, fields) in kinds {
             add("entry", "\(kind.rawValue).entry", try Entry(kind: kind, fields + [time]).bytes)

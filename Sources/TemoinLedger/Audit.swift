@@ -25,6 +25,8 @@ public struct AuditReport: Sendable {
     /// Erased alerts with something left to delete (a key row, blob files): an erasure a crash
     /// interrupted, which the same command finishes. Not a failure: nothing there can be read.
     public var unfinishedErasures: [AlertID] = []
+    /// Alerts on legal hold at the end of the log, with the references of their holds.
+    public var heldAlerts: [AlertID: [String]] = [:]
 
     public var passed: Bool { problems.isEmpty }
 }
@@ -100,6 +102,8 @@ struct AuditPass {
         var statements: [String: UInt64] = [:]
         var missing: [(ClosedRange<UInt64>, UInt64)] = []
         var erased: UInt64?
+        /// References of the holds placed and not released, in order.
+        var holds: [String] = []
     }
 
     init(
@@ -404,11 +408,31 @@ struct AuditPass {
                 state.statements[sig] = index
             }
         }
-        if let at = state.erased, [.audioChunk, .chunkConflict, .location, .exportCreated].contains(entry.kind) {
+        if let at = state.erased,
+            [.audioChunk, .chunkConflict, .location, .exportCreated, .holdPlaced, .holdReleased].contains(entry.kind)
+        {
             problem(place, "evidence recorded after the alert's data was erased (entry \(at))")
         }
         switch entry.kind {
+        case .holdPlaced:
+            let reference = entry["reference"] ?? ""
+            if state.holds.contains(reference) {
+                problem(place, "a second hold under reference '\(reference)' while the first is placed")
+            }
+            state.holds.append(reference)
+            report.heldAlerts[alert] = state.holds
+        case .holdReleased:
+            let reference = entry["reference"] ?? ""
+            if let i = state.holds.firstIndex(of: reference) {
+                state.holds.remove(at: i)
+            } else {
+                problem(place, "releases a hold under reference '\(reference)' that is not placed")
+            }
+            report.heldAlerts[alert] = state.holds.isEmpty ? nil : state.holds
         case .dataErased:
+            if !state.holds.isEmpty {
+                problem(place, "alert \(alert) erased while on legal hold (\(state.holds.joined(separator: ", ")))")
+            }
             if let first = state.erased { problem(place, "alert \(alert) erased again (first: entry \(first))") }
             if state.closed == nil { problem(place, "alert \(alert) erased while open") }
             state.erased = state.erased ?? index

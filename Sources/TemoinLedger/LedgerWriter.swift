@@ -674,7 +674,29 @@ public actor LedgerWriter {
                     .alertErased,
                     "the data of alert \(alert) was erased: it takes no more evidence and has none to give")
             }
+        case .holdPlaced, .holdReleased:
+            if try store.entryCount(alert: alert, kind: .dataErased) > 0 {
+                throw TemoinError(.alertErased, "the data of alert \(alert) was erased: there is nothing left to hold")
+            }
+            let reference = draft.fields.first { $0.0 == "reference" }?.1 ?? ""
+            let held = try LegalHold.active(alert: alert, store)
+            if draft.kind == .holdPlaced, held.contains(reference) {
+                throw TemoinError(.holdAlreadyPlaced, "alert \(alert) is already held under reference '\(reference)'")
+            }
+            if draft.kind == .holdReleased, !held.contains(reference) {
+                throw TemoinError(
+                    .holdNotPlaced,
+                    "alert \(alert) has no hold under reference '\(reference)'"
+                        + (held.isEmpty ? "" : "; held under: " + held.joined(separator: ", ")))
+            }
         case .dataErased:
+            let held = try LegalHold.active(alert: alert, store)
+            guard held.isEmpty else {
+                throw TemoinError(
+                    .alertOnHold,
+                    "alert \(alert) is on legal hold (\(held.joined(separator: ", "))): "
+                        + "release the hold before erasing")
+            }
             guard try store.entryCount(alert: alert, kind: .alertClosed) > 0 else {
                 throw TemoinError(
                     .eraseAlertOpen,

@@ -84,6 +84,23 @@ struct AdminAPI: Sendable {
             return try TemoinService.Reply.json(
                 .ok, try await service.erase(alert: alert, actor: operatorID, role: "operator", reason: reason))
         }
+        // Legal holds from the operator's shell (`temoin hold`, `temoin release`).
+        for (route, placing) in [("hold", true), ("release", false)] {
+            router.post("v1/admin/alerts/:alert/\(route)") { request, context in
+                try authorize(request)
+                let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
+                let operatorID = try self.operatorID(request)
+                let body = try await TemoinService.Reply.decode(HoldRequest.self, request)
+                let reference = try StaffText.parse(body.reference, field: "reference")
+                guard try publicLog.reader.opening(alert: alert) != nil else {
+                    throw TemoinError(.alertUnknown, "there is no alert \(alert)")
+                }
+                return try TemoinService.Reply.json(
+                    .ok,
+                    try await service.hold(
+                        alert: alert, placing: placing, actor: operatorID, role: "operator", reference: reference))
+            }
+        }
         // Staff accounts from the operator's shell (`temoin users …`).
         router.post("v1/admin/accounts") { request, _ in
             try authorize(request)

@@ -23,7 +23,8 @@ struct PublicLog: Sendable {
     }
 }
 
-/// Closes alerts left open past the limit, until the service shuts down.
+/// Closes alerts left open past the limit, and erases those past the retention period (if one is
+/// set), until the service shuts down.
 struct AlertSweeper: Service {
     let service: DeviceService
     let logger: Logger
@@ -31,6 +32,7 @@ struct AlertSweeper: Service {
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await service.closeExpiredAlerts(now: systemClock(), logger: logger)
+            await service.applyRetention(now: systemClock(), logger: logger)
             try? await cancelWhenGracefulShutdown {
                 try await Task.sleep(for: .seconds(service.configuration.sweepSeconds))
             }
