@@ -39,10 +39,18 @@ struct Serve: AsyncParsableCommand {
     var maxConflictsPerSeq = 8
     @Option(help: "Niveau de journal / log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
+    @Option(
+        help: ArgumentHelp(
+            "Durée de conservation / erase alerts closed more than N days ago and not on legal hold "
+                + "(default: never)."))
+    var retentionDays: Int?
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("niveau inconnu / unknown log level '\(logLevel)'")
+        }
+        if let retentionDays, !(1...36_500).contains(retentionDays) {
+            throw ValidationError("--retention-days: 1 à 36500 jours / 1 to 36500 days")
         }
     }
 
@@ -63,6 +71,7 @@ struct Serve: AsyncParsableCommand {
         configuration.deviceBytesPerHour = max(0, deviceMibPerHour) << 20
         configuration.audio.maximumAlertBytes = UInt64(max(0, maxAlertMib)) << 20
         configuration.audio.maximumConflictsPerSequence = maxConflictsPerSeq
+        configuration.retentionSeconds = retentionDays.map { $0 * 86_400 }
         var logger = Logger(label: "temoin")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let app = try await TemoinService.buildApplication(

@@ -12,7 +12,7 @@ public struct Temoin: AsyncParsableCommand {
             Init.self, Serve.self, Enroll.self, Users.self, BackupCommand.self, RestoreCommand.self, Ingest.self,
             RecordingCommand.self, Export.self, Keys.self,
             Audit.self,
-            Log.self, Migrate.self,
+            Log.self, Migrate.self, Erase.self, Hold.self, Release.self,
         ]
     )
 
@@ -102,6 +102,17 @@ struct Audit: AsyncParsableCommand {
         let counts =
             "\(report.entries) entrées/entries, \(report.nodes) nœuds/nodes, \(report.checkpoints) points de "
             + "contrôle/checkpoints, \(report.blobs) blobs"
+        for alert in report.erasedAlerts {
+            Output.line(
+                "EFFACÉE / ERASED  alerte/alert \(alert)"
+                    + (report.unfinishedErasures.contains(alert)
+                        ? " — à terminer / to finish: temoin erase --data \(options.data) --alert \(alert) "
+                            + "--reason …"
+                        : ""))
+        }
+        for (alert, references) in report.heldAlerts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            Output.line("GEL / HELD  alerte/alert \(alert): " + references.joined(separator: ", "))
+        }
         if report.plaintextBlobs > 0 {
             Output.line(
                 "ATTENTION / WARNING  \(report.plaintextBlobs) blob(s) non chiffré(s) / not encrypted yet: "

@@ -16,6 +16,8 @@ public enum EntryKind: String, CaseIterable, Sendable {
     case accountCreated = "account.created"
     case accountRevoked = "account.revoked"
     case deviceRevoked = "device.revoked"
+    case holdPlaced = "hold.placed"
+    case holdReleased = "hold.released"
 
     /// Whether entries of this kind belong to one alert's chain (and start with `alert` and `prev`).
     public var belongsToAlert: Bool {
@@ -69,7 +71,7 @@ public enum EntryKind: String, CaseIterable, Sendable {
         case .keyRotated:
             own = [.init("key-role", .token), .init("key", .text)]
         case .dataErased:
-            own = [.init("scope", .token)]
+            own = [.init("scope", .token), .init("actor", .id128), .init("role", .token), .init("reason", .text)]
         case .staffAccess:
             own = [.init("actor", .id128), .init("role", .token), .init("action", .token), .init("target", .text)]
         case .accountCreated:
@@ -81,6 +83,8 @@ public enum EntryKind: String, CaseIterable, Sendable {
             own = [.init("account", .id128)]
         case .deviceRevoked:
             own = [.init("device", .id128), .init("reason", .token)]
+        case .holdPlaced, .holdReleased:
+            own = [.init("actor", .id128), .init("role", .token), .init("reference", .text)]
         }
         return chain + own + [.init("time", .time)]
     }

@@ -17,11 +17,14 @@ public enum StaffPermission: String, CaseIterable, Sendable, Codable {
     case manageDevices = "devices"
     /// Create, list and revoke staff accounts.
     case manageAccounts = "accounts"
+    /// Erase an alert's data (crypto-shredding: its key destroyed, its audio and fixes deleted).
+    case erase = "erase"
 }
 
 /// Staff roles, with separation of duties in the manner of NF Z42-020: who manages the devices
-/// does not listen, who listens does not manage accounts, and nobody can change or delete evidence
-/// (no permission allows it: the ledger has no such operation).
+/// does not listen, who listens does not manage accounts, and nobody can change evidence (no
+/// permission allows it: the ledger has no such operation). Legal alone may erase an alert's data
+/// (a court order, the victim's request): the erasure is itself an entry, and the entries stay.
 public enum StaffRole: String, CaseIterable, Sendable, Codable {
     /// The association: devices and alert metadata; no audio, no location, no export.
     case caseworker
@@ -37,7 +40,7 @@ public enum StaffRole: String, CaseIterable, Sendable, Codable {
     public var permissions: Set<StaffPermission> {
         switch self {
         case .caseworker: [.listAlerts, .readAlert, .manageDevices]
-        case .legal: [.listAlerts, .readAlert, .readLocations, .listen, .readCustody, .export]
+        case .legal: [.listAlerts, .readAlert, .readLocations, .listen, .readCustody, .export, .erase]
         case .police: [.readAlert, .readLocations, .readCustody, .export]
         case .admin: [.manageAccounts]
         }

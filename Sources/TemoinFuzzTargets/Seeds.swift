@@ -152,7 +152,13 @@ public enum FuzzSeeds {
                 ]
             ),
             (.keyRotated, [("key-role", "export"), ("key", hash)]),
-            (.dataErased, chain + [("scope", "locations")]),
+            (
+                .dataErased,
+                chain + [
+                    ("scope", "alert-data"), ("actor", Fixtures.device.rawValue), ("role", "legal"),
+                    ("reason", "Ordonnance du 12 décembre"),
+                ]
+            ),
             (
                 .staffAccess,
                 [
@@ -169,6 +175,14 @@ public enum FuzzSeeds {
             ),
             (.accountRevoked, [("account", Fixtures.device.rawValue)]),
             (.deviceRevoked, [("device", Fixtures.device.rawValue), ("reason", "replaced")]),
+            (
+                .holdPlaced,
+                chain + [("actor", Fixtures.device.rawValue), ("role", "operator"), ("reference", "RG 26/01234")]
+            ),
+            (
+                .holdReleased,
+                chain + [("actor", Fixtures.device.rawValue), ("role", "operator"), ("reference", "RG 26/01234")]
+            ),
         ]
         for (kind, fields) in kinds {
             add("entry", "\(kind.rawValue).entry", try Entry(kind: kind, fields + [time]).bytes)

@@ -227,6 +227,12 @@ public actor AudioIngestor {
         try await using(alert) { try await $0.close(recordingMissingThrough: lastSeq, close) }
     }
 
+    /// Forgets an alert's encoder and its key at once, in use or not (its data was erased: a chunk
+    /// in flight fails at its append, `alert.erased`).
+    public func forget(alert: AlertID) {
+        alerts[alert] = nil
+    }
+
     /// Forgets in-memory encoders, as a restart would (tests).
     public func forgetEncoders() {
         alerts = [:]

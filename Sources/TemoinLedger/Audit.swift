@@ -20,6 +20,13 @@ public struct AuditReport: Sendable {
     /// Blobs still stored in plaintext (a folder made before encryption at rest: `temoin migrate`).
     public var plaintextBlobs: UInt64 = 0
     public var problems: [AuditProblem] = []
+    /// Alerts whose data was erased (`data.erased`), in log order.
+    public var erasedAlerts: [AlertID] = []
+    /// Erased alerts with something left to delete (a key row, blob files): an erasure a crash
+    /// interrupted, which the same command finishes. Not a failure: nothing there can be read.
+    public var unfinishedErasures: [AlertID] = []
+    /// Alerts on legal hold at the end of the log, with the references of their holds.
+    public var heldAlerts: [AlertID: [String]] = [:]
 
     public var passed: Bool { problems.isEmpty }
 }
@@ -96,6 +103,9 @@ struct AuditPass {
         var chunks: [UInt64: UInt64] = [:]
         var statements: [String: UInt64] = [:]
         var missing: [(ClosedRange<UInt64>, UInt64)] = []
+        var erased: UInt64?
+        /// References of the holds placed and not released, in order.
+        var holds: [String] = []
     }
 
     init(
@@ -121,6 +131,7 @@ struct AuditPass {
         for (alert, p) in blobProblems where !erased.contains(alert) { report.problems.append(p) }
         for (alert, p) in missingLocations where !erased.contains(alert) { report.problems.append(p) }
         try auditSideTables()
+        try auditErasures()
         try auditCheckpoints()
         try auditOutsideCheckpoint()
     }
@@ -206,6 +217,18 @@ struct AuditPass {
         else {
             problem(place, "its location row (salt and fix) does not match the entry's commitment: the fix was changed")
             return
+        }
+    }
+
+    /// Erased alerts whose key row or blob files are still there: an interrupted erasure (reported,
+    /// not a failure). A key row for an erased alert would open blobs copied elsewhere.
+    mutating func auditErasures() throws(TemoinError) {
+        for alert in report.erasedAlerts {
+            let keyLeft = try store.alertKeyRow(alert) != nil
+            let blobsLeft =
+                !(try directory.blobs.names(alert: alert)).isEmpty
+                || FileSystem.isDirectory(directory.blobs.folder(alert))
+            if keyLeft || blobsLeft { report.unfinishedErasures.append(alert) }
         }
     }
 
@@ -297,7 +320,7 @@ struct AuditPass {
                 problem(place, "not a valid log-key rotation: \(error.reason)")
             }
         case .dataErased:
-            erased.insert(entry.alert!)
+            if erased.insert(entry.alert!).inserted { report.erasedAlerts.append(entry.alert!) }
         case .deviceRevoked:
             let device = entry.device!
             if enrollments[device] == nil { problem(place, "revokes device \(device), which is not enrolled") }
@@ -398,7 +421,34 @@ struct AuditPass {
                 state.statements[sig] = index
             }
         }
+        if let at = state.erased,
+            [.audioChunk, .chunkConflict, .location, .exportCreated, .holdPlaced, .holdReleased].contains(entry.kind)
+        {
+            problem(place, "evidence recorded after the alert's data was erased (entry \(at))")
+        }
         switch entry.kind {
+        case .holdPlaced:
+            let reference = entry["reference"] ?? ""
+            if state.holds.contains(reference) {
+                problem(place, "a second hold under reference '\(reference)' while the first is placed")
+            }
+            state.holds.append(reference)
+            report.heldAlerts[alert] = state.holds
+        case .holdReleased:
+            let reference = entry["reference"] ?? ""
+            if let i = state.holds.firstIndex(of: reference) {
+                state.holds.remove(at: i)
+            } else {
+                problem(place, "releases a hold under reference '\(reference)' that is not placed")
+            }
+            report.heldAlerts[alert] = state.holds.isEmpty ? nil : state.holds
+        case .dataErased:
+            if !state.holds.isEmpty {
+                problem(place, "alert \(alert) erased while on legal hold (\(state.holds.joined(separator: ", ")))")
+            }
+            if let first = state.erased { problem(place, "alert \(alert) erased again (first: entry \(first))") }
+            if state.closed == nil { problem(place, "alert \(alert) erased while open") }
+            state.erased = state.erased ?? index
         case .alertClosed:
             if let first = state.closed {
                 problem(place, "alert \(alert) closed again (first closed by entry \(first))")

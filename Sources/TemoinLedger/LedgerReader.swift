@@ -45,6 +45,17 @@ public final class LedgerReader: Sendable {
         return try directory.loadMasterKey().unwrap(row.wrapped, alert: alert)
     }
 
+    /// The references of the legal holds placed on the alert and not released, in order.
+    public func activeHolds(_ alert: AlertID) throws(TemoinError) -> [String] {
+        try read { store throws(TemoinError) in try LegalHold.active(alert: alert, store) }
+    }
+
+    /// `alert.closed` entries in log order, after index `after` (exclusive), at most `limit`
+    /// (the retention sweep reads them from where it stopped).
+    public func closings(after: UInt64?, limit: Int) throws(TemoinError) -> [StoredEntry] {
+        try read { store throws(TemoinError) in try store.entries(kind: .alertClosed, after: after, limit: limit) }
+    }
+
     /// Whether the alert has a `data.erased` entry.
     public func isErased(_ alert: AlertID) throws(TemoinError) -> Bool {
         try read { store throws(TemoinError) in try store.entryCount(alert: alert, kind: .dataErased) > 0 }

@@ -590,6 +590,10 @@ public actor LedgerWriter {
             leafHash: leaf, bytes: built.bytes)
         for (id, hash) in range.append(leaf, hasher: hasher) { try store.insertNode(id, hash: hash) }
         if let row = draft.sideRow { try store.insertSideRow(row, entry: index, alert: built.alert) }
+        if built.kind == .dataErased, let alert = built.alert {
+            // Crypto-shredding, with the entry: the key row, the fixes and their statement keys.
+            try store.deleteErasableRows(alert: alert)
+        }
         if built.kind == .alertOpened, let alert = built.alert, let masterKey {
             // The alert's key, durable with its opening: its first blob is sealed with it.
             let key = try SymmetricKey.random()
@@ -604,7 +608,7 @@ public actor LedgerWriter {
         // A closed alert's head leaves the cache (later entries of it, exports and accesses, are
         // rare and read it from the index): the cache holds open alerts only.
         if let alert = built.alert {
-            heads[alert] = built.kind == .alertClosed ? nil : leaf
+            heads[alert] = built.kind == .alertClosed || built.kind == .dataErased ? nil : leaf
             if built.kind == .alertClosed { alertDevices[alert] = nil }
         }
         if built.kind == .deviceRevoked, let device = built.device { revokedDevices?.insert(device) }
@@ -681,6 +685,10 @@ public actor LedgerWriter {
                     + "--data \(directory.path)'")
         }
         if let row = try store.alertKeyRow(alert) { return try masterKey.unwrap(row.wrapped, alert: alert) }
+        // An erased alert's key is gone for good: never made again.
+        if try store.entryCount(alert: alert, kind: .dataErased) > 0 {
+            throw TemoinError(.alertErased, "the data of alert \(alert) was erased: its key is destroyed")
+        }
         guard try store.firstEntry(alert: alert) != nil else {
             throw TemoinError(.ledgerAlertNotOpen, "alert \(alert) has no alert.opened entry")
         }
@@ -695,6 +703,24 @@ public actor LedgerWriter {
             throw error
         }
         return key
+    }
+
+    /// Completes an erasure whose `data.erased` entry is committed: deletes what is erasable of
+    /// the alert if anything is left (a no-op after the entry's own transaction), then drops the
+    /// database's older copies of the deleted rows as far as readers allow (best effort).
+    public func finishErasure(_ alert: AlertID) throws(TemoinError) {
+        guard try store.entryCount(alert: alert, kind: .dataErased) > 0 else {
+            throw TemoinError(.ledgerAlertNotOpen, "alert \(alert) has no data.erased entry")
+        }
+        try store.beginWrite()
+        do throws(TemoinError) {
+            try store.deleteErasableRows(alert: alert)
+            try store.commit()
+        } catch {
+            try? store.rollback()
+            throw error
+        }
+        try? store.dropDeletedCopies()
     }
 
     /// Why the last copy of the checkpoint outside the database failed, if it did.
@@ -768,6 +794,7 @@ public actor LedgerWriter {
                         + "with the checkpoint both keys sign")
             }
         }
+        if let alert = draft.alert { try checkErasureRules(draft, alert: alert) }
         lastTime = max(lastTime, clock())
         fields.append(("time", lastTime.description))
         return try Entry(kind: draft.kind, fields)
@@ -818,6 +845,50 @@ public actor LedgerWriter {
         if draft.kind != .alertClosed { alertDevices[alert] = device }
         if revoked.contains(device) {
             throw TemoinError(.deviceRevoked, "device \(device) is revoked: its statements are refused")
+        }
+    }
+
+    /// An erased alert takes no more evidence (its key is destroyed): chunks, conflicting bytes,
+    /// locations and exports are refused (`alert.erased`, 410). An alert is erased once closed
+    /// (`erase.alert-open`: a phone may still be sending).
+    private func checkErasureRules(_ draft: EntryDraft, alert: AlertID) throws(TemoinError) {
+        switch draft.kind {
+        case .audioChunk, .chunkConflict, .location, .exportCreated:
+            if try store.entryCount(alert: alert, kind: .dataErased) > 0 {
+                throw TemoinError(
+                    .alertErased,
+                    "the data of alert \(alert) was erased: it takes no more evidence and has none to give")
+            }
+        case .holdPlaced, .holdReleased:
+            if try store.entryCount(alert: alert, kind: .dataErased) > 0 {
+                throw TemoinError(.alertErased, "the data of alert \(alert) was erased: there is nothing left to hold")
+            }
+            let reference = draft.fields.first { $0.0 == "reference" }?.1 ?? ""
+            let held = try LegalHold.active(alert: alert, store)
+            if draft.kind == .holdPlaced, held.contains(reference) {
+                throw TemoinError(.holdAlreadyPlaced, "alert \(alert) is already held under reference '\(reference)'")
+            }
+            if draft.kind == .holdReleased, !held.contains(reference) {
+                throw TemoinError(
+                    .holdNotPlaced,
+                    "alert \(alert) has no hold under reference '\(reference)'"
+                        + (held.isEmpty ? "" : "; held under: " + held.joined(separator: ", ")))
+            }
+        case .dataErased:
+            let held = try LegalHold.active(alert: alert, store)
+            guard held.isEmpty else {
+                throw TemoinError(
+                    .alertOnHold,
+                    "alert \(alert) is on legal hold (\(held.joined(separator: ", "))): "
+                        + "release the hold before erasing")
+            }
+            guard try store.entryCount(alert: alert, kind: .alertClosed) > 0 else {
+                throw TemoinError(
+                    .eraseAlertOpen,
+                    "alert \(alert) is still open: it can be erased once closed (by the phone or the server)")
+            }
+        default:
+            break
         }
     }
 

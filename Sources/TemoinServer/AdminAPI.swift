@@ -33,6 +33,15 @@ struct AdminAPI: Sendable {
         return EnrolledResponse(device: device.rawValue, index: try await service.writer.append(draft).index)
     }
 
+    /// The operator's pseudonymous id (`Temoin-Operator`), for the entries an operator causes.
+    func operatorID(_ request: Request) throws(TemoinError) -> String {
+        let id = request.headers[HTTPField.Name("Temoin-Operator")!] ?? ""
+        guard EntryFieldType.id128.accepts(id) else {
+            throw TemoinError(.adminBadOperator, "Temoin-Operator is a 32-hex-digit pseudonymous id")
+        }
+        return id
+    }
+
     /// The recording of an alert; the access is appended to the ledger first.
     func recording(alert: AlertID, operatorID: String) async throws -> [UInt8] {
         guard EntryFieldType.id128.accepts(operatorID) else {
@@ -61,6 +70,36 @@ struct AdminAPI: Sendable {
             let bytes = try await recording(
                 alert: alert, operatorID: request.headers[HTTPField.Name("Temoin-Operator")!] ?? "")
             return TemoinService.Reply.text(bytes, "audio/ogg")
+        }
+        // Erasure from the operator's shell (`temoin erase`).
+        router.post("v1/admin/alerts/:alert/erase") { request, context in
+            try authorize(request)
+            let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
+            let operatorID = try self.operatorID(request)
+            let body = try await TemoinService.Reply.decode(EraseRequest.self, request)
+            let reason = try StaffText.parse(body.reason, field: "reason")
+            guard try publicLog.reader.opening(alert: alert) != nil else {
+                throw TemoinError(.alertUnknown, "there is no alert \(alert)")
+            }
+            return try TemoinService.Reply.json(
+                .ok, try await service.erase(alert: alert, actor: operatorID, role: "operator", reason: reason))
+        }
+        // Legal holds from the operator's shell (`temoin hold`, `temoin release`).
+        for (route, placing) in [("hold", true), ("release", false)] {
+            router.post("v1/admin/alerts/:alert/\(route)") { request, context in
+                try authorize(request)
+                let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
+                let operatorID = try self.operatorID(request)
+                let body = try await TemoinService.Reply.decode(HoldRequest.self, request)
+                let reference = try StaffText.parse(body.reference, field: "reference")
+                guard try publicLog.reader.opening(alert: alert) != nil else {
+                    throw TemoinError(.alertUnknown, "there is no alert \(alert)")
+                }
+                return try TemoinService.Reply.json(
+                    .ok,
+                    try await service.hold(
+                        alert: alert, placing: placing, actor: operatorID, role: "operator", reference: reference))
+            }
         }
         // Staff accounts from the operator's shell (`temoin users …`).
         router.post("v1/admin/accounts") { request, _ in

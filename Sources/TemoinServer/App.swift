@@ -31,7 +31,8 @@ struct PublicLog: Sendable {
     }
 }
 
-/// Closes alerts left open past the limit, until the service shuts down.
+/// Closes alerts left open past the limit, and erases those past the retention period (if one is
+/// set), until the service shuts down.
 struct AlertSweeper: Service {
     let service: DeviceService
     let logger: Logger
@@ -39,6 +40,7 @@ struct AlertSweeper: Service {
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await service.closeExpiredAlerts(now: systemClock(), logger: logger)
+            await service.applyRetention(now: systemClock(), logger: logger)
             try? await cancelWhenGracefulShutdown {
                 try await Task.sleep(for: .seconds(service.configuration.sweepSeconds))
             }
@@ -120,7 +122,7 @@ public enum TemoinService {
                     burst: max(1, service.configuration.staffAuthFailuresPerMinute / 2)),
                 perAccount: StaffRequestLimiter(perMinute: service.configuration.staffRequestsPerMinute),
                 metrics: service.metrics, logger: logger),
-            recordings: RecordingCache(), heavy: BlockingIO(threads: 1, name: "temoin-staff", niceness: 10),
+            heavy: BlockingIO(threads: 1, name: "temoin-staff", niceness: 10),
             exports: ThreadTaskExecutor(name: "temoin-exports", niceness: 10)
         )
         staff.addRoutes(to: router)

@@ -35,6 +35,11 @@ public struct ServiceConfiguration: Sendable {
     public var readConnections = 4
     /// How long a client may take to send a request (slow or idle connections are closed).
     public var deadlines = RequestDeadlines()
+    /// Closed alerts older than this (from their `alert.closed` entry) and not on legal hold are
+    /// erased by the sweeper, each with a `data.erased` entry of reason `retention`. Nil (the
+    /// default): never; evidence of violence may be needed for years, so erasure by age is a
+    /// deployment's explicit decision (`temoin serve --retention-days N`).
+    public var retentionSeconds: Int?
     /// Tests only: injected blob write failures.
     public var storageFaults: StorageFaults?
 
@@ -54,8 +59,7 @@ public struct ServiceConfiguration: Sendable {
         }
         guard (0...65535).contains(port) else { throw TemoinError(.serveBadPort, "the port must be 0 to 65535") }
         guard maximumBodyBytes > 0, requestsPerMinute > 0, staffAuthFailuresPerMinute > 0, staffRequestsPerMinute > 0,
-            maximumAlertSeconds > 0,
-            encoderIdleSeconds > 0, readConnections > 0,
+            maximumAlertSeconds > 0, encoderIdleSeconds > 0, readConnections > 0, (retentionSeconds ?? 1) > 0,
             audio.maximumConflictsPerSequence >= 0
         else {
             throw TemoinError(.serveBadLimit, "limits must be positive")

@@ -18,6 +18,12 @@ package struct DeviceService: Sendable {
     let quota: ByteQuota
     let metrics: ServiceMetrics
     let configuration: ServiceConfiguration
+    /// The last few recordings built for staff (dropped when an alert is erased).
+    let recordings = RecordingCache()
+    /// Where the retention sweep stopped reading closings, and the alerts it must look at again.
+    let retention = RetentionState()
+    /// Blob deletions of erasures run here, off the cooperative pool, at low priority.
+    let erasing = BlockingIO(threads: 1, name: "temoin-erase", niceness: 10)
 
     /// An alert id from a request path: parsed here, once (`alert.bad-id`, 400).
     package static func parseAlert(_ text: some StringProtocol) throws(TemoinError) -> AlertID {
@@ -286,6 +292,77 @@ package struct DeviceService: Sendable {
         return (statement, signature, lastSeq, draft)
     }
 
+    /// Erases an alert's data (`Erasure`), or finishes an erasure a crash interrupted, and drops
+    /// what the service holds of it in memory: its encoder and key, its cached recording.
+    func erase(alert: AlertID, actor: String, role: String, reason: String) async throws -> ErasedResponse {
+        let appended = try await Erasure.run(
+            alert: alert, actor: actor, role: role, reason: reason, writer: writer, io: erasing)
+        await ingestor.forget(alert: alert)
+        recordings.forget(alert: alert)
+        return ErasedResponse(
+            alert: alert.rawValue, status: appended.isNew ? "erased" : "already-erased", index: appended.index)
+    }
+
+    /// Places or releases a legal hold (`LegalHold`).
+    func hold(
+        alert: AlertID, placing: Bool, actor: String, role: String, reference: String
+    ) async throws
+        -> HoldResponse
+    {
+        let appended = try await writer.append(
+            LegalHold.draft(alert: alert, placing: placing, actor: actor, role: role, reference: reference))
+        return HoldResponse(
+            alert: alert.rawValue, status: placing ? "placed" : "released", index: appended.index,
+            holds: try reader.activeHolds(alert))
+    }
+
+    /// The retention period (`ServiceConfiguration.retentionSeconds`): erases each alert closed
+    /// before `now` minus the period and not on legal hold, with a `data.erased` entry of role
+    /// `service` and reason `retention`. Closings are read in log order from where the last sweep
+    /// stopped (their times never go backwards); a held alert, or one whose erasure failed, is
+    /// looked at again at every sweep. Returns the alerts erased.
+    @discardableResult
+    func applyRetention(now: Timestamp, logger: Logger) async -> [AlertID] {
+        guard let seconds = configuration.retentionSeconds else { return [] }
+        let cutoff = now.millisecondsSinceEpoch - Int64(seconds) * 1000
+        var (cursor, candidates) = await retention.state()
+        do {
+            reading: while true {
+                let page = try reader.closings(after: cursor, limit: 256)
+                if page.isEmpty { break }
+                for stored in page {
+                    let entry = try stored.parsed()
+                    if entry.time.millisecondsSinceEpoch > cutoff { break reading }
+                    if let alert = entry.alert { candidates.insert(alert) }
+                    cursor = stored.index
+                }
+            }
+        } catch {
+            logger.error("reading closed alerts for the retention period failed", metadata: ["error": "\(error)"])
+        }
+        var erased = [AlertID](), again = Set<AlertID>()
+        for alert in candidates.sorted(by: { $0.rawValue < $1.rawValue }) {
+            do {
+                if try reader.isErased(alert) { continue }
+                let held = try reader.activeHolds(alert)
+                guard held.isEmpty else {
+                    again.insert(alert)
+                    continue
+                }
+                _ = try await erase(alert: alert, actor: Erasure.serviceActor, role: "service", reason: "retention")
+                erased.append(alert)
+                logger.notice("alert erased at the end of its retention period", metadata: ["alert": "\(alert)"])
+            } catch {
+                again.insert(alert)
+                logger.error(
+                    "erasing an alert past its retention period failed",
+                    metadata: ["alert": "\(alert)", "error": "\(error)"])
+            }
+        }
+        await retention.set(cursor: cursor, revisit: again)
+        return erased
+    }
+
     /// Closes alerts open longer than the limit (closed-by server, reason timeout).
     func closeExpiredAlerts(now: Timestamp, logger: Logger) async {
         let open: [AlertID]
@@ -322,5 +399,19 @@ package struct DeviceService: Sendable {
         }
         // Encoders of alerts that went quiet are released; a later chunk rebuilds its own.
         await ingestor.releaseIdle(olderThan: .seconds(configuration.encoderIdleSeconds))
+    }
+}
+
+/// Where the retention sweep stopped (the last `alert.closed` index it read) and the alerts it
+/// must look at again (held, or whose erasure failed).
+actor RetentionState {
+    private var cursor: UInt64?
+    private var revisit = Set<AlertID>()
+
+    func state() -> (UInt64?, Set<AlertID>) { (cursor, revisit) }
+
+    func set(cursor: UInt64?, revisit: Set<AlertID>) {
+        self.cursor = cursor
+        self.revisit = revisit
     }
 }

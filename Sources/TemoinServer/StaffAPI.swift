@@ -18,7 +18,6 @@ struct StaffAPI: Sendable {
     let service: DeviceService
     let reader: LedgerReader
     let authenticator: StaffAuthenticator
-    let recordings: RecordingCache
     /// Heavy staff work (recordings, exports) runs here, off the cooperative pool and one at a
     /// time, so that staff reading evidence cannot slow the phones' receipts much.
     let heavy: BlockingIO
@@ -85,6 +84,15 @@ struct StaffAPI: Sendable {
         return alert
     }
 
+    /// An erased alert's audio is gone: `410 alert.erased`, before any access is recorded (its
+    /// metadata and custody history are still served).
+    func notErased(_ alert: AlertID) throws -> AlertID {
+        if try reader.isErased(alert) {
+            throw TemoinError(.alertErased, "the data of alert \(alert) was erased: there is no audio to serve")
+        }
+        return alert
+    }
+
     func addRoutes(to router: Router<BasicRequestContext>) {
         let staff = router.group("v1/staff")
 
@@ -138,7 +146,7 @@ struct StaffAPI: Sendable {
 
         staff.get("alerts/:alert/recording") { request, context in
             let account = try await allow(request, .listen)
-            let alert = try existingAlert(context)
+            let alert = try notErased(existingAlert(context))
             let reason = try StaffQuery(request, allowed: ["reason"]).reason()
             return try await recording(account, alert, reason: reason, request: request)
         }
@@ -152,9 +160,21 @@ struct StaffAPI: Sendable {
 
         staff.post("alerts/:alert/exports") { request, context in
             let account = try await allow(request, .export)
-            let alert = try existingAlert(context)
+            let alert = try notErased(existingAlert(context))
             let body = try await TemoinService.Reply.decode(ExportRequest.self, request)
             return try await export(account, alert, requester: body.requester, reference: body.reference)
+        }
+
+        // Erasure (legal only): the `data.erased` entry records who, with which role and why.
+        staff.post("alerts/:alert/erase") { request, context in
+            let account = try await allow(request, .erase)
+            let alert = try existingAlert(context)
+            let body = try await TemoinService.Reply.decode(EraseRequest.self, request)
+            let reason = try StaffText.parse(body.reason, field: "reason")
+            let erased = try await service.erase(
+                alert: alert, actor: account.id, role: account.role.rawValue, reason: reason)
+            metrics.staffRequests.increment()
+            return try TemoinService.Reply.json(.ok, erased)
         }
 
         // Devices.
@@ -240,8 +260,10 @@ struct StaffAPI: Sendable {
     /// The recording (a range of it), its `access` entry appended first.
     func recording(_ account: StaffAccount, _ alert: AlertID, reason: String, request: Request) async throws -> Response
     {
+        // An erased alert has no audio: 410 before any access is recorded.
+        _ = try notErased(alert)
         _ = try await writer.append(access(account, .listen, alert: alert, reason: reason))
-        let recording = try await recordings.recording(alert: alert, reader: reader, io: heavy)
+        let recording = try await service.recordings.recording(alert: alert, reader: reader, io: heavy)
         metrics.staffRequests.increment()
         return try RangeReply.response(
             recording.bytes, etag: recording.etag, type: "audio/ogg", request: request, filename: "\(alert).opus")

@@ -96,7 +96,19 @@ public struct CustodyReport {
                     + (reason.map { " — motif / reason : " + Self.escape($0) } ?? "")
             )
         case .exportCreated: return ("Export", "tête de chaîne / chain head \(e["head-index"] ?? "")")
-        case .dataErased: return ("Effacement / Erasure", e["scope"] ?? "")
+        case .holdPlaced, .holdReleased:
+            return (
+                e.kind == .holdPlaced ? "Gel juridique / Legal hold placed" : "Gel levé / Legal hold released",
+                "\(e["role"] ?? "") (\(e["actor"] ?? "")) — référence / reference : "
+                    + Self.escape(e["reference"] ?? "")
+            )
+        case .dataErased:
+            // Staff's free text, escaped like every other value from outside.
+            return (
+                "Effacement / Erasure",
+                "\(e["role"] ?? "") (\(e["actor"] ?? "")), portée / scope \(e["scope"] ?? "")"
+                    + " — motif / reason : " + Self.escape(e["reason"] ?? "")
+            )
         default: return (e.kind.rawValue, "")
         }
     }

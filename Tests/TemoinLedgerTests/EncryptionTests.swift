@@ -89,7 +89,8 @@ struct EncryptionTests {
         // A wrapped key moved to another alert does not unwrap.
         let db = try f.rawDatabase()
         try db.execute(
-            "UPDATE alert_keys SET wrapped = (SELECT wrapped FROM alert_keys WHERE alert = '\(a0)') WHERE alert = '\(a1)'"
+            "UPDATE alert_keys SET wrapped = (SELECT wrapped FROM alert_keys WHERE alert = '\(a0)') "
+                + "WHERE alert = '\(a1)'"
         )
         #expect(try f.audit().names("blob \(a1)/"))
     }

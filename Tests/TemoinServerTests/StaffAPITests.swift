@@ -107,6 +107,10 @@ func runProcessOutput(_ path: String, _ arguments: [String]) throws -> String {
             .init(
                 method: "POST", path: "v1/staff/accounts", permission: .manageAccounts,
                 body: #"{"name":"Nouvelle \#(UUID().uuidString.prefix(8))","role":"caseworker"}"#),
+            // Last: it erases the fixture's alert.
+            .init(
+                method: "POST", path: "v1/staff/alerts/\(f.alert)/erase", permission: .erase,
+                body: #"{"reason":"Ordonnance du juge des enfants"}"#),
         ]
     }
 
@@ -132,7 +136,7 @@ func runProcessOutput(_ path: String, _ arguments: [String]) throws -> String {
                     // What was served was recorded first, by this account.
                     #expect(
                         added.contains {
-                            ($0.kind == .access || $0.kind == .staffAccess) && $0["actor"] == f.ids[role]
+                            [.access, .staffAccess, .dataErased].contains($0.kind) && $0["actor"] == f.ids[role]
                         },
                         "\(role) \(endpoint) appends its access")
                 } else {
