@@ -37,6 +37,15 @@ struct LegalHoldTests {
         }
         #expect(try reader.alertKey(Self.alert) != nil, "nothing was erased")
         #expect(try f.audit().heldAlerts[Self.alert] == ["RG 26/01234", "Parquet 2026-77"])
+        // A bundle exported while held carries the holds, and verifies (its custody report too).
+        let bundle = f.root.appendingPathComponent("bundle-held").path
+        _ = try await Exporter(directory: f.directory).export(
+            alert: Self.alert, to: bundle, requester: "OPJ Lyon", reference: "PV 2026/124", writer: w)
+        var verifier = BundleVerifier(folder: bundle, trustedKey: f.created.verifierKey)
+        let verified = try verifier.run()
+        #expect(verified.passed, "\(verified.checks.filter { !$0.passed })")
+        let report = try String(contentsOfFile: bundle + "/custody-report.html", encoding: .utf8)
+        #expect(report.contains("Gel juridique / Legal hold placed") && report.contains("Parquet 2026-77"))
 
         // A release names a hold that is placed.
         await #expect { _ = try await hold(w, "RG 99/99999", placing: false) } throws: {
@@ -49,9 +58,9 @@ struct LegalHoldTests {
         #expect(erased.isNew)
         await #expect { _ = try await hold(w, "RG 26/01234") } throws: { ($0 as? TemoinError)?.code == "alert.erased" }
 
-        let report = try f.audit()
-        #expect(report.passed, "\(report.problems)")
-        #expect(report.heldAlerts.isEmpty && report.erasedAlerts == [Self.alert])
+        let audit = try f.audit()
+        #expect(audit.passed, "\(audit.problems)")
+        #expect(audit.heldAlerts.isEmpty && audit.erasedAlerts == [Self.alert])
 
         // The custody report shows the holds, the releases and the erasure.
         let entries = try reader.entries(alert: Self.alert).map { ($0.index, $0.entry) }
