@@ -146,7 +146,8 @@ struct StaffAPI: Sendable {
 
         staff.get("alerts/:alert/recording") { request, context in
             let account = try await allow(request, .listen)
-            let alert = try notErased(existingAlert(context))
+            let alert = try existingAlert(context)
+            // The request is checked whole (400) before the alert's erasure is (410).
             let reason = try StaffQuery(request, allowed: ["reason"]).reason()
             return try await recording(account, alert, reason: reason, request: request)
         }
@@ -160,7 +161,7 @@ struct StaffAPI: Sendable {
 
         staff.post("alerts/:alert/exports") { request, context in
             let account = try await allow(request, .export)
-            let alert = try notErased(existingAlert(context))
+            let alert = try existingAlert(context)
             let body = try await TemoinService.Reply.decode(ExportRequest.self, request)
             return try await export(account, alert, requester: body.requester, reference: body.reference)
         }
@@ -306,6 +307,8 @@ struct StaffAPI: Sendable {
         } else {
             reference = "-"
         }
+        // An erased alert has nothing to export: 410, before any access is recorded.
+        _ = try notErased(alert)
         _ = try await writer.append(access(account, .export, alert: alert, reason: reference))
         let response = try await StaffExports.response(
             alert: alert, requester: requester, reference: reference, writer: writer, reader: reader,
