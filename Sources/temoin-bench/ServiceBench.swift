@@ -36,6 +36,8 @@ struct ServiceBench: AsyncParsableCommand {
     var staffReads = false
     @Option(help: "Minutes of a long alert exported through the staff API during a second realistic run (0: skip).")
     var exportMinutes = 0
+    @Option(help: "Seconds between two exports of that run (0: back to back, the worst case).")
+    var exportGapSeconds = 0
     @Option(help: "Realistic load for this many seconds: each phone sends one chunk every chunk-seconds (0: skip).")
     var realisticSeconds = 0
     @Option(
@@ -340,6 +342,7 @@ struct ServiceBench: AsyncParsableCommand {
                             }
                             await times.add(Bench.seconds(ContinuousClock.now - start))
                             await size.add(proofs: data.count, recordings: 1)
+                            if exportGapSeconds > 0 { try await Task.sleep(for: .seconds(exportGapSeconds)) }
                         }
                         return []
                     }
