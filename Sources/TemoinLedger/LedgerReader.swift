@@ -155,6 +155,19 @@ public final class LedgerReader: Sendable {
         return try e.parsed()["device-key"].flatMap { Base64.decode($0) }
     }
 
+    /// A device's enrolled key and whether it was revoked, in one read (the chunk path asks both).
+    public func deviceCredential(device: DeviceID) throws(TemoinError) -> (key: [UInt8], revoked: Bool)? {
+        let found = try read { store throws(TemoinError) in
+            try store.enrollment(device: device).map { e throws(TemoinError) in
+                (e, try store.entry(kind: .deviceRevoked, subject: device.rawValue) != nil)
+            }
+        }
+        guard let (enrollment, revoked) = found,
+            let key = try enrollment.parsed()["device-key"].flatMap({ Base64.decode($0) })
+        else { return nil }
+        return (key, revoked)
+    }
+
     /// The index of a device's enrollment entry.
     public func enrollmentIndex(device: DeviceID) throws(TemoinError) -> UInt64? {
         try read { store throws(TemoinError) in try store.enrollment(device: device)?.index }

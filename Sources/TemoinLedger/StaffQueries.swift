@@ -196,6 +196,11 @@ extension LedgerReader {
         try read { store throws(TemoinError) in try store.entryCount(alert: alert, kind: .audioChunk) }
     }
 
+    /// A device's label for staff, if it has one.
+    public func deviceLabel(device: DeviceID) throws(TemoinError) -> String? {
+        try read { store throws(TemoinError) in try store.deviceLabel(device: device) }
+    }
+
     /// The `device.revoked` entry of a device, if it was revoked.
     public func revocation(device: DeviceID) throws(TemoinError) -> StoredEntry? {
         try read { store throws(TemoinError) in try store.entry(kind: .deviceRevoked, subject: device.rawValue) }

@@ -58,10 +58,10 @@ package struct DeviceService: Sendable {
     /// verified device is counted: requests with made-up ids or forged signatures leave no state
     /// and cannot spend a real phone's quota.
     func verify(_ statements: [(DeviceStatement, [UInt8])], device: DeviceID) async throws {
-        guard let key = try reader.deviceKey(device: device) else {
+        guard let (key, revoked) = try reader.deviceCredential(device: device) else {
             throw TemoinError(.deviceUnknown, "this device is not enrolled")
         }
-        guard try reader.revocation(device: device) == nil else {
+        guard !revoked else {
             throw TemoinError(.deviceRevoked, "this device was revoked: its statements are refused")
         }
         for (statement, signature) in statements {

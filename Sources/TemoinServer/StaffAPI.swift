@@ -253,7 +253,7 @@ struct StaffAPI: Sendable {
             throw TemoinError(.alertUnknown, "there is no alert \(alert)")
         }
         let size = try reader.size()
-        let label = try reader.devices().first { $0.device == detail.summary.device }?.label
+        let label = try reader.deviceLabel(device: detail.summary.device)
         metrics.staffRequests.increment()
         return (detail, label, size)
     }
