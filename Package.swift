@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.0"),
         // The staff console's server-rendered pages (Docs/console.md).
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // The fan-out's SMS gateways over HTTPS (Docs/fanout.md).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Thin system-library wrappers: headers and link flags from pkg-config, nothing else.
@@ -106,12 +108,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The fan-out, above the ledger (Docs/fanout.md): trusted contacts (sealed), the texts sent
+        // when an alert opens, SMS gateways, capability links and the live-location page's model.
+        .target(
+            name: "TemoinFanout",
+            dependencies: [
+                "TemoinCore", "TemoinCrypto", "TemoinLedger",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The HTTP service: device API, public log API, health and metrics.
         .target(
             name: "TemoinServer",
             dependencies: [
                 "TemoinCore", "TemoinCrypto", "TemoinAudio", "TemoinLedger", "TemoinIngest", "TemoinExport",
-                "TemoinAPI",
+                "TemoinAPI", "TemoinFanout",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -163,7 +179,7 @@ let package = Package(
             dependencies: [
                 "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio", "TemoinLedger", "TemoinIngest",
                 "TemoinExport",
-                "TemoinServer", "TemoinDevice", "TemoinVerify", "TemoinAPI",
+                "TemoinServer", "TemoinDevice", "TemoinVerify", "TemoinAPI", "TemoinFanout",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -238,6 +254,16 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The fan-out against fake SMS providers over real HTTP on loopback (Docs/fanout.md).
+        .testTarget(
+            name: "TemoinFanoutTests",
+            dependencies: [
+                "TemoinFanout", "TemoinCore", "TemoinCrypto", "TemoinLedger", "TemoinTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -18,11 +18,17 @@ public enum EntryKind: String, CaseIterable, Sendable {
     case deviceRevoked = "device.revoked"
     case holdPlaced = "hold.placed"
     case holdReleased = "hold.released"
+    case contactsChanged = "contacts.changed"
+    case smsSent = "sms.sent"
+    case smsFailed = "sms.failed"
+    case linkViewed = "link.viewed"
+    case linkRevoked = "link.revoked"
 
     /// Whether entries of this kind belong to one alert's chain (and start with `alert` and `prev`).
     public var belongsToAlert: Bool {
         switch self {
-        case .genesis, .deviceEnrolled, .keyRotated, .staffAccess, .accountCreated, .accountRevoked, .deviceRevoked:
+        case .genesis, .deviceEnrolled, .keyRotated, .staffAccess, .accountCreated, .accountRevoked, .deviceRevoked,
+            .contactsChanged:
             return false
         default: return true
         }
@@ -85,6 +91,27 @@ public enum EntryKind: String, CaseIterable, Sendable {
             own = [.init("device", .id128), .init("reason", .token)]
         case .holdPlaced, .holdReleased:
             own = [.init("actor", .id128), .init("role", .token), .init("reference", .text)]
+        case .contactsChanged:
+            own = [
+                .init("device", .id128), .init("actor", .id128), .init("role", .token), .init("count", .uint),
+                .init("contacts-sha256", .hash),
+            ]
+        case .smsSent:
+            own = [
+                .init("contact", .id128), .init("attempt", .uint), .init("gateway", .token),
+                .init("message-sha256", .hash), .init("number-sha256", .hash), .init("status", .token),
+                .init("provider-ref", .text),
+            ]
+        case .smsFailed:
+            own = [
+                .init("contact", .id128), .init("attempt", .uint), .init("gateway", .token),
+                .init("message-sha256", .hash), .init("number-sha256", .hash), .init("outcome", .token),
+                .init("reason", .token),
+            ]
+        case .linkViewed:
+            own = [.init("contact", .id128)]
+        case .linkRevoked:
+            own = [.init("contact", .id128), .init("actor", .id128), .init("role", .token)]
         }
         return chain + own + [.init("time", .time)]
     }
@@ -242,11 +269,13 @@ public struct Entry: Sendable, Hashable {
     /// The alert this entry belongs to, if its kind belongs to an alert (the field was checked
     /// when the entry was built or parsed: no second parse).
     public var alert: AlertID? { kind.belongsToAlert ? self["alert"].map { AlertID(checked: $0) } : nil }
-    /// The device of a `device.enrolled`, `device.revoked` or `alert.opened` entry.
+    /// The device of a `device.enrolled`, `device.revoked`, `alert.opened` or `contacts.changed` entry.
     public var device: DeviceID? {
-        kind == .deviceEnrolled || kind == .deviceRevoked || kind == .alertOpened
+        kind == .deviceEnrolled || kind == .deviceRevoked || kind == .alertOpened || kind == .contactsChanged
             ? self["device"].map { DeviceID(checked: $0) } : nil
     }
+    /// The contact an `sms.*` or `link.*` entry is about.
+    public var contact: ContactID? { self["contact"].map { ContactID(checked: $0) } }
     /// The leaf hash of the alert's previous entry (for `alert.opened`: the device's enrollment).
     public var previous: Hash? { kind.belongsToAlert ? hash("prev") : nil }
     /// Server time at which the entry was sequenced.

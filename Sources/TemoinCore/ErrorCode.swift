@@ -50,6 +50,10 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case chunkMissingHeader = "chunk.missing-header" // usage
     case chunkTooManyConflicts = "chunk.too-many-conflicts" // usage
     case consistencyMalformed = "consistency.malformed" // unusableInput
+    case contactUnknown = "contact.unknown" // usage
+    case contactsInvalidName = "contacts.invalid-name" // usage
+    case contactsInvalidPhone = "contacts.invalid-phone" // usage
+    case contactsTooMany = "contacts.too-many" // usage
     case dataNotInitialized = "data.not-initialized" // usage
     case deviceAlreadyRevoked = "device.already-revoked" // usage
     case deviceBadUrl = "device.bad-url" // usage
@@ -79,6 +83,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case exportExists = "export.exists" // usage
     case exportNoEnrollment = "export.no-enrollment" // invalidEvidence
     case exportServiceRunning = "export.service-running" // usage
+    case fanoutOutboxState = "fanout.outbox-state" // usage
     case fsDiskFull = "fs.disk-full" // environment
     case fsError = "fs.error" // environment
     case fsExists = "fs.exists" // environment
@@ -142,6 +147,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case ledgerUnknownDevice = "ledger.unknown-device" // usage
     case ledgerUnsafeSettings = "ledger.unsafe-settings" // environment
     case ledgerWrongLogKey = "ledger.wrong-log-key" // invalidEvidence
+    case linkExpired = "link.expired" // usage
+    case linkUnknown = "link.unknown" // usage
     case locationBadFix = "location.bad-fix" // usage
     case logForked = "log.forked" // invalidEvidence
     case merkleEmptyFirstTree = "merkle.empty-first-tree" // invalidEvidence
@@ -214,6 +221,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case serveBadLimit = "serve.bad-limit" // usage
     case serveBadPort = "serve.bad-port" // usage
     case serveNotLoopback = "serve.not-loopback" // usage
+    case smsGatewayConfig = "sms.gateway-config" // usage
+    case smsGatewayFailed = "sms.gateway-failed" // environment
     case soxrFailure = "soxr.failure" // environment
     case sqliteBusy = "sqlite.busy" // environment
     case sqliteConstraint = "sqlite.constraint" // environment
@@ -274,17 +283,18 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .accountBadRole, .accountExists, .accountUnknown, .adminBadOperator, .adminUnauthorized, .alertBadID,
             .alertConflict, .alertErased, .alertOnHold, .alertUnknown, .audioAlreadyStored, .audioUnsupportedMedia,
             .backupExists, .backupTargetNotEmpty, .benchBadRestart, .chunkBadHeader, .chunkBadSeq, .chunkMissingHeader,
-            .chunkTooManyConflicts, .dataNotInitialized, .deviceAlreadyRevoked, .deviceBadUrl, .deviceNoKey,
-            .deviceNoWav, .deviceReceipts, .deviceRevoked, .deviceUnknown, .enrollBadKey, .eraseAlertOpen,
-            .exportBadReference, .exportBadRequester, .exportExists, .exportServiceRunning, .holdAlreadyPlaced,
-            .holdNotPlaced, .httpError, .httpMalformed, .httpMethodNotAllowed, .httpNotFound, .httpTooLarge,
-            .initBadOrigin, .initNotAFolder, .initNotEmpty, .inputNotAFile, .inputNotFound, .inputUnreadable,
-            .jsonInvalid, .keygenExists, .keygenUnwritable, .keysExpired, .keysLogKeyReused, .keysMismatch,
-            .keysNoMasterKey, .keysNoSignatureUsage, .keysNotYetValid, .keysServiceRunning, .ledgerAlertAlreadyOpen,
-            .ledgerAlertNotOpen, .ledgerBadSizes, .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain,
-            .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry, .ledgerNotEmpty, .ledgerUnknownDevice, .locationBadFix,
-            .opusBadBitrate, .opusBadComplexity, .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes,
-            .rangeNotSatisfiable, .rateLimited, .serveBadLimit, .serveBadPort, .serveNotLoopback, .staffBadText,
+            .chunkTooManyConflicts, .contactUnknown, .contactsInvalidName, .contactsInvalidPhone, .contactsTooMany,
+            .dataNotInitialized, .deviceAlreadyRevoked, .deviceBadUrl, .deviceNoKey, .deviceNoWav, .deviceReceipts,
+            .deviceRevoked, .deviceUnknown, .enrollBadKey, .eraseAlertOpen, .exportBadReference, .exportBadRequester,
+            .exportExists, .exportServiceRunning, .fanoutOutboxState, .holdAlreadyPlaced, .holdNotPlaced, .httpError,
+            .httpMalformed, .httpMethodNotAllowed, .httpNotFound, .httpTooLarge, .initBadOrigin, .initNotAFolder,
+            .initNotEmpty, .inputNotAFile, .inputNotFound, .inputUnreadable, .jsonInvalid, .keygenExists,
+            .keygenUnwritable, .keysExpired, .keysLogKeyReused, .keysMismatch, .keysNoMasterKey, .keysNoSignatureUsage,
+            .keysNotYetValid, .keysServiceRunning, .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes,
+            .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry,
+            .ledgerNotEmpty, .ledgerUnknownDevice, .linkExpired, .linkUnknown, .locationBadFix, .opusBadBitrate,
+            .opusBadComplexity, .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes, .rangeNotSatisfiable,
+            .rateLimited, .serveBadLimit, .serveBadPort, .serveNotLoopback, .smsGatewayConfig, .staffBadText,
             .staffForbidden, .staffTooManyFailures, .staffUnauthorized, .statementBadSignature,
             .statementBadSignatureEncoding, .timeBad, .verifyNoFolder, .verifyNoInput, .verifyNotABundle:
             return .usage
@@ -319,8 +329,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             .fsDiskFull, .fsError, .fsExists, .fsIoError, .fsNotFound, .fsPermission, .fuzzTmp, .initFailed,
             .keysBadSymmetricKey, .keysTooOpen, .keysUnwrapFailed, .ledgerLocked, .ledgerNoCheckpoint, .ledgerSchema,
             .ledgerSchemaTooNew, .ledgerUnsafeSettings, .oggFailure, .oggRead, .opensslFailure, .opusBadSnapshot,
-            .opusFailure, .soxrFailure, .sqliteBusy, .sqliteConstraint, .sqliteDiskFull, .sqliteError, .sqliteIoError,
-            .sqliteOpen, .sqliteReadOnly, .testStopped, .zipChanged, .zipRead:
+            .opusFailure, .smsGatewayFailed, .soxrFailure, .sqliteBusy, .sqliteConstraint, .sqliteDiskFull,
+            .sqliteError, .sqliteIoError, .sqliteOpen, .sqliteReadOnly, .testStopped, .zipChanged, .zipRead:
             return .environment
         }
     }
@@ -334,14 +344,15 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             return 401
         case .deviceRevoked, .deviceUnknown, .staffForbidden:
             return 403
-        case .accountUnknown, .alertUnknown, .httpNotFound, .ledgerAlertNotOpen:
+        case .accountUnknown, .alertUnknown, .contactUnknown, .httpNotFound, .ledgerAlertNotOpen, .linkUnknown:
             return 404
         case .httpMethodNotAllowed:
             return 405
-        case .accountExists, .alertConflict, .alertOnHold, .backupExists, .backupTargetNotEmpty, .deviceAlreadyRevoked,
-            .eraseAlertOpen, .holdAlreadyPlaced, .holdNotPlaced, .ledgerAlertAlreadyOpen, .ledgerDeviceAlreadyEnrolled:
+        case .accountExists, .alertConflict, .alertOnHold, .backupExists, .backupTargetNotEmpty, .contactsTooMany,
+            .deviceAlreadyRevoked, .eraseAlertOpen, .fanoutOutboxState, .holdAlreadyPlaced, .holdNotPlaced,
+            .ledgerAlertAlreadyOpen, .ledgerDeviceAlreadyEnrolled:
             return 409
-        case .alertErased:
+        case .alertErased, .linkExpired:
             return 410
         case .audioTooLarge, .chunkTooManyConflicts, .httpTooLarge, .inputTooLarge, .quotaAlertBytes:
             return 413

@@ -21,52 +21,61 @@ enum ID128 {
     }
 }
 
-/// An alert's id: 128 random bits chosen by the phone when the alert begins, as 32 lowercase hex
-/// digits. The text is the wire form everywhere (paths, JSON, entries, receipts, bundles).
-public struct AlertID: Hashable, Sendable, Comparable, CustomStringConvertible, LosslessStringConvertible, Codable {
+/// What the 128-bit identifiers share: the one spelling (32 lowercase hex digits), parsing,
+/// ordering and the JSON form (the plain string). Each conforming type is its own kind of id, so
+/// an alert id cannot be passed where a device or contact id is expected.
+public protocol Identifier128: Hashable, Sendable, Comparable, CustomStringConvertible,
+    LosslessStringConvertible, Codable
+{
     /// The 32 lowercase hex digits.
-    public let rawValue: String
+    var rawValue: String { get }
+    /// Wraps text this module already checked.
+    init(checkedRawValue: String)
+    /// "an alert id", "a device id"…: for error messages.
+    static var noun: String { get }
+}
 
+extension Identifier128 {
     /// Accepts exactly 32 lowercase hex digits, nothing else.
     public init?(_ text: some StringProtocol) {
         guard ID128.isValid(text) else { return nil }
-        rawValue = String(text)
+        self.init(checkedRawValue: String(text))
     }
 
     public init?(_ description: String) {
         guard ID128.isValid(description) else { return nil }
-        rawValue = description
+        self.init(checkedRawValue: description)
     }
 
     /// The id spelled by exactly 16 bytes, or nil for any other count.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == ID128.length / 2 else { return nil }
-        rawValue = Hex.encode(bytes)
+        self.init(checkedRawValue: Hex.encode(bytes))
     }
 
     /// A value this module already checked (an entry field of type `id128`).
-    init(checked text: String) { rawValue = text }
+    init(checked text: String) { self.init(checkedRawValue: text) }
 
-    /// A new alert id: 128 bits from the system's random generator.
-    public static func random() -> AlertID {
+    /// A new id: 128 bits from the system's random generator.
+    public static func random() -> Self {
         var generator = SystemRandomNumberGenerator()
         return random(using: &generator)
     }
 
-    public static func random(using generator: inout some RandomNumberGenerator) -> AlertID {
-        AlertID(bytes: (0..<ID128.length / 2).map { _ in UInt8.random(in: 0...255, using: &generator) })!
+    public static func random(using generator: inout some RandomNumberGenerator) -> Self {
+        Self(bytes: (0..<ID128.length / 2).map { _ in UInt8.random(in: 0...255, using: &generator) })!
     }
 
     public var description: String { rawValue }
 
-    public static func < (a: AlertID, b: AlertID) -> Bool { a.rawValue < b.rawValue }
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
-        guard let id = AlertID(text) else {
+        guard let id = Self(text) else {
             throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "an alert id is exactly 32 lowercase hex digits")
+                in: container, debugDescription: "\(Self.noun) is exactly 32 lowercase hex digits")
         }
         self = id
     }
@@ -77,48 +86,26 @@ public struct AlertID: Hashable, Sendable, Comparable, CustomStringConvertible, 
     }
 }
 
+/// An alert's id: 128 random bits chosen by the phone when the alert begins, as 32 lowercase hex
+/// digits. The text is the wire form everywhere (paths, JSON, entries, receipts, bundles).
+public struct AlertID: Identifier128 {
+    public let rawValue: String
+    public init(checkedRawValue: String) { rawValue = checkedRawValue }
+    public static let noun = "an alert id"
+}
+
 /// A device's pseudonymous id: the first 16 bytes of SHA-256 of its raw Ed25519 public key, as
 /// 32 lowercase hex digits (`DeviceID.derive(publicKey:)` in TemoinCrypto).
-public struct DeviceID: Hashable, Sendable, Comparable, CustomStringConvertible, LosslessStringConvertible, Codable {
-    /// The 32 lowercase hex digits.
+public struct DeviceID: Identifier128 {
     public let rawValue: String
+    public init(checkedRawValue: String) { rawValue = checkedRawValue }
+    public static let noun = "a device id"
+}
 
-    /// Accepts exactly 32 lowercase hex digits, nothing else.
-    public init?(_ text: some StringProtocol) {
-        guard ID128.isValid(text) else { return nil }
-        rawValue = String(text)
-    }
-
-    public init?(_ description: String) {
-        guard ID128.isValid(description) else { return nil }
-        rawValue = description
-    }
-
-    /// The id spelled by exactly 16 bytes, or nil for any other count.
-    public init?(bytes: some Collection<UInt8>) {
-        guard bytes.count == ID128.length / 2 else { return nil }
-        rawValue = Hex.encode(bytes)
-    }
-
-    /// A value this module already checked (an entry field of type `id128`).
-    init(checked text: String) { rawValue = text }
-
-    public var description: String { rawValue }
-
-    public static func < (a: DeviceID, b: DeviceID) -> Bool { a.rawValue < b.rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let id = DeviceID(text) else {
-            throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "a device id is exactly 32 lowercase hex digits")
-        }
-        self = id
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
+/// A trusted contact's pseudonymous id: 128 random bits given when the contact is added (the
+/// ledger's `sms.sent`, `link.*` entries name contacts by it, never by name or number).
+public struct ContactID: Identifier128 {
+    public let rawValue: String
+    public init(checkedRawValue: String) { rawValue = checkedRawValue }
+    public static let noun = "a contact id"
 }

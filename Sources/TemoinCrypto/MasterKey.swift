@@ -7,11 +7,46 @@ public import TemoinCore
 public protocol MasterKey: Sendable {
     /// Names the master key (stored beside every key it wraps, so a wrong one is named).
     var id: String { get }
+    /// Wraps a key, bound to what it protects (an alert's audio, a device's contacts).
+    func wrap(_ key: SymmetricKey, for owner: KeyOwner) throws(TemoinError) -> [UInt8]
+    /// Unwraps a key; `keys.unwrap-failed` if it was not wrapped by this master key for this
+    /// owner, or was changed.
+    func unwrap(_ wrapped: [UInt8], for owner: KeyOwner) throws(TemoinError) -> SymmetricKey
+}
+
+/// What a wrapped key protects, bound into its wrapping (a wrapped key moved to another owner
+/// does not open).
+public enum KeyOwner: Sendable, Equatable, CustomStringConvertible {
+    /// An alert's blobs and fan-out messages: additional data `temoin/alert-key/v1\n` and the id.
+    case alert(AlertID)
+    /// A device's trusted contacts: additional data `temoin/device-key/v1\n` and the id.
+    case device(DeviceID)
+
+    var additionalData: [UInt8] {
+        switch self {
+        case .alert(let id): return Array("temoin/alert-key/v1\n\(id)".utf8)
+        case .device(let id): return Array("temoin/device-key/v1\n\(id)".utf8)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .alert(let id): return "alert \(id)"
+        case .device(let id): return "device \(id)"
+        }
+    }
+}
+
+extension MasterKey {
     /// Wraps an alert's key, bound to that alert.
-    func wrap(_ key: SymmetricKey, alert: AlertID) throws(TemoinError) -> [UInt8]
-    /// Unwraps an alert's key; `keys.unwrap-failed` if it was not wrapped by this master key for
-    /// this alert, or was changed.
-    func unwrap(_ wrapped: [UInt8], alert: AlertID) throws(TemoinError) -> SymmetricKey
+    public func wrap(_ key: SymmetricKey, alert: AlertID) throws(TemoinError) -> [UInt8] {
+        try wrap(key, for: .alert(alert))
+    }
+
+    /// Unwraps an alert's key.
+    public func unwrap(_ wrapped: [UInt8], alert: AlertID) throws(TemoinError) -> SymmetricKey {
+        try unwrap(wrapped, for: .alert(alert))
+    }
 }
 
 /// A master key held in memory: AES-256-GCM key wrapping. A wrapped key is 61 bytes: version
@@ -26,24 +61,22 @@ public struct SoftwareMasterKey: MasterKey {
         id = "aes256:" + Hex.encode(SHA256.hash(Array("temoin/master-key-id/v1\n".utf8) + key.bytes).bytes.prefix(8))
     }
 
-    static func additionalData(_ alert: AlertID) -> [UInt8] { Array("temoin/alert-key/v1\n\(alert)".utf8) }
-
-    public func wrap(_ alertKey: SymmetricKey, alert: AlertID) throws(TemoinError) -> [UInt8] {
+    public func wrap(_ ownKey: SymmetricKey, for owner: KeyOwner) throws(TemoinError) -> [UInt8] {
         let nonce = try SecureRandom.bytes(AESGCM.nonceSize)
         let sealed = try AESGCM(key: key, encrypting: true).seal(
-            nonce: nonce, aad: Self.additionalData(alert), alertKey.bytes)
+            nonce: nonce, aad: owner.additionalData, ownKey.bytes)
         return [1] + nonce + sealed
     }
 
-    public func unwrap(_ wrapped: [UInt8], alert: AlertID) throws(TemoinError) -> SymmetricKey {
+    public func unwrap(_ wrapped: [UInt8], for owner: KeyOwner) throws(TemoinError) -> SymmetricKey {
         guard wrapped.count == 1 + AESGCM.nonceSize + SymmetricKey.size + AESGCM.tagSize, wrapped[0] == 1,
             let bytes = try AESGCM(key: key, encrypting: false).open(
-                nonce: Array(wrapped[1...AESGCM.nonceSize]), aad: Self.additionalData(alert),
+                nonce: Array(wrapped[1...AESGCM.nonceSize]), aad: owner.additionalData,
                 Array(wrapped[(1 + AESGCM.nonceSize)...]))
         else {
             throw TemoinError(
                 .keysUnwrapFailed,
-                "the master key (\(id)) does not open the key of alert \(alert): another master key, or a changed row")
+                "the master key (\(id)) does not open the key of \(owner): another master key, or a changed row")
         }
         return try SymmetricKey(bytes)
     }

@@ -147,7 +147,7 @@ public actor DeviceClient {
     func verifyFollowing(_ verify: (VerifierKey) throws(TemoinError) -> Void) async throws {
         do {
             try verify(logKey)
-        } catch let error as TemoinError where error.id == .noteUnsigned {
+        } catch  where error.id == .noteUnsigned {
             try await followKeyTransitions()
             try verify(logKey)
         }

@@ -422,7 +422,8 @@ struct AuditPass {
             }
         }
         if let at = state.erased,
-            [.audioChunk, .chunkConflict, .location, .exportCreated, .holdPlaced, .holdReleased].contains(entry.kind)
+            [.audioChunk, .chunkConflict, .location, .exportCreated, .holdPlaced, .holdReleased, .smsSent, .linkViewed]
+                .contains(entry.kind)
         {
             problem(place, "evidence recorded after the alert's data was erased (entry \(at))")
         }

@@ -156,11 +156,11 @@ public struct FileMasterKey: MasterKey {
         key = SoftwareMasterKey(key: try SymmetricKey(FileSystem.read(path, limit: 64)))
     }
 
-    public func wrap(_ alertKey: SymmetricKey, alert: AlertID) throws(TemoinError) -> [UInt8] {
-        try key.wrap(alertKey, alert: alert)
+    public func wrap(_ ownKey: SymmetricKey, for owner: KeyOwner) throws(TemoinError) -> [UInt8] {
+        try key.wrap(ownKey, for: owner)
     }
 
-    public func unwrap(_ wrapped: [UInt8], alert: AlertID) throws(TemoinError) -> SymmetricKey {
-        try key.unwrap(wrapped, alert: alert)
+    public func unwrap(_ wrapped: [UInt8], for owner: KeyOwner) throws(TemoinError) -> SymmetricKey {
+        try key.unwrap(wrapped, for: owner)
     }
 }

@@ -122,6 +122,54 @@ enum LedgerSchema {
             master TEXT NOT NULL
         ) WITHOUT ROWID;
         """,
+        // 9: the fan-out (Docs/fanout.md), none of it evidence. Each device's contact key, wrapped
+        // by the master key, and the person's name as her contacts know her, sealed under it; the
+        // contacts, sealed under it (their numbers' salted hashes in clear, for the audit's
+        // comparison with `contacts.changed`); the outbox, one text per alert and contact, written
+        // with `alert.opened`; the live-location page's capability links, by their token's SHA-256.
+        // (IF NOT EXISTS, as 8.)
+        """
+        CREATE TABLE IF NOT EXISTS device_keys (
+            device TEXT PRIMARY KEY,
+            wrapped BLOB NOT NULL,
+            master TEXT NOT NULL,
+            person BLOB
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS contacts (
+            id TEXT PRIMARY KEY,
+            device TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            sealed BLOB NOT NULL,
+            number_sha256 BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX IF NOT EXISTS contacts_by_device ON contacts(device, position);
+        CREATE TABLE IF NOT EXISTS outbox (
+            alert TEXT NOT NULL,
+            contact TEXT NOT NULL,
+            device TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt INTEGER NOT NULL,
+            created INTEGER NOT NULL,
+            sealed BLOB,
+            message_sha256 BLOB,
+            number_sha256 BLOB,
+            last_error TEXT,
+            PRIMARY KEY (alert, contact)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt);
+        CREATE TABLE IF NOT EXISTS links (
+            token_sha256 BLOB PRIMARY KEY,
+            alert TEXT NOT NULL,
+            contact TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            revoked_entry INTEGER,
+            views INTEGER NOT NULL DEFAULT 0,
+            first_viewed INTEGER,
+            last_viewed INTEGER
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX IF NOT EXISTS links_by_alert ON links(alert, contact);
+        """,
     ]
 
     /// Work a migration needs beyond SQL (computing hashes), run right after its step, in the

@@ -109,6 +109,15 @@ final class LedgerStore: LedgerStoreWriting {
         case .accountRevocation(let id):
             try db.statement("UPDATE accounts SET revoked_entry = ? WHERE id = ? AND revoked_entry IS NULL")
                 .bind(.int(Int64(entry)), .text(id)).run()
+        case .contacts(let list):
+            try replaceContacts(list)
+        case .contactsTransfer:
+            break // the writer moves them (it knows both devices)
+        case .outboxOutcome(let contact, let state, let next, let error):
+            guard let alert else { return }
+            try recordOutcome(alert: alert, contact: contact, state: state, nextAttempt: next, error: error)
+        case .linkView(let hash, let now):
+            try recordLinkView(tokenHash: hash, now: now)
         }
     }
 
@@ -181,6 +190,15 @@ final class LedgerStore: LedgerStoreWriting {
 
     /// Whether the database has the alert key table (migration 8): a ledger made before it and
     /// opened read-only has none.
+    func hasFanoutTables() throws(TemoinError) -> Bool {
+        if let known = fanoutTables { return known }
+        let s = try db.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'")
+        defer { s.reset() }
+        let found = try s.step()
+        if found { fanoutTables = true }
+        return found
+    }
+
     private func hasAlertKeys() throws(TemoinError) -> Bool {
         if let known = alertKeysTable { return known }
         let s = try db.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alert_keys'")
@@ -192,6 +210,7 @@ final class LedgerStore: LedgerStoreWriting {
     }
 
     private var alertKeysTable: Bool?
+    var fanoutTables: Bool?
 
     func insertAlertKey(_ alert: AlertID, _ key: WrappedAlertKey) throws(TemoinError) {
         try db.statement("INSERT INTO alert_keys (alert, wrapped, master) VALUES (?, ?, ?)")
@@ -200,6 +219,10 @@ final class LedgerStore: LedgerStoreWriting {
 
     func deleteErasableRows(alert: AlertID) throws(TemoinError) {
         try db.statement("DELETE FROM alert_keys WHERE alert = ?").bind(.text(alert.rawValue)).run()
+        if try hasFanoutTables() {
+            try db.statement("DELETE FROM outbox WHERE alert = ?").bind(.text(alert.rawValue)).run()
+            try db.statement("DELETE FROM links WHERE alert = ?").bind(.text(alert.rawValue)).run()
+        }
         try db.statement(
             "DELETE FROM statements WHERE entry IN (SELECT entry FROM locations WHERE alert = ?)"
         ).bind(.text(alert.rawValue)).run()

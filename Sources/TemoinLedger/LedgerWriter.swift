@@ -374,6 +374,8 @@ public actor LedgerWriter {
         case .accountCreated, .accountRevoked: return entry["account"]
         case .audioChunk: return entry["seq"]
         case .keyRotated: return entry["key"]
+        case .contactsChanged: return entry["device"]
+        case .smsSent, .smsFailed, .linkViewed, .linkRevoked: return entry["contact"]
         default: return nil
         }
     }
@@ -590,6 +592,7 @@ public actor LedgerWriter {
             leafHash: leaf, bytes: built.bytes)
         for (id, hash) in range.append(leaf, hasher: hasher) { try store.insertNode(id, hash: hash) }
         if let row = draft.sideRow { try store.insertSideRow(row, entry: index, alert: built.alert) }
+        try applyFanoutRules(built, draft: draft, index: index)
         if built.kind == .dataErased, let alert = built.alert {
             // Crypto-shredding, with the entry: the key row, the fixes and their statement keys.
             try store.deleteErasableRows(alert: alert)
@@ -613,6 +616,96 @@ public actor LedgerWriter {
         }
         if built.kind == .deviceRevoked, let device = built.device { revokedDevices?.insert(device) }
         return (index, leaf, built, true)
+    }
+
+    /// The fan-out's rows that move with entries (Docs/fanout.md): an opening queues one text per
+    /// contact of its device, in its own transaction; a revocation destroys the device's contacts
+    /// (or hands them to the device that replaces it); a link's revocation closes it.
+    private func applyFanoutRules(_ built: Entry, draft: EntryDraft, index: UInt64) throws(TemoinError) {
+        switch built.kind {
+        case .alertOpened:
+            guard let alert = built.alert, let device = built.device else { return }
+            try store.insertOutbox(alert: alert, device: device, now: built.time.millisecondsSinceEpoch)
+        case .deviceRevoked:
+            guard let device = built.device else { return }
+            if case .contactsTransfer(let new) = draft.sideRow {
+                try store.transferContacts(from: device, to: new)
+            } else {
+                try store.deleteContacts(device: device)
+            }
+        case .linkRevoked:
+            guard let alert = built.alert, let contact = built.contact else { return }
+            try store.revokeLink(alert: alert, contact: contact, entry: index)
+        case .contactsChanged:
+            guard let device = built.device, try store.enrollment(device: device) != nil else {
+                throw TemoinError(.ledgerUnknownDevice, "the device of a contact list is not enrolled")
+            }
+            if try store.entry(kind: .deviceRevoked, subject: device.rawValue) != nil {
+                throw TemoinError(.deviceRevoked, "device \(device) is revoked: its contacts cannot change")
+            }
+            guard case .contacts(let list) = draft.sideRow, list.device == device,
+                UInt64(list.contacts.count) == built.uint("count")
+            else {
+                throw TemoinError(.entryMissingField, "a contacts.changed entry is stored with its contact list")
+            }
+        default:
+            return
+        }
+    }
+
+    /// A device's contact key, unwrapped; made (and committed, durable) on first use.
+    public func deviceKey(for device: DeviceID) throws(TemoinError) -> SymmetricKey {
+        guard let masterKey else {
+            throw TemoinError(
+                .keysNoMasterKey,
+                "this data folder has no master key: run 'temoin migrate --data \(directory.path)'")
+        }
+        if let row = try store.deviceKeyRow(device) {
+            return try masterKey.unwrap(row.key.wrapped, for: .device(device))
+        }
+        guard try store.enrollment(device: device) != nil else {
+            throw TemoinError(.ledgerUnknownDevice, "device \(device) is not enrolled")
+        }
+        let key = try SymmetricKey.random()
+        try store.beginWrite()
+        do throws(TemoinError) {
+            try store.insertDeviceKey(
+                device, WrappedAlertKey(wrapped: masterKey.wrap(key, for: .device(device)), master: masterKey.id))
+            try store.commit()
+        } catch {
+            try? store.rollback()
+            throw error
+        }
+        return key
+    }
+
+    /// Before a text goes out: `sending`, one more attempt, and on the first attempt the composed
+    /// message (sealed) and its link — durable before the gateway is called, so that a crash
+    /// after the call resends the same message under the same idempotency key.
+    public func markSending(
+        alert: AlertID, contact: ContactID, prepared: PreparedMessage?
+    ) throws(TemoinError) {
+        try store.beginWrite()
+        do throws(TemoinError) {
+            try store.markSending(
+                alert: alert, contact: contact, prepared: prepared, now: clock().millisecondsSinceEpoch)
+            try store.commit()
+        } catch {
+            try? store.rollback()
+            throw error
+        }
+    }
+
+    /// Counts a later view of a link (not evidence: the first view is a `link.viewed` entry).
+    public func recordLinkView(tokenHash: Hash) throws(TemoinError) {
+        try store.beginWrite()
+        do throws(TemoinError) {
+            try store.recordLinkView(tokenHash: tokenHash, now: clock().millisecondsSinceEpoch)
+            try store.commit()
+        } catch {
+            try? store.rollback()
+            throw error
+        }
     }
 
     /// The key of the statement a draft holds (`StatementKey`), if it holds one.
@@ -853,7 +946,7 @@ public actor LedgerWriter {
     /// (`erase.alert-open`: a phone may still be sending).
     private func checkErasureRules(_ draft: EntryDraft, alert: AlertID) throws(TemoinError) {
         switch draft.kind {
-        case .audioChunk, .chunkConflict, .location, .exportCreated:
+        case .audioChunk, .chunkConflict, .location, .exportCreated, .smsSent, .linkViewed:
             if try store.entryCount(alert: alert, kind: .dataErased) > 0 {
                 throw TemoinError(
                     .alertErased,

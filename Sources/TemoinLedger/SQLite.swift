@@ -8,6 +8,9 @@ private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 /// SQL text may be logged in errors; bound values never are.
 final class SQLiteConnection {
     let handle: OpaquePointer
+
+    /// Rows changed by the last statement run.
+    var changes: Int { Int(sqlite3_changes(handle)) }
     let path: String
     private var statements: [String: Statement] = [:]
 

@@ -50,7 +50,7 @@ public struct StoredCheckpointRow: Sendable {
 /// - **Damage is reported, never trapped on**: a row that cannot be what was stored (a malformed
 ///   hash, a negative index) is a `ledger.corrupt` error (`.invalidEvidence`).
 /// - **Threads.** A session is used by one thread at a time (`LedgerReader` pools them).
-public protocol LedgerStoreReading: AnyObject {
+public protocol LedgerStoreReading: FanoutStoreReading {
     /// Where the rows live, for error messages (a file, a database name).
     var location: String { get }
 
@@ -156,6 +156,15 @@ public enum SideRow: Sendable {
     case account(id: String, name: String, role: StaffRole, tokenHash: Hash)
     /// Marks an account revoked, with its `account.revoked` entry.
     case accountRevocation(id: String)
+    /// A device's new contact list, with its `contacts.changed` entry.
+    case contacts(ContactList)
+    /// On a `device.revoked` of a replaced device: its contacts go to the device replacing it
+    /// (without it, a revocation destroys them).
+    case contactsTransfer(to: DeviceID)
+    /// An attempt's outcome, with its `sms.sent` or `sms.failed` entry.
+    case outboxOutcome(contact: ContactID, state: OutboxState, nextAttempt: Int64, error: String?)
+    /// The first view of a link, with its `link.viewed` entry.
+    case linkView(tokenHash: Hash, now: Int64)
 }
 
 /// The one writing session of a ledger.
@@ -174,7 +183,7 @@ public enum SideRow: Sendable {
 /// - **Append-only.** Nothing here updates or deletes an entry, node or checkpoint; the engine
 ///   refuses it (SQLite: triggers) so that even its own SQL console cannot rewrite history unseen.
 /// - **Threads.** One thread at a time (the writer's own).
-public protocol LedgerStoreWriting: LedgerStoreReading {
+public protocol LedgerStoreWriting: LedgerStoreReading, FanoutStoreWriting {
     var inTransaction: Bool { get }
     func beginWrite() throws(TemoinError)
     func commit() throws(TemoinError)

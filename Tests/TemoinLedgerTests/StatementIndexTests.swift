@@ -147,7 +147,7 @@ struct StatementIndexTests {
                 + "PRAGMA user_version = 5")
         #expect(try f.audit().passed, "an audit of an unmigrated ledger skips the index")
         let reopened = try f.writer()
-        #expect(try db.pragma("user_version") == "8")
+        #expect(try db.pragma("user_version") == "9")
         let again = try await reopened.append(LedgerFixture.location(alert, signature: Self.otherSignature))
         #expect(!again.isNew && again.index == old.index)
         #expect(try f.audit().passed)
