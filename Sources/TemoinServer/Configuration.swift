@@ -1,6 +1,7 @@
 public import TemoinCore
 public import TemoinLedger
 public import TemoinIngest
+public import TemoinFanout
 
 /// How the service runs and what it accepts. Every limit is explicit (Docs/api.md).
 public struct ServiceConfiguration: Sendable {
@@ -42,6 +43,8 @@ public struct ServiceConfiguration: Sendable {
     public var retentionSeconds: Int?
     /// Tests only: injected blob write failures.
     public var storageFaults: StorageFaults?
+    /// The alert fan-out: texts to trusted contacts and the live-location page (Docs/fanout.md).
+    public var fanout = FanoutSettings()
 
     public init() {}
 
@@ -64,6 +67,7 @@ public struct ServiceConfiguration: Sendable {
         else {
             throw TemoinError(.serveBadLimit, "limits must be positive")
         }
+        try fanout.validate()
         guard deviceBytesPerHour >= maximumBodyBytes, audio.maximumAlertBytes >= UInt64(maximumBodyBytes) else {
             throw TemoinError(
                 .serveBadLimit, "the storage quotas must hold at least one chunk of the largest size accepted")
