@@ -317,8 +317,8 @@ extension LedgerStore {
         guard try hasFanoutTables() else { return }
         try db.statement(
             """
-            INSERT OR IGNORE INTO outbox (alert, contact, device, state, attempts, next_attempt, created)
-            SELECT ?, id, device, 'pending', 0, ?, ? FROM contacts WHERE device = ?
+            INSERT OR IGNORE INTO outbox (alert, contact, device, state, attempts, next_attempt, created, number_sha256)
+            SELECT ?, id, device, 'pending', 0, ?, ?, number_sha256 FROM contacts WHERE device = ?
             """
         ).bind(.text(alert.rawValue), .int(now), .int(now), .text(device.rawValue)).run()
     }

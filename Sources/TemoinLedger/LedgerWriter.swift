@@ -146,6 +146,14 @@ public actor LedgerWriter {
     /// Groups waiting for the next transaction; each group is all or nothing.
     private var pending: [([EntryDraft], CheckedContinuation<[Appended], any Error>)] = []
     private var draining = false
+    /// Called after a commit that opened an alert (the fan-out's sender wakes: its texts are due).
+    private var openingObserver: (@Sendable () -> Void)?
+
+    /// Sets what is called after each commit that holds a new `alert.opened` (never inside the
+    /// transaction; the outbox rows are durable when it runs).
+    public func observeOpenings(_ observer: @escaping @Sendable () -> Void) {
+        openingObserver = observer
+    }
     /// Largest batch per transaction.
     public var maximumBatch = 1024
 
@@ -556,6 +564,13 @@ public actor LedgerWriter {
             }
             latest = signed
             writeOutsideCheckpoint(signed)
+            if let openingObserver,
+                results.contains(where: { r in
+                    (try? r.get())?.contains { $0.3 && $0.2.kind == .alertOpened } ?? false
+                })
+            {
+                openingObserver()
+            }
             return results.map { r in
                 r.map {
                     $0.map {
