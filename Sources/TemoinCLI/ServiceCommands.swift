@@ -8,6 +8,7 @@ import TemoinCore
 import TemoinCrypto
 import TemoinLedger
 import TemoinServer
+import TemoinFanout
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,6 +45,25 @@ struct Serve: AsyncParsableCommand {
             "Durée de conservation / erase alerts closed more than N days ago and not on legal hold "
                 + "(default: never)."))
     var retentionDays: Int?
+    @Option(help: "Nom de l'association dans les SMS / the association's name in the texts (≤ 40 characters).")
+    var associationName = "Témoin"
+    @Option(
+        help: ArgumentHelp(
+            "Adresse publique / the service's address as contacts reach it (https://…), the base of the "
+                + "live-location links; without it the texts carry no link."))
+    var publicURL: String?
+    @Option(help: "Durée des liens / hours a live-location link works after its alert closes.")
+    var linkHours = 24
+    @Option(help: "Fuseau horaire des SMS / time zone of the times in texts and on the page.")
+    var timeZone = "Europe/Paris"
+    @Option(help: "Passerelle SMS / SMS gateway: log (default: the service's log), http, ovh.")
+    var smsGateway: String?
+    @Option(help: "URL de la passerelle http / the http gateway's URL (https://, or http:// on loopback).")
+    var smsURL: String?
+    @Option(help: "Jeton de la passerelle http / file holding the http gateway's bearer token (mode 0600).")
+    var smsTokenFile: String?
+    @Option(help: "Configuration de la passerelle / a JSON gateway configuration file (Docs/fanout.md).")
+    var smsConfig: String?
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -51,6 +71,9 @@ struct Serve: AsyncParsableCommand {
         }
         if let retentionDays, !(1...36_500).contains(retentionDays) {
             throw ValidationError("--retention-days: 1 à 36500 jours / 1 to 36500 days")
+        }
+        guard (1...8760).contains(linkHours) else {
+            throw ValidationError("--link-hours: 1 à 8760 heures / 1 to 8760 hours")
         }
     }
 
@@ -72,8 +95,15 @@ struct Serve: AsyncParsableCommand {
         configuration.audio.maximumAlertBytes = UInt64(max(0, maxAlertMib)) << 20
         configuration.audio.maximumConflictsPerSequence = maxConflictsPerSeq
         configuration.retentionSeconds = retentionDays.map { $0 * 86_400 }
+        configuration.fanout.associationName = associationName
+        configuration.fanout.publicURL = publicURL
+        configuration.fanout.linkLifetimeSeconds = linkHours * 3600
+        configuration.fanout.timeZone = timeZone
         var logger = Logger(label: "temoin")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        configuration.smsGateway = try SMSGatewayConfiguration.parse(
+            gateway: smsGateway, url: smsURL, tokenFile: smsTokenFile, configFile: smsConfig
+        ).makeGateway(logger: logger)
         let app = try await TemoinService.buildApplication(
             directory: options.directory, configuration: configuration, logger: logger
         ) { port in

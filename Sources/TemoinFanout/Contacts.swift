@@ -114,9 +114,7 @@ public enum ContactSealing {
     /// `contacts-sha256` of `contacts.changed`: SHA-256 of `temoin/contacts/v1\n` then, per
     /// contact in list order, `position SP contact-id SP number-sha256-hex LF`.
     public static func listHash(_ rows: [(position: Int, id: ContactID, numberHash: Hash)]) -> Hash {
-        var text = "temoin/contacts/v1\n"
-        for r in rows { text += "\(r.position) \(r.id.rawValue) \(r.numberHash.hex)\n" }
-        return SHA256.hash(Array(text.utf8))
+        ContactListHash.of(rows)
     }
 
     public static func listHash(of rows: [ContactRow]) -> Hash {

@@ -25,7 +25,7 @@ public actor FanoutDispatcher {
 
     nonisolated let writer: LedgerWriter
     nonisolated let reader: LedgerReader
-    nonisolated let gateway: any SMSGateway
+    public nonisolated let gateway: any SMSGateway
     nonisolated let settings: FanoutSettings
     nonisolated let composer: MessageComposer
     nonisolated let logger: Logger

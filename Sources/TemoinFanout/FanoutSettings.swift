@@ -1,4 +1,5 @@
 public import TemoinCore
+import Foundation
 
 /// How the fan-out behaves (`temoin serve` flags, Docs/fanout.md). The gateway is chosen apart
 /// (`SMSGatewayConfiguration`).
@@ -37,6 +38,9 @@ public struct FanoutSettings: Sendable {
                     .smsGatewayConfig,
                     "the public URL is https://… (http:// only on loopback): contacts open it from their phones")
             }
+        }
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw TemoinError(.smsGatewayConfig, "unknown time zone '\(timeZone)' (an IANA name: Europe/Paris)")
         }
         guard linkLifetimeSeconds > 0, pageRefreshSeconds > 0, maximumAttempts > 0, maximumDelaySeconds > 0 else {
             throw TemoinError(.serveBadLimit, "the fan-out's limits must be positive")

@@ -84,6 +84,8 @@ struct AuditPass {
     /// `account.created` entries (account → role, name hash, index) and `account.revoked` ones.
     var accountEntries: [String: (role: String, nameHash: Hash, tokenHash: Hash, index: UInt64)] = [:]
     var accountRevocations: [String: UInt64] = [:]
+    /// Each device's contact-list hash as its latest `contacts.changed` (or revocation) left it.
+    var contactLists: [DeviceID: (hash: Hash, index: UInt64)] = [:]
     /// Blobs missing, unreadable or not matching their entry: damage unless the alert was erased
     /// (an erasure interrupted after its entry may leave some, and their key is gone).
     var blobProblems: [(alert: AlertID, AuditProblem)] = []
@@ -235,6 +237,7 @@ struct AuditPass {
     /// Rows of the side tables that no entry accounts for.
     mutating func auditSideTables() throws(TemoinError) {
         try auditAccounts()
+        try auditContacts()
         for entry in try store.orphanLocationRows() {
             problem("location row \(entry)", "names no location entry")
         }
@@ -277,6 +280,24 @@ struct AuditPass {
         }
         for id in accountEntries.keys where !seen.contains(id) {
             problem("account \(id)", "its account.created entry has no row: the account was deleted from the table")
+        }
+    }
+
+    /// Each device's contact rows against its latest `contacts.changed`: a list changed by hand in the
+    /// database (a number swapped to divert the texts) is named here.
+    mutating func auditContacts() throws(TemoinError) {
+        var devices = Set(contactLists.keys)
+        for device in try store.contactDevices() { devices.insert(device) }
+        for device in devices.sorted() {
+            let rows = try store.contacts(device: device)
+            let stored = ContactListHash.of(rows.map { ($0.position, $0.id, $0.numberHash) })
+            let expected = contactLists[device]
+            if stored != (expected?.hash ?? ContactListHash.of([])) {
+                problem(
+                    "contacts of device \(device)",
+                    "the stored list (\(rows.count) contacts) differs from "
+                        + (expected.map { "its contacts.changed entry \($0.index)" } ?? "the ledger, which has none"))
+            }
         }
     }
 
@@ -326,6 +347,16 @@ struct AuditPass {
             if enrollments[device] == nil { problem(place, "revokes device \(device), which is not enrolled") }
             if revocations[device] != nil { problem(place, "device \(device) revoked twice") }
             revocations[device] = index
+            // Its contacts are destroyed (or handed to its replacement, whose own list follows).
+            contactLists[device] = (ContactListHash.of([]), index)
+        case .contactsChanged:
+            let device = entry.device!
+            if enrollments[device] == nil { problem(place, "sets the contacts of device \(device), which is not enrolled") }
+            if let revoked = revocations[device] {
+                problem(place, "sets the contacts of device \(device) after its revocation (entry \(revoked))")
+            }
+            if let count = entry.uint("count"), count > 5 { problem(place, "more than five contacts") }
+            contactLists[device] = (entry.hash("contacts-sha256")!, index)
         case .accountCreated:
             let account = entry["account"]!
             if accountEntries[account] != nil { problem(place, "account \(account) created twice") }

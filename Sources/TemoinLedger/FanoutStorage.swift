@@ -112,8 +112,21 @@ public struct StoredFix: Sendable, Equatable {
     }
 }
 
+/// `contacts-sha256` of `contacts.changed` (Docs/ledger-format.md): SHA-256 of
+/// `temoin/contacts/v1\n` then, per contact in list order, `position SP contact-id SP
+/// number-sha256-hex LF`.
+public enum ContactListHash {
+    public static func of(_ rows: [(position: Int, id: ContactID, numberHash: Hash)]) -> Hash {
+        var text = "temoin/contacts/v1\n"
+        for r in rows { text += "\(r.position) \(r.id.rawValue) \(r.numberHash.hex)\n" }
+        return SHA256.hash(Array(text.utf8))
+    }
+}
+
 /// The reads of the fan-out's rows (any reading session).
 public protocol FanoutStoreReading: AnyObject {
+    /// Every device that has contact rows.
+    func contactDevices() throws(TemoinError) -> [DeviceID]
     /// The device's contacts in list order.
     func contacts(device: DeviceID) throws(TemoinError) -> [ContactRow]
     /// The device's wrapped contact key and sealed person name, if it has a key.
@@ -180,6 +193,18 @@ extension LedgerStore {
             alert: alert, contact: contact, created: s.int(c + 2), revoked: !s.isNull(c + 3),
             views: try s.count(c + 4), firstViewed: s.isNull(c + 5) ? nil : s.int(c + 5),
             lastViewed: s.isNull(c + 6) ? nil : s.int(c + 6))
+    }
+
+    func contactDevices() throws(TemoinError) -> [DeviceID] {
+        guard try hasFanoutTables() else { return [] }
+        let s = try db.statement("SELECT DISTINCT device FROM contacts ORDER BY device")
+        defer { s.reset() }
+        var out = [DeviceID]()
+        while try s.step() {
+            guard let d = s.text(0).flatMap({ DeviceID($0) }) else { throw corrupt("a contact row has a malformed device") }
+            out.append(d)
+        }
+        return out
     }
 
     func contacts(device: DeviceID) throws(TemoinError) -> [ContactRow] {

@@ -3,6 +3,7 @@ import HTTPTypes
 public import Hummingbird
 public import Logging
 import ServiceLifecycle
+import TemoinFanout
 package import TemoinCore
 import TemoinCrypto
 public import TemoinLedger
@@ -48,6 +49,35 @@ struct AlertSweeper: Service {
     }
 }
 
+/// Sends the outbox's texts until the service shuts down (Docs/fanout.md).
+struct FanoutService: Service {
+    let dispatcher: FanoutDispatcher
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { await dispatcher.run() }
+        await dispatcher.gateway.shutdown()
+    }
+}
+
+/// Tests of crashes only (Docs/testing.md): `TEMOIN_TEST_FANOUT_CRASH=after-prepare` or
+/// `after-send` kills the service with SIGKILL at that step of the first text it sends, as a
+/// power cut would. Unset (always, in production), nothing happens.
+enum FanoutStepCrash {
+    static func fromEnvironment() -> (@Sendable (FanoutDispatcher.Step) -> Bool)? {
+        guard let raw = ProcessInfo.processInfo.environment["TEMOIN_TEST_FANOUT_CRASH"],
+            let step = FanoutDispatcher.Step(rawValue: raw)
+        else { return nil }
+        return { reached in
+            if reached == step { kill(getpid(), SIGKILL) }
+            return false
+        }
+    }
+
+    static func defaultGateway(logger: Logger) throws -> any SMSGateway {
+        LogGateway(logger: logger)
+    }
+}
+
 /// The Témoin service: what `temoin serve` runs and what tests drive over loopback.
 public enum TemoinService {
 
@@ -75,6 +105,12 @@ public enum TemoinService {
             directory: directory, service: service, publicLog: PublicLog(reader: reader), logger: logger)
         // What a restarted service reports before its first append.
         service.metrics.ledgerSize.set(Double(await writer.size))
+        // The fan-out: texts to trusted contacts, woken by every commit that opens an alert.
+        let gateway = try configuration.smsGateway ?? FanoutStepCrash.defaultGateway(logger: logger)
+        let dispatcher = FanoutDispatcher(
+            writer: writer, reader: reader, gateway: gateway, settings: configuration.fanout,
+            logger: logger, stepHook: FanoutStepCrash.fromEnvironment())
+        await writer.observeOpenings { [dispatcher] in dispatcher.wake() }
         let deadlines = configuration.deadlines
         return Application(
             router: router,
@@ -85,7 +121,7 @@ public enum TemoinService {
                         maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "temoin"),
-            services: [AlertSweeper(service: service, logger: logger)],
+            services: [AlertSweeper(service: service, logger: logger), FanoutService(dispatcher: dispatcher)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 logger.info(

@@ -45,6 +45,8 @@ public struct ServiceConfiguration: Sendable {
     public var storageFaults: StorageFaults?
     /// The alert fan-out: texts to trusted contacts and the live-location page (Docs/fanout.md).
     public var fanout = FanoutSettings()
+    /// The SMS gateway; nil: the log adapter (texts written to the service's log, numbers masked).
+    public var smsGateway: (any SMSGateway)?
 
     public init() {}
 

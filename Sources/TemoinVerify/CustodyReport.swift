@@ -109,6 +109,27 @@ public struct CustodyReport {
                 "\(e["role"] ?? "") (\(e["actor"] ?? "")), portée / scope \(e["scope"] ?? "")"
                     + " — motif / reason : " + Self.escape(e["reason"] ?? "")
             )
+        case .smsSent:
+            return (
+                "SMS envoyé / Text sent",
+                "contact \(e["contact"] ?? ""), essai / attempt \(e["attempt"] ?? ""), passerelle / gateway "
+                    + "\(e["gateway"] ?? ""), \(e["status"] ?? "") — réf. / ref. " + Self.escape(e["provider-ref"] ?? "")
+                    + "<br>SHA-256 du texte / of the text <code>\(e["message-sha256"] ?? "")</code>"
+            )
+        case .smsFailed:
+            let final = e["outcome"] == "given-up"
+            return (
+                final ? "SMS abandonné / Text given up" : "SMS non envoyé, nouvel essai / Text not sent, retried",
+                "contact \(e["contact"] ?? ""), essai / attempt \(e["attempt"] ?? ""), passerelle / gateway "
+                    + "\(e["gateway"] ?? ""), motif / reason \(e["reason"] ?? "")"
+            )
+        case .linkViewed:
+            return ("Lien de position ouvert / Location link opened", "contact \(e["contact"] ?? "") (première vue / first view)")
+        case .linkRevoked:
+            return (
+                "Lien de position révoqué / Location link revoked",
+                "contact \(e["contact"] ?? ""), par / by \(e["role"] ?? "") (\(e["actor"] ?? ""))"
+            )
         default: return (e.kind.rawValue, "")
         }
     }
