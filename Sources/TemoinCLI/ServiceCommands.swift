@@ -101,9 +101,10 @@ struct Serve: AsyncParsableCommand {
         configuration.fanout.timeZone = timeZone
         var logger = Logger(label: "temoin")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        configuration.smsGateway = try SMSGatewayConfiguration.parse(
-            gateway: smsGateway, url: smsURL, tokenFile: smsTokenFile, configFile: smsConfig
-        ).makeGateway(logger: logger)
+        let sms = try SMSGatewayConfiguration.parse(
+            gateway: smsGateway, url: smsURL, tokenFile: smsTokenFile, configFile: smsConfig)
+        logger.info("fan-out", metadata: ["gateway": "\(sms.summary)", "public-url": "\(publicURL ?? "none")"])
+        configuration.smsGateway = try sms.makeGateway(logger: logger)
         let app = try await TemoinService.buildApplication(
             directory: options.directory, configuration: configuration, logger: logger
         ) { port in

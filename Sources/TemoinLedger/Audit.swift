@@ -351,7 +351,9 @@ struct AuditPass {
             contactLists[device] = (ContactListHash.of([]), index)
         case .contactsChanged:
             let device = entry.device!
-            if enrollments[device] == nil { problem(place, "sets the contacts of device \(device), which is not enrolled") }
+            if enrollments[device] == nil {
+                problem(place, "sets the contacts of device \(device), which is not enrolled")
+            }
             if let revoked = revocations[device] {
                 problem(place, "sets the contacts of device \(device) after its revocation (entry \(revoked))")
             }

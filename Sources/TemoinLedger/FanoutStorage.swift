@@ -201,7 +201,9 @@ extension LedgerStore {
         defer { s.reset() }
         var out = [DeviceID]()
         while try s.step() {
-            guard let d = s.text(0).flatMap({ DeviceID($0) }) else { throw corrupt("a contact row has a malformed device") }
+            guard let d = s.text(0).flatMap({ DeviceID($0) }) else {
+                throw corrupt("a contact row has a malformed device")
+            }
             out.append(d)
         }
         return out

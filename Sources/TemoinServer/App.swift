@@ -54,7 +54,7 @@ struct FanoutService: Service {
     let dispatcher: FanoutDispatcher
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown { await dispatcher.run() }
+        await cancelWhenGracefulShutdown { await dispatcher.run() }
         await dispatcher.gateway.shutdown()
     }
 }
@@ -71,10 +71,6 @@ enum FanoutStepCrash {
             if reached == step { kill(getpid(), SIGKILL) }
             return false
         }
-    }
-
-    static func defaultGateway(logger: Logger) throws -> any SMSGateway {
-        LogGateway(logger: logger)
     }
 }
 
@@ -106,7 +102,7 @@ public enum TemoinService {
         // What a restarted service reports before its first append.
         service.metrics.ledgerSize.set(Double(await writer.size))
         // The fan-out: texts to trusted contacts, woken by every commit that opens an alert.
-        let gateway = try configuration.smsGateway ?? FanoutStepCrash.defaultGateway(logger: logger)
+        let gateway = configuration.smsGateway ?? LogGateway(logger: logger)
         let dispatcher = FanoutDispatcher(
             writer: writer, reader: reader, gateway: gateway, settings: configuration.fanout,
             logger: logger, stepHook: FanoutStepCrash.fromEnvironment())

@@ -113,7 +113,8 @@ public struct CustodyReport {
             return (
                 "SMS envoyé / Text sent",
                 "contact \(e["contact"] ?? ""), essai / attempt \(e["attempt"] ?? ""), passerelle / gateway "
-                    + "\(e["gateway"] ?? ""), \(e["status"] ?? "") — réf. / ref. " + Self.escape(e["provider-ref"] ?? "")
+                    + "\(e["gateway"] ?? ""), \(e["status"] ?? "") — réf. / ref. "
+                    + Self.escape(e["provider-ref"] ?? "")
                     + "<br>SHA-256 du texte / of the text <code>\(e["message-sha256"] ?? "")</code>"
             )
         case .smsFailed:
@@ -124,7 +125,10 @@ public struct CustodyReport {
                     + "\(e["gateway"] ?? ""), motif / reason \(e["reason"] ?? "")"
             )
         case .linkViewed:
-            return ("Lien de position ouvert / Location link opened", "contact \(e["contact"] ?? "") (première vue / first view)")
+            return (
+                "Lien de position ouvert / Location link opened",
+                "contact \(e["contact"] ?? "") (première vue / first view)"
+            )
         case .linkRevoked:
             return (
                 "Lien de position révoqué / Location link revoked",

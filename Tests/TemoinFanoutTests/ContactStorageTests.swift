@@ -37,7 +37,8 @@ struct ContactStorageTests {
         }
         _ = try await f.book.remove(f.device, contact: contacts[4].id, by: FanoutFixture.operatorAuthor)
         await #expect(throws: TemoinError.self) {
-            _ = try await f.book.add(f.device, name: "Again", phone: contacts[0].phone, by: FanoutFixture.operatorAuthor)
+            _ = try await f.book.add(
+                f.device, name: "Again", phone: contacts[0].phone, by: FanoutFixture.operatorAuthor)
         }
         await #expect(throws: TemoinError.self) {
             _ = try await f.book.remove(f.device, contact: ContactID.random(), by: FanoutFixture.operatorAuthor)
@@ -113,7 +114,10 @@ struct ContactStorageTests {
         _ = try await f.writer.append(
             EntryDraft(
                 kind: .dataErased, alert: alert,
-                [("scope", "alert-data"), ("actor", FanoutFixture.operatorAuthor.actor), ("role", "operator"), ("reason", "test")]))
+                [
+                    ("scope", "alert-data"), ("actor", FanoutFixture.operatorAuthor.actor), ("role", "operator"),
+                    ("reason", "test"),
+                ]))
         #expect(try f.reader.outbox(alert: alert).isEmpty)
         #expect(try f.reader.links(alert: alert).isEmpty)
     }
