@@ -6,7 +6,7 @@ import TemoinCrypto
 import TemoinTestSupport
 import Testing
 
-/// The SMS gateways against fake providers over real HTTP on loopback (Docs/fanout-gateways.md):
+/// The SMS gateways against fake providers over real HTTP on loopback (Docs/fanout.md, "Gateways"):
 /// what each sends, byte for byte where it matters, and how every answer becomes an outcome.
 @Suite struct GatewayTests {
     static let phone = PhoneNumber("+33612345678")!

@@ -8,7 +8,7 @@ import Glibc
 import Darwin
 #endif
 
-/// The SMS gateway the fan-out sends through (Docs/fanout-gateways.md): the log (the embedded
+/// The SMS gateway the fan-out sends through (Docs/fanout.md, "Gateways"): the log (the embedded
 /// default, which sends nothing), an HTTP relay, or OVHcloud's SMS API.
 ///
 /// Built by `parse` from the serve command's flags and an optional JSON file, secrets already read
@@ -69,7 +69,7 @@ public enum SMSGatewayConfiguration: Sendable, Equatable {
                         + "not --sms-url or --sms-token-file")
             }
             guard let file else {
-                throw configError("the OVH gateway needs --sms-config FILE (Docs/fanout-gateways.md)")
+                throw configError("the OVH gateway needs --sms-config FILE (Docs/fanout.md, Gateways)")
             }
             return .ovh(try file.ovhSettings())
         default:
@@ -113,7 +113,7 @@ func configError(_ reason: String, context: String? = nil) -> TemoinError {
     TemoinError(.smsGatewayConfig, reason, context: context)
 }
 
-/// What the HTTP gateway needs (Docs/fanout-gateways.md, "HTTP").
+/// What the HTTP gateway needs (Docs/fanout.md, "HTTP").
 public struct HTTPGatewaySettings: Sendable, Equatable {
     public static let defaultTimeout = Duration.seconds(10)
 
@@ -130,7 +130,7 @@ public struct HTTPGatewaySettings: Sendable, Equatable {
     }
 }
 
-/// What the OVHcloud gateway needs (Docs/fanout-gateways.md, "OVHcloud").
+/// What the OVHcloud gateway needs (Docs/fanout.md, "OVHcloud").
 public struct OVHGatewaySettings: Sendable, Equatable {
     public static let defaultEndpoint = "https://eu.api.ovh.com/1.0"
     public static let defaultTimeout = Duration.seconds(10)

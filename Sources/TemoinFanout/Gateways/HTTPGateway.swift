@@ -5,7 +5,7 @@ import NIOCore
 import NIOHTTP1
 import TemoinCore
 
-/// A generic HTTP relay (Docs/fanout-gateways.md, "HTTP"): one `POST` of
+/// A generic HTTP relay (Docs/fanout.md, "HTTP"): one `POST` of
 /// `{"idempotencyKey": …, "text": …, "to": "+33…"}` per attempt, with `Authorization: Bearer` and
 /// `Idempotency-Key`. The relay is expected to drop repeats of a key, as SMS APIs with idempotency
 /// keys do, so a text resent after a crash reaches the contact once.
@@ -149,7 +149,7 @@ extension Duration {
     var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }
 
-/// How a provider's HTTP status becomes an outcome (Docs/fanout-gateways.md, "Outcomes").
+/// How a provider's HTTP status becomes an outcome (Docs/fanout.md, "Outcomes").
 enum ProviderStatus {
     /// The longest wait a provider can ask for with `Retry-After`.
     static let maximumRetryAfter = Duration.seconds(3600)

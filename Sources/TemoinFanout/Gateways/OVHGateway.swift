@@ -4,7 +4,7 @@ import NIOHTTP1
 import TemoinCore
 import TemoinCrypto
 
-/// OVHcloud's SMS API (Docs/fanout-gateways.md, "OVHcloud"): one signed
+/// OVHcloud's SMS API (Docs/fanout.md, "OVHcloud"): one signed
 /// `POST {endpoint}/sms/{service}/jobs` per attempt, the idempotency key as the job's `tag`.
 ///
 /// OVHcloud keeps no idempotency key: a job posted twice is sent twice. After a crash between an
