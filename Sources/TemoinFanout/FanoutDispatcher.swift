@@ -162,7 +162,11 @@ public actor FanoutDispatcher {
             try await record(row, attempt: attempt, messageHash: messageHash, numberHash: numberHash, outcome: outcome)
             switch outcome {
             case .accepted(let status, _):
-                logger.notice("fan-out: text accepted", metadata: meta.merging(["status": "\(status)"]) { $1 })
+                // From the opening's commit to the provider's acceptance (Docs/fanout.md, "Speed").
+                let latency = clock().millisecondsSinceEpoch - row.created
+                logger.notice(
+                    "fan-out: text accepted",
+                    metadata: meta.merging(["status": "\(status)", "since-opening-ms": "\(latency)"]) { $1 })
             case .retry(let reason, _):
                 logger.warning(
                     "fan-out: text not sent, will retry", metadata: meta.merging(["reason": "\(reason)"]) { $1 })

@@ -123,6 +123,15 @@ public enum ContactListHash {
     }
 }
 
+/// What bounds the texts one device can cause.
+public enum FanoutLimits {
+    /// Alerts of one device whose opening texts its contacts, per rolling hour; later openings in
+    /// that hour queue no text. A phone in an abuser's hands, pressed again and again, must not
+    /// flood the contacts (nor spend the association's SMS credit); the victim's contacts were
+    /// told by the first alerts, and the alerts themselves are all recorded.
+    public static let alertsPerDevicePerHour = 6
+}
+
 /// The reads of the fan-out's rows (any reading session).
 public protocol FanoutStoreReading: AnyObject {
     /// Every device that has contact rows.
@@ -346,8 +355,12 @@ extension LedgerStore {
             """
             INSERT OR IGNORE INTO outbox (alert, contact, device, state, attempts, next_attempt, created, number_sha256)
             SELECT ?, id, device, 'pending', 0, ?, ?, number_sha256 FROM contacts WHERE device = ?
+            AND (SELECT COUNT(DISTINCT alert) FROM outbox WHERE device = ? AND created > ?) < ?
             """
-        ).bind(.text(alert.rawValue), .int(now), .int(now), .text(device.rawValue)).run()
+        ).bind(
+            .text(alert.rawValue), .int(now), .int(now), .text(device.rawValue), .text(device.rawValue),
+            .int(now - 3_600_000), .int(Int64(FanoutLimits.alertsPerDevicePerHour))
+        ).run()
     }
 
     func markSending(alert: AlertID, contact: ContactID, prepared: PreparedMessage?, now: Int64) throws(TemoinError) {

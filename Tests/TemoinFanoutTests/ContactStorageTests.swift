@@ -122,3 +122,17 @@ struct ContactStorageTests {
         #expect(try f.reader.links(alert: alert).isEmpty)
     }
 }
+
+/// A phone pressed again and again (in an abuser's hands) does not flood its contacts.
+struct FanoutLimitTests {
+    @Test func onlySixAlertsOfOneDeviceAnHourTextItsContacts() async throws {
+        let f = try await FanoutFixture()
+        _ = try await f.addContacts(2)
+        var queued = [Int]()
+        for _ in 0..<8 {
+            let alert = try await f.openAlert()
+            queued.append(try f.reader.outbox(alert: alert).count)
+        }
+        #expect(queued == [2, 2, 2, 2, 2, 2, 0, 0])
+    }
+}
