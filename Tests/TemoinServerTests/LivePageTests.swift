@@ -235,6 +235,11 @@ struct LivePageTests {
             }
         }
         #expect(bodies.count == 1, "one neutral page, whatever was asked")
+        // Other methods are the service's usual problem documents.
+        for path in ["/l/" + real, "/l"] {
+            let posted = try await f.send(path, method: .post)
+            #expect([404, 405].contains(posted.status) && posted["Content-Type"] == "application/problem+json")
+        }
         #expect(try f.linkViewedEntries(alert).isEmpty)
         #expect(try f.row(links[0].token)?.views == 0, "no view recorded")
     }
