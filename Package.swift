@@ -251,6 +251,7 @@ let package = Package(
             dependencies: [
                 "TemoinServer", "TemoinDevice", "TemoinCore", "TemoinCrypto", "TemoinRecording", "TemoinAudio",
                 "TemoinLedger", "TemoinIngest", "TemoinTestSupport", "TemoinVerify", "TemoinExport", "TemoinAPI",
+                "TemoinFanout",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -160,6 +160,7 @@ public enum TemoinService {
         staff.addRoutes(to: router)
         // The staff console: pages over the same operations (Docs/console.md).
         Console(api: staff, sessions: ConsoleSessions(), resources: try ConsoleResources.load()).addRoutes(to: router)
+        try LivePage(service: service, reader: publicLog.reader, logger: logger).addRoutes(to: router)
         // Learnt once every route is registered (the administration's too).
         known.learn(router.routes.map { ($0.method.rawValue, $0.path.description) })
         return router

@@ -13,6 +13,13 @@ final class ServiceMetrics: Sendable {
     let staffAuthFailures: Counter
     let staffRequests: Counter
     let staffRefused: Counter
+    /// The live-location page's answers (Docs/fanout-page.md): live, unknown (404), gone (410),
+    /// unavailable (503), and views that could not be recorded. Nothing else is kept of a 404 or 410.
+    let livePageLive: Counter
+    let livePageUnknown: Counter
+    let livePageGone: Counter
+    let livePageUnavailable: Counter
+    let livePageUnrecorded: Counter
 
     init() {
         let chunks = MetricNameDescriptor(
@@ -53,5 +60,13 @@ final class ServiceMetrics: Sendable {
             descriptor: .init(
                 namespace: "temoin", metricName: "staff_forbidden", unitName: "total",
                 helpText: "Staff requests refused because the role may not (each recorded in the ledger)"))
+        let live = MetricNameDescriptor(
+            namespace: "temoin", metricName: "live_page_requests", unitName: "total",
+            helpText: "Requests of the live-location page, by outcome (unrecorded: a view not recorded)")
+        livePageLive = registry.makeCounter(descriptor: live, labels: [("outcome", "live")])
+        livePageUnknown = registry.makeCounter(descriptor: live, labels: [("outcome", "unknown")])
+        livePageGone = registry.makeCounter(descriptor: live, labels: [("outcome", "gone")])
+        livePageUnavailable = registry.makeCounter(descriptor: live, labels: [("outcome", "unavailable")])
+        livePageUnrecorded = registry.makeCounter(descriptor: live, labels: [("outcome", "unrecorded")])
     }
 }
