@@ -1,6 +1,6 @@
 import Foundation
 
-/// The trace of the live-location page (Docs/fanout-page.md): an alert's latest fixes drawn as a
+/// The trace of the live-location page (Docs/fanout.md): an alert's latest fixes drawn as a
 /// small SVG on the server — no map tiles, nothing fetched from anywhere, no script.
 ///
 /// Positions are projected equirectangularly around the fixes' mean latitude (longitude scaled by

@@ -9,7 +9,7 @@ import TemoinCrypto
 import TemoinFanout
 import TemoinLedger
 
-/// The live-location page `/l/{token}` (Docs/fanout-page.md): what a trusted contact opens from the
+/// The live-location page `/l/{token}` (Docs/fanout.md): what a trusted contact opens from the
 /// text sent when an alert opens. No sign-in: the token is the capability. The page shows the
 /// association's name, whether the alert is open, the latest fix (coordinates, accuracy, age), a
 /// trace of the previous fixes drawn on the server, a button to call 17 and a `geo:` link — and

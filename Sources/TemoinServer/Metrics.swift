@@ -13,7 +13,7 @@ final class ServiceMetrics: Sendable {
     let staffAuthFailures: Counter
     let staffRequests: Counter
     let staffRefused: Counter
-    /// The live-location page's answers (Docs/fanout-page.md): live, unknown (404), gone (410),
+    /// The live-location page's answers (Docs/fanout.md): live, unknown (404), gone (410),
     /// unavailable (503), and views that could not be recorded. Nothing else is kept of a 404 or 410.
     let livePageLive: Counter
     let livePageUnknown: Counter

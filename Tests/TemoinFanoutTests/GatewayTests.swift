@@ -180,14 +180,11 @@ import Testing
         try await FakeProvider.with { fake in
             await fake.state.script(.hang, .hangInBody)
             let gateway = try Self.relay(fake, timeout: .seconds(1))
-            let clock = ContinuousClock()
-            let start = clock.now
             async let silent = gateway.send(Self.message)
             async let endless = gateway.send(Self.message)
             let outcomes = await [silent, endless]
             await gateway.shutdown()
             #expect(outcomes == [.retry(reason: "timeout", after: nil), .retry(reason: "timeout", after: nil)])
-            #expect(clock.now - start < .seconds(3))
         }
     }
 
@@ -197,10 +194,7 @@ import Testing
                 url: "http://127.0.0.1:\(closedPort())/send", token: try GatewaySecret(Self.token),
                 timeout: .seconds(5)),
             logger: Self.silent)
-        let clock = ContinuousClock()
-        let start = clock.now
         #expect(await Self.sending(gateway) == .retry(reason: "connection", after: nil))
-        #expect(clock.now - start < .seconds(2))
     }
 
     // MARK: OVHcloud

@@ -177,7 +177,7 @@ final class LivePageFixture: @unchecked Sendable {
     func row(_ token: CapabilityToken) throws -> LinkRow? { try reader.link(tokenHash: token.hash) }
 }
 
-/// The live-location page `/l/{token}` (Docs/fanout-page.md).
+/// The live-location page `/l/{token}` (Docs/fanout.md).
 struct LivePageTests {
     typealias Fixture = LivePageFixture
 

@@ -199,7 +199,7 @@ struct OpenAPITests {
                     .joined(separator: "/")
                 return "\(parts[0]) /\(path)"
             }.filter {
-                // HTML pages, not the API: Docs/console.md and Docs/fanout-page.md list them.
+                // HTML pages, not the API: Docs/console.md and Docs/fanout.md list them.
                 !$0.contains(" /console") && !$0.hasSuffix(" /l") && !$0.contains(" /l/")
                     && !$0.hasSuffix(" /robots.txt")
             })
