@@ -382,7 +382,6 @@ struct Console: Sendable {
         let fanout = try ContactOperations.fanout(alert, reader: api.reader)
         let mayRevoke = role.may(.manageDevices)
         p["texts"] = fanout.texts.map { text -> [String: Any] in
-            // Absent keys, not nil values: a template section takes any value, nil included, as true.
             var item: [String: Any] = [
                 "contact": text.contact, "position": text.position.map(String.init) ?? "—",
                 "state": t["text." + text.state] ?? text.state, "attempts": text.attempts,
@@ -616,12 +615,12 @@ struct ConsoleMiddleware: RouterMiddleware {
             if let retry = p.response.headers[.retryAfter] { response.headers[.retryAfter] = retry }
         } catch let e as TemoinError {
             let status = Problem.status(for: e)
-            if status == .forbidden {
+            if e.id == .staffForbidden {
                 response = page(
                     request, status, fr: "Ce rôle ne permet pas cela ; la tentative est inscrite au registre.",
                     en: e.reason)
             } else {
-                response = page(request, status, fr: e.reason, en: e.reason)
+                response = page(request, status, fr: ConsoleText.french(e) ?? e.reason, en: e.reason)
             }
         }
         ConsoleHeaders.apply(&response.headers)

@@ -149,6 +149,20 @@ enum ConsoleText {
         "text.failed": ("abandonné", "failed"),
     ]
 
+    /// The French of a refusal an error page shows (the English is the error's own reason), or nil.
+    static func french(_ e: TemoinError) -> String? {
+        switch e.id {
+        case .deviceRevoked:
+            "Ce téléphone est révoqué : ses personnes de confiance ont été détruites avec lui, "
+                + "ou transférées au téléphone qui l'a remplacé."
+        case .deviceUnknown: "Ce n'est pas un identifiant de téléphone enrôlé."
+        case .ledgerUnknownDevice: "Ce téléphone n'est pas enrôlé."
+        case .linkUnknown: "Cette alerte n'a pas de lien de suivi pour cette personne."
+        case .linkAlreadyRevoked: "Ce lien de suivi est déjà fermé."
+        default: contactRefusal(e, lang: "fr")
+        }
+    }
+
     /// What the contacts page says of a refused change (the rest goes to the error page), or nil.
     static func contactRefusal(_ e: TemoinError, lang: String) -> String? {
         let text: (fr: String, en: String)

@@ -684,6 +684,15 @@ final class ContactsConsole: @unchecked Sendable {
         let listed = try ContactBookView.list(c.s, c.device)
         #expect(listed.names == ["Inès Dupont", "Lucie Bernard"] && listed.person == "Amélie")
 
+        // A device that is not one, or is revoked: said in French, not as a refused role.
+        let notADevice = try await c.send("GET", "/console/devices/nope/contacts")
+        #expect(notADevice.status == 403 && notADevice.text.contains("identifiant de téléphone enrôlé"))
+        let revoked = try await c.send("POST", "/console/devices/\(c.device)/revoke", form: [("csrf", csrf)])
+        #expect(revoked.status == 200)
+        let gone = try await c.send("GET", "/console/devices/\(c.device)/contacts")
+        #expect(gone.status == 403 && gone.text.contains("Ce téléphone est révoqué"), "\(gone.text)")
+        #expect(try c.s.reader().contactRows(device: c.device).isEmpty, "destroyed with it")
+
         // A form without the session's token changes nothing.
         before = try c.s.size()
         let forged = try await c.send(
@@ -715,6 +724,8 @@ final class ContactsConsole: @unchecked Sendable {
         #expect(page.status == 200 && page.text.contains("id=\"done\""), "\(page.text.suffix(2000))")
         #expect(try c.entries(after: before).map(\.kind) == [.linkRevoked, .access], "the revocation, then the read")
         #expect(page.text.contains("fermé") && !page.text.contains(action), "revoked: no button any more")
+        let twice = try await c.send("POST", action, form: [("csrf", page.csrf ?? "")])
+        #expect(twice.status == 409 && twice.text.contains("Ce lien de suivi est déjà fermé."), "\(twice.text)")
         await c.s.stop()
     }
 }
