@@ -339,3 +339,166 @@ public struct DeviceListResponse: Codable, Sendable, Equatable {
 
     public init(devices: [DeviceView]) { self.devices = devices }
 }
+
+// MARK: Trusted contacts and their texts (issue 13)
+
+/// One trusted contact of a device, in clear: only for staff who manage devices (and the operator).
+public struct ContactView: Codable, Sendable, Equatable {
+    /// The contact's id (32 hex digits), named by `contacts.changed`, `sms.*` and `link.*` entries.
+    public let id: String
+    /// 1 to 5: the order of the list.
+    public let position: Int
+    public let name: String
+    /// E.164 (`+33612345678`).
+    public let phone: String
+
+    public init(id: String, position: Int, name: String, phone: String) {
+        self.id = id
+        self.position = position
+        self.name = name
+        self.phone = phone
+    }
+}
+
+/// `GET /v1/staff/devices/{device}/contacts`: the list, in order, and the name the contacts know
+/// the person by (absent when none is set).
+public struct ContactListResponse: Codable, Sendable, Equatable {
+    public let device: String
+    public let person: String?
+    public let contacts: [ContactView]
+
+    public init(device: String, person: String?, contacts: [ContactView]) {
+        self.device = device
+        self.person = person
+        self.contacts = contacts
+    }
+}
+
+/// `POST /v1/staff/devices/{device}/contacts`.
+public struct ContactRequest: Codable, Sendable, Equatable {
+    public let name: String
+    /// E.164 (`+33612345678`) or a French number of ten digits (`06 12 34 56 78`).
+    public let phone: String
+
+    public init(name: String, phone: String) {
+        self.name = name
+        self.phone = phone
+    }
+}
+
+/// A contact added: the contact, and the index of the `contacts.changed` entry.
+public struct ContactAddedResponse: Codable, Sendable, Equatable {
+    public let device: String
+    public let contact: ContactView
+    public let index: UInt64
+
+    public init(device: String, contact: ContactView, index: UInt64) {
+        self.device = device
+        self.contact = contact
+        self.index = index
+    }
+}
+
+/// A list changed by a removal or the person's name: how many contacts it holds now, and the
+/// index of the `contacts.changed` entry.
+public struct ContactsChangedResponse: Codable, Sendable, Equatable {
+    public let device: String
+    public let count: Int
+    public let index: UInt64
+
+    public init(device: String, count: Int, index: UInt64) {
+        self.device = device
+        self.count = count
+        self.index = index
+    }
+}
+
+/// `PUT /v1/staff/devices/{device}/contacts/person`: `person` is required, a name or `null` to
+/// clear it (a body without it is refused: clearing is said, never implied).
+public struct PersonRequest: Codable, Sendable, Equatable {
+    public let person: String?
+
+    public init(person: String?) { self.person = person }
+
+    private enum CodingKeys: String, CodingKey { case person }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard c.contains(.person) else {
+            throw DecodingError.keyNotFound(
+                CodingKeys.person,
+                .init(codingPath: c.codingPath, debugDescription: "person is required: a name, or null to clear it"))
+        }
+        person = try c.decodeNil(forKey: .person) ? nil : c.decode(String.self, forKey: .person)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        if let person { try c.encode(person, forKey: .person) } else { try c.encodeNil(forKey: .person) }
+    }
+}
+
+/// `GET /v1/staff/alerts/{alert}/fanout`: the alert's texts, one per contact texted, without any
+/// name or number.
+public struct FanoutResponse: Codable, Sendable, Equatable {
+    public struct Text: Codable, Sendable, Equatable {
+        public let contact: String
+        /// The contact's place in its device's list now; absent once it was removed from it.
+        public let position: Int?
+        /// `pending`, `sending`, `sent` or `failed`.
+        public let state: String
+        public let attempts: UInt64
+        /// The last attempt's failure (a token such as `timeout`, `http-503`); absent if none.
+        public let lastError: String?
+        /// The contact's live-location link, once the text was composed.
+        public let link: Link?
+
+        public init(contact: String, position: Int?, state: String, attempts: UInt64, lastError: String?, link: Link?) {
+            self.contact = contact
+            self.position = position
+            self.state = state
+            self.attempts = attempts
+            self.lastError = lastError
+            self.link = link
+        }
+    }
+
+    public struct Link: Codable, Sendable, Equatable {
+        public let createdAt: String
+        public let views: UInt64
+        public let firstViewedAt: String?
+        public let lastViewedAt: String?
+        public let revoked: Bool
+
+        public init(createdAt: String, views: UInt64, firstViewedAt: String?, lastViewedAt: String?, revoked: Bool) {
+            self.createdAt = createdAt
+            self.views = views
+            self.firstViewedAt = firstViewedAt
+            self.lastViewedAt = lastViewedAt
+            self.revoked = revoked
+        }
+    }
+
+    public let alert: String
+    public let device: String
+    public let texts: [Text]
+
+    public init(alert: String, device: String, texts: [Text]) {
+        self.alert = alert
+        self.device = device
+        self.texts = texts
+    }
+}
+
+/// `POST /v1/staff/alerts/{alert}/links/{contact}/revoke`: the `link.revoked` entry.
+public struct LinkRevokedResponse: Codable, Sendable, Equatable {
+    public let alert: String
+    public let contact: String
+    public let index: UInt64
+
+    public init(alert: String, contact: String, index: UInt64) {
+        self.alert = alert
+        self.contact = contact
+        self.index = index
+    }
+}

@@ -29,8 +29,8 @@ enum Administration {
     }
 
     /// GETs from the service's admin API; returns the body of a 2xx answer, else throws its problem.
-    static func get(_ base: URL, _ path: String, token: String) async throws -> Data {
-        try await send("GET", base, path, token: token, json: nil)
+    static func get(_ base: URL, _ path: String, token: String, headers: [String: String] = [:]) async throws -> Data {
+        try await send("GET", base, path, token: token, json: nil, headers: headers)
     }
 
     /// POSTs to the service's admin API; returns the body of a 2xx answer, else throws its problem.
@@ -38,6 +38,19 @@ enum Administration {
         _ base: URL, _ path: String, token: String, json: Data?, headers: [String: String] = [:]
     ) async throws -> Data {
         try await send("POST", base, path, token: token, json: json, headers: headers)
+    }
+
+    /// PUTs to the service's admin API; returns the body of a 2xx answer, else throws its problem.
+    static func put(
+        _ base: URL, _ path: String, token: String, json: Data?, headers: [String: String] = [:]
+    ) async throws -> Data {
+        try await send("PUT", base, path, token: token, json: json, headers: headers)
+    }
+
+    /// DELETEs on the service's admin API; returns the body of a 2xx answer, else throws its problem.
+    static func delete(_ base: URL, _ path: String, token: String, headers: [String: String] = [:]) async throws -> Data
+    {
+        try await send("DELETE", base, path, token: token, json: nil, headers: headers)
     }
 
     private static func send(

@@ -12,7 +12,7 @@ public struct Temoin: AsyncParsableCommand {
             Init.self, Serve.self, Enroll.self, Users.self, BackupCommand.self, RestoreCommand.self, Ingest.self,
             RecordingCommand.self, Export.self, Keys.self,
             Audit.self,
-            Log.self, Migrate.self, Erase.self, Hold.self, Release.self,
+            Log.self, Migrate.self, Erase.self, Hold.self, Release.self, Contacts.self, Links.self,
         ]
     )
 

@@ -147,6 +147,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case ledgerUnknownDevice = "ledger.unknown-device" // usage
     case ledgerUnsafeSettings = "ledger.unsafe-settings" // environment
     case ledgerWrongLogKey = "ledger.wrong-log-key" // invalidEvidence
+    case linkAlreadyRevoked = "link.already-revoked" // usage
     case linkExpired = "link.expired" // usage
     case linkUnknown = "link.unknown" // usage
     case locationBadFix = "location.bad-fix" // usage
@@ -292,10 +293,10 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             .keygenUnwritable, .keysExpired, .keysLogKeyReused, .keysMismatch, .keysNoMasterKey, .keysNoSignatureUsage,
             .keysNotYetValid, .keysServiceRunning, .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes,
             .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry,
-            .ledgerNotEmpty, .ledgerUnknownDevice, .linkExpired, .linkUnknown, .locationBadFix, .opusBadBitrate,
-            .opusBadComplexity, .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes, .rangeNotSatisfiable,
-            .rateLimited, .serveBadLimit, .serveBadPort, .serveNotLoopback, .smsGatewayConfig, .staffBadText,
-            .staffForbidden, .staffTooManyFailures, .staffUnauthorized, .statementBadSignature,
+            .ledgerNotEmpty, .ledgerUnknownDevice, .linkAlreadyRevoked, .linkExpired, .linkUnknown, .locationBadFix,
+            .opusBadBitrate, .opusBadComplexity, .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes,
+            .rangeNotSatisfiable, .rateLimited, .serveBadLimit, .serveBadPort, .serveNotLoopback, .smsGatewayConfig,
+            .staffBadText, .staffForbidden, .staffTooManyFailures, .staffUnauthorized, .statementBadSignature,
             .statementBadSignatureEncoding, .timeBad, .verifyNoFolder, .verifyNoInput, .verifyNotABundle:
             return .usage
         case .audioBadChannels, .audioBadRate, .audioEmpty, .audioPartialFrame, .audioTooLarge, .audioTooLong,
@@ -350,7 +351,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             return 405
         case .accountExists, .alertConflict, .alertOnHold, .backupExists, .backupTargetNotEmpty, .contactsTooMany,
             .deviceAlreadyRevoked, .eraseAlertOpen, .fanoutOutboxState, .holdAlreadyPlaced, .holdNotPlaced,
-            .ledgerAlertAlreadyOpen, .ledgerDeviceAlreadyEnrolled:
+            .ledgerAlertAlreadyOpen, .ledgerDeviceAlreadyEnrolled, .linkAlreadyRevoked:
             return 409
         case .alertErased, .linkExpired:
             return 410

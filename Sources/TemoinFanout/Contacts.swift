@@ -49,6 +49,8 @@ public struct Contact: Sendable, Equatable {
 }
 
 /// A name typed by staff for a contact or the person: one line, 1 to 64 characters, trimmed.
+/// Characters are Unicode scalars (code points), as the OpenAPI contract's pattern counts them
+/// (`StaffText` says why grapheme clusters will not do: one can hold any number of scalars).
 public enum ContactText {
     public static func parse(_ raw: String, field: String) throws(TemoinError) -> String {
         let scalars = raw.unicodeScalars
@@ -56,7 +58,7 @@ public enum ContactText {
         let end = scalars.lastIndex { $0 != " " }.map(scalars.index(after:)) ?? start
         let trimmed = String(String.UnicodeScalarView(scalars[start..<end]))
         guard !trimmed.isEmpty else { throw TemoinError(.contactsInvalidName, "\(field) is empty") }
-        guard trimmed.count <= Contact.maximumNameLength else {
+        guard trimmed.unicodeScalars.count <= Contact.maximumNameLength else {
             throw TemoinError(
                 .contactsInvalidName, "\(field) is longer than \(Contact.maximumNameLength) characters")
         }

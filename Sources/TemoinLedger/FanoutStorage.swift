@@ -159,8 +159,6 @@ public protocol FanoutStoreWriting: FanoutStoreReading {
     func insertDeviceKey(_ device: DeviceID, _ key: WrappedAlertKey) throws(TemoinError)
     /// Replaces every contact row of the device, and its sealed person name.
     func replaceContacts(_ list: ContactList) throws(TemoinError)
-    /// Moves a device's contacts and contact key to the device that replaces it.
-    func transferContacts(from old: DeviceID, to new: DeviceID) throws(TemoinError)
     /// Deletes a device's contacts and key (crypto-shredding: the key row is overwritten).
     func deleteContacts(device: DeviceID) throws(TemoinError)
     /// One `pending` row per contact of the device, due at `now`.
@@ -332,15 +330,6 @@ extension LedgerStore {
         }
         try db.statement("UPDATE device_keys SET person = ? WHERE device = ?")
             .bind(list.person.map { .blob($0) } ?? .null, .text(list.device.rawValue)).run()
-    }
-
-    func transferContacts(from old: DeviceID, to new: DeviceID) throws(TemoinError) {
-        try db.statement("UPDATE contacts SET device = ? WHERE device = ?").bind(
-            .text(new.rawValue), .text(old.rawValue)
-        )
-        .run()
-        try db.statement("UPDATE device_keys SET device = ? WHERE device = ?")
-            .bind(.text(new.rawValue), .text(old.rawValue)).run()
     }
 
     func deleteContacts(device: DeviceID) throws(TemoinError) {

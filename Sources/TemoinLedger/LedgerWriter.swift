@@ -644,12 +644,21 @@ public actor LedgerWriter {
         case .deviceRevoked:
             guard let device = built.device else { return }
             if case .contactsTransfer(let new) = draft.sideRow {
-                try store.transferContacts(from: device, to: new)
+                try transferContacts(from: device, to: new)
             } else {
                 try store.deleteContacts(device: device)
             }
         case .linkRevoked:
             guard let alert = built.alert, let contact = built.contact else { return }
+            // Only an open link is closed, once: checked here, inside the transaction, so that
+            // two revocations at once make one entry and the other is told.
+            guard let link = try store.links(alert: alert).first(where: { $0.row.contact == contact }) else {
+                throw TemoinError(.linkUnknown, "alert \(alert) has no link for contact \(contact)")
+            }
+            guard !link.row.revoked else {
+                throw TemoinError(
+                    .linkAlreadyRevoked, "the link of contact \(contact) to alert \(alert) is already revoked")
+            }
             try store.revokeLink(alert: alert, contact: contact, entry: index)
         case .contactsChanged:
             guard let device = built.device, try store.enrollment(device: device) != nil else {
@@ -666,6 +675,31 @@ public actor LedgerWriter {
         default:
             return
         }
+    }
+
+    /// A replaced device's contacts go to the device replacing it: the rows as they are (each is
+    /// sealed with its contact id, not its device's), and the device's key wrapped again for the new
+    /// device (a wrapped key is bound to its owner). The person's name is sealed with the old
+    /// device's id: it is dropped here, and the `contacts.changed` of the new device that goes in
+    /// the same group (`ContactBook.replace`) seals it again.
+    private func transferContacts(from old: DeviceID, to new: DeviceID) throws(TemoinError) {
+        guard let row = try store.deviceKeyRow(old) else {
+            // No key, so no contact: nothing to move (rows without a key could not be opened).
+            try store.deleteContacts(device: old)
+            return
+        }
+        guard let masterKey else {
+            throw TemoinError(
+                .keysNoMasterKey, "this data folder has no master key: the contacts of device \(old) cannot move")
+        }
+        let key = try masterKey.unwrap(row.key.wrapped, for: .device(old))
+        let rows = try store.contacts(device: old).map {
+            ContactRow(id: $0.id, device: new, position: $0.position, sealed: $0.sealed, numberHash: $0.numberHash)
+        }
+        try store.deleteContacts(device: old)
+        try store.insertDeviceKey(
+            new, WrappedAlertKey(wrapped: masterKey.wrap(key, for: .device(new)), master: masterKey.id))
+        try store.replaceContacts(ContactList(device: new, contacts: rows, person: nil))
     }
 
     /// A device's contact key, unwrapped; made (and committed, durable) on first use.

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import TemoinCore
 import TemoinCrypto
+import TemoinFanout
 import TemoinLedger
 import TemoinAPI
 import TemoinExport
@@ -40,6 +41,11 @@ struct AdminAPI: Sendable {
             throw TemoinError(.adminBadOperator, "Temoin-Operator is a 32-hex-digit pseudonymous id")
         }
         return id
+    }
+
+    /// The contact and link operations as the operator of `request` (`Temoin-Operator`).
+    func contacts(_ request: Request) throws(TemoinError) -> ContactOperations {
+        ContactOperations.forOperator(try operatorID(request), writer: service.writer, reader: publicLog.reader)
     }
 
     /// The recording of an alert; the access is appended to the ledger first.
@@ -100,6 +106,40 @@ struct AdminAPI: Sendable {
                     try await service.hold(
                         alert: alert, placing: placing, actor: operatorID, role: "operator", reference: reference))
             }
+        }
+        // Trusted contacts and live-location links from the operator's shell (`temoin contacts …`,
+        // `temoin links revoke`), as the operator (`Temoin-Operator`) with the role `operator`.
+        router.get("v1/admin/devices/:device/contacts") { request, context in
+            try authorize(request)
+            let device = try ContactOperations.device(try context.parameters.require("device"))
+            return try TemoinService.Reply.json(.ok, try await contacts(request).list(device))
+        }
+        router.post("v1/admin/devices/:device/contacts") { request, context in
+            try authorize(request)
+            let device = try ContactOperations.device(try context.parameters.require("device"))
+            let operations = try contacts(request)
+            let body = try await TemoinService.Reply.decode(ContactRequest.self, request)
+            return try TemoinService.Reply.json(.created, try await operations.add(device, body))
+        }
+        router.put("v1/admin/devices/:device/contacts/person") { request, context in
+            try authorize(request)
+            let device = try ContactOperations.device(try context.parameters.require("device"))
+            let operations = try contacts(request)
+            let body = try await TemoinService.Reply.decode(PersonRequest.self, request)
+            return try TemoinService.Reply.json(.ok, try await operations.setPerson(device, body))
+        }
+        router.delete("v1/admin/devices/:device/contacts/:contact") { request, context in
+            try authorize(request)
+            let device = try ContactOperations.device(try context.parameters.require("device"))
+            let contact = try ContactOperations.contact(try context.parameters.require("contact"))
+            return try TemoinService.Reply.json(.ok, try await contacts(request).remove(device, contact: contact))
+        }
+        router.post("v1/admin/alerts/:alert/links/:contact/revoke") { request, context in
+            try authorize(request)
+            let alert = try DeviceService.parseAlert(context.parameters.require("alert"))
+            let contact = try ContactOperations.contact(try context.parameters.require("contact"))
+            return try TemoinService.Reply.json(
+                .ok, try await contacts(request).revokeLink(alert: alert, contact: contact))
         }
         // Staff accounts from the operator's shell (`temoin users …`).
         router.post("v1/admin/accounts") { request, _ in

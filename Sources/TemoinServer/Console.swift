@@ -5,6 +5,7 @@ import Mustache
 import TemoinAPI
 import TemoinCore
 import TemoinCrypto
+import TemoinFanout
 import TemoinLedger
 import TemoinVerify
 
@@ -73,7 +74,7 @@ struct Console: Sendable {
     }
 
     func html(_ template: String, _ values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-        let text = resources.library.render(values, withTemplate: template) ?? ""
+        let text = resources.library.render(ConsoleValues.present(values) ?? values, withTemplate: template) ?? ""
         return Response(
             status: status, headers: [.contentType: "text/html; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -218,6 +219,72 @@ struct Console: Sendable {
             return try await devicePage(request, v, done: "\(enrolled.device) (\(enrolled.index))")
         }
 
+        // A device's trusted contacts (issue 13): list, add, remove, the person's name.
+        console.get("devices/:device/contacts") { request, context in
+            let v = try await visitor(request)
+            try await api.check(v.account, .manageDevices, request)
+            let device = try ContactOperations.device(try context.parameters.require("device"))
+            return try await contactsPage(device, v)
+        }
+
+        console.post("devices/:device/contacts") { request, context in
+            let form = try await ConsoleForm(request)
+            let v = try await visitor(request, form: form)
+            try checkForm(form, v)
+            try await api.check(v.account, .manageDevices, request)
+            let device = try ContactOperations.device(try context.parameters.require("device"))
+            let asked = ContactRequest(name: form["name"] ?? "", phone: form["phone"] ?? "")
+            do {
+                let added = try await api.contacts(v.account).add(device, asked)
+                return try await contactsPage(device, v, done: "\(added.index)")
+            } catch let e as TemoinError where ConsoleText.contactRefusal(e, lang: v.lang) != nil {
+                return try await contactsPage(
+                    device, v, refusal: (e, ConsoleText.contactRefusal(e, lang: v.lang)!), asked: asked)
+            }
+        }
+
+        console.post("devices/:device/contacts/:contact/remove") { request, context in
+            let form = try await ConsoleForm(request)
+            let v = try await visitor(request, form: form)
+            try checkForm(form, v)
+            try await api.check(v.account, .manageDevices, request)
+            let device = try ContactOperations.device(try context.parameters.require("device"))
+            do {
+                let contact = try ContactOperations.contact(try context.parameters.require("contact"))
+                let removed = try await api.contacts(v.account).remove(device, contact: contact)
+                return try await contactsPage(device, v, done: "\(removed.index)")
+            } catch let e as TemoinError where ConsoleText.contactRefusal(e, lang: v.lang) != nil {
+                return try await contactsPage(device, v, refusal: (e, ConsoleText.contactRefusal(e, lang: v.lang)!))
+            }
+        }
+
+        console.post("devices/:device/person") { request, context in
+            let form = try await ConsoleForm(request)
+            let v = try await visitor(request, form: form)
+            try checkForm(form, v)
+            try await api.check(v.account, .manageDevices, request)
+            let device = try ContactOperations.device(try context.parameters.require("device"))
+            let person = form["clear"] == nil ? (form["person"] ?? "") : nil
+            do {
+                let changed = try await api.contacts(v.account).setPerson(device, PersonRequest(person: person))
+                return try await contactsPage(device, v, done: "\(changed.index)")
+            } catch let e as TemoinError where ConsoleText.contactRefusal(e, lang: v.lang) != nil {
+                return try await contactsPage(device, v, refusal: (e, ConsoleText.contactRefusal(e, lang: v.lang)!))
+            }
+        }
+
+        // Closing a contact's live-location link from the alert page.
+        console.post("alerts/:alert/links/:contact/revoke") { request, context in
+            let form = try await ConsoleForm(request)
+            let v = try await visitor(request, form: form)
+            try checkForm(form, v)
+            try await api.check(v.account, .manageDevices, request)
+            let alert = try api.existingAlert(context)
+            let contact = try ContactOperations.contact(try context.parameters.require("contact"))
+            let revoked = try await api.contacts(v.account).revokeLink(alert: alert, contact: contact)
+            return try await alertPage(alert, request, v, done: "\(revoked.index)")
+        }
+
         console.post("devices/:device/revoke") { request, context in
             let form = try await ConsoleForm(request)
             let v = try await visitor(request, form: form)
@@ -287,7 +354,7 @@ struct Console: Sendable {
         return html("alerts", p)
     }
 
-    func alertPage(_ alert: AlertID, _ request: Request, _ v: Visitor) async throws -> Response {
+    func alertPage(_ alert: AlertID, _ request: Request, _ v: Visitor, done: String? = nil) async throws -> Response {
         let role = v.account.role
         let t = ConsoleText.strings(v.lang)
         // The same entries as the API, in its order: the alert read, then the custody read (so
@@ -309,6 +376,30 @@ struct Console: Sendable {
         p["referenceRequired"] = role.exportNeedsReference
         p["recordingHref"] = "/console/alerts/\(alert)/recording"
         p["exportAction"] = "/console/alerts/\(alert)/export"
+        p["done"] = done as Any
+        // The texts to the device's contacts: covered by this page's `read-alert` access (no
+        // name, no number in them).
+        let fanout = try ContactOperations.fanout(alert, reader: api.reader)
+        let mayRevoke = role.may(.manageDevices)
+        p["texts"] = fanout.texts.map { text -> [String: Any] in
+            var item: [String: Any] = [
+                "contact": text.contact, "position": text.position.map(String.init) ?? "—",
+                "state": t["text." + text.state] ?? text.state, "attempts": text.attempts,
+                "lastError": text.lastError ?? "—", "hasLink": text.link != nil, "views": text.link?.views ?? 0,
+                "linkRevoked": text.link?.revoked == true,
+            ]
+            if let first = text.link?.firstViewedAt.flatMap({ Timestamp(rfc3339: $0) }) {
+                item["firstViewed"] = ConsoleTime.view(first)
+            }
+            if let last = text.link?.lastViewedAt.flatMap({ Timestamp(rfc3339: $0) }) {
+                item["lastViewed"] = ConsoleTime.view(last)
+            }
+            if mayRevoke, text.link?.revoked == false {
+                item["revokeAction"] = "/console/alerts/\(alert)/links/\(text.contact)/revoke"
+            }
+            return item
+        }
+        p["noTexts"] = fanout.texts.isEmpty
 
         var events = [(index: UInt64, values: [String: Any])]()
         events.append(
@@ -389,9 +480,45 @@ struct Console: Sendable {
                 "lastAlert": d.lastAlert as Any,
                 "lastAlertAt": d.lastAlertOpenedAt.flatMap { Timestamp(rfc3339: $0) }.map(ConsoleTime.view) as Any,
                 "revokeAction": "/console/devices/\(d.device)/revoke",
+                "contactsHref": (d.revokedAt == nil ? "/console/devices/\(d.device)/contacts" : nil) as String? as Any,
             ]
         }
         return html("devices", p)
+    }
+
+    /// A device's trusted contacts, the listing recorded first (`staff.access list-contacts`, as
+    /// the API): numbers masked, the full one behind a disclosure; with the forms that change the
+    /// list. A refused change is shown on the page, its fields kept.
+    func contactsPage(
+        _ device: DeviceID, _ v: Visitor, done: String? = nil, refusal: (TemoinError, String)? = nil,
+        asked: ContactRequest? = nil
+    ) async throws -> Response {
+        let listed = try await api.contacts(v.account).list(device)
+        let base = "/console/devices/\(device)"
+        var p = page(v, lang: v.lang, path: base + "/contacts")
+        p["device"] = device.rawValue
+        p["deviceLabel"] = try api.reader.deviceLabel(device: device) ?? ""
+        p["person"] = listed.person ?? ""
+        p["hasPerson"] = listed.person != nil
+        p["done"] = done as Any
+        p["refusal"] = refusal.map { $0.1 } as Any
+        p["refusalCode"] = refusal.map { $0.0.code } as Any
+        p["contacts"] = listed.contacts.map { c -> [String: Any] in
+            [
+                "id": c.id, "position": c.position, "name": c.name, "phone": c.phone,
+                "masked": PhoneNumber(c.phone)?.masked ?? "—",
+                "removeAction": "\(base)/contacts/\(c.id)/remove",
+            ]
+        }
+        p["empty"] = listed.contacts.isEmpty
+        p["full"] = listed.contacts.count >= Contact.maximumPerDevice
+        p["maximum"] = Contact.maximumPerDevice
+        p["addAction"] = base + "/contacts"
+        p["personAction"] = base + "/person"
+        p["askedName"] = asked?.name ?? ""
+        p["askedPhone"] = asked?.phone ?? ""
+        let status: HTTPResponse.Status = refusal.map { Problem.status(for: $0.0) } ?? .ok
+        return html("contacts", p, status: status)
     }
 
     /// The upload checked by `BundleVerifier`, the code of `temoin-verify`, on a temporary file.
@@ -436,6 +563,22 @@ struct Console: Sendable {
     }
 }
 
+/// The values a page is rendered with, without their nils: a template's section takes any value
+/// it finds as present, a nil in an `Any` included (a devices page once said "done: entry nil" and
+/// linked a last alert "nil"), so a nil value becomes an absent key.
+enum ConsoleValues {
+    static func present(_ value: Any) -> Any? {
+        let mirror = Mirror(reflecting: value)
+        if mirror.displayStyle == .optional {
+            guard let wrapped = mirror.children.first?.value else { return nil }
+            return present(wrapped)
+        }
+        if let dictionary = value as? [String: Any] { return dictionary.compactMapValues(present) }
+        if let array = value as? [Any] { return array.compactMap(present) }
+        return value
+    }
+}
+
 /// No live session: a page asks to sign in again.
 struct ConsoleSignedOut: Error {
     let lang: String
@@ -472,12 +615,12 @@ struct ConsoleMiddleware: RouterMiddleware {
             if let retry = p.response.headers[.retryAfter] { response.headers[.retryAfter] = retry }
         } catch let e as TemoinError {
             let status = Problem.status(for: e)
-            if status == .forbidden {
+            if e.id == .staffForbidden {
                 response = page(
                     request, status, fr: "Ce rôle ne permet pas cela ; la tentative est inscrite au registre.",
                     en: e.reason)
             } else {
-                response = page(request, status, fr: e.reason, en: e.reason)
+                response = page(request, status, fr: ConsoleText.french(e) ?? e.reason, en: e.reason)
             }
         }
         ConsoleHeaders.apply(&response.headers)

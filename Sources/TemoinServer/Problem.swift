@@ -23,16 +23,25 @@ public final class KnownRoutes: Sendable {
         }
     }
 
-    /// The methods registered for a concrete path (`:name` segments match any one segment).
+    /// The methods registered for a concrete path (`:name` segments match any one segment). As
+    /// the router does, a literal segment wins over a parameter: `/contacts/person` is the route
+    /// `contacts/person` alone, not also `contacts/:contact`.
     func methods(for path: String) -> [String] {
         let asked = path.split(separator: "/")
+        func literals(_ segments: [Substring]) -> [Bool] {
+            segments.map { !($0.hasPrefix(":") || $0.hasPrefix("{")) }
+        }
         return routes.withLockedValue { routes in
-            Set(
-                routes.filter { route in
-                    route.segments.count == asked.count
-                        && zip(route.segments, asked).allSatisfy { $0.hasPrefix(":") || $0.hasPrefix("{") || $0 == $1 }
-                }.map(\.method)
-            ).sorted()
+            let matching = routes.filter { route in
+                route.segments.count == asked.count
+                    && zip(route.segments, asked).allSatisfy { $0.hasPrefix(":") || $0.hasPrefix("{") || $0 == $1 }
+            }
+            guard
+                let best = matching.map({ literals($0.segments) }).max(by: {
+                    $0.lexicographicallyPrecedes($1) { !$0 && $1 }
+                })
+            else { return [] }
+            return Set(matching.filter { literals($0.segments) == best }.map(\.method)).sorted()
         }
     }
 }

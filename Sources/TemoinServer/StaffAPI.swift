@@ -6,6 +6,7 @@ import TemoinAPI
 import TemoinCore
 import TemoinCrypto
 import TemoinExport
+import TemoinFanout
 import TemoinLedger
 
 /// The staff API (`/v1/staff/…`, Docs/api.md): accounts and roles (`StaffRole`), every read of
@@ -25,6 +26,15 @@ struct StaffAPI: Sendable {
 
     var writer: LedgerWriter { service.writer }
     var metrics: ServiceMetrics { service.metrics }
+
+    /// The trusted contacts and links as `account` changes them: each change commits, with its
+    /// own entry, a `staff.access` (the action, the device's id as target).
+    func contacts(_ account: StaffAccount) -> ContactOperations {
+        ContactOperations(
+            book: ContactBook(writer: writer, reader: reader),
+            author: .init(actor: account.id, role: account.role.rawValue)
+        ) { action, target in [general(account, action: action, target: target)] }
+    }
 
     /// A staff member, authenticated, allowed `permission` (a refusal is recorded, then thrown).
     func allow(_ request: Request, _ permission: StaffPermission) async throws -> StaffAccount {
@@ -200,6 +210,54 @@ struct StaffAPI: Sendable {
                 .ok, try await revokeDevice(account, try context.parameters.require("device")))
         }
 
+        // Trusted contacts (issue 13): third parties' names and numbers, for who manages devices.
+        staff.get("devices/:device/contacts") { request, context in
+            let account = try await allow(request, .manageDevices)
+            _ = try StaffQuery(request, allowed: [])
+            let device = try ContactOperations.device(try context.parameters.require("device"))
+            let listed = try await contacts(account).list(device)
+            metrics.staffRequests.increment()
+            return try TemoinService.Reply.json(.ok, listed)
+        }
+
+        staff.post("devices/:device/contacts") { request, context in
+            let account = try await allow(request, .manageDevices)
+            let device = try ContactOperations.device(try context.parameters.require("device"))
+            let body = try await TemoinService.Reply.decode(ContactRequest.self, request)
+            return try TemoinService.Reply.json(.created, try await contacts(account).add(device, body))
+        }
+
+        staff.put("devices/:device/contacts/person") { request, context in
+            let account = try await allow(request, .manageDevices)
+            let device = try ContactOperations.device(try context.parameters.require("device"))
+            let body = try await TemoinService.Reply.decode(PersonRequest.self, request)
+            return try TemoinService.Reply.json(.ok, try await contacts(account).setPerson(device, body))
+        }
+
+        staff.delete("devices/:device/contacts/:contact") { request, context in
+            let account = try await allow(request, .manageDevices)
+            let device = try ContactOperations.device(try context.parameters.require("device"))
+            let contact = try ContactOperations.contact(try context.parameters.require("contact"))
+            return try TemoinService.Reply.json(.ok, try await contacts(account).remove(device, contact: contact))
+        }
+
+        // The alert's texts to the contacts, and their live-location links.
+        staff.get("alerts/:alert/fanout") { request, context in
+            let account = try await allow(request, .readAlert)
+            let alert = try existingAlert(context)
+            let reason = try StaffQuery(request, allowed: ["reason"]).reason()
+            return try TemoinService.Reply.json(.ok, try await fanout(account, alert, reason: reason))
+        }
+
+        staff.post("alerts/:alert/links/:contact/revoke") { request, context in
+            let account = try await allow(request, .manageDevices)
+            let alert = try existingAlert(context)
+            let contact = try ContactOperations.contact(try context.parameters.require("contact"))
+            _ = try StaffQuery(request, allowed: [])
+            return try TemoinService.Reply.json(
+                .ok, try await contacts(account).revokeLink(alert: alert, contact: contact))
+        }
+
         // Accounts.
         staff.get("accounts") { request, _ in
             let account = try await allow(request, .manageAccounts)
@@ -317,6 +375,15 @@ struct StaffAPI: Sendable {
         return response
     }
 
+    /// The alert's texts to its device's contacts (no name, no number), its `access` entry
+    /// (`read-alert`) appended first.
+    func fanout(_ account: StaffAccount, _ alert: AlertID, reason: String) async throws -> FanoutResponse {
+        _ = try await writer.append(access(account, .readAlert, alert: alert, reason: reason))
+        let texts = try ContactOperations.fanout(alert, reader: reader)
+        metrics.staffRequests.increment()
+        return texts
+    }
+
     /// Every device; the listing is recorded first.
     func devices(_ account: StaffAccount, target: String) async throws -> [DeviceView] {
         _ = try await writer.append(general(account, action: "list-devices", target: target))
@@ -324,24 +391,35 @@ struct StaffAPI: Sendable {
         return try reader.devices().map(StaffViews.device)
     }
 
-    /// Enrolls a device (revoking the one it replaces in the same step).
+    /// Enrolls a device (revoking the one it replaces in the same step, and moving its trusted
+    /// contacts to the new one: `ContactBook.replace` adds the new device's `contacts.changed`).
     func enroll(
         _ account: StaffAccount, publicKey: String, label: String?, replaces: String?
     ) async throws -> StaffEnrolledResponse {
         let enroll = try DeviceEnrollment(publicKey: publicKey, label: label)
         var drafts = [EntryDraft]()
+        var replaced: DeviceID?
         if let old = replaces {
             guard let old = DeviceID(old) else {
                 throw TemoinError(.deviceUnknown, category: .usage, "replaces is a device id (32 hex digits)")
             }
-            drafts.append(EntryDraft(kind: .deviceRevoked, [("device", old.rawValue), ("reason", "replaced")]))
+            var revocation = EntryDraft(kind: .deviceRevoked, [("device", old.rawValue), ("reason", "replaced")])
+            revocation.sideRow = .contactsTransfer(to: enroll.device)
+            drafts.append(revocation)
+            replaced = old
         }
         drafts.append(enroll.draft)
         drafts.append(general(account, action: "enroll-device", target: enroll.device.rawValue))
-        let appended = try await writer.append(group: drafts)
-        let revoked = replaces == nil ? nil : appended.first?.index
+        let appended: [Appended]
+        if let replaced {
+            appended = try await contacts(account).book.replace(
+                replaced, with: enroll.device, by: .init(actor: account.id, role: account.role.rawValue), group: drafts)
+        } else {
+            appended = try await writer.append(group: drafts)
+        }
         return StaffEnrolledResponse(
-            device: enroll.device.rawValue, index: appended[drafts.count - 2].index, revokedIndex: revoked)
+            device: enroll.device.rawValue, index: appended[replaced == nil ? 0 : 1].index,
+            revokedIndex: replaced == nil ? nil : appended[0].index)
     }
 
     /// Revokes a device, and records who did.

@@ -146,7 +146,7 @@ struct OpenAPITests {
         #expect(responses["TooManyFailures"]?.contains("Retry-After") == true)
         #expect(responses["Forbidden"]?.contains("staff.forbidden") == true)
         let staff = operations.filter { $0.key.contains(" /v1/staff/") }
-        #expect(staff.count == 13)
+        #expect(staff.count == 19)
         for (name, operation) in staff.sorted(by: { $0.key < $1.key }) {
             #expect(operation.security?.contains("staffToken") == true, "\(name) takes a staff token")
             #expect(operation.statuses["401"]?.contains("StaffUnauthorized") == true, "\(name) documents 401")
