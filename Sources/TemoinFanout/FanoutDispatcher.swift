@@ -115,6 +115,15 @@ public actor FanoutDispatcher {
         let alert = row.alert, contact = row.contact
         var meta: Logger.Metadata = ["alert": "\(alert)", "contact": "\(contact)"]
         do {
+            if row.created + Int64(settings.maximumDelaySeconds) * 1000 < clock().millisecondsSinceEpoch {
+                // Too late to be useful (after a long outage): given up before anything is composed,
+                // so no link is made for a text never sent.
+                try await record(
+                    row, attempt: row.attempts, messageHash: row.messageHash ?? Self.noText,
+                    numberHash: row.numberHash ?? Self.noText, outcome: .rejected(reason: "stale"))
+                logger.error("fan-out: text given up", metadata: meta.merging(["reason": "stale"]) { $1 })
+                return
+            }
             let alertKey = try await writer.alertKey(for: alert)
             let message: SMSMessage
             let messageHash: Hash
@@ -125,7 +134,7 @@ public actor FanoutDispatcher {
                 numberHash = row.numberHash ?? Self.noText
                 try await writer.markSending(alert: alert, contact: contact, prepared: nil)
             } else {
-                guard let composed = try compose(row) else {
+                guard let composed = try await compose(row) else {
                     // The contact was removed (or its device revoked) after the alert opened.
                     try await record(
                         row, attempt: row.attempts + 1, messageHash: Self.noText,
@@ -147,9 +156,7 @@ public actor FanoutDispatcher {
             meta["to"] = "\(message.to.masked)"
             if stepHook?(.prepared) == true { return }
             var outcome: SMSOutcome
-            if row.created + Int64(settings.maximumDelaySeconds) * 1000 < clock().millisecondsSinceEpoch {
-                outcome = .rejected(reason: "stale")
-            } else if wasSending, let before = await gateway.acceptedBefore(message) {
+            if wasSending, let before = await gateway.acceptedBefore(message) {
                 outcome = before
             } else {
                 outcome = await gateway.send(message)
@@ -239,7 +246,20 @@ public actor FanoutDispatcher {
 
     /// The first attempt's text: from the contact (opened with its device's key), the person's
     /// name, the alert's opening and latest fix, and a new capability link.
-    private func compose(_ row: OutboxRow) throws(TemoinError) -> Composed? {
+    private func compose(_ row: OutboxRow) async throws -> Composed? {
+        // A phone that sends its first fix just after the opening, rather than with it: wait for it
+        // a moment (at most until `firstFixWaitMs` after the opening), so the text can say where.
+        let waitUntil = row.created + Self.firstFixWaitMs
+        while clock().millisecondsSinceEpoch < waitUntil, try reader.latestFixes(alert: row.alert, limit: 1).isEmpty {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try composeNow(row)
+    }
+
+    /// How long the first text waits for a first fix after the opening.
+    static let firstFixWaitMs: Int64 = 1500
+
+    private func composeNow(_ row: OutboxRow) throws(TemoinError) -> Composed? {
         guard let (deviceKey, sealedPerson) = try reader.deviceKey(row.device),
             let contactRow = try reader.contactRows(device: row.device).first(where: { $0.id == row.contact })
         else { return nil }

@@ -136,10 +136,10 @@ struct Alert: AsyncParsableCommand {
             }
         }
         let start = systemNow()
-        try keep(try await client.openAlert(alertID, openedAt: start), "alerte ouverte / alert opened")
-        if let location {
-            try keep(try await client.addLocation(alertID, fix: location, capturedAt: start), "position / location")
-        }
+        // The first fix goes with the opening, as a phone sends it: the service texts the trusted
+        // contacts as soon as the alert opens, with that position.
+        try keep(
+            try await client.openAlert(alertID, openedAt: start, firstFix: location), "alerte ouverte / alert opened")
         let framesPerChunk = Int((chunkSeconds * Double(audio.format.sampleRate)).rounded())
         var frame = 0
         var seq: UInt64 = 0
