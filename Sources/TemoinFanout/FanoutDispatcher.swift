@@ -39,6 +39,8 @@ public actor FanoutDispatcher {
     private nonisolated let wakeStream: AsyncStream<Void>
     private nonisolated let wakeContinuation: AsyncStream<Void>.Continuation
     private var inFlight = Set<String>()
+    /// How many times the loop looked at the outbox (tests: an idle sender must not spin).
+    private(set) var rounds = 0
     private var tasks = [String: Task<Void, Never>]()
 
     public init(
@@ -77,11 +79,16 @@ public actor FanoutDispatcher {
             // Wake at the next retry (rows in flight are due again only once their attempt ends).
             let delayMs = nextDue.map { max(50, min(60_000, $0 - now)) } ?? 60_000
             let timer = Task { [wakeContinuation] in
-                try? await Task.sleep(for: .milliseconds(delayMs))
-                wakeContinuation.yield()
+                // Only a timer that ran out wakes the loop: a cancelled one (another wake came
+                // first) must not, or each wake would beget the next and the loop would spin.
+                do {
+                    try await Task.sleep(for: .milliseconds(delayMs))
+                    wakeContinuation.yield()
+                } catch {}
             }
             _ = await wakes.next()
             timer.cancel()
+            rounds += 1
         }
         for task in tasks.values { task.cancel() }
         for task in tasks.values { await task.value }

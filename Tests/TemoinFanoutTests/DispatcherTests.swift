@@ -262,6 +262,23 @@ struct DispatcherTests {
         #expect(await gateway.received.map(\.to) == [contacts[1].phone])
     }
 
+    /// Regression: a timer cancelled by a wake used to wake the loop itself, so every wake begot
+    /// the next and an idle service spun on the outbox, its memory growing.
+    @Test func anIdleSenderWaitsInsteadOfSpinning() async throws {
+        let f = try await FanoutFixture()
+        let d = f.dispatcher(FakeGateway())
+        let task = Task { await d.run() }
+        for _ in 0..<5 {
+            d.wake()
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let rounds = await d.rounds
+        task.cancel()
+        await task.value
+        #expect(rounds <= 6, "one look per wake, not a loop: \(rounds)")
+    }
+
     @Test func aDeviceWithoutContactsQueuesNothing() async throws {
         let f = try await FanoutFixture()
         let alert = try await f.openAlert()
