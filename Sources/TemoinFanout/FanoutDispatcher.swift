@@ -189,6 +189,13 @@ public actor FanoutDispatcher {
             }
         } catch let error as TemoinError where error.id == .alertErased {
             logger.notice("fan-out: the alert was erased; its texts are dropped", metadata: meta)
+        } catch let error as TemoinError where error.id == .keysUnwrapFailed || error.id == .ledgerCorrupt {
+            // A sealed text or contact that no longer opens (a changed row, another master key) will
+            // not open next time either: given up, named in the ledger, instead of retried for ever.
+            logger.error("fan-out: text unreadable, given up", metadata: meta.merging(["error": "\(error)"]) { $1 })
+            try? await record(
+                row, attempt: row.attempts, messageHash: row.messageHash ?? Self.noText,
+                numberHash: row.numberHash ?? Self.noText, outcome: .rejected(reason: "unreadable"))
         } catch {
             // The row stays as it was (`pending` or `sending`): tried again after a pause.
             logger.error("fan-out: attempt failed", metadata: meta.merging(["error": "\(error)"]) { $1 })

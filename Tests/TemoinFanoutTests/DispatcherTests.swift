@@ -279,6 +279,22 @@ struct DispatcherTests {
         #expect(rounds <= 6, "one look per wake, not a loop: \(rounds)")
     }
 
+    @Test func aTextWhoseSealedCopyNoLongerOpensIsGivenUpNotRetriedForEver() async throws {
+        let f = try await FanoutFixture()
+        let contacts = try await f.addContacts(1)
+        let alert = try await f.openAlert()
+        try await f.writer.markSending(
+            alert: alert, contact: contacts[0].id,
+            prepared: PreparedMessage(
+                sealed: [1, 2, 3], messageHash: SHA256.hash([1]), numberHash: contacts[0].numberHash,
+                linkHash: SHA256.hash([2])))
+        let gateway = FakeGateway()
+        try await f.run(f.dispatcher(gateway)) { try f.entries(alert, .smsFailed).count == 1 }
+        #expect(try f.entries(alert, .smsFailed).first?["reason"] == "unreadable")
+        #expect(try f.reader.outbox(alert: alert).first?.state == .failed)
+        #expect(await gateway.received.isEmpty)
+    }
+
     @Test func aDeviceWithoutContactsQueuesNothing() async throws {
         let f = try await FanoutFixture()
         let alert = try await f.openAlert()
