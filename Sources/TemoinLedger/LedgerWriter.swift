@@ -785,7 +785,7 @@ public actor LedgerWriter {
             throw TemoinError(
                 .keysNoMasterKey, "this data folder has no master key: the contacts of device \(old) cannot move")
         }
-        let key = try masterKey.unwrap(row.key.wrapped, for: .device(old))
+        let key = try masterKey.unwrap(row.key.wrapped, master: row.key.master, for: .device(old))
         let rows = try store.contacts(device: old).map {
             ContactRow(id: $0.id, device: new, position: $0.position, sealed: $0.sealed, numberHash: $0.numberHash)
         }
