@@ -39,7 +39,7 @@ struct Export: AsyncParsableCommand {
 
 struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Clés / keys.", subcommands: [UseExportCertificate.self, RotateLog.self])
+        abstract: "Clés / keys.", subcommands: [UseExportCertificate.self, RotateLog.self, RotateMaster.self])
 
     struct UseExportCertificate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -113,6 +113,16 @@ struct Audit: AsyncParsableCommand {
         for (alert, references) in report.heldAlerts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             Output.line("GEL / HELD  alerte/alert \(alert): " + references.joined(separator: ", "))
         }
+        for rotation in report.masterKeyRotations {
+            Output.line(
+                "CLÉ MAÎTRESSE / MASTER KEY  renouvelée / rotated: entrée/entry \(rotation.index), "
+                    + "\(rotation.time), nouvelle / new \(rotation.id)")
+        }
+        if report.unfinishedMasterKeyRotation {
+            Output.line(
+                "ATTENTION / WARNING  rotation de la clé maîtresse interrompue / master-key rotation cut short: "
+                    + "temoin keys rotate-master --data \(options.data)")
+        }
         if report.plaintextBlobs > 0 {
             Output.line(
                 "ATTENTION / WARNING  \(report.plaintextBlobs) blob(s) non chiffré(s) / not encrypted yet: "

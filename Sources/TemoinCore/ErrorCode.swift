@@ -123,7 +123,9 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case keysNotYetValid = "keys.not-yet-valid" // usage
     case keysServiceRunning = "keys.service-running" // usage
     case keysTooOpen = "keys.too-open" // environment
+    case keysUnsafeKeepOld = "keys.unsafe-keep-old" // usage
     case keysUnwrapFailed = "keys.unwrap-failed" // environment
+    case keysWrongMasterKey = "keys.wrong-master-key" // usage
     case ledgerAlertAlreadyOpen = "ledger.alert-already-open" // usage
     case ledgerAlertNotOpen = "ledger.alert-not-open" // usage
     case ledgerBadSizes = "ledger.bad-sizes" // usage
@@ -291,13 +293,14 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             .httpMalformed, .httpMethodNotAllowed, .httpNotFound, .httpTooLarge, .initBadOrigin, .initNotAFolder,
             .initNotEmpty, .inputNotAFile, .inputNotFound, .inputUnreadable, .jsonInvalid, .keygenExists,
             .keygenUnwritable, .keysExpired, .keysLogKeyReused, .keysMismatch, .keysNoMasterKey, .keysNoSignatureUsage,
-            .keysNotYetValid, .keysServiceRunning, .ledgerAlertAlreadyOpen, .ledgerAlertNotOpen, .ledgerBadSizes,
-            .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain, .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry,
-            .ledgerNotEmpty, .ledgerUnknownDevice, .linkAlreadyRevoked, .linkExpired, .linkUnknown, .locationBadFix,
-            .opusBadBitrate, .opusBadComplexity, .outputUnwritable, .queryBad, .quotaAlertBytes, .quotaDeviceBytes,
-            .rangeNotSatisfiable, .rateLimited, .serveBadLimit, .serveBadPort, .serveNotLoopback, .smsGatewayConfig,
-            .staffBadText, .staffForbidden, .staffTooManyFailures, .staffUnauthorized, .statementBadSignature,
-            .statementBadSignatureEncoding, .timeBad, .verifyNoFolder, .verifyNoInput, .verifyNotABundle:
+            .keysNotYetValid, .keysServiceRunning, .keysUnsafeKeepOld, .keysWrongMasterKey, .ledgerAlertAlreadyOpen,
+            .ledgerAlertNotOpen, .ledgerBadSizes, .ledgerDeviceAlreadyEnrolled, .ledgerGenesisAgain,
+            .ledgerNoSuchCheckpoint, .ledgerNoSuchEntry, .ledgerNotEmpty, .ledgerUnknownDevice, .linkAlreadyRevoked,
+            .linkExpired, .linkUnknown, .locationBadFix, .opusBadBitrate, .opusBadComplexity, .outputUnwritable,
+            .queryBad, .quotaAlertBytes, .quotaDeviceBytes, .rangeNotSatisfiable, .rateLimited, .serveBadLimit,
+            .serveBadPort, .serveNotLoopback, .smsGatewayConfig, .staffBadText, .staffForbidden, .staffTooManyFailures,
+            .staffUnauthorized, .statementBadSignature, .statementBadSignatureEncoding, .timeBad, .verifyNoFolder,
+            .verifyNoInput, .verifyNotABundle:
             return .usage
         case .audioBadChannels, .audioBadRate, .audioEmpty, .audioPartialFrame, .audioTooLarge, .audioTooLong,
             .audioUnknownFormat, .backupCorrupt, .blobBadAlert, .blobTooLarge, .checkpointBadRoot, .checkpointBadSize,

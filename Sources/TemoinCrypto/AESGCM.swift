@@ -37,16 +37,28 @@ public final class AESGCM {
     private let context: OpaquePointer
     private let encrypting: Bool
 
-    public init(key: SymmetricKey, encrypting: Bool) throws(TemoinError) {
+    public convenience init(key: SymmetricKey, encrypting: Bool) throws(TemoinError) {
+        try self.init(keyBytes: key.bytes, encrypting: encrypting)
+    }
+
+    /// From the key's 32 bytes wherever they are (a master key's `SecretBytes`): OpenSSL copies
+    /// them into the context, which it clears when freed.
+    public convenience init(keyBytes: some ContiguousBytes, encrypting: Bool) throws(TemoinError) {
         guard let context = EVP_CIPHER_CTX_new() else { throw OpenSSL.error("allocate a cipher context") }
-        self.context = context
-        self.encrypting = encrypting
-        let status = key.bytes.withUnsafeBufferPointer { k in
-            encrypting
-                ? EVP_EncryptInit_ex(context, EVP_aes_256_gcm(), nil, k.baseAddress, nil)
-                : EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), nil, k.baseAddress, nil)
+        self.init(context: context, encrypting: encrypting)
+        let status = keyBytes.withUnsafeBytes { k in
+            guard k.count == SymmetricKey.size else { return Int32(0) }
+            let pointer = k.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            return encrypting
+                ? EVP_EncryptInit_ex(context, EVP_aes_256_gcm(), nil, pointer, nil)
+                : EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), nil, pointer, nil)
         }
         try OpenSSL.check(status, "set up AES-256-GCM")
+    }
+
+    private init(context: OpaquePointer, encrypting: Bool) {
+        self.context = context
+        self.encrypting = encrypting
     }
 
     deinit { EVP_CIPHER_CTX_free(context) }

@@ -29,6 +29,9 @@ public protocol ContiguousBytes {
 }
 extension Array: ContiguousBytes where Element == UInt8 {}
 extension ArraySlice: ContiguousBytes where Element == UInt8 {}
+extension UnsafeRawBufferPointer: ContiguousBytes {
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try body(self) }
+}
 
 /// Incremental SHA-256 for data that does not fit in memory (files, streams).
 public final class SHA256Stream {

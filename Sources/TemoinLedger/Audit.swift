@@ -27,8 +27,22 @@ public struct AuditReport: Sendable {
     public var unfinishedErasures: [AlertID] = []
     /// Alerts on legal hold at the end of the log, with the references of their holds.
     public var heldAlerts: [AlertID: [String]] = [:]
+    /// Master-key rotations (`key.rotated`, `key-role master`), in log order: when the keys that
+    /// open the evidence changed (backups made before each need the key it replaced).
+    public var masterKeyRotations: [MasterKeyRotationSeen] = []
+    /// `keys/master.key.next` is there: a master-key rotation was cut short, and
+    /// `temoin keys rotate-master` finishes it. Not a failure: every key still opens.
+    public var unfinishedMasterKeyRotation = false
 
     public var passed: Bool { problems.isEmpty }
+}
+
+/// A master-key rotation as the log records it.
+public struct MasterKeyRotationSeen: Sendable, Equatable {
+    public let index: UInt64
+    public let time: Timestamp
+    /// The new master key's id (`SoftwareMasterKey.id`: a one-way hash of the key).
+    public let id: String
 }
 
 /// Re-reads everything from one read snapshot: every entry re-hashed and parsed, every stored
@@ -89,7 +103,7 @@ struct AuditPass {
     /// Blobs missing, unreadable or not matching their entry: damage unless the alert was erased
     /// (an erasure interrupted after its entry may leave some, and their key is gone).
     var blobProblems: [(alert: AlertID, AuditProblem)] = []
-    let masterKey: (any MasterKey)?
+    let masterKey: MasterKeyRing?
     /// Location entries whose row (salt and fix) is gone: damage unless the alert was erased.
     var missingLocations: [(alert: AlertID, AuditProblem)] = []
     /// The first entry of each statement key (`StatementKey`), across the ledger.
@@ -112,7 +126,7 @@ struct AuditPass {
 
     init(
         directory: DataDirectory, store: any LedgerStoreReading, outsideCheckpoint: [UInt8]?,
-        masterKey: (any MasterKey)?
+        masterKey: MasterKeyRing?
     ) {
         self.directory = directory
         self.store = store
@@ -134,6 +148,7 @@ struct AuditPass {
         for (alert, p) in missingLocations where !erased.contains(alert) { report.problems.append(p) }
         try auditSideTables()
         try auditErasures()
+        try auditMasterKeys()
         try auditCheckpoints()
         try auditOutsideCheckpoint()
     }
@@ -340,6 +355,15 @@ struct AuditPass {
             } catch {
                 problem(place, "not a valid log-key rotation: \(error.reason)")
             }
+        case .keyRotated where entry["key-role"] == "master":
+            let id = entry["key"] ?? ""
+            if let earlier = report.masterKeyRotations.first(where: { $0.id == id }) {
+                problem(
+                    place,
+                    "rotates to master key \(id), which entry \(earlier.index) already named: copies of the database "
+                        + "made in between would open again")
+            }
+            report.masterKeyRotations.append(MasterKeyRotationSeen(index: index, time: entry.time, id: id))
         case .dataErased:
             if erased.insert(entry.alert!).inserted { report.erasedAlerts.append(entry.alert!) }
         case .deviceRevoked:
@@ -425,7 +449,47 @@ struct AuditPass {
         guard let masterKey else {
             throw TemoinError(.keysNoMasterKey, "the alert has a key but the folder has no master key")
         }
-        return try masterKey.unwrap(row.wrapped, alert: alert)
+        return try masterKey.unwrap(row.wrapped, master: row.master, for: .alert(alert))
+    }
+
+    /// Every wrapped key (alerts' and devices') names the master key in force: the one the latest
+    /// master-key rotation names or, before any, the folder's own (`keys/master.key`), which wrapped
+    /// every key until then. A row naming another key would be a key a rotation missed — one that
+    /// an older copy of the database and an old master key would still open. And the folder must
+    /// hold the key in force.
+    mutating func auditMasterKeys() throws(TemoinError) {
+        report.unfinishedMasterKeyRotation = FileSystem.exists(directory.nextMasterKeyFile)
+        let rows: [WrappedKeyRow]
+        do throws(TemoinError) {
+            rows = try store.wrappedKeyRows()
+        } catch  where error.id == .ledgerCorrupt {
+            problem("wrapped keys", error.reason)
+            return
+        }
+        let latest = report.masterKeyRotations.last
+        if let latest, let masterKey, masterKey.key(id: latest.id) == nil {
+            problem(
+                "keys/master.key",
+                "holds master key \(masterKey.ids.joined(separator: " and ")), not \(latest.id), which the latest "
+                    + "master-key rotation (entry \(latest.index)) put in force")
+        }
+        guard let expected = latest?.id ?? masterKey?.current.id else {
+            // No rotation and no key file to compare with: the rows must at least agree.
+            let ids = Set(rows.map(\.key.master))
+            if ids.count > 1 {
+                problem("wrapped keys", "wrapped by \(ids.count) master keys (\(ids.sorted().joined(separator: ", ")))")
+            }
+            return
+        }
+        let why = latest.map { "put in force by entry \($0.index)" } ?? "the folder's master key"
+        for row in rows where row.key.master != expected {
+            let place: String
+            switch row.owner {
+            case .alert(let alert): place = "alert key \(alert)"
+            case .device(let device): place = "device key \(device)"
+            }
+            problem(place, "wrapped by master key \(row.key.master), not by \(expected) (\(why))")
+        }
     }
 
     /// The rules an alert's chain keeps whatever the order requests arrived in: one close at

@@ -28,8 +28,15 @@ public enum Backup {
         public static let currentFormat = "temoin-backup/v1"
     }
 
-    /// The master key's file name in `keys/`: never copied into a backup.
+    /// The master key's file name in `keys/`: never copied into a backup, nor the next key of a
+    /// rotation under way (`master.key.next`).
     public static let masterKeyName = "master.key"
+
+    /// Whether a file of `keys/` is copied into a backup: not the master keys, nor the temporary
+    /// files of a write under way (one may be a master key being written).
+    static func copiesKey(_ name: String) -> Bool {
+        !name.hasPrefix(masterKeyName) && !name.hasPrefix(".tmp-")
+    }
     /// Files of the data folder that are state of a running process, not of the ledger.
     static let transient: Set<String> = ["service.url", "writer.lock", "checkpoint"]
 
@@ -82,7 +89,7 @@ public enum Backup {
         var files = [String: String]()
         // Keys and public files, except the master key and what belongs to a running process.
         try FileSystem.makeDirectories(copy.keysFolder, mode: 0o700)
-        for name in try FileSystem.list(directory.keysFolder).sorted() where name != masterKeyName {
+        for name in try FileSystem.list(directory.keysFolder).sorted() where copiesKey(name) {
             let bytes = try FileSystem.read(directory.keysFolder + "/" + name, limit: 1 << 20)
             let mode: mode_t = name.hasSuffix(".pem") ? 0o644 : 0o600
             try FileSystem.writeDurably(bytes, to: copy.keysFolder + "/" + name, mode: mode, replace: false)
@@ -166,6 +173,8 @@ public enum Backup {
         try FileSystem.makeDirectories(staging, mode: 0o700)
         do throws(TemoinError) {
             try copyTree(backup, to: staging, skipping: ["backup.json", "ledger.sqlite-wal", "ledger.sqlite-shm"])
+            // Read from the staged copy: the backup itself may sit on read-only media.
+            if let masterKey { try checkMasterKey(masterKey, for: staging, backup: backup) }
             if let masterKey {
                 let bytes = try FileSystem.read(masterKey, limit: 1 << 16)
                 try FileSystem.writeDurably(
@@ -180,6 +189,32 @@ public enum Backup {
             throw error
         }
         return summary
+    }
+
+    /// The master key ids a backup's database needs: those its wrapped keys name, and the one its
+    /// latest master-key rotation names (a ledger with no key yet still names one).
+    public static func masterKeyIDs(of backup: String) throws(TemoinError) -> Set<String> {
+        let store = try SQLiteLedgerEngine(path: DataDirectory(backup).database).openReadingStore()
+        var ids = Set(try store.wrappedKeyRows().map(\.key.master))
+        if let latest = try MasterKeyRotation.latest(store) { ids.insert(latest.id) }
+        return ids
+    }
+
+    /// Refuses a master key that is not the one the backup's keys are wrapped by (a key made by a
+    /// later rotation, or another folder's), naming the key the backup needs.
+    static func checkMasterKey(_ file: String, for copy: String, backup: String) throws(TemoinError) {
+        let given = try FileMasterKey(path: file)
+        defer { given.destroy() }
+        let needed = try masterKeyIDs(of: copy)
+        guard needed.isEmpty || needed == [given.id] else {
+            throw TemoinError(
+                .keysWrongMasterKey,
+                "this backup's keys are wrapped by master key \(needed.sorted().joined(separator: " and ")), the one "
+                    + "in force when it was taken; \(file) is master key \(given.id). A backup made before a "
+                    + "master-key rotation needs the key that rotation replaced (kept with --keep-old); once that key "
+                    + "is destroyed, the backup cannot be opened",
+                context: backup)
+        }
     }
 
     public static func readSummary(_ backup: String) throws(TemoinError) -> Summary {

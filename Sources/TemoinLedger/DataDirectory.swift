@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 public import TemoinCore
 public import TemoinCrypto
@@ -84,7 +87,10 @@ extension DataDirectory {
 extension DataDirectory {
     /// The files whose contents are secrets: private keys and the administration token.
     public var secretFiles: [String] {
-        [logKeyFile, nextLogKeyFile, exportKeyFile, ingestDeviceKeyFile, adminTokenFile, masterKeyFile]
+        [
+            logKeyFile, nextLogKeyFile, exportKeyFile, ingestDeviceKeyFile, adminTokenFile, masterKeyFile,
+            nextMasterKeyFile,
+        ]
     }
 
     /// Refuses secrets that other users could read or change: each existing secret file must be a
@@ -118,20 +124,32 @@ extension DataDirectory {
 extension DataDirectory {
     /// The master key that wraps every alert's key: 32 random bytes, 0600 (Docs/storage.md, "Keys").
     public var masterKeyFile: String { keysFolder + "/master.key" }
+    /// A new master key during `temoin keys rotate-master` (Docs/storage.md, "Rotating the master
+    /// key"): renamed over `master.key` once every wrapped key names it.
+    public var nextMasterKeyFile: String { keysFolder + "/master.key.next" }
 
     public var hasMasterKey: Bool { FileSystem.exists(masterKeyFile) }
 
-    /// The master key of this folder (the file; an HSM would be another `MasterKey`).
-    public func loadMasterKey() throws(TemoinError) -> any MasterKey {
-        try FileMasterKey(path: masterKeyFile)
+    /// The master keys of this folder (the files; an HSM would be another `MasterKey`): the
+    /// current one and, if a rotation was cut short, the next one; each wrapped key is opened by
+    /// the key its row names. `committed`: the master key id the ledger names (its latest
+    /// `key.rotated … master`), which wraps new keys (`LedgerWriter` passes it; readers only unwrap).
+    public func loadMasterKey(committed: String? = nil) throws(TemoinError) -> MasterKeyRing {
+        let current = try FileMasterKey(path: masterKeyFile)
+        let next = FileSystem.exists(nextMasterKeyFile) ? try FileMasterKey(path: nextMasterKeyFile) : nil
+        return MasterKeyRing(current: current, next: next, committed: committed)
     }
 
     /// Makes `keys/master.key` if there is none (`temoin init`, `temoin migrate`); write-once.
     public func createMasterKeyIfMissing() throws(TemoinError) {
         guard !hasMasterKey else { return }
         try FileSystem.makeDirectories(keysFolder)
+        let key = try SecretBytes.random(count: SymmetricKey.size)
+        defer { key.destroy() }
         do {
-            try FileSystem.writeDurably(try SecureRandom.bytes(SymmetricKey.size), to: masterKeyFile, replace: false)
+            try key.withBytes { raw throws(TemoinError) in
+                try FileSystem.writeDurably(raw: raw, to: masterKeyFile, replace: false)
+            }
         } catch  where error.code == "fs.exists" {
             return
         }
@@ -140,7 +158,7 @@ extension DataDirectory {
 
 /// The master key in a file of 32 raw bytes, readable by the service's user alone. Whoever holds
 /// the file and a copy of the database can open every alert not erased: keep it out of the
-/// database's backups (Docs/security.md).
+/// database's backups (Docs/security.md). The bytes are read straight into `SecretBytes`.
 public struct FileMasterKey: MasterKey {
     private let key: SoftwareMasterKey
     public var id: String { key.id }
@@ -153,7 +171,32 @@ public struct FileMasterKey: MasterKey {
                     + "'temoin migrate --data \(FileSystem.parent(FileSystem.parent(path)))'",
                 context: path)
         }
-        key = SoftwareMasterKey(key: try SymmetricKey(FileSystem.read(path, limit: 64)))
+        key = SoftwareMasterKey(secret: try Self.read(path))
+    }
+
+    /// Exactly 32 bytes, read into a buffer of their own.
+    static func read(_ path: String) throws(TemoinError) -> SecretBytes {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileSystem.fail("open", path) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw FileSystem.fail("stat", path) }
+        guard st.st_size == SymmetricKey.size else {
+            throw TemoinError(
+                .keysBadSymmetricKey, "a master key file holds 32 bytes, not \(st.st_size)", context: path)
+        }
+        return try SecretBytes(count: SymmetricKey.size) { buffer throws(TemoinError) in
+            var filled = 0
+            while filled < buffer.count {
+                let n = Glibc.read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+                if n < 0, errno == EINTR { continue }
+                if n < 0 { throw FileSystem.fail("read", path) }
+                guard n > 0 else {
+                    throw TemoinError(.keysBadSymmetricKey, "the master key file was cut short", context: path)
+                }
+                filled += n
+            }
+        }
     }
 
     public func wrap(_ ownKey: SymmetricKey, for owner: KeyOwner) throws(TemoinError) -> [UInt8] {
@@ -163,4 +206,11 @@ public struct FileMasterKey: MasterKey {
     public func unwrap(_ wrapped: [UInt8], for owner: KeyOwner) throws(TemoinError) -> SymmetricKey {
         try key.unwrap(wrapped, for: owner)
     }
+
+    /// Runs `body` with the key's bytes (to write them elsewhere: `--keep-old`).
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws(TemoinError) -> R) throws(TemoinError) -> R {
+        try key.withBytes(body)
+    }
+
+    public func destroy() { key.destroy() }
 }

@@ -89,6 +89,31 @@ package enum FileSystem {
     package static func writeDurably(
         _ bytes: [UInt8], to path: String, mode: mode_t = 0o600, replace: Bool
     ) throws(TemoinError) {
+        try writeDurably(to: path, mode: mode, replace: replace) { fd, temp throws(TemoinError) in
+            try writeAll(fd, bytes, path: temp)
+        }
+    }
+
+    /// `writeDurably` of bytes that are not in an array (a key's `SecretBytes`): no copy is made.
+    package static func writeDurably(
+        raw bytes: UnsafeRawBufferPointer, to path: String, mode: mode_t = 0o600, replace: Bool
+    ) throws(TemoinError) {
+        try writeDurably(to: path, mode: mode, replace: replace) { fd, temp throws(TemoinError) in
+            var offset = 0
+            while offset < bytes.count {
+                let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw fail("write", temp)
+                }
+                offset += n
+            }
+        }
+    }
+
+    private static func writeDurably(
+        to path: String, mode: mode_t, replace: Bool, _ fill: (Int32, String) throws(TemoinError) -> Void
+    ) throws(TemoinError) {
         let folder = parent(path)
         var random = [UInt8](repeating: 0, count: 8)
         for i in random.indices { random[i] = UInt8.random(in: 0...255) }
@@ -100,7 +125,7 @@ package enum FileSystem {
             if !linked { unlink(temp) }
         }
         do throws(TemoinError) {
-            try writeAll(fd, bytes, path: temp)
+            try fill(fd, temp)
             guard fsync(fd) == 0 else { throw fail("fsync", temp) }
         } catch {
             close(fd)

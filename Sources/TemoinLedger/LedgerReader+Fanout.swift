@@ -11,7 +11,8 @@ extension LedgerReader {
     /// The device's contact key, unwrapped, and its sealed person name; nil if it has none yet.
     public func deviceKey(_ device: DeviceID) throws(TemoinError) -> (key: SymmetricKey, person: [UInt8]?)? {
         guard let row = try read({ store throws(TemoinError) in try store.deviceKeyRow(device) }) else { return nil }
-        return (try directory.loadMasterKey().unwrap(row.key.wrapped, for: .device(device)), row.person)
+        let key = try directory.loadMasterKey().unwrap(row.key.wrapped, master: row.key.master, for: .device(device))
+        return (key, row.person)
     }
 
     public func dueOutbox(now: Int64, limit: Int) throws(TemoinError) -> [OutboxRow] {

@@ -32,7 +32,7 @@ public final class LedgerReader: Sendable {
         }
     }
 
-    /// The alert's key, unwrapped with the master key; nil if the alert has none (a folder not yet
+    /// The alert's key, unwrapped with the master key its row names; nil if the alert has none (a folder not yet
     /// migrated: its blobs are plaintext). An erased alert's is gone: `alert.erased`.
     public func alertKey(_ alert: AlertID) throws(TemoinError) -> SymmetricKey? {
         let row = try read { store throws(TemoinError) in try store.alertKeyRow(alert) }
@@ -42,7 +42,7 @@ public final class LedgerReader: Sendable {
             }
             return nil
         }
-        return try directory.loadMasterKey().unwrap(row.wrapped, alert: alert)
+        return try directory.loadMasterKey().unwrap(row.wrapped, master: row.master, for: .alert(alert))
     }
 
     /// The references of the legal holds placed on the alert and not released, in order.

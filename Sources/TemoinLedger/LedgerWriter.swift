@@ -131,8 +131,13 @@ public actor LedgerWriter {
     /// Set only while `rotateLogKey` commits: the one key a `key.rotated` of the log key may name.
     private var rotatingTo: Ed25519NoteSigner?
     /// Wraps each alert's key (made with its `alert.opened` entry); nil in a folder made before
-    /// encryption at rest and not yet migrated (`temoin migrate` makes it).
-    private let masterKey: (any MasterKey)?
+    /// encryption at rest and not yet migrated (`temoin migrate` makes it). Its wrapping key is the
+    /// one the ledger names (`masterKeyRing(directory:store:)`); changed by a master-key rotation.
+    private var masterKey: MasterKeyRing?
+    /// Set only while `rotateMasterKey` commits: the one id a `key.rotated` of the master key may name.
+    private var rotatingMasterTo: String?
+    /// Keys re-wrapped by the transaction of the current master-key rotation.
+    private var rewrapped = (alerts: 0, devices: 0)
     private let clock: WallClock
     private let hasher = SHA256.merkle
     private var range: CompactRange
@@ -167,8 +172,8 @@ public actor LedgerWriter {
         store = try (engine ?? directory.engine).openWriting(create: false)
         self.directory = directory
         self.clock = clock
-        masterKey = directory.hasMasterKey ? try directory.loadMasterKey() : nil
         let state = try LedgerWriter.startUp(directory: directory, store: store)
+        masterKey = try LedgerWriter.masterKeyRing(directory: directory, store: store)
         origin = state.origin
         signerBox = SignerBox(state.signer)
         keys = state.keys
@@ -343,6 +348,33 @@ public actor LedgerWriter {
         try FileSystem.syncDirectory(FileSystem.parent(path))
     }
 
+    /// The folder's master keys (nil without `keys/master.key`), checked against the ledger: the
+    /// key its latest master-key rotation names — or, before any, the key its wrapped keys name —
+    /// must be among them, and wraps new keys (the next key of a rotation cut after its commit).
+    /// Anything else is `keys.wrong-master-key`: new keys must never be wrapped by a key the
+    /// ledger's rows do not name. Two indexed reads, whatever the log's length.
+    static func masterKeyRing(
+        directory: DataDirectory, store: any LedgerStoreReading
+    ) throws(TemoinError)
+        -> MasterKeyRing?
+    {
+        guard directory.hasMasterKey else { return nil }
+        let committed = try MasterKeyRotation.latest(store)?.id
+        var named = committed
+        if named == nil { named = try store.anyWrappedKeyMaster() }
+        let ring = try directory.loadMasterKey(committed: named)
+        if let named, ring.key(id: named) == nil {
+            throw TemoinError(
+                .keysWrongMasterKey,
+                "keys/master.key is master key \(ring.current.id), but the ledger's keys are wrapped by master key "
+                    + "\(named)"
+                    + (committed != nil ? " (its latest master-key rotation)" : "")
+                    + ": put that key back (a restore needs the key that was in force when its backup was taken)",
+                context: directory.masterKeyFile)
+        }
+        return ring
+    }
+
     /// Refuses a database that is behind, or has forked from, the checkpoint kept outside it.
     static func checkOutsideCheckpoint(
         directory: DataDirectory, store: any LedgerStoreReading, keys: LogKeyHistory,
@@ -481,6 +513,64 @@ public actor LedgerWriter {
         return appended
     }
 
+    /// The folder's master keys as this writer uses them (nil before `temoin migrate`).
+    public var masterKeyRing: MasterKeyRing? { masterKey }
+
+    /// What the transaction of a master-key rotation did.
+    public struct MasterKeyRewrap: Sendable {
+        public let entry: Appended
+        public let alertKeys: Int
+        public let deviceKeys: Int
+    }
+
+    /// The transaction of a master-key rotation (`MasterKeyRotation`, Docs/storage.md): every
+    /// alert's and device's wrapped key unwrapped with the master key its row names and wrapped
+    /// under `next` (the row's `master` becomes `next.id`), and `key.rotated` (`key-role master`,
+    /// `key` = `next.id`) appended, with its checkpoint — all or nothing. From the commit on,
+    /// `next` wraps new keys. `step`: tests only (a stop inside the transaction rolls it back).
+    public func rotateMasterKey(
+        to next: any MasterKey, step: CrashPoints? = nil
+    ) throws(TemoinError)
+        -> MasterKeyRewrap
+    {
+        guard let ring = masterKey else {
+            throw TemoinError(
+                .keysNoMasterKey, "this data folder has no master key: run 'temoin migrate --data \(directory.path)'")
+        }
+        guard next.id != ring.wrapper.id, next.id != ring.current.id else {
+            throw TemoinError(.entryBadValue, category: .usage, "the new master key is one the folder holds already")
+        }
+        rotatingMasterTo = next.id
+        defer { rotatingMasterTo = nil }
+        let draft = EntryDraft(kind: .keyRotated, [("key-role", "master"), ("key", next.id)])
+        let appended = try commit([[draft]], rewrap: (ring, next, step))[0].get()[0]
+        masterKey = MasterKeyRing(current: ring.current, next: next, committed: next.id)
+        // The rows' older copies in the write-ahead log (best effort, as for an erasure).
+        try? store.dropDeletedCopies()
+        return MasterKeyRewrap(entry: appended, alertKeys: rewrapped.alerts, deviceKeys: rewrapped.devices)
+    }
+
+    /// Once the new master key is installed as `keys/master.key`: the ring holds it alone, and the
+    /// old key's bytes are overwritten in memory.
+    public func forgetOldMasterKey() {
+        guard let ring = masterKey, ring.wrapper.id != ring.current.id else { return }
+        masterKey = MasterKeyRing(current: ring.wrapper)
+        ring.current.destroy()
+    }
+
+    /// Inside the rotation's transaction: every wrapped key under `next`.
+    private func rewrapKeys(_ ring: MasterKeyRing, under next: any MasterKey, step: CrashPoints?) throws(TemoinError) {
+        rewrapped = (0, 0)
+        for row in try store.wrappedKeyRows() {
+            let key = try ring.unwrap(row.key.wrapped, master: row.key.master, for: row.owner)
+            try store.replaceWrappedKey(
+                WrappedKeyRow(
+                    owner: row.owner, key: WrappedAlertKey(wrapped: next.wrap(key, for: row.owner), master: next.id)))
+            if case .alert = row.owner { rewrapped.alerts += 1 } else { rewrapped.devices += 1 }
+        }
+        try step?.step("keys re-wrapped, not yet committed")
+    }
+
     public func setMaximumBatch(_ n: Int) {
         maximumBatch = max(1, n)
     }
@@ -508,8 +598,10 @@ public actor LedgerWriter {
     /// to its savepoint, and the others are committed.
     /// `rotation`: the new log key of a rotation (the groups are its one entry), and whether the
     /// old key's checkpoint is cosigned by it (always, except in tests that forge one).
+    /// `rewrap`: a master-key rotation's re-wrapping, done in the transaction before its entry.
     private func commit(
-        _ groups: [[EntryDraft]], rotation: (Ed25519NoteSigner, cosign: Bool)? = nil
+        _ groups: [[EntryDraft]], rotation: (Ed25519NoteSigner, cosign: Bool)? = nil,
+        rewrap: (MasterKeyRing, any MasterKey, CrashPoints?)? = nil
     ) throws(TemoinError) -> [Result<[Appended], TemoinError>] {
         let savedRange = range, savedHeads = heads, savedTime = lastTime
         // The revocation cache follows the database: a group or transaction rolled back takes its
@@ -518,6 +610,7 @@ public actor LedgerWriter {
         var results = [Result<[(UInt64, Hash, Entry, Bool)], TemoinError>]()
         do throws(TemoinError) {
             try store.beginWrite()
+            if let rewrap { try rewrapKeys(rewrap.0, under: rewrap.1, step: rewrap.2) }
             for group in groups {
                 let groupRange = range, groupHeads = heads
                 let groupRevoked = revokedDevices, groupAlertDevices = alertDevices
@@ -692,7 +785,7 @@ public actor LedgerWriter {
             throw TemoinError(
                 .keysNoMasterKey, "this data folder has no master key: the contacts of device \(old) cannot move")
         }
-        let key = try masterKey.unwrap(row.key.wrapped, for: .device(old))
+        let key = try masterKey.unwrap(row.key.wrapped, master: row.key.master, for: .device(old))
         let rows = try store.contacts(device: old).map {
             ContactRow(id: $0.id, device: new, position: $0.position, sealed: $0.sealed, numberHash: $0.numberHash)
         }
@@ -710,7 +803,7 @@ public actor LedgerWriter {
                 "this data folder has no master key: run 'temoin migrate --data \(directory.path)'")
         }
         if let row = try store.deviceKeyRow(device) {
-            return try masterKey.unwrap(row.key.wrapped, for: .device(device))
+            return try masterKey.unwrap(row.key.wrapped, master: row.key.master, for: .device(device))
         }
         guard try store.enrollment(device: device) != nil else {
             throw TemoinError(.ledgerUnknownDevice, "device \(device) is not enrolled")
@@ -826,7 +919,9 @@ public actor LedgerWriter {
                 "this data folder has no master key: it was made before encryption at rest; run 'temoin migrate "
                     + "--data \(directory.path)'")
         }
-        if let row = try store.alertKeyRow(alert) { return try masterKey.unwrap(row.wrapped, alert: alert) }
+        if let row = try store.alertKeyRow(alert) {
+            return try masterKey.unwrap(row.wrapped, master: row.master, for: .alert(alert))
+        }
         // An erased alert's key is gone for good: never made again.
         if try store.entryCount(alert: alert, kind: .dataErased) > 0 {
             throw TemoinError(.alertErased, "the data of alert \(alert) was erased: its key is destroyed")
@@ -925,8 +1020,23 @@ public actor LedgerWriter {
         try checkNotRevoked(draft)
         if draft.kind == .keyRotated {
             let role = fields.first { $0.0 == "key-role" }?.1
-            guard role == "log" || role == "export" else {
-                throw TemoinError(.entryBadValue, category: .usage, "key-role is 'log' or 'export'")
+            guard role == "log" || role == "export" || role == "master" else {
+                throw TemoinError(.entryBadValue, category: .usage, "key-role is 'log', 'export' or 'master'")
+            }
+            // A master key is rotated only with the re-wrapping of every key (`rotateMasterKey`),
+            // to a key the ledger never had.
+            if role == "master" {
+                let key = fields.first { $0.0 == "key" }?.1
+                guard let key, key == rotatingMasterTo else {
+                    throw TemoinError(
+                        .transitionInvalid, category: .usage,
+                        "a key.rotated entry of the master key is appended only by a rotation (temoin keys "
+                            + "rotate-master), in the transaction that re-wraps every key")
+                }
+                guard try store.rotation(key: key) == nil else {
+                    throw TemoinError(
+                        .entryBadValue, category: .usage, "the new master key is one the ledger already had")
+                }
             }
             // A log key is rotated only with its transition proof (`rotateLogKey`).
             if role == "log", fields.first(where: { $0.0 == "key" })?.1 != rotatingTo?.verifierKey.description {

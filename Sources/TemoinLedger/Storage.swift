@@ -50,7 +50,7 @@ public struct StoredCheckpointRow: Sendable {
 /// - **Damage is reported, never trapped on**: a row that cannot be what was stored (a malformed
 ///   hash, a negative index) is a `ledger.corrupt` error (`.invalidEvidence`).
 /// - **Threads.** A session is used by one thread at a time (`LedgerReader` pools them).
-public protocol LedgerStoreReading: FanoutStoreReading {
+public protocol LedgerStoreReading: FanoutStoreReading, MasterKeyStoreReading {
     /// Where the rows live, for error messages (a file, a database name).
     var location: String { get }
 
@@ -183,7 +183,7 @@ public enum SideRow: Sendable {
 /// - **Append-only.** Nothing here updates or deletes an entry, node or checkpoint; the engine
 ///   refuses it (SQLite: triggers) so that even its own SQL console cannot rewrite history unseen.
 /// - **Threads.** One thread at a time (the writer's own).
-public protocol LedgerStoreWriting: LedgerStoreReading, FanoutStoreWriting {
+public protocol LedgerStoreWriting: LedgerStoreReading, FanoutStoreWriting, MasterKeyStoreWriting {
     var inTransaction: Bool { get }
     func beginWrite() throws(TemoinError)
     func commit() throws(TemoinError)

@@ -134,6 +134,12 @@ public struct CustodyReport {
                 "Lien de position révoqué / Location link revoked",
                 "contact \(e["contact"] ?? ""), par / by \(e["role"] ?? "") (\(e["actor"] ?? ""))"
             )
+        case .keyRotated where e["key-role"] == "master":
+            // An entry of no alert: it appears in a report only if a later format adds it.
+            return (
+                "Clé maîtresse renouvelée / Master key rotated",
+                "nouvelle clé / new key <code>\(Self.escape(e["key"] ?? ""))</code>"
+            )
         default: return (e.kind.rawValue, "")
         }
     }
