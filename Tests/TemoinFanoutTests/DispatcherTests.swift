@@ -198,7 +198,7 @@ struct DispatcherTests {
         await gateway.answer(Array(repeating: .retry(reason: "timeout", after: .milliseconds(1)), count: 5))
         var settings = FanoutFixture.settings
         settings.maximumAttempts = 2
-        try await f.run(f.dispatcher(gateway, settings: settings), seconds: 15) {
+        try await f.run(f.dispatcher(gateway, settings: settings), seconds: 30) {
             try f.entries(alert, .smsFailed).contains { $0["outcome"] == "given-up" }
         }
         let failed = try f.entries(alert, .smsFailed)
