@@ -125,3 +125,32 @@ public struct GeoURI: Sendable, Equatable {
         isDigit(c) || (c | 0x20 >= UInt8(ascii: "a") && c | 0x20 <= UInt8(ascii: "f"))
     }
 }
+
+extension GeoURI {
+    /// The largest uncertainty and altitude (metres) the service takes from a phone: a fix less
+    /// precise than 10 000 km says nothing, and a number beyond what renderers can print must not
+    /// reach them. The parser itself stays as it was, so bundles already exported still verify.
+    public static let plausibleLimit = 10_000_000.0
+
+    /// Whether the fix's uncertainty and altitude are within `plausibleLimit`.
+    public var isPlausible: Bool {
+        (uncertainty.map { $0 <= Self.plausibleLimit } ?? true)
+            && (altitude.map { abs($0) <= Self.plausibleLimit } ?? true)
+    }
+}
+
+extension Int {
+    /// The nearest `Int` to a `Double` from outside, saturating at the bounds (NaN is 0): the
+    /// standard `Int(_:)` traps on a value out of range, and a trap is a crash of the service.
+    public init(saturating value: Double) {
+        if value.isNaN {
+            self = 0
+        } else if value >= 9.2e18 {
+            self = Int.max
+        } else if value <= -9.2e18 {
+            self = Int.min
+        } else {
+            self = Int(value)
+        }
+    }
+}

@@ -111,7 +111,7 @@ public actor ContactBook {
     public func setPerson(
         _ device: DeviceID, person: String?, by author: Author, with extra: [EntryDraft] = []
     ) async throws -> Appended {
-        let name = try person.map { p throws(TemoinError) in try ContactText.parse(p, field: "person") }
+        let name = try person.map { p throws(TemoinError) in try ContactText.parsePerson(p) }
         return try await ContactChanges.shared.one {
             let current = try self.changeable(device)
             return try await self.store(device, person: name, contacts: current.contacts, by: author, with: extra)

@@ -36,13 +36,21 @@ public struct Contact: Sendable, Equatable {
     /// `number-sha256` of the `sms.*` entries: SHA-256 of the salt then the E.164 number's bytes.
     public var numberHash: Hash { SHA256.hash(salt + Array(phone.e164.utf8)) }
 
+    /// What an error may repeat of a mistyped number: its length and last two characters only (it is
+    /// still someone's number, and errors reach logs and problem bodies).
+    static func maskedInput(_ text: String) -> String {
+        let kept = String(
+            text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.suffix(2).map(Character.init))
+        return String(repeating: "•", count: min(max(0, text.count - 2), 20)) + kept
+    }
+
     /// Parses a phone number given by staff (`contacts.invalid-phone` with what is expected).
     public static func phone(_ text: String) throws(TemoinError) -> PhoneNumber {
         guard let phone = PhoneNumber(text) else {
             throw TemoinError(
                 .contactsInvalidPhone,
-                "'\(text.prefix(40))' is not a phone number: give it in E.164 form (+33612345678), or as a "
-                    + "French number of ten digits (06 12 34 56 78)")
+                "'\(Self.maskedInput(text))' is not a phone number: give it in E.164 form (+33612345678), or as "
+                    + "a French number of ten digits (06 12 34 56 78)")
         }
         return phone
     }
@@ -52,6 +60,19 @@ public struct Contact: Sendable, Equatable {
 /// Characters are Unicode scalars (code points), as the OpenAPI contract's pattern counts them
 /// (`StaffText` says why grapheme clusters will not do: one can hold any number of scalars).
 public enum ContactText {
+    /// The name her contacts know the person by, which goes into every text: letters (any script),
+    /// spaces, `-`, `'` and `.` only — no digits, `:` or `/`, so that nobody can slip a phone number
+    /// or a link into the texts through it.
+    public static func parsePerson(_ raw: String) throws(TemoinError) -> String {
+        let name = try parse(raw, field: "person")
+        guard name.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || " -'’.".unicodeScalars.contains($0) })
+        else {
+            throw TemoinError(
+                .contactsInvalidName, "the person's name has letters, spaces, - and ' only (it goes into every text)")
+        }
+        return name
+    }
+
     public static func parse(_ raw: String, field: String) throws(TemoinError) -> String {
         let scalars = raw.unicodeScalars
         let start = scalars.firstIndex { $0 != " " } ?? scalars.endIndex

@@ -137,8 +137,9 @@ public actor FanoutDispatcher {
             let numberHash: Hash
             let wasSending = row.state == .sending
             if let sealed = row.sealed {
-                (message, messageHash) = try Self.open(sealed, alert: alert, contact: contact, key: alertKey)
                 numberHash = row.numberHash ?? Self.noText
+                (message, messageHash) = try Self.open(
+                    sealed, alert: alert, contact: contact, numberHash: numberHash, key: alertKey)
                 try await writer.markSending(alert: alert, contact: contact, prepared: nil)
             } else {
                 guard let composed = try await compose(row) else {
@@ -149,7 +150,8 @@ public actor FanoutDispatcher {
                         outcome: .rejected(reason: "contact-removed"))
                     return
                 }
-                let sealed = try Self.seal(composed.message, alert: alert, contact: contact, key: alertKey)
+                let sealed = try Self.seal(
+                    composed.message, salt: composed.salt, alert: alert, contact: contact, key: alertKey)
                 message = composed.message
                 messageHash = SHA256.hash(Array(composed.message.text.utf8))
                 numberHash = composed.numberHash
@@ -163,7 +165,9 @@ public actor FanoutDispatcher {
             meta["to"] = "\(message.to.masked)"
             if stepHook?(.prepared) == true { return }
             var outcome: SMSOutcome
-            if wasSending, let before = await gateway.acceptedBefore(message) {
+            // Any attempt after the first may repeat one the provider took (a crash, a timeout, a
+            // 5xx after it created the job): a provider that keeps no key is asked first.
+            if wasSending || row.attempts > 0, let before = await gateway.acceptedBefore(message) {
                 outcome = before
             } else {
                 outcome = await gateway.send(message)
@@ -255,6 +259,7 @@ public actor FanoutDispatcher {
     struct Composed {
         let message: SMSMessage
         let numberHash: Hash
+        let salt: [UInt8]
         let linkHash: Hash
     }
 
@@ -278,9 +283,11 @@ public actor FanoutDispatcher {
             let contactRow = try reader.contactRows(device: row.device).first(where: { $0.id == row.contact })
         else { return nil }
         let contact = try ContactSealing.open(contactRow, key: deviceKey)
+        // Checked again here, whatever the row says: a name changed by hand in the database that
+        // carries a number or a link is not put in the text (the generic wording goes instead).
         let person = try sealedPerson.map { p throws(TemoinError) in
             try ContactSealing.openPerson(p, device: row.device, key: deviceKey)
-        }
+        }.flatMap { try? ContactText.parsePerson($0) }
         guard let (opened, _) = try reader.openingAndClosing(alert: row.alert) else {
             throw TemoinError(.ledgerAlertNotOpen, "alert \(row.alert) has no alert.opened entry")
         }
@@ -297,40 +304,42 @@ public actor FanoutDispatcher {
             message: SMSMessage(
                 to: contact.phone, text: text,
                 idempotencyKey: Fanout.idempotencyKey(alert: row.alert, contact: row.contact)),
-            numberHash: contact.numberHash, linkHash: token.hash)
+            numberHash: contact.numberHash, salt: contact.salt, linkHash: token.hash)
     }
 
     // MARK: - The sealed message
 
     static let label = "temoin/sms/v1\n"
 
-    /// `temoin/sms/v1\n` number `\n` text, sealed under the alert's key (additional data: the label,
-    /// the alert id, `\n`, the contact id).
+    /// `temoin/sms/v1\n` number `\n` base64(the contact's salt) `\n` text, sealed under the alert's
+    /// key (additional data: the label, the alert id, `\n`, the contact id). The salt lets `open`
+    /// check the number against the row's `number-sha256`: a text resealed to another number by
+    /// whoever holds the keys does not open.
     static func seal(
-        _ m: SMSMessage, alert: AlertID, contact: ContactID, key: SymmetricKey
-    ) throws(TemoinError)
-        -> [UInt8]
-    {
+        _ m: SMSMessage, salt: [UInt8], alert: AlertID, contact: ContactID, key: SymmetricKey
+    ) throws(TemoinError) -> [UInt8] {
         try SealedRecord.seal(
-            Array((label + m.to.e164 + "\n" + m.text).utf8), key: key,
+            Array((label + m.to.e164 + "\n" + Base64.encode(salt) + "\n" + m.text).utf8), key: key,
             aad: Array((label + alert.rawValue + "\n" + contact.rawValue).utf8))
     }
 
     static func open(
-        _ sealed: [UInt8], alert: AlertID, contact: ContactID, key: SymmetricKey
-    ) throws(TemoinError)
-        -> (SMSMessage, Hash)
-    {
+        _ sealed: [UInt8], alert: AlertID, contact: ContactID, numberHash: Hash, key: SymmetricKey
+    ) throws(TemoinError) -> (SMSMessage, Hash) {
         let plain = try SealedRecord.open(
             sealed, key: key, aad: Array((label + alert.rawValue + "\n" + contact.rawValue).utf8),
             what: "the text of alert \(alert) to contact \(contact)")
         let s = String(decoding: plain, as: UTF8.self)
         guard s.hasPrefix(label) else { throw TemoinError(.ledgerCorrupt, "a sealed text is malformed") }
-        let rest = s.dropFirst(label.count)
-        guard let newline = rest.firstIndex(of: "\n"), let phone = PhoneNumber(String(rest[..<newline])) else {
+        let parts = s.dropFirst(label.count).split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let phone = PhoneNumber(String(parts[0])), let salt = Base64.decode(String(parts[1]))
+        else {
             throw TemoinError(.ledgerCorrupt, "a sealed text is malformed")
         }
-        let text = String(rest[rest.index(after: newline)...])
+        guard SHA256.hash(salt + Array(phone.e164.utf8)) == numberHash else {
+            throw TemoinError(.ledgerCorrupt, "the text of alert \(alert) to contact \(contact) names another number")
+        }
+        let text = String(parts[2])
         return (
             SMSMessage(to: phone, text: text, idempotencyKey: Fanout.idempotencyKey(alert: alert, contact: contact)),
             SHA256.hash(Array(text.utf8))

@@ -118,17 +118,17 @@ public enum LiveTrace {
     /// `250 m`, `2 km`, `1.5 km` (the scale bar's label).
     static func lengthText(_ metres: Double) -> String {
         if metres >= 1000 {
-            let tenths = Int((metres / 100).rounded())
+            let tenths = Int(saturating: (metres / 100).rounded())
             return tenths % 10 == 0 ? "\(tenths / 10) km" : "\(tenths / 10).\(tenths % 10) km"
         }
-        return "\(Int(metres.rounded())) m"
+        return "\(Int(saturating: metres.rounded())) m"
     }
 
     /// A coordinate in the SVG: rounded to a tenth, written without exponent; a value that is not
     /// finite (which the layout never makes) is written 0.
     static func number(_ value: Double) -> String {
         guard value.isFinite, abs(value) < 1e9 else { return "0" }
-        let tenths = Int((value * 10).rounded())
+        let tenths = Int(saturating: (value * 10).rounded())
         let sign = tenths < 0 ? "-" : ""
         return "\(sign)\(abs(tenths) / 10).\(abs(tenths) % 10)"
     }

@@ -67,14 +67,16 @@ public struct MessageComposer: Sendable {
         return "il y a \(seconds / 3600) h"
     }
 
-    /// `48,85660° N 2,35220° E, à 20 m près` (French decimal comma, five decimals: about 1 m).
+    /// `48,85660 N 2,35220 E, à 20 m près` (French decimal comma, five decimals: about 1 m).
     static func coordinates(_ g: GeoURI) -> String {
         func degrees(_ v: Double, _ positive: String, _ negative: String) -> String {
-            String(format: "%.5f", abs(v)).replacingOccurrences(of: ".", with: ",") + "° "
+            // No degree sign: it is not in the GSM 03.38 alphabet, and one such character sends the
+            // whole text as UCS-2, in twice as many segments.
+            String(format: "%.5f", abs(v)).replacingOccurrences(of: ".", with: ",") + " "
                 + (v < 0 ? negative : positive)
         }
         var s = degrees(g.latitude, "N", "S") + " " + degrees(g.longitude, "E", "O")
-        if let u = g.uncertainty, u.isFinite { s += ", à \(Int(u.rounded())) m près" }
+        if let u = g.uncertainty, u.isFinite { s += ", à \(Int(saturating: u.rounded())) m près" }
         return s
     }
 }

@@ -161,6 +161,10 @@ public protocol FanoutStoreWriting: FanoutStoreReading {
     func replaceContacts(_ list: ContactList) throws(TemoinError)
     /// Deletes a device's contacts and key (crypto-shredding: the key row is overwritten).
     func deleteContacts(device: DeviceID) throws(TemoinError)
+    /// After the device's list changed (or it was revoked): its texts to contacts no longer in the
+    /// list are given up unsent (`failed`, `contact-removed`, sealed copy wiped) and their links
+    /// closed by `entry`.
+    func cancelTexts(device: DeviceID, entry: UInt64) throws(TemoinError)
     /// One `pending` row per contact of the device, due at `now`.
     func insertOutbox(alert: AlertID, device: DeviceID, now: Int64) throws(TemoinError)
     /// Before an attempt: `sending`, one more attempt, and on the first the message and its link.
@@ -342,14 +346,36 @@ extension LedgerStore {
         guard try hasFanoutTables() else { return }
         try db.statement(
             """
-            INSERT OR IGNORE INTO outbox (alert, contact, device, state, attempts, next_attempt, created, number_sha256)
-            SELECT ?, id, device, 'pending', 0, ?, ?, number_sha256 FROM contacts WHERE device = ?
-            AND (SELECT COUNT(DISTINCT alert) FROM outbox WHERE device = ? AND created > ?) < ?
+            INSERT OR IGNORE INTO outbox (
+                alert, contact, device, state, attempts, next_attempt, created, number_sha256, last_error)
+            SELECT ?, id, device, CASE WHEN capped THEN 'failed' ELSE 'pending' END, 0, ?, ?, number_sha256,
+                CASE WHEN capped THEN 'rate-limited' END
+            FROM contacts, (SELECT (SELECT COUNT(DISTINCT alert) FROM outbox WHERE device = ? AND created > ?) >= ?
+                AS capped)
+            WHERE device = ?
             """
         ).bind(
-            .text(alert.rawValue), .int(now), .int(now), .text(device.rawValue), .text(device.rawValue),
-            .int(now - 3_600_000), .int(Int64(FanoutLimits.alertsPerDevicePerHour))
+            .text(alert.rawValue), .int(now), .int(now), .text(device.rawValue), .int(now - 3_600_000),
+            .int(Int64(FanoutLimits.alertsPerDevicePerHour)), .text(device.rawValue)
         ).run()
+    }
+
+    func cancelTexts(device: DeviceID, entry: UInt64) throws(TemoinError) {
+        guard try hasFanoutTables() else { return }
+        try db.statement(
+            """
+            UPDATE links SET revoked_entry = ? WHERE revoked_entry IS NULL
+            AND contact IN (SELECT contact FROM outbox WHERE device = ?)
+            AND contact NOT IN (SELECT id FROM contacts WHERE device = ?)
+            """
+        ).bind(.int(Int64(entry)), .text(device.rawValue), .text(device.rawValue)).run()
+        try db.statement(
+            """
+            UPDATE outbox SET state = 'failed', sealed = NULL, last_error = 'contact-removed'
+            WHERE device = ? AND state IN ('pending', 'sending')
+            AND contact NOT IN (SELECT id FROM contacts WHERE device = ?)
+            """
+        ).bind(.text(device.rawValue), .text(device.rawValue)).run()
     }
 
     func markSending(alert: AlertID, contact: ContactID, prepared: PreparedMessage?, now: Int64) throws(TemoinError) {

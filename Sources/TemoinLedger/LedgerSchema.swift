@@ -158,6 +158,7 @@ enum LedgerSchema {
             PRIMARY KEY (alert, contact)
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt);
+        CREATE INDEX IF NOT EXISTS outbox_by_device ON outbox(device, created);
         CREATE TABLE IF NOT EXISTS links (
             token_sha256 BLOB PRIMARY KEY,
             alert TEXT NOT NULL,

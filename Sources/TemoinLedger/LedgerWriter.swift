@@ -740,6 +740,8 @@ public actor LedgerWriter {
                 try transferContacts(from: device, to: new)
             } else {
                 try store.deleteContacts(device: device)
+                // Nobody is texted for a revoked device any more, and its links close.
+                try store.cancelTexts(device: device, entry: index)
             }
         case .linkRevoked:
             guard let alert = built.alert, let contact = built.contact else { return }
@@ -765,6 +767,9 @@ public actor LedgerWriter {
             else {
                 throw TemoinError(.entryMissingField, "a contacts.changed entry is stored with its contact list")
             }
+            // A contact taken off the list (found to be the abuser, say) gets no later text and
+            // loses the link of an alert still going.
+            try store.cancelTexts(device: device, entry: index)
         default:
             return
         }

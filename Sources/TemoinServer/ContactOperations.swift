@@ -92,7 +92,7 @@ package struct ContactOperations: Sendable {
 
     /// Sets, or with nil clears, the name the contacts know the person by.
     package func setPerson(_ device: DeviceID, _ request: PersonRequest) async throws -> ContactsChangedResponse {
-        let person = try request.person.map { p throws(TemoinError) in try ContactText.parse(p, field: "person") }
+        let person = try request.person.map { p throws(TemoinError) in try ContactText.parsePerson(p) }
         let appended = try await book.setPerson(
             device, person: person, by: author, with: record("set-person", device.rawValue))
         return changed(device, appended)

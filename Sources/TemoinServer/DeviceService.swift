@@ -229,6 +229,10 @@ package struct DeviceService: Sendable {
         let capturedAt = try parseTime(r.capturedAt, "capturedAt")
         let signature = try parseSignature(r.signature)
         let fix = try GeoURI(parsing: r.fix)
+        guard fix.isPlausible else {
+            throw TemoinError(
+                .locationBadFix, "the fix's uncertainty or altitude is beyond 10 000 km: it says nothing of a place")
+        }
         let fixBytes = Array(fix.text.utf8)
         let statement = try DeviceStatement(
             kind: .location, origin: origin, alert: alert, capturedAt: capturedAt,

@@ -355,14 +355,14 @@ enum LiveText {
     }
 
     static func degrees(_ value: Double, _ positive: String, _ negative: String) -> String {
-        let units = Int((abs(value) * 100_000).rounded())
+        let units = Int(saturating: (abs(value) * 100_000).rounded())
         return "\(decimal(units))° \(units == 0 || value > 0 ? positive : negative)"
     }
 
     /// `geo:48.85660,2.35220` for maps apps (RFC 5870).
     static func geoLink(_ geo: GeoURI) -> String {
         func signed(_ v: Double) -> String {
-            let units = Int((abs(v) * 100_000).rounded())
+            let units = Int(saturating: (abs(v) * 100_000).rounded())
             return (v < 0 && units != 0 ? "-" : "") + decimal(units)
         }
         return "geo:\(signed(geo.latitude)),\(signed(geo.longitude))"
@@ -378,10 +378,10 @@ enum LiveText {
     static func accuracy(_ metres: Double) -> String {
         guard metres.isFinite else { return "" }
         if metres >= 1000 {
-            let tenths = Int((metres / 100).rounded())
+            let tenths = Int(saturating: (metres / 100).rounded())
             return "± \(tenths / 10)" + (tenths % 10 == 0 ? "" : ".\(tenths % 10)") + " km"
         }
-        return "± \(max(1, Int(metres.rounded()))) m"
+        return "± \(max(1, Int(saturating: metres.rounded()))) m"
     }
 
     /// `il y a 2 min` / `2 min ago`; a time ahead of now counts as now.

@@ -93,7 +93,7 @@ struct FanoutProcessTests {
             for post in posts {
                 #expect(post.headers["authorization"] == "Bearer relay-token")
                 let text = post.json?["text"] as? String ?? ""
-                #expect(text.contains("http://127.0.0.1:\(port)/l/") && text.contains("48,85660° N"))
+                #expect(text.contains("http://127.0.0.1:\(port)/l/") && text.contains("48,85660 N"))
             }
             let reader = try LedgerReader(directory: DataDirectory(data))
             let alert = try #require(AlertID(String(phoneDone.text.split(separator: "\n").first ?? "")))

@@ -378,7 +378,7 @@ import Testing
 
     // MARK: Log
 
-    @Test func theLogGatewayWritesTheTextWithTheNumberAndTheLinksTokenMasked() async throws {
+    @Test func theLogGatewayWritesNeitherTheTextNorTheNumber() async throws {
         let log = CapturedLog()
         #expect(await Self.sending(LogGateway(logger: log.logger())) == .accepted(status: "logged", reference: nil))
         let line = try #require(log.lines.first)
@@ -386,10 +386,9 @@ import Testing
         #expect(line.level == .notice)
         #expect(line.metadata["to"] == "+336••••••78")
         #expect(line.metadata["idempotency-key"] == .string(Self.key))
-        #expect(
-            line.metadata["text"]
-                == "Alerte Témoin : Marie a besoin d'aide. Suivre : https://temoin.example/l/AbCd…")
-        #expect(!line.all.contains("612345678") && !line.all.contains("AbCdEfGh"))
+        #expect(line.metadata["message-sha256"] == .string(SHA256.hash(Array(Self.message.text.utf8)).hex))
+        #expect(line.metadata["text"] == nil)
+        #expect(!line.all.contains("612345678") && !line.all.contains("AbCd") && !line.all.contains("Marie"))
     }
 
     @Test func everyLinkInATextIsMasked() {

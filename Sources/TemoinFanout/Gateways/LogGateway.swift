@@ -1,12 +1,14 @@
 public import Logging
 import TemoinCore
+import TemoinCrypto
 
 /// The embedded default: sends nothing, writes each text to the service's log at `notice`, so that
 /// a deployment without a provider (a trial, a test bench) shows what would have been sent.
 ///
-/// A log is read by more people and kept longer than a text: the number is masked (`+336••••••78`)
-/// and a live-location link keeps only the first four characters of its token (`/l/AbCd…`), so
-/// that no line of the log opens the link or tells who was texted.
+/// A log is read by more people and kept longer than a text: the text itself is never written (it
+/// holds the victim's position and the name her contacts know her by), only its length and its
+/// SHA-256 — the `message-sha256` of the ledger's `sms.sent` — and the number masked
+/// (`+336••••••78`), so that no line of the log tells where she is, who was texted, or opens a link.
 public struct LogGateway: SMSGateway {
     public let name = "log"
     private let logger: Logger
@@ -20,7 +22,8 @@ public struct LogGateway: SMSGateway {
             "sms not sent (log gateway)",
             metadata: [
                 "to": "\(message.to.masked)", "idempotency-key": "\(message.idempotencyKey)",
-                "text": "\(Self.maskingLinks(message.text))",
+                "characters": "\(message.text.count)",
+                "message-sha256": "\(SHA256.hash(Array(message.text.utf8)).hex)",
             ])
         return .accepted(status: "logged", reference: nil)
     }
