@@ -284,6 +284,8 @@ func runProcessOutput(_ path: String, _ arguments: [String]) throws -> String {
         // The bundle holds the police read and the export's own access, naming the reference.
         let unzip = try runProcessOutput("/usr/bin/unzip", ["-l", zip])
         let exportIndex = try #require(r.headers["temoin-export-entry"].flatMap { UInt64($0) })
+        // As Docs/openapi.yaml declares it (schemathesis checks the pattern).
+        #expect(r.headers["content-disposition"] == "attachment; filename=\"temoin-export-\(f.alert).zip\"")
         #expect(unzip.contains("\(f.alert)/entries/\(exportIndex).entry"))
         let chain = try f.s.reader().entries(alert: f.alert).map(\.entry)
         let accesses = chain.filter { $0.kind == .access && $0["actor"] == f.ids[.police] }
