@@ -1,3 +1,4 @@
+import TemoinCore
 import Foundation
 
 /// The trace of the live-location page (Docs/fanout.md): an alert's latest fixes drawn as a
@@ -135,17 +136,6 @@ public enum LiveTrace {
 
     /// Text for an XML element or attribute.
     public static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
+        HTML.escape(s)
     }
 }

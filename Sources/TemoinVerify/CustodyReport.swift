@@ -29,18 +29,7 @@ public struct CustodyReport {
     }
 
     static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
+        HTML.escape(s)
     }
 
     /// "valide / valid", "invalide / INVALID", "sans signature / unsigned" or "non vérifiée / not checked".

@@ -17,7 +17,7 @@ struct BackupProcessTests {
         let key = t.url.appendingPathComponent("phone.key").path
         #expect(try Tool.run("temoin-device", ["keygen", "--out", key]).status == 0)
         #expect(try Tool.run("temoin", ["enroll", "--data", t.data, "--public-key", key + ".pub"]).status == 0)
-        let server = try await startService(t.data, port: freePort())
+        let server = try await startService(t.data, port: freeLoopbackPort())
         let url = try String(contentsOfFile: t.data + "/service.url", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let phone = try ChildProcess(
@@ -41,7 +41,7 @@ struct BackupProcessTests {
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try Tool.run("temoin", ["audit", "--data", restored]).status == 0)
         // The restored service starts from the backup's checkpoint and takes new appends.
-        let again = try await startService(restored, port: freePort())
+        let again = try await startService(restored, port: freeLoopbackPort())
         #expect(
             try Tool.run("temoin", ["users", "add", "--data", restored, "--role", "legal", "--name", "L"]).status == 0)
         await again.stop(SIGTERM)

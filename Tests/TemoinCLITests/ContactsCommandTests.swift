@@ -180,7 +180,7 @@ struct ContactsCommandTests {
     @Test(.tags(.slow), .notInFastRuns) func anOperatorManagesContactsThroughTheRunningService() async throws {
         let t = TempFolder()
         let device = try Self.initialized(t)
-        let server = try await startService(t.data, port: freePort())
+        let server = try await startService(t.data, port: freeLoopbackPort())
         let ines = try Self.manage(t, device)
         let noLink = try Tool.run(
             "temoin",

@@ -57,7 +57,7 @@ struct ErasureCommandTests {
     @Test(.tags(.slow), .notInFastRuns) func holdReleaseAndEraseGoThroughTheRunningService() async throws {
         let t = TempFolder()
         let alert = try Self.ingested(t)
-        let server = try await startService(t.data, port: freePort())
+        let server = try await startService(t.data, port: freeLoopbackPort())
         try Self.holdEraseRelease(t, alert)
         #expect(try Tool.run("temoin", ["audit", "--data", t.data]).status == 0)
         await server.stop(SIGTERM)

@@ -7,24 +7,6 @@ import Testing
 import Glibc
 #endif
 
-/// A loopback port nobody listens on now.
-func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    _ = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 /// Starts `temoin serve` and waits until it answers. A port just freed by a killed server can
 /// stay busy for a moment (lingering sockets): then it tries again.
 func startService(_ data: String, port: Int) async throws -> ChildProcess {
@@ -55,7 +37,7 @@ struct ServiceProcessTests {
         #expect(try Tool.run("temoin", ["init", "--data", t.data]).status == 0)
         let key = t.url.appendingPathComponent("phone.key").path
         #expect(try Tool.run("temoin-device", ["keygen", "--out", key]).status == 0)
-        let server = try await startService(t.data, port: freePort())
+        let server = try await startService(t.data, port: freeLoopbackPort())
         let url = try String(contentsOfFile: t.data + "/service.url", encoding: .utf8).trimmingCharacters(
             in: .whitespacesAndNewlines)
         let enrolled = try Tool.run(
@@ -87,7 +69,7 @@ struct ServiceProcessTests {
         let keyPath = t.url.appendingPathComponent("phone.key").path
         #expect(try Tool.run("temoin-device", ["keygen", "--out", keyPath]).status == 0)
         #expect(try Tool.run("temoin", ["enroll", "--data", t.data, "--public-key", keyPath + ".pub"]).status == 0)
-        let port = freePort()
+        let port = freeLoopbackPort()
         try? FileManager.default.removeItem(atPath: t.data + "/service.url")
         let server = try Tool.start(
             "temoin", ["serve", "--data", t.data, "--port", String(port), "--reorder-wait-seconds", "6"])
@@ -155,7 +137,7 @@ struct ServiceProcessTests {
             #expect(try Tool.run("temoin", ["enroll", "--data", t.data, "--public-key", key + ".pub"]).status == 0)
             keys.append(key)
         }
-        let port = freePort()
+        let port = freeLoopbackPort()
         var server = try await startService(t.data, port: port)
         let devices = try (0..<phones).map { p in
             try Tool.start(

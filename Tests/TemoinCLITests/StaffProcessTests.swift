@@ -29,7 +29,7 @@ struct StaffProcessTests {
         #expect(badRole.status == 2)
 
         // Service running, logging everything: through its admin API.
-        let port = freePort()
+        let port = freeLoopbackPort()
         try? FileManager.default.removeItem(atPath: t.data + "/service.url")
         let server = try Tool.start(
             "temoin", ["serve", "--data", t.data, "--port", String(port), "--log-level", "trace"])

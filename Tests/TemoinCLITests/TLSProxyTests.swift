@@ -58,7 +58,7 @@ struct TLSProxyTests {
         let key = "\(dir)/phone.key"
         #expect(try Tool.run("temoin-device", ["keygen", "--out", key]).status == 0)
         #expect(try Tool.run("temoin", ["enroll", "--data", t.data, "--public-key", key + ".pub"]).status == 0)
-        let servicePort = freePort(), tlsPort = freePort()
+        let servicePort = freeLoopbackPort(), tlsPort = freeLoopbackPort()
         let server = try await startService(t.data, port: servicePort)
 
         var config = try Self.documentedConfiguration()

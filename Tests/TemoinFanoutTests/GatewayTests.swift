@@ -191,7 +191,7 @@ import Testing
     @Test func aRefusedConnectionIsARetryAtOnce() async throws {
         let gateway = HTTPGateway(
             settings: try HTTPGatewaySettings(
-                url: "http://127.0.0.1:\(closedPort())/send", token: try GatewaySecret(Self.token),
+                url: "http://127.0.0.1:\(freeLoopbackPort())/send", token: try GatewaySecret(Self.token),
                 timeout: .seconds(5)),
             logger: Self.silent)
         #expect(await Self.sending(gateway) == .retry(reason: "connection", after: nil))
@@ -368,7 +368,8 @@ import Testing
         }
         let unreachable = OVHGateway(
             settings: try OVHGatewaySettings(
-                endpoint: "http://127.0.0.1:\(closedPort())/1.0", service: FakeProvider.service, applicationKey: "ak",
+                endpoint: "http://127.0.0.1:\(freeLoopbackPort())/1.0", service: FakeProvider.service,
+                applicationKey: "ak",
                 applicationSecret: try GatewaySecret("as"), consumerKey: try GatewaySecret("ck"), timeout: .seconds(5)),
             logger: Self.silent)
         #expect(await unreachable.acceptedBefore(Self.message) == nil)
