@@ -33,7 +33,9 @@ public struct SQLiteLedgerEngine: LedgerEngine {
         let db = try SQLiteConnection(path: path, create: create)
         try LedgerSchema.configure(db, readOnly: false)
         try LedgerSchema.migrate(db)
-        return LedgerStore(db: db)
+        let checkpointer = WALCheckpointer(path: path)
+        checkpointer.install(on: db)
+        return LedgerStore(db: db, checkpointer: checkpointer)
     }
 
     public func openReading() throws(TemoinError) -> any LedgerStoreReading {
@@ -47,9 +49,12 @@ public struct SQLiteLedgerEngine: LedgerEngine {
 /// rows. Every proof costs O(log n) indexed reads; nothing rebuilds the tree.
 final class LedgerStore: LedgerStoreWriting {
     let db: SQLiteConnection
+    /// The writer's connection only: checkpoints of the write-ahead log, off the commit path.
+    let checkpointer: WALCheckpointer?
 
-    init(db: SQLiteConnection) {
+    init(db: SQLiteConnection, checkpointer: WALCheckpointer? = nil) {
         self.db = db
+        self.checkpointer = checkpointer
     }
 
     var location: String { db.path }
@@ -63,7 +68,10 @@ final class LedgerStore: LedgerStoreWriting {
 
     var inTransaction: Bool { !db.isAutocommit }
     func beginWrite() throws(TemoinError) { try db.execute("BEGIN IMMEDIATE") }
-    func commit() throws(TemoinError) { try db.execute("COMMIT") }
+    func commit() throws(TemoinError) {
+        try db.execute("COMMIT")
+        checkpointer?.committed()
+    }
     func rollback() throws(TemoinError) { try db.execute("ROLLBACK") }
     func savepoint() throws(TemoinError) { try db.execute("SAVEPOINT grp") }
     func releaseSavepoint() throws(TemoinError) { try db.execute("RELEASE grp") }
@@ -234,7 +242,11 @@ final class LedgerStore: LedgerStoreWriting {
         // back is done by the next ones.
         db.setBusyTimeout(milliseconds: 0)
         defer { db.setBusyTimeout(milliseconds: 10_000) }
-        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if let checkpointer {
+            try checkpointer.exclusive { () throws(TemoinError) in try db.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+        } else {
+            try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
     }
 
     func locationRow(entry: UInt64) throws(TemoinError) -> (alert: String?, salt: [UInt8], fix: String?)? {
