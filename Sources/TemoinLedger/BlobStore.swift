@@ -47,6 +47,30 @@ public struct BlobStore: BlobStoring {
         return hash
     }
 
+    /// `put` of several blobs of one alert at once, with one fsync of the alert's folder for all
+    /// their names (a chunk's original and Opus stream: three fsyncs instead of four).
+    public func put(alert: AlertID, blobs: [[UInt8]], key: SymmetricKey) throws(TemoinError) -> [Hash] {
+        try FileSystem.makeDirectories(folder(alert))
+        var files = [(bytes: [UInt8], path: String)]()
+        var hashes = [Hash]()
+        for bytes in blobs {
+            let hash = SHA256.hash(bytes)
+            let target = path(alert: alert, hash: hash)
+            try faults?.check(target)
+            hashes.append(hash)
+            files.append((try EncryptedBlob.seal(bytes, name: hash, alert: alert, key: key), target))
+        }
+        let created = try FileSystem.writeOnceDurably(files)
+        for (hash, isNew) in zip(hashes, created) where !isNew {
+            // Write-once: the name is the content hash; make sure what is there is really it.
+            guard try digest(alert: alert, hash: hash, key: key) == hash else {
+                throw TemoinError(
+                    .blobCorrupt, "a stored blob does not match its name", context: path(alert: alert, hash: hash))
+            }
+        }
+        return hashes
+    }
+
     /// The plaintext of a blob: authenticated with the alert's key, or, for a blob stored before
     /// encryption, checked against its name.
     public func read(alert: AlertID, hash: Hash, key: SymmetricKey?) throws(TemoinError) -> [UInt8] {

@@ -22,6 +22,11 @@ public final class BlockingIO: Sendable {
 
     deinit { queue.stop() }
 
+    /// Queues `job` on one of the pool's threads without waiting for it.
+    public func submit(_ job: @escaping @Sendable () -> Void) {
+        queue.enqueue(job)
+    }
+
     /// Runs `body` on one of the pool's threads and returns its result.
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
@@ -76,4 +81,35 @@ func lowerPriority(by niceness: Int32) {
     // With NPTL the nice value is per thread: who = 0 is the calling thread alone.
     _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
     #endif
+}
+
+/// The CPUs this process may run on.
+public enum UsableCPUs {
+    /// How many CPUs the process may run on: its affinity (`taskset`, a cpuset), read from
+    /// `/proc/self/status`, which `ProcessInfo.activeProcessorCount` ignores; all online CPUs when
+    /// it cannot be read.
+    public static var count: Int {
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }),
+            let n = count(list: line.dropFirst("Cpus_allowed_list:".count))
+        {
+            return n
+        }
+        return ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    /// The number of CPUs in a Linux CPU list (`0-3,8,10-11`); nil if it is not one.
+    public static func count(list: some StringProtocol) -> Int? {
+        let text = list.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else { return nil }
+        var total = 0
+        for range in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = range.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(bounds.count), let low = Int(bounds[0]), let high = Int(bounds[bounds.count - 1]),
+                low >= 0, low <= high
+            else { return nil }
+            total += high - low + 1
+        }
+        return total
+    }
 }

@@ -143,6 +143,46 @@ package enum FileSystem {
         try syncDirectory(folder)
     }
 
+    /// Writes several new files of one folder durably and write-once, with one fsync of the folder
+    /// for all their names (instead of one each): every file is written to a temporary name and
+    /// fsynced, then hard-linked to its name, then the folder is fsynced once. Returns, for each
+    /// file, whether it was created (false: a file of that name was already there, left untouched).
+    /// Durable when it returns; a failure may leave some of the files in place (each is whole).
+    package static func writeOnceDurably(_ files: [(bytes: [UInt8], path: String)]) throws(TemoinError) -> [Bool] {
+        guard let folder = files.first.map({ parent($0.path) }) else { return [] }
+        precondition(files.allSatisfy { parent($0.path) == folder }, "writeOnceDurably: files of one folder")
+        var temps = [String]()
+        defer { for temp in temps { unlink(temp) } }
+        for file in files {
+            var random = [UInt8](repeating: 0, count: 8)
+            for i in random.indices { random[i] = UInt8.random(in: 0...255) }
+            let temp = folder + "/.tmp-" + Hex.encode(random)
+            let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw fail("create a temporary file", temp) }
+            temps.append(temp)
+            do throws(TemoinError) {
+                try writeAll(fd, file.bytes, path: temp)
+                guard fsync(fd) == 0 else { throw fail("fsync", temp) }
+            } catch {
+                close(fd)
+                throw error
+            }
+            guard close(fd) == 0 else { throw fail("close", temp) }
+        }
+        var created = [Bool]()
+        for (file, temp) in zip(files, temps) {
+            if link(temp, file.path) == 0 {
+                created.append(true)
+            } else if errno == EEXIST {
+                created.append(false)
+            } else {
+                throw fail("link into place", file.path)
+            }
+        }
+        try syncDirectory(folder)
+        return created
+    }
+
     /// Reads a whole file, refusing files larger than `limit`.
     package static func read(_ path: String, limit: Int = 64 << 20) throws(TemoinError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

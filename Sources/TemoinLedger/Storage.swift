@@ -215,6 +215,15 @@ public protocol LedgerStoreWriting: LedgerStoreReading, FanoutStoreWriting, Mast
     func dropDeletedCopies() throws(TemoinError)
 }
 
+extension BlobStoring {
+    /// One `put` after the other: what an engine without a cheaper way gives.
+    public func put(alert: AlertID, blobs: [[UInt8]], key: SymmetricKey) throws(TemoinError) -> [Hash] {
+        var hashes = [Hash]()
+        for bytes in blobs { hashes.append(try put(alert: alert, bytes: bytes, key: key)) }
+        return hashes
+    }
+}
+
 /// Write-once blobs addressed by (alert, SHA-256).
 ///
 /// Contract:
@@ -232,6 +241,10 @@ public protocol LedgerStoreWriting: LedgerStoreReading, FanoutStoreWriting, Mast
 public protocol BlobStoring: Sendable {
     @discardableResult
     func put(alert: AlertID, bytes: [UInt8], key: SymmetricKey) throws(TemoinError) -> Hash
+    /// `put` of several blobs of one alert, durable together when it returns (an engine may share
+    /// the cost of durability between them); their hashes, in order. A failure may leave some of
+    /// them stored.
+    func put(alert: AlertID, blobs: [[UInt8]], key: SymmetricKey) throws(TemoinError) -> [Hash]
     /// `key`: the alert's key, nil when it has none (only plaintext blobs can then be read).
     func read(alert: AlertID, hash: Hash, key: SymmetricKey?) throws(TemoinError) -> [UInt8]
     /// The SHA-256 of what is stored under `hash` (streamed, decrypted).

@@ -36,6 +36,24 @@ struct BlobStoreTests {
         }
     }
 
+    @Test func severalBlobsStoredTogetherAreEachWriteOnceAndLeaveNoTemporaryFile() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let original = Array("original".utf8), stream = Array("opus stream".utf8), same = Array("original".utf8)
+        let first = try store.put(alert: alert, bytes: original, key: key)
+        // One new blob, one already stored, and the same bytes twice in one call.
+        let hashes = try store.put(alert: alert, blobs: [original, stream, same], key: key)
+        #expect(hashes == [first, SHA256.hash(stream), first])
+        #expect(try store.read(alert: alert, hash: hashes[1], key: key) == stream)
+        let names = try FileManager.default.contentsOfDirectory(atPath: root.path + "/blobs/\(alert)").sorted()
+        #expect(names == [first.hex, SHA256.hash(stream).hex].sorted(), "no temporary file is left behind")
+        // A stored blob that no longer matches its name is never passed over, in a group too.
+        try Data("something else".utf8).write(to: URL(fileURLWithPath: store.path(alert: alert, hash: first)))
+        #expect { try store.put(alert: alert, blobs: [stream, original], key: key) } throws: {
+            ($0 as? TemoinError)?.code == "blob.corrupt"
+        }
+        #expect(try store.put(alert: alert, blobs: [], key: key).isEmpty)
+    }
+
     @Test func anAlertIdThatIsNotHexCannotEscapeTheBlobFolder() throws {
         defer { try? FileManager.default.removeItem(at: root) }
         for bad in ["../../etc", "0123456789ABCDEF0123456789ABCDEF", ""] {
