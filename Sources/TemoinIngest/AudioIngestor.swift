@@ -32,6 +32,15 @@ public enum OriginalFormat: Sendable, Hashable {
     )
         throws(TemoinError) -> (samples: [Float], rate: Int, durationMicroseconds: UInt64)
     {
+        let audio = try open(bytes, maximumMicroseconds: maximumMicroseconds)
+        return (audio.samples(), audio.rate, audio.durationMicroseconds)
+    }
+
+    /// The chunk checked (format, rate, duration) without turning it into samples yet: WAV and raw
+    /// PCM keep a view of the bytes, and samples are made only when the chunk is encoded, on the
+    /// codec threads (`ChunkAudio.samples()`); so chunks queued for the CPU hold their bytes only.
+    /// Ogg Opus is decoded at once: its packets decide whether the phone's stream is kept.
+    public func open(_ bytes: [UInt8], maximumMicroseconds: UInt64 = .max) throws(TemoinError) -> ChunkAudio {
         func checked(_ a: PCMAudio) throws(TemoinError) -> PCMAudio {
             guard a.durationMicroseconds <= maximumMicroseconds else {
                 throw OriginalFormat.tooLong(a.durationMicroseconds, maximumMicroseconds)
@@ -40,19 +49,55 @@ public enum OriginalFormat: Sendable, Hashable {
         }
         switch self {
         case .wav:
-            let a = try checked(WAV.parse(bytes))
-            return (a.monoSamples(), a.format.sampleRate, a.durationMicroseconds)
+            return ChunkAudio(pcm: try checked(WAV.parse(bytes)))
         case .l16(let rate, let channels, let big):
-            let a = try checked(PCMAudio.raw(bytes, sampleRate: rate, channels: channels, bigEndian: big))
-            return (a.monoSamples(), rate, a.durationMicroseconds)
+            return ChunkAudio(
+                pcm: try checked(PCMAudio.raw(bytes, sampleRate: rate, channels: channels, bigEndian: big)))
         case .oggOpus:
             let d = try OggOpusReader.decode(bytes, maximumMicroseconds: maximumMicroseconds)
-            return (d.samples, 48000, d.durationMicroseconds)
+            return ChunkAudio(ogg: d)
         }
     }
 
     static func tooLong(_ duration: UInt64, _ maximum: UInt64) -> TemoinError {
         .malformed(.audioTooLong, "the chunk lasts \(duration / 1000) ms, more than \(maximum / 1000) ms")
+    }
+}
+
+/// A chunk's audio, checked but not necessarily decoded (`OriginalFormat.open`).
+public struct ChunkAudio: Sendable {
+    private enum Source: Sendable {
+        case pcm(PCMAudio)
+        case ogg(OggOpusReader.Decoded)
+    }
+    private let source: Source
+    public let rate: Int
+    public let durationMicroseconds: UInt64
+
+    init(pcm: PCMAudio) {
+        source = .pcm(pcm)
+        rate = pcm.format.sampleRate
+        durationMicroseconds = pcm.durationMicroseconds
+    }
+
+    init(ogg: OggOpusReader.Decoded) {
+        source = .ogg(ogg)
+        rate = 48000
+        durationMicroseconds = ogg.durationMicroseconds
+    }
+
+    /// The phone's Opus stream, when the chunk is Ogg Opus.
+    var ogg: OggOpusReader.Decoded? {
+        if case .ogg(let d) = source { return d }
+        return nil
+    }
+
+    /// Mono samples at `rate` (made now for PCM: call it where the CPU work belongs).
+    public func samples() -> [Float] {
+        switch source {
+        case .pcm(let a): return a.monoSamples()
+        case .ogg(let d): return d.samples
+        }
     }
 }
 
@@ -131,15 +176,21 @@ public actor AudioIngestor {
     private let blobs: BlobStore
     /// Blob writes (fsync) run here, never on the cooperative pool.
     private let io = BlockingIO(threads: 2, name: "temoin-blobs")
+    /// Audio work (samples, resampling, encoding, priming) runs here, one thread per CPU the process
+    /// may use, in the order chunks ask: the cooperative pool stays free to read requests and
+    /// answer, and only as many chunks hold decoded samples as there are threads.
+    private let codec: BlockingIO
     /// The alerts with an encoder in memory, with how many calls are using each right now.
     private var alerts: [AlertID: (encoder: AlertEncoder, users: Int, lastUse: ContinuousClock.Instant)] = [:]
 
     /// `reader`: the read side to look entries up with (one is opened if none is given).
-    /// `faults`: tests only, injected blob write failures.
+    /// `faults`: tests only, injected blob write failures. `codecThreads`: how many chunks are
+    /// encoded at once (default: one per CPU the process may run on).
     public init(
         writer: LedgerWriter, reader: LedgerReader? = nil, limits: AudioLimits = AudioLimits(),
-        faults: StorageFaults? = nil
+        faults: StorageFaults? = nil, codecThreads: Int = UsableCPUs.count
     ) throws(TemoinError) {
+        codec = BlockingIO(threads: codecThreads, name: "temoin-codec")
         self.writer = writer
         if let reader {
             self.reader = reader
@@ -155,7 +206,8 @@ public actor AudioIngestor {
     private func checkOut(_ alert: AlertID) -> AlertEncoder {
         let encoder =
             alerts[alert]?.encoder
-            ?? AlertEncoder(alert: alert, writer: writer, reader: reader, limits: limits, blobs: blobs, io: io)
+            ?? AlertEncoder(
+                alert: alert, writer: writer, reader: reader, limits: limits, blobs: blobs, io: io, codec: codec)
         alerts[alert] = (encoder, (alerts[alert]?.users ?? 0) + 1, .now)
         return encoder
     }
@@ -209,9 +261,10 @@ public actor AudioIngestor {
         }
     }
 
-    /// Ingests a chunk that may be early, late, repeated or conflicting.
-    public func submit(_ chunk: ChunkUpload) async throws -> IngestOutcome {
-        try await using(chunk.alert) { try await $0.submit(chunk) }
+    /// Ingests a chunk that may be early, late, repeated or conflicting. `timing`, if given, is
+    /// filled with the time each stage took.
+    public func submit(_ chunk: ChunkUpload, timing: ChunkTiming? = nil) async throws -> IngestOutcome {
+        try await using(chunk.alert) { try await $0.submit(chunk, timing: timing ?? ChunkTiming()) }
     }
 
     /// Closes an alert in one group, under the alert's lock: the chunks up to `lastSeq` that never
@@ -247,6 +300,7 @@ actor AlertEncoder {
     let limits: AudioLimits
     private let blobs: BlobStore
     private let io: BlockingIO
+    private let codec: BlockingIO
     private var encoder: OpusEncoderState?
     /// The sequence number expected next; early chunks waiting for it are woken when it moves.
     private var next: UInt64 = 0 {
@@ -291,7 +345,7 @@ actor AlertEncoder {
 
     init(
         alert: AlertID, writer: LedgerWriter, reader: LedgerReader, limits: AudioLimits, blobs: BlobStore,
-        io: BlockingIO
+        io: BlockingIO, codec: BlockingIO
     ) {
         self.alert = alert
         self.writer = writer
@@ -299,6 +353,7 @@ actor AlertEncoder {
         self.limits = limits
         self.blobs = blobs
         self.io = io
+        self.codec = codec
     }
 
     /// The alert's key (made with its `alert.opened` entry), fetched once from the writer.
@@ -317,7 +372,7 @@ actor AlertEncoder {
         let store = self.blobs, alert = self.alert
         let key = try await alertKey()
         return try await io.run {
-            try blobs.map { bytes throws(TemoinError) in try store.put(alert: alert, bytes: bytes, key: key) }
+            try store.put(alert: alert, blobs: blobs, key: key)
         }
     }
 
@@ -349,21 +404,20 @@ actor AlertEncoder {
         return next
     }
 
-    func submit(_ chunk: ChunkUpload) async throws -> IngestOutcome {
+    func submit(_ chunk: ChunkUpload, timing: ChunkTiming) async throws -> IngestOutcome {
         guard chunk.original.count <= limits.maximumChunkBytes else {
             throw TemoinError(.audioTooLarge, "the chunk is larger than \(limits.maximumChunkBytes) bytes")
         }
-        // Ogg Opus is read once: its packets may be kept as sent, its samples re-encoded otherwise.
-        let limit = limits.maximumChunkMicroseconds
-        let ogg = chunk.format == .oggOpus ? try OggOpusReader.decode(chunk.original, maximumMicroseconds: limit) : nil
-        let audio =
-            try ogg.map { (samples: $0.samples, rate: 48000, durationMicroseconds: $0.durationMicroseconds) }
-            ?? chunk.format.decode(chunk.original, maximumMicroseconds: limit)
+        // Checked now (headers, rate, duration); samples are made when the chunk is encoded. Ogg
+        // Opus is read once: its packets may be kept as sent, its samples re-encoded otherwise.
+        let audio = try chunk.format.open(chunk.original, maximumMicroseconds: limits.maximumChunkMicroseconds)
+        let ogg = audio.ogg
         guard audio.durationMicroseconds > 0 else { throw TemoinError(.audioEmpty, "the chunk holds no audio") }
         guard try reader.opening(alert: chunk.alert) != nil else {
             throw TemoinError(.ledgerAlertNotOpen, "alert \(chunk.alert) has no alert.opened entry")
         }
         let deadline = ContinuousClock.now + limits.reorderWait
+        let arrived = ContinuousClock.now
         await acquire()
         defer { release() }
         try await load()
@@ -402,6 +456,7 @@ actor AlertEncoder {
             timer?.cancel()
             await acquire()
         }
+        timing.add(.order, ContinuousClock.now - arrived)
         // A copy of this chunk may have been stored while it waited (an in-order chunk, the common
         // case, was checked just above and has not let go of the lock since).
         if waited, let stored = try reader.chunkEntry(alert: chunk.alert, seq: chunk.seq) {
@@ -416,7 +471,8 @@ actor AlertEncoder {
                 try encoder?.settings
                 ?? OpusSettings(inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity)
             return .appended(
-                try await encodeAndAppend(chunk, audio: audio, encoder: OpusEncoderState(settings: settings), gap: nil))
+                try await encodeAndAppend(
+                    chunk, audio: audio, encoder: OpusEncoderState(settings: settings), gap: nil, timing: timing))
         }
         if let ogg, let kept = try await keepPhoneStream(chunk, ogg: ogg, gap: gap) {
             next = chunk.seq + 1
@@ -427,16 +483,19 @@ actor AlertEncoder {
             ?? OpusEncoderState(
                 settings: OpusSettings(
                     inputRate: audio.rate, bitrate: limits.bitrate, complexity: limits.complexity))
-        let before = encoder.snapshot
+        let before = Before()
         do {
-            let appended = try await encodeAndAppend(chunk, audio: audio, encoder: encoder, gap: gap)
+            let appended = try await encodeAndAppend(
+                chunk, audio: audio, encoder: encoder, gap: gap, timing: timing, before: before)
             self.encoder = encoder
             next = chunk.seq + 1
             return .appended(appended)
         } catch {
-            // Nothing was committed: put the encoder back as it was before this chunk.
-            self.encoder =
-                self.encoder == nil ? nil : try OpusEncoderState(settings: encoder.settings, snapshot: before)
+            // Nothing was committed: put the encoder back as it was before this chunk (as it is,
+            // if the chunk failed before it was encoded).
+            if self.encoder != nil, let snapshot = before.snapshot {
+                self.encoder = try OpusEncoderState(settings: encoder.settings, snapshot: snapshot)
+            }
             throw error
         }
     }
@@ -565,20 +624,70 @@ actor AlertEncoder {
         return appended[1]
     }
 
+    /// The encoder's state before a chunk, taken on the codec thread just before the chunk is
+    /// encoded, to put back if the chunk is not committed.
+    private final class Before: @unchecked Sendable {
+        var snapshot: EncoderSnapshot?
+    }
+
+    /// An alert's encoder lent to a codec thread for one chunk: only the chunk holding the alert's
+    /// lock uses it, and it waits for the codec thread to give it back.
+    private struct Lent: @unchecked Sendable {
+        let encoder: OpusEncoderState
+    }
+
+    /// Samples made, resampled, padded (final chunk) and encoded on a codec thread; returns the
+    /// packets and their stream.
+    private func encode(
+        _ audio: ChunkAudio, isFinal: Bool, encoder: OpusEncoderState, timing: ChunkTiming, before: Before?
+    ) async throws -> (packets: [[UInt8]], stream: [UInt8]) {
+        let lent = Lent(encoder: encoder)
+        let queued = ContinuousClock.now
+        return try await codec.run {
+            let start = ContinuousClock.now
+            timing.add(.queue, start - queued)
+            defer { timing.add(.encode, ContinuousClock.now - start) }
+            let settings = lent.encoder.settings
+            var samples = try Resampler.resample(audio.samples(), from: audio.rate, to: settings.sampleRate)
+            if isFinal {
+                samples += repeatElement(0, count: OpusSettings.preSkip * settings.sampleRate / 48000)
+            }
+            before?.snapshot = lent.encoder.snapshot
+            let packets = try lent.encoder.encode(samples)
+            return (packets, OpusPacketStream.encode(packets))
+        }
+    }
+
     private func encodeAndAppend(
-        _ chunk: ChunkUpload, audio: (samples: [Float], rate: Int, durationMicroseconds: UInt64),
-        encoder: OpusEncoderState, gap: EntryDraft?
+        _ chunk: ChunkUpload, audio: ChunkAudio, encoder: OpusEncoderState, gap: EntryDraft?, timing: ChunkTiming,
+        before: Before? = nil
     ) async throws -> Appended {
         let settings = encoder.settings
-        var samples = try Resampler.resample(audio.samples, from: audio.rate, to: settings.sampleRate)
-        if chunk.isFinal {
-            samples += repeatElement(0, count: OpusSettings.preSkip * settings.sampleRate / 48000)
-        }
-        let packets = try encoder.encode(samples)
-        let stream = OpusPacketStream.encode(packets)
+        // The original is made durable while the chunk is encoded, so only the Opus stream is left
+        // to store once encoding ends; unless the alert is near its bound (`maximumAlertBytes`),
+        // where nothing is stored before the exact check. "Near": less room than the original and
+        // the most its stream can take (every 20 ms frame at Opus's largest packet, 1275 bytes,
+        // plus its 4-byte length). A chunk that fails after that leaves its original stored
+        // without an entry, as a crash before the commit would.
+        let frames = Int(audio.durationMicroseconds / 20_000) + 2
+        let roomy = storedBytes + UInt64(chunk.original.count + frames * (1275 + 4)) <= limits.maximumAlertBytes
+        let store = blobs, alert = alert, io = io, original = chunk.original
+        let key = try await alertKey()
+        let storingOriginal =
+            roomy ? Task { try await io.run { try store.put(alert: alert, bytes: original, key: key) } } : nil
+        let (packets, stream) = try await encode(
+            audio, isFinal: chunk.isFinal, encoder: encoder, timing: timing, before: before)
         try checkAlertQuota(adding: chunk.original.count + stream.count)
-        let hashes = try await put([chunk.original, stream])
-        let originalHash = hashes[0], opusHash = hashes[1]
+        let stored = ContinuousClock.now
+        let originalHash: Hash, opusHash: Hash
+        if let storingOriginal {
+            opusHash = try await put([stream])[0]
+            originalHash = try await storingOriginal.value
+        } else {
+            let hashes = try await put([chunk.original, stream])
+            (originalHash, opusHash) = (hashes[0], hashes[1])
+        }
+        timing.add(.store, ContinuousClock.now - stored)
         let draft = EntryDraft(
             kind: .audioChunk, alert: chunk.alert,
             [
@@ -590,7 +699,7 @@ actor AlertEncoder {
                 ("codec", settings.codecDescription), ("codec-library", OpusSettings.libraryVersion),
                 ("statement-sig", chunk.statementSignature.map { Base64.encode($0) } ?? "none"),
             ])
-        let appended = try await append(gap: gap, draft)
+        let appended = try await timing.measure(.commit) { try await append(gap: gap, draft) }
         storedBytes += UInt64(chunk.original.count + stream.count)
         return appended
     }
@@ -632,7 +741,8 @@ actor AlertEncoder {
                 // Without the audio (erased, damaged), the stream goes on unprimed: a short
                 // transient in the derivative; the originals, the evidence, are untouched.
                 if let tail = try? primingAudio(endingAt: seq, chunks: chunks, settings: settings) {
-                    try fresh.prime(tail)
+                    let lent = Lent(encoder: fresh)
+                    try await self.codec.run { try lent.encoder.prime(tail) }
                 }
                 encoder = fresh
             }

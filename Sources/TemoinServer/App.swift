@@ -112,7 +112,7 @@ public enum TemoinService {
             router: router,
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [RequestDeadlineHandler(deadlines: deadlines)],
+                    additionalChannelHandlers: [RequestDeadlineHandler(deadlines: deadlines), ReceiveBufferLimit()],
                     httpDecoderConfiguration: .init(
                         maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
             configuration: .init(
@@ -237,11 +237,14 @@ public enum TemoinService {
                     throw TemoinError(.inputTooLarge, category: .usage, "the chunk is larger than \(maximumBody) bytes")
                 }
                 let device = try await service.device(of: alert)
-                let body = try await request.body.collect(upTo: maximumBody)
+                let body = try await Reply.bytes(of: request, upTo: maximumBody)
+                let timing = ChunkTiming()
                 let (status, receipt) = try await service.putChunk(
-                    alert: alert, device: device, seq: seq, body: Array(buffer: body), format: format,
-                    capturedAt: capturedAt, signature: signatureBytes, isFinal: isFinal)
-                return try Reply.json(status, receipt)
+                    alert: alert, device: device, seq: seq, body: body, format: format,
+                    capturedAt: capturedAt, signature: signatureBytes, isFinal: isFinal, timing: timing)
+                var response = try Reply.json(status, receipt)
+                response.headers[HTTPField.Name("Server-Timing")!] = timing.serverTimingHeader
+                return response
             }
         }
         router.post("v1/alerts/:alert/locations") { request, context in
@@ -265,6 +268,23 @@ public enum TemoinService {
 
     /// Small helpers shared by the routes.
     enum Reply {
+        /// A request's body as one array of exactly its size, refused past `limit` (413). Collecting
+        /// into a `ByteBuffer` first would keep a second, doubled copy alive while the chunk waits
+        /// for a CPU (measured with heaptrack: 26 MB of 48 at 100 phones).
+        static func bytes(of request: Request, upTo limit: Int) async throws -> [UInt8] {
+            var bytes = [UInt8]()
+            if let length = request.headers[.contentLength].flatMap({ Int($0) }) {
+                bytes.reserveCapacity(min(max(0, length), limit))
+            }
+            for try await part in request.body {
+                guard part.readableBytes <= limit - bytes.count else {
+                    throw HTTPError(.contentTooLarge)
+                }
+                part.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
+            }
+            return bytes
+        }
+
         static func json(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

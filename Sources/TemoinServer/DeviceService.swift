@@ -163,12 +163,14 @@ package struct DeviceService: Sendable {
     /// Stores a chunk: verified, then in order (early ones wait, late ones are accepted).
     func putChunk(
         alert: AlertID, device: DeviceID, seq: UInt64, body: [UInt8], format: OriginalFormat, capturedAt: Timestamp,
-        signature: [UInt8], isFinal: Bool
+        signature: [UInt8], isFinal: Bool, timing: ChunkTiming = ChunkTiming()
     ) async throws -> (status: HTTPResponse.Status, ReceiptResponse) {
-        let statement = try DeviceStatement(
-            kind: .audioChunk, origin: writer.origin, alert: alert, seq: seq,
-            capturedAt: capturedAt, sha256: SHA256.hash(body))
-        try await verify(statement, signature: signature, device: device)
+        try await timing.measure(.verify) {
+            let statement = try DeviceStatement(
+                kind: .audioChunk, origin: writer.origin, alert: alert, seq: seq,
+                capturedAt: capturedAt, sha256: SHA256.hash(body))
+            try await verify(statement, signature: signature, device: device)
+        }
         // The device's storage quota, counted after verification and before anything is stored;
         // a request that stores nothing gives its bytes back.
         var charged = body.count
@@ -195,7 +197,8 @@ package struct DeviceService: Sendable {
             outcome = try await ingestor.submit(
                 ChunkUpload(
                     alert: alert, seq: seq, captureStart: capturedAt, original: body,
-                    format: format, statementSignature: signature, isFinal: isFinal))
+                    format: format, statementSignature: signature, isFinal: isFinal),
+                timing: timing)
         } catch {
             await quota.refund(device, bytes: charged)
             throw error

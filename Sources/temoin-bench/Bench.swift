@@ -285,6 +285,43 @@ actor LatencyLog {
     func sorted() -> [Double] { values.sorted() }
 }
 
+/// Receipt latencies with the server's own account of each chunk (its `Server-Timing` header:
+/// verify, order, queue, encode, store, commit), to tell the cost of the path from the time spent
+/// waiting for a CPU.
+actor StageLog {
+    private var rows = [(latency: Double, stages: [String: Double])]()
+
+    func add(latency: Double, serverTiming: String?) {
+        var stages = [String: Double]()
+        for item in (serverTiming ?? "").split(separator: ",") {
+            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let name = parts.first, let dur = parts.dropFirst().first(where: { $0.hasPrefix("dur=") }),
+                let ms = Double(dur.dropFirst(4))
+            else { continue }
+            stages[name] = ms / 1e3
+        }
+        rows.append((latency, stages))
+    }
+
+    /// p50/p99 of every stage, of the latency beyond the chunk's own encode, and beyond its encode
+    /// and its wait for a codec thread (what the path itself costs).
+    func summary() -> String {
+        func percentiles(_ values: [Double]) -> String {
+            let v = values.sorted()
+            guard !v.isEmpty else { return "-" }
+            return "\(format3(v[v.count / 2] * 1e3))/\(format3(v[min(v.count - 1, v.count * 99 / 100)] * 1e3))"
+        }
+        var parts = ["verify", "order", "queue", "encode", "store", "commit"].map { stage in
+            "\(stage) \(percentiles(rows.map { $0.stages[stage] ?? 0 }))"
+        }
+        parts.append("beyond own encode \(percentiles(rows.map { $0.latency - ($0.stages["encode"] ?? 0) }))")
+        parts.append(
+            "beyond encode and queue "
+                + percentiles(rows.map { $0.latency - ($0.stages["encode"] ?? 0) - ($0.stages["queue"] ?? 0) }))
+        return "server stages p50/p99 ms: " + parts.joined(separator: ", ")
+    }
+}
+
 func format3(_ x: Double) -> String {
     let scaled = (x * 1000).rounded() / 1000
     return String(scaled)

@@ -141,7 +141,8 @@ struct ServiceBench: AsyncParsableCommand {
         let origin = created.origin
         let alerts = (0..<devices).map { Bench.alertID(10_000 + $0) }
 
-        @Sendable func put(_ d: Int, _ seq: Int, alert: AlertID? = nil) async throws -> Double {
+        @Sendable func put(_ d: Int, _ seq: Int, alert: AlertID? = nil, stages: StageLog? = nil) async throws -> Double
+        {
             let alert = alert ?? alerts[d]
             let capture = Timestamp(millisecondsSinceEpoch: 1_795_971_600_000 + Int64(seq * chunkSeconds) * 1000)
             let wav = sent[seq % sent.count]
@@ -162,6 +163,8 @@ struct ServiceBench: AsyncParsableCommand {
                 throw TemoinError(
                     .benchRefused, "a chunk was refused: HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)")
             }
+            let timing = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Server-Timing")
+            await stages?.add(latency: elapsed, serverTiming: timing)
             return elapsed
         }
         for d in 0..<devices {
@@ -208,6 +211,7 @@ struct ServiceBench: AsyncParsableCommand {
         // Half load: each phone paced so that together they send half the measured throughput.
         let interval = Double(chunkSeconds * devices) / (fullRate / 2)
         let halfLatencies = LatencyLog()
+        let halfStages = StageLog()
         let rounds = 6
         try await withThrowingTaskGroup(of: Void.self) { group in
             for d in 0..<devices {
@@ -215,7 +219,7 @@ struct ServiceBench: AsyncParsableCommand {
                     try await Task.sleep(for: .milliseconds(Int(interval * 1000 * Double(d) / Double(devices))))
                     for r in 0..<rounds {
                         let start = ContinuousClock.now
-                        await halfLatencies.add(try await put(d, sent.count + r))
+                        await halfLatencies.add(try await put(d, sent.count + r, stages: halfStages))
                         let rest = interval - Bench.seconds(ContinuousClock.now - start)
                         if rest > 0 { try await Task.sleep(for: .milliseconds(Int(rest * 1000))) }
                     }
@@ -290,7 +294,7 @@ struct ServiceBench: AsyncParsableCommand {
         }
 
         // Realistic load: each phone sends one chunk every chunk-seconds, as a phone in an alert does.
-        @Sendable func realisticLoad(first: Int, count: Int) async throws -> [Double] {
+        @Sendable func realisticLoad(first: Int, count: Int, stages: StageLog? = nil) async throws -> [Double] {
             let log = LatencyLog()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for d in 0..<devices {
@@ -298,7 +302,7 @@ struct ServiceBench: AsyncParsableCommand {
                         try await Task.sleep(for: .milliseconds(chunkSeconds * 1000 * d / devices))
                         let start = ContinuousClock.now
                         for r in 0..<count {
-                            await log.add(try await put(d, first + r))
+                            await log.add(try await put(d, first + r, stages: stages))
                             let due = start + .seconds(chunkSeconds * (r + 1))
                             if due > ContinuousClock.now { try await Task.sleep(until: due) }
                         }
@@ -309,11 +313,12 @@ struct ServiceBench: AsyncParsableCommand {
             return await log.sorted()
         }
         var realistic: (latencies: [Double], cpu: Double, audio: Double)?
+        let realisticStages = StageLog()
         var exporting: (latencies: [Double], times: [Double], bytes: Int)?
         if realisticSeconds > 0 {
             let count = max(1, realisticSeconds / chunkSeconds)
             let cpu0 = Self.cpuSeconds(of: server.processIdentifier)
-            let latencies = try await realisticLoad(first: nextSeq, count: count)
+            let latencies = try await realisticLoad(first: nextSeq, count: count, stages: realisticStages)
             realistic = (
                 latencies, Self.cpuSeconds(of: server.processIdentifier) - cpu0, Double(devices * count * chunkSeconds)
             )
@@ -420,6 +425,7 @@ struct ServiceBench: AsyncParsableCommand {
             "receipt latency, half load: p50=\(format3(h[h.count / 2] * 1e3)) ms "
                 + "p99=\(format3(h[min(h.count - 1, h.count * 99 / 100)] * 1e3)) ms (\(h.count) chunks)"
         )
+        Output.line("  half load, " + (await halfStages.summary()))
         Output.line(
             "server memory: peak RSS \(memory.peak / 1024) MiB, now \(memory.now / 1024) MiB; server CPU "
                 + "\(format3(serverCPU)) s"
@@ -445,6 +451,7 @@ struct ServiceBench: AsyncParsableCommand {
                     + "p50=\(format3(r.latencies[r.latencies.count / 2] * 1e3)) ms "
                     + "p99=\(format3(r.latencies[r.latencies.count * 99 / 100] * 1e3)) ms "
                     + "(encode per chunk \(format3(encodePerChunk * 1e3)) ms)")
+            Output.line("  realistic load, " + (await realisticStages.summary()))
         }
         if let e = exporting, let r = realistic, !e.times.isEmpty {
             let p99 = e.latencies[e.latencies.count * 99 / 100], before = r.latencies[r.latencies.count * 99 / 100]

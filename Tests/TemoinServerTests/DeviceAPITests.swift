@@ -489,3 +489,58 @@ struct StorageQuotaServiceTests {
         await s.stop()
     }
 }
+
+/// A receipt says where the chunk's time went (W3C Server Timing), stage by stage in order, so an
+/// operator or the phone's logs can tell the cost of the path from a wait for a CPU.
+struct ServerTimingTests {
+    @Test func aNewChunksReceiptCarriesItsStagesInOrderAndARepeatOnlyWhatItWentThrough() async throws {
+        let s = try await LiveServer()
+        let a = LiveServer.alert()
+        _ = try await s.client().openAlert(a, openedAt: LiveServer.t0)
+        let put = StorageQuotaServiceTests()
+        let bytes = LiveServer.chunk(0)
+        let (status, _, _, timing) = try await put.putWithHeaders(s, a, 0, bytes)
+        #expect(status == 201)
+        let stages = try #require(timing).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(
+            stages.map { String($0.prefix { $0 != ";" }) } == ["verify", "order", "queue", "encode", "store", "commit"])
+        for stage in stages {
+            let duration = try #require(stage.split(separator: ";").last.map(String.init))
+            #expect(duration.hasPrefix("dur="))
+            #expect(Double(duration.dropFirst(4)).map { $0 >= 0 } == true, "\(stage)")
+        }
+        let encode = try #require(Double(stages[3].split(separator: "=").last ?? ""))
+        #expect(encode > 0, "a 5 s chunk takes some time to encode")
+        // A repeat is answered from the ledger: it is verified and found, never encoded again.
+        let (again, _, _, repeated) = try await put.putWithHeaders(s, a, 0, bytes)
+        #expect(again == 200)
+        #expect(repeated?.contains("encode") == false)
+        #expect(repeated?.hasPrefix("verify;dur=") == true)
+        await s.stop()
+    }
+}
+
+extension StorageQuotaServiceTests {
+    func putWithHeaders(
+        _ s: LiveServer, _ a: AlertID, _ seq: Int, _ bytes: [UInt8]
+    ) async throws -> (Int, String, String?, String?) {
+        let signature = Base64.encode(
+            try s.phone.sign(
+                DeviceStatement(
+                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: UInt64(seq),
+                    capturedAt: LiveServer.at(seq), sha256: SHA256.hash(bytes)
+                ).bytes))
+        var request = URLRequest(url: URL(string: s.url.absoluteString + "/v1/alerts/\(a)/chunks/\(seq)")!)
+        request.httpMethod = "PUT"
+        request.httpBody = Data(bytes)
+        request.setValue("audio/wav", forHTTPHeaderField: "Content-Type")
+        request.setValue(LiveServer.at(seq).description, forHTTPHeaderField: "Temoin-Captured-At")
+        request.setValue(signature, forHTTPHeaderField: "Temoin-Signature")
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        return (
+            http.statusCode, String(decoding: data, as: UTF8.self), http.value(forHTTPHeaderField: "Retry-After"),
+            http.value(forHTTPHeaderField: "Server-Timing")
+        )
+    }
+}
