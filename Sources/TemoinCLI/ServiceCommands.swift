@@ -58,6 +58,11 @@ struct Serve: AsyncParsableCommand {
     var timeZone = "Europe/Paris"
     @Option(help: "Passerelle SMS / SMS gateway: log (default: the service's log), http, ovh.")
     var smsGateway: String?
+    @Flag(
+        help: ArgumentHelp(
+            "Durées par étape dans les reçus / send each chunk's stages as a Server-Timing header (benchmarks; "
+                + "it tells a phone how busy the service is)."))
+    var serverTiming = false
     @Option(help: "URL de la passerelle http / the http gateway's URL (https://, or http:// on loopback).")
     var smsURL: String?
     @Option(help: "Jeton de la passerelle http / file holding the http gateway's bearer token (mode 0600).")
@@ -88,6 +93,7 @@ struct Serve: AsyncParsableCommand {
         configuration.audio.reorderWait = .seconds(reorderWaitSeconds)
         configuration.audio.bitrate = bitrate
         configuration.requestsPerMinute = requestsPerMinute
+        configuration.serverTiming = serverTiming
         configuration.staffAuthFailuresPerMinute = staffAuthFailuresPerMinute
         configuration.staffRequestsPerMinute = staffRequestsPerMinute
         configuration.maximumAlertSeconds = maxAlertSeconds

@@ -675,19 +675,26 @@ actor AlertEncoder {
         let key = try await alertKey()
         let storingOriginal =
             roomy ? Task { try await io.run { try store.put(alert: alert, bytes: original, key: key) } } : nil
-        let (packets, stream) = try await encode(
-            audio, isFinal: chunk.isFinal, encoder: encoder, timing: timing, before: before)
-        try checkAlertQuota(adding: chunk.original.count + stream.count)
-        let stored = ContinuousClock.now
-        let originalHash: Hash, opusHash: Hash
-        if let storingOriginal {
-            opusHash = try await put([stream])[0]
-            originalHash = try await storingOriginal.value
-        } else {
-            let hashes = try await put([chunk.original, stream])
-            (originalHash, opusHash) = (hashes[0], hashes[1])
+        let packets: [[UInt8]], stream: [UInt8], originalHash: Hash, opusHash: Hash
+        do {
+            (packets, stream) = try await encode(
+                audio, isFinal: chunk.isFinal, encoder: encoder, timing: timing, before: before)
+            try checkAlertQuota(adding: chunk.original.count + stream.count)
+            let stored = ContinuousClock.now
+            if let storingOriginal {
+                opusHash = try await put([stream])[0]
+                originalHash = try await storingOriginal.value
+            } else {
+                let hashes = try await put([chunk.original, stream])
+                (originalHash, opusHash) = (hashes[0], hashes[1])
+            }
+            timing.add(.store, ContinuousClock.now - stored)
+        } catch {
+            // The original's write is over before the alert's lock is let go (an erasure waits for
+            // the lock: it must not find the alert's folder written again after it).
+            _ = try? await storingOriginal?.value
+            throw error
         }
-        timing.add(.store, ContinuousClock.now - stored)
         let draft = EntryDraft(
             kind: .audioChunk, alert: chunk.alert,
             [

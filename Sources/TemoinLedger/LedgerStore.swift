@@ -70,7 +70,16 @@ final class LedgerStore: LedgerStoreWriting {
     func beginWrite() throws(TemoinError) { try db.execute("BEGIN IMMEDIATE") }
     func commit() throws(TemoinError) {
         try db.execute("COMMIT")
-        checkpointer?.committed()
+        guard let checkpointer else { return }
+        if checkpointer.mustCatchUp {
+            // Commits never paused long enough: the log is checkpointed here, between two commits,
+            // where nothing is appended meanwhile (as SQLite's automatic checkpoint did).
+            _ = try? checkpointer.exclusive { () throws(TemoinError) in
+                try db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            }
+        } else {
+            checkpointer.committed()
+        }
     }
     func rollback() throws(TemoinError) { try db.execute("ROLLBACK") }
     func savepoint() throws(TemoinError) { try db.execute("SAVEPOINT grp") }
@@ -243,7 +252,11 @@ final class LedgerStore: LedgerStoreWriting {
         db.setBusyTimeout(milliseconds: 0)
         defer { db.setBusyTimeout(milliseconds: 10_000) }
         if let checkpointer {
-            try checkpointer.exclusive { () throws(TemoinError) in try db.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+            // A background checkpoint under way: this one is left to the next ones, as one that
+            // readers hold back is.
+            _ = try checkpointer.exclusive { () throws(TemoinError) in
+                try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            }
         } else {
             try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         }

@@ -13,6 +13,9 @@ final class SQLiteConnection {
     var changes: Int { Int(sqlite3_changes(handle)) }
     let path: String
     private var statements: [String: Statement] = [:]
+    /// What a hook installed on this connection points to (`WALCheckpointer`): kept alive as long
+    /// as the connection may call it.
+    var walHookOwner: AnyObject?
 
     init(path: String, readOnly: Bool = false, create: Bool = false) throws(TemoinError) {
         var db: OpaquePointer?

@@ -13,6 +13,10 @@ import TemoinCore
 final class WALCheckpointer: Sendable {
     /// Pages in the log past which a checkpoint is started (SQLite's own default).
     static let threshold = 1000
+    /// Pages past which the writer checkpoints itself between two commits, as SQLite did: when
+    /// commits never pause, a background checkpoint copies what was there when it started and
+    /// the log can only be reset when nothing was appended meanwhile.
+    static let limit = 4 * threshold
 
     private let path: String
     private let pages = Atomic<Int>(0)
@@ -27,8 +31,10 @@ final class WALCheckpointer: Sendable {
         self.path = path
     }
 
-    /// Counts the log's pages after each commit on `db` (the writer's connection).
+    /// Counts the log's pages after each commit on `db` (the writer's connection), which keeps
+    /// this object alive as long as it may call the hook.
     func install(on db: SQLiteConnection) {
+        db.walHookOwner = self
         sqlite3_wal_hook(
             db.handle,
             { context, _, _, pages in
@@ -37,6 +43,9 @@ final class WALCheckpointer: Sendable {
                 return SQLITE_OK
             }, Unmanaged.passUnretained(self).toOpaque())
     }
+
+    /// Whether the log is past `limit`: the writer then checkpoints itself (`exclusive`).
+    var mustCatchUp: Bool { pages.load(ordering: .relaxed) >= Self.limit }
 
     /// After a commit: starts a checkpoint if the log is past the threshold and none is under way.
     func committed() {
@@ -57,8 +66,9 @@ final class WALCheckpointer: Sendable {
         }
     }
 
-    /// Runs `body` (the writer's own checkpoint) when no background checkpoint is running.
-    func exclusive<T>(_ body: () throws(TemoinError) -> T) throws(TemoinError) -> T {
-        try running.withLock { _ throws(TemoinError) in try body() }
+    /// Runs `body` (a checkpoint of the writer's own) unless a background checkpoint is running
+    /// (the writer never waits for one: nil).
+    func exclusive<T>(_ body: () throws(TemoinError) -> T) throws(TemoinError) -> T? {
+        try running.withLockIfAvailable { _ throws(TemoinError) in try body() }
     }
 }

@@ -34,6 +34,9 @@ public struct ServiceConfiguration: Sendable {
     public var encoderIdleSeconds = 120
     /// Read-only database connections of the read side (proofs, receipts, recordings, lookups).
     public var readConnections = 4
+    /// Send each chunk's stages (`Server-Timing`) with its receipt. Off by default: the queue and
+    /// commit times tell a phone how busy the service is with other alerts (benchmarks turn it on).
+    public var serverTiming = false
     /// How long a client may take to send a request (slow or idle connections are closed).
     public var deadlines = RequestDeadlines()
     /// Closed alerts older than this (from their `alert.closed` entry) and not on legal hold are

@@ -121,7 +121,7 @@ struct ServiceBench: AsyncParsableCommand {
             .deletingLastPathComponent().appendingPathComponent("temoin").path
         let serve = [
             temoin, "serve", "--data", folder, "--port", "0", "--requests-per-minute", "1000000",
-            "--device-mib-per-hour", "1000000",
+            "--device-mib-per-hour", "1000000", "--server-timing",
         ]
         // taskset execs the service: the process measured is the service itself.
         server.executableURL = URL(fileURLWithPath: serverCpus == nil ? temoin : "/usr/bin/taskset")
