@@ -1,3 +1,5 @@
+import Synchronization
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,10 +22,13 @@ struct Bench: AsyncParsableCommand {
             Appends.self, Proofs.self, IngestBench.self, ServiceBench.self, VerifyBench.self, RestartBench.self,
         ])
 
+    /// A data folder in a new temporary folder, removed when the benchmark ends (`ScratchFolders`).
     static func temporaryFolder(_ hint: String) throws -> String {
         var template = Array("/tmp/temoin-bench-\(hint)-XXXXXX".utf8CString)
         guard let p = mkdtemp(&template) else { throw TemoinError(.benchTmp, "cannot create a temporary folder") }
-        return String(cString: p) + "/data"
+        let folder = String(cString: p)
+        ScratchFolders.created(folder)
+        return folder + "/data"
     }
 
     static func seconds(_ d: Duration) -> Double {
@@ -331,5 +336,23 @@ enum FileManagerLite {
     static func exists(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0
+    }
+}
+
+/// The temporary folders a benchmark made (ledgers, blobs, exports: up to hundreds of MB each), all
+/// removed when it ends, whether it succeeded or not; folders given with `--data` are never touched.
+enum ScratchFolders {
+    private static let folders = Mutex<[String]>([])
+
+    static func created(_ folder: String) {
+        folders.withLock { $0.append(folder) }
+    }
+
+    static func removeAll() {
+        for folder in folders.withLock({ list in
+            defer { list = [] }; return list
+        }) {
+            try? FileManager.default.removeItem(atPath: folder)
+        }
     }
 }

@@ -4,4 +4,6 @@ import Glibc
 import TemoinCLI
 
 // Benchmarks live outside the shipped `temoin` binary; their figures go to Docs/performance.md.
-exit(await CommandLineRunner.run(Bench.self))
+let status = await CommandLineRunner.run(Bench.self)
+ScratchFolders.removeAll()
+exit(status)
