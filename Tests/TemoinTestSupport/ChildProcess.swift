@@ -247,14 +247,27 @@ public final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// A pipe whose two ends are close-on-exec from the start (`pipe2(O_CLOEXEC)`): made with
+    /// `pipe` then `fcntl`, a child started by another thread in between (a test's `Process`, which
+    /// does not close what it inherits) kept our write end, and the reader waited for an end of
+    /// file that came only when that child ended (`true` "did not finish within 60 s", seen once
+    /// in a full run).
     private static func pipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
+        if let symbol = dlsym(nil, "pipe2") {
+            guard unsafeBitCast(symbol, to: Pipe2.self)(&fds, O_CLOEXEC) == 0 else {
+                throw ProcessError(description: "pipe2: \(String(cString: strerror(errno)))")
+            }
+            return (fds[0], fds[1])
+        }
         guard Glibc.pipe(&fds) == 0 else {
             throw ProcessError(description: "pipe: \(String(cString: strerror(errno)))")
         }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return (fds[0], fds[1])
     }
+
+    private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
 
     // glibc's posix_spawn extensions, declared only under _GNU_SOURCE, which Swift's Glibc
     // module is not built with: looked up by name.
