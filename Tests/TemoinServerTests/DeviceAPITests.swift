@@ -58,12 +58,7 @@ struct DeviceAPITests {
             "opusenc",
             ["--quiet", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("c.opus").path])
         let ogg = try [UInt8](Data(contentsOf: dir.appendingPathComponent("c.opus")))
-        let signature = Base64.encode(
-            try s.phone.sign(
-                DeviceStatement(
-                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
-                    capturedAt: LiveServer.at(0), sha256: SHA256.hash(ogg)
-                ).bytes))
+        let signature = try s.chunkSignature(alert: a, seq: 0, capturedAt: LiveServer.at(0), bytes: ogg)
         let (status, body) = try await s.raw(
             "PUT", "v1/alerts/\(a)/chunks/0", body: Data(ogg),
             headers: [
@@ -117,12 +112,7 @@ struct DeviceAPITests {
             "PUT", "v1/alerts/\(a)/chunks/0", body: Data(other),
             headers: [
                 "Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(0).description,
-                "Temoin-Signature": Base64.encode(
-                    try s.phone.sign(
-                        DeviceStatement(
-                            kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
-                            capturedAt: LiveServer.at(0), sha256: SHA256.hash(other)
-                        ).bytes)),
+                "Temoin-Signature": try s.chunkSignature(alert: a, seq: 0, capturedAt: LiveServer.at(0), bytes: other),
             ])
         #expect(status == 409)
         #expect(try Auditor(directory: s.directory).run().passed)
@@ -244,12 +234,7 @@ struct StorageFailureTests {
         let a = LiveServer.alert()
         _ = try await c.openAlert(a, openedAt: LiveServer.t0)
         let wav = LiveServer.chunk(0)
-        let signature = Base64.encode(
-            try s.phone.sign(
-                DeviceStatement(
-                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
-                    capturedAt: LiveServer.at(0), sha256: SHA256.hash(wav)
-                ).bytes))
+        let signature = try s.chunkSignature(alert: a, seq: 0, capturedAt: LiveServer.at(0), bytes: wav)
         let headers = [
             "Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(0).description,
             "Temoin-Signature": signature,
@@ -280,12 +265,7 @@ struct LimitsAndPublicAPITests {
         let a = LiveServer.alert()
         _ = try await c.openAlert(a, openedAt: LiveServer.t0)
         let wav = LiveServer.chunk(0) + [UInt8](repeating: 0, count: 20_000)
-        let signature = Base64.encode(
-            try s.phone.sign(
-                DeviceStatement(
-                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0,
-                    capturedAt: LiveServer.at(0), sha256: SHA256.hash(wav)
-                ).bytes))
+        let signature = try s.chunkSignature(alert: a, seq: 0, capturedAt: LiveServer.at(0), bytes: wav)
         let headers = ["Temoin-Captured-At": LiveServer.at(0).description, "Temoin-Signature": signature]
         var (status, body) = try await s.raw(
             "PUT", "v1/alerts/\(a)/chunks/0", body: Data(wav),
@@ -299,12 +279,7 @@ struct LimitsAndPublicAPITests {
         // A flood of genuine, signed requests from the enrolled phone is limited (only verified
         // devices are counted: forged requests are refused before, HostileClientTests).
         let genuine = LiveServer.chunk(0)
-        let genuineSignature = Base64.encode(
-            try s.phone.sign(
-                DeviceStatement(
-                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: 0, capturedAt: LiveServer.at(0),
-                    sha256: SHA256.hash(genuine)
-                ).bytes))
+        let genuineSignature = try s.chunkSignature(alert: a, seq: 0, capturedAt: LiveServer.at(0), bytes: genuine)
         var statuses = [Int]()
         for _ in 0..<6 {
             (status, _) = try await s.raw(
@@ -383,12 +358,7 @@ struct PhoneOpusStreamTests {
     }
 
     func put(_ s: LiveServer, _ a: AlertID, _ seq: Int, _ bytes: [UInt8], final: Bool) async throws -> Int {
-        let signature = Base64.encode(
-            try s.phone.sign(
-                DeviceStatement(
-                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: UInt64(seq),
-                    capturedAt: LiveServer.at(seq), sha256: SHA256.hash(bytes)
-                ).bytes))
+        let signature = try s.chunkSignature(alert: a, seq: seq, capturedAt: LiveServer.at(seq), bytes: bytes)
         return try await s.raw(
             "PUT", "v1/alerts/\(a)/chunks/\(seq)", body: Data(bytes),
             headers: [
@@ -443,24 +413,8 @@ struct PhoneOpusStreamTests {
 /// A stolen enrolled phone cannot fill the disk: its bytes per rolling hour are bounded.
 struct StorageQuotaServiceTests {
     func put(_ s: LiveServer, _ a: AlertID, _ seq: Int, _ bytes: [UInt8]) async throws -> (Int, String, String?) {
-        let signature = Base64.encode(
-            try s.phone.sign(
-                DeviceStatement(
-                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: UInt64(seq),
-                    capturedAt: LiveServer.at(seq), sha256: SHA256.hash(bytes)
-                ).bytes))
-        var request = URLRequest(url: URL(string: s.url.absoluteString + "/v1/alerts/\(a)/chunks/\(seq)")!)
-        request.httpMethod = "PUT"
-        request.httpBody = Data(bytes)
-        for (k, v) in [
-            "Content-Type": "audio/wav", "Temoin-Captured-At": LiveServer.at(seq).description,
-            "Temoin-Signature": signature,
-        ] {
-            request.setValue(v, forHTTPHeaderField: k)
-        }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let http = response as! HTTPURLResponse
-        return (http.statusCode, String(decoding: data, as: UTF8.self), http.value(forHTTPHeaderField: "Retry-After"))
+        let (status, body, retryAfter, _) = try await putWithHeaders(s, a, seq, bytes)
+        return (status, body, retryAfter)
     }
 
     @Test func aDeviceOverItsHourlyBytesIsRefusedWith429AndNothingIsStored() async throws {
@@ -534,12 +488,7 @@ extension StorageQuotaServiceTests {
     func putWithHeaders(
         _ s: LiveServer, _ a: AlertID, _ seq: Int, _ bytes: [UInt8]
     ) async throws -> (Int, String, String?, String?) {
-        let signature = Base64.encode(
-            try s.phone.sign(
-                DeviceStatement(
-                    kind: .audioChunk, origin: "test.example/service", alert: a, seq: UInt64(seq),
-                    capturedAt: LiveServer.at(seq), sha256: SHA256.hash(bytes)
-                ).bytes))
+        let signature = try s.chunkSignature(alert: a, seq: seq, capturedAt: LiveServer.at(seq), bytes: bytes)
         var request = URLRequest(url: URL(string: s.url.absoluteString + "/v1/alerts/\(a)/chunks/\(seq)")!)
         request.httpMethod = "PUT"
         request.httpBody = Data(bytes)

@@ -50,12 +50,7 @@ struct EncryptionAtRestTests {
             ["--quiet", dir.appendingPathComponent("in.wav").path, dir.appendingPathComponent("c.opus").path])
         let ogg = try [UInt8](Data(contentsOf: dir.appendingPathComponent("c.opus")))
         originals.append(ogg)
-        let signature = Base64.encode(
-            try s.phone.sign(
-                DeviceStatement(
-                    kind: .audioChunk, origin: "test.example/service", alert: b, seq: 0,
-                    capturedAt: LiveServer.at(0), sha256: SHA256.hash(ogg)
-                ).bytes))
+        let signature = try s.chunkSignature(alert: b, seq: 0, capturedAt: LiveServer.at(0), bytes: ogg)
         let (status, body) = try await s.raw(
             "PUT", "v1/alerts/\(b)/chunks/0", body: Data(ogg),
             headers: [

@@ -17,6 +17,16 @@ final class LiveServer: @unchecked Sendable {
     let directory: DataDirectory
     let created: Ledger.Created
     let phone: Ed25519PrivateKey
+
+    /// The phone's signature (canonical base64) over a chunk's statement for this service.
+    func chunkSignature(alert: AlertID, seq: Int, capturedAt: Timestamp, bytes: [UInt8]) throws -> String {
+        Base64.encode(
+            try phone.sign(
+                DeviceStatement(
+                    kind: .audioChunk, origin: "test.example/service", alert: alert, seq: UInt64(seq),
+                    capturedAt: capturedAt, sha256: SHA256.hash(bytes)
+                ).bytes))
+    }
     let url: URL
     private let task: Task<Void, any Error>
 
