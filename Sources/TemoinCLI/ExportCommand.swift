@@ -22,7 +22,9 @@ struct Export: AsyncParsableCommand {
         case .service:
             throw TemoinError(
                 .exportServiceRunning,
-                "exports are written with the service stopped for now (the export API comes with staff roles)")
+                "the service is running and holds the ledger: export through it (the console's alert page, or "
+                    + "POST /v1/staff/alerts/\(alert)/exports with a legal or police account: Docs/api.md), "
+                    + "or stop it first")
         }
         let exported = try await Exporter(directory: options.directory).export(
             alert: alert, to: out, requester: requester, reference: reference, writer: writer)
