@@ -134,18 +134,21 @@ public struct OVHGateway: SMSGateway {
     /// it cannot be read, this machine's clock (and it is asked again next time).
     private func serverTime() async -> Int64 {
         if let delta = await clock.delta { return OVHClock.localNow() + delta }
-        let asked = OVHClock.localNow()
+        let asked = Date().timeIntervalSince1970
         if case .success(let reply) = await http.exchange(
             .GET, "\(settings.endpoint)/auth/time", headers: [], body: nil),
             reply.status == 200,
             let server = Int64(
                 String(decoding: reply.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         {
-            await clock.set(server - asked)
+            // OVHcloud read its clock somewhere within the round trip: its middle is the best
+            // guess (taking the moment it was asked counted a slow round trip into the difference).
+            let middle = (asked + Date().timeIntervalSince1970) / 2
+            await clock.set(server - Int64(middle.rounded(.down)))
             return server
         }
         logger.notice("cannot read OVHcloud's time (GET /auth/time): signing with this machine's clock")
-        return asked
+        return OVHClock.localNow()
     }
 }
 
