@@ -31,20 +31,7 @@ public struct BlobStore: BlobStoring {
     /// same bytes again is a no-op that checks what is stored.
     @discardableResult
     public func put(alert: AlertID, bytes: [UInt8], key: SymmetricKey) throws(TemoinError) -> Hash {
-        let hash = SHA256.hash(bytes)
-        try FileSystem.makeDirectories(folder(alert))
-        let target = path(alert: alert, hash: hash)
-        try faults?.check(target)
-        let sealed = try EncryptedBlob.seal(bytes, name: hash, alert: alert, key: key)
-        do {
-            try FileSystem.writeDurably(sealed, to: target, replace: false)
-        } catch  where error.code == "fs.exists" {
-            // Write-once: the name is the content hash; make sure what is there is really it.
-            guard try digest(alert: alert, hash: hash, key: key) == hash else {
-                throw TemoinError(.blobCorrupt, "a stored blob does not match its name", context: target)
-            }
-        }
-        return hash
+        try put(alert: alert, blobs: [bytes], key: key)[0]
     }
 
     /// `put` of several blobs of one alert at once, with one fsync of the alert's folder for all

@@ -115,23 +115,11 @@ package enum FileSystem {
         to path: String, mode: mode_t, replace: Bool, _ fill: (Int32, String) throws(TemoinError) -> Void
     ) throws(TemoinError) {
         let folder = parent(path)
-        var random = [UInt8](repeating: 0, count: 8)
-        for i in random.indices { random[i] = UInt8.random(in: 0...255) }
-        let temp = folder + "/.tmp-" + Hex.encode(random)
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw fail("create a temporary file", temp) }
+        let temp = try temporaryFile(in: folder, mode: mode, fill)
         var linked = false
         defer {
             if !linked { unlink(temp) }
         }
-        do throws(TemoinError) {
-            try fill(fd, temp)
-            guard fsync(fd) == 0 else { throw fail("fsync", temp) }
-        } catch {
-            close(fd)
-            throw error
-        }
-        guard close(fd) == 0 else { throw fail("close", temp) }
         if replace {
             guard rename(temp, path) == 0 else { throw fail("rename into place", path) }
             linked = true
@@ -141,6 +129,31 @@ package enum FileSystem {
             linked = true
         }
         try syncDirectory(folder)
+    }
+
+    /// A new temporary file in `folder` (`.tmp-` and 16 random hex digits), filled by `fill`,
+    /// fsynced and closed; removed again if any of that fails. Returns its path.
+    private static func temporaryFile(
+        in folder: String, mode: mode_t, _ fill: (Int32, String) throws(TemoinError) -> Void
+    ) throws(TemoinError) -> String {
+        var random = [UInt8](repeating: 0, count: 8)
+        for i in random.indices { random[i] = UInt8.random(in: 0...255) }
+        let temp = folder + "/.tmp-" + Hex.encode(random)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw fail("create a temporary file", temp) }
+        do throws(TemoinError) {
+            try fill(fd, temp)
+            guard fsync(fd) == 0 else { throw fail("fsync", temp) }
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw error
+        }
+        guard close(fd) == 0 else {
+            unlink(temp)
+            throw fail("close", temp)
+        }
+        return temp
     }
 
     /// Writes several new files of one folder durably and write-once, with one fsync of the folder
@@ -154,20 +167,10 @@ package enum FileSystem {
         var temps = [String]()
         defer { for temp in temps { unlink(temp) } }
         for file in files {
-            var random = [UInt8](repeating: 0, count: 8)
-            for i in random.indices { random[i] = UInt8.random(in: 0...255) }
-            let temp = folder + "/.tmp-" + Hex.encode(random)
-            let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw fail("create a temporary file", temp) }
-            temps.append(temp)
-            do throws(TemoinError) {
-                try writeAll(fd, file.bytes, path: temp)
-                guard fsync(fd) == 0 else { throw fail("fsync", temp) }
-            } catch {
-                close(fd)
-                throw error
-            }
-            guard close(fd) == 0 else { throw fail("close", temp) }
+            temps.append(
+                try temporaryFile(in: folder, mode: 0o600) { fd, temp throws(TemoinError) in
+                    try writeAll(fd, file.bytes, path: temp)
+                })
         }
         var created = [Bool]()
         for (file, temp) in zip(files, temps) {
